@@ -1,0 +1,26 @@
+import { HUMAN_ONLY_INTENTS, type Draft } from './conversation.types.js';
+
+/** Where a fresh draft goes. Hard rules first, then confidence (design §3). */
+export type Route = 'optOut' | 'escalate' | 'review' | 'autoSend' | 'lowConfidence';
+
+export interface RoutingPolicy {
+  /** Strictly above this, a draft goes out on its own. */
+  autoSendAbove: number;
+  /** At or above this (and not auto), a manager must approve; below it, a person takes over. */
+  reviewAtLeast: number;
+}
+
+export const DEFAULT_ROUTING: RoutingPolicy = { autoSendAbove: 0.85, reviewAtLeast: 0.6 };
+
+export function routeDraft(draft: Draft, policy: RoutingPolicy): Route {
+  if (draft.intents.includes('opt_out')) return 'optOut';
+  if (draft.intents.some((intent) => HUMAN_ONLY_INTENTS.includes(intent))) return 'escalate';
+  if (draft.confidence < policy.reviewAtLeast) return 'lowConfidence';
+  if (draft.reviewReason !== null) return 'review';
+  return draft.confidence > policy.autoSendAbove ? 'autoSend' : 'review';
+}
+
+/** The first human-only intent of a draft, used as the escalation reason. */
+export function humanOnlyIntent(draft: Draft) {
+  return draft.intents.find((intent) => HUMAN_ONLY_INTENTS.includes(intent)) ?? 'hostile';
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+/** The only reader of process.env. Validated once at boot; a bad value stops the process with a clear message. */
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "36h", "4h", "30s", "1500ms" or a bare number of milliseconds. */
+export function parseDuration(text: string): number {
+  const match = DURATION.exec(text.trim());
+  if (!match) throw new Error(`not a duration: ${text}`);
+  return Number(match[1]) * UNIT_MS[(match[2] ?? 'ms') as keyof typeof UNIT_MS];
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((value) => DURATION.test(value.trim()), 'expected a duration such as 36h, 4h, 30s or 1500ms')
+    .transform(parseDuration);
+const optionalUrl = z.url().optional();
+const flag = z
+  .enum(['0', '1', 'true', 'false'])
+  .optional()
+  .transform((value) => value === '1' || value === 'true');
+
+const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: z.string().optional(),
+    DATA_DIR: z.string().default('.data'),
+    EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
+    JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    COLLECTIONS_MONITOR_URL: optionalUrl,
+    SMS_AGENT_URL: optionalUrl,
+    NOTIFICATION_SERVICE_URL: optionalUrl,
+    SIMULATOR_BASE_PORT: z.coerce.number().int().default(8001),
+    OPENAI_API_KEY: z.string().optional(),
+    OPENAI_MODEL: z.string().default('gpt-4-turbo'),
+    OPENAI_BASE_URL: optionalUrl,
+    OPENAI_TIMEOUT: duration('30s'),
+    AUTO_SEND_ABOVE: z.coerce.number().min(0).max(1).default(0.85),
+    REVIEW_AT_LEAST: z.coerce.number().min(0).max(1).default(0.6),
+    NO_REPLY_TIMEOUT: duration('36h'),
+    APPROVAL_SLA: duration('4h'),
+    SERVICE_TIMEOUT: duration('30s'),
+    RUN_WORKER: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('1')
+      .transform((value) => value === '1' || value === 'true'),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+    MANAGERS_RECIPIENT: z.string().default('collections-managers'),
+    INSPECT: flag,
+  })
+  .refine((env) => env.REVIEW_AT_LEAST <= env.AUTO_SEND_ABOVE, {
+    message: 'REVIEW_AT_LEAST must not exceed AUTO_SEND_ABOVE',
+    path: ['REVIEW_AT_LEAST'],
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || env.JWT_SECRET !== undefined, {
+    message: 'JWT_SECRET is required in production',
+    path: ['JWT_SECRET'],
+  });
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    services: {
+      collectionsMonitor: e.COLLECTIONS_MONITOR_URL,
+      smsAgent: e.SMS_AGENT_URL,
+      notificationService: e.NOTIFICATION_SERVICE_URL,
+      simulatorBasePort: e.SIMULATOR_BASE_PORT,
+      timeoutMs: e.SERVICE_TIMEOUT,
+    },
+    openai: {
+      apiKey: e.OPENAI_API_KEY,
+      model: e.OPENAI_MODEL,
+      baseUrl: e.OPENAI_BASE_URL,
+      timeoutMs: e.OPENAI_TIMEOUT,
+    },
+    routing: { autoSendAbove: e.AUTO_SEND_ABOVE, reviewAtLeast: e.REVIEW_AT_LEAST },
+    timers: { noReplyMs: e.NO_REPLY_TIMEOUT, approvalSlaMs: e.APPROVAL_SLA },
+    worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY },
+    managersRecipient: e.MANAGERS_RECIPIENT,
+    inspect: e.INSPECT,
+  });
+}

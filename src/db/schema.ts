@@ -1,0 +1,120 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+/** Row types of our tables (snake_case here, camelCase in repositories). */
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface LiveEffects {
+  /** invoke id → token of the job that runs it in the current visit */
+  invokes: Record<string, string>;
+  /** delayed event id → token of the scheduled job */
+  timers: Record<string, string>;
+}
+
+export interface ConversationsTable {
+  id: string;
+  tenant_id: string;
+  phone: string;
+  state: string;
+  snapshot: JSONColumnType<{ value: string; status: string; context: unknown }>;
+  live_effects: JSONColumnType<LiveEffects>;
+  machine_version: string;
+  version: number;
+  audit_seq: number;
+  audit_hash: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface InboxTable {
+  conversation_id: string;
+  idempotency_key: string;
+  event_type: string;
+  outcome: string | null;
+  result: JSONColumnType<object> | null;
+  received_at: Generated<Timestamp>;
+}
+
+export interface TransitionsTable {
+  id: Generated<string>;
+  conversation_id: string;
+  seq: number;
+  from_state: string | null;
+  to_state: string;
+  event_type: string;
+  event_id: string;
+  actor: string;
+  at: Generated<Timestamp>;
+  prev_hash: string | null;
+  hash: string;
+}
+
+export interface MessagesTable {
+  id: Generated<string>;
+  conversation_id: string;
+  direction: 'inbound' | 'outbound';
+  body: string;
+  event_id: string;
+  at: Generated<Timestamp>;
+}
+
+export interface DraftsTable {
+  id: string;
+  conversation_id: string;
+  drafter: string;
+  model: string | null;
+  prompt_version: string | null;
+  confidence: number;
+  intents: JSONColumnType<string[]>;
+  plan: JSONColumnType<object> | null;
+  reasons: JSONColumnType<string[]> | null;
+  raw_text: string | null;
+  text: string;
+  review_reason: string | null;
+  usage: JSONColumnType<object> | null;
+  latency_ms: number | null;
+  created_at: Generated<Timestamp>;
+  review_status: string | null;
+  reviewer: string | null;
+  final_text: string | null;
+  decision_reason: string | null;
+  queued_at: Timestamp | null;
+  decided_at: Timestamp | null;
+}
+
+export interface OutboundMessagesTable {
+  idempotency_key: string;
+  conversation_id: string;
+  body: string;
+  status: 'sending' | 'accepted';
+  sms_agent_id: string | null;
+  attempts: Generated<number>;
+  first_attempt_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface EscalationsTable {
+  id: Generated<string>;
+  conversation_id: string;
+  reason: string;
+  note: string | null;
+  opened_at: Generated<Timestamp>;
+}
+
+export interface EffectLogTable {
+  key: string;
+  kind: string;
+  result: JSONColumnType<object> | null;
+  at: Generated<Timestamp>;
+}
+
+export interface Database {
+  conversations: ConversationsTable;
+  inbox: InboxTable;
+  transitions: TransitionsTable;
+  messages: MessagesTable;
+  drafts: DraftsTable;
+  outbound_messages: OutboundMessagesTable;
+  escalations: EscalationsTable;
+  effect_log: EffectLogTable;
+}

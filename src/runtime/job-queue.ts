@@ -1,0 +1,70 @@
+import { sql } from 'kysely';
+import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
+import type pg from 'pg';
+import type { Trx } from '../db/database.js';
+
+/**
+ * Durable work lives in graphile-worker's tables, written in the same transaction as the transition
+ * that asked for it (`add_job` is plain SQL), so a commit is all-or-nothing.
+ *
+ * Glossary:
+ * - invoke: runs an invoked actor (drafter, sender) and feeds `xstate.done|error.actor.<id>` back;
+ * - timer: a delayed event, scheduled at now+delay, removed by job key when its state is left;
+ * - effect: a named side effect (notify, confirmation text) with an idempotency key.
+ * - token: `${conversationId}:${version}:${n}`, unique per scheduling; results carry it so that a
+ *   late result of a stopped invoke or an old timer is recorded and ignored.
+ */
+
+export const TASKS = { invoke: 'invoke', timer: 'timer', effect: 'effect' } as const;
+
+export interface InvokePayload {
+  conversationId: string;
+  invokeId: string;
+  src: string;
+  input: unknown;
+  token: string;
+}
+
+export interface TimerPayload {
+  conversationId: string;
+  timerId: string;
+  token: string;
+  event: { type: string };
+}
+
+export interface EffectPayload {
+  conversationId: string;
+  type: string;
+  params: unknown;
+  key: string;
+}
+
+/** How often a job is tried before its failure is fed back to the machine. */
+export const MAX_ATTEMPTS = { invoke: 4, timer: 10, effect: 8 } as const;
+
+export const timerJobKey = (conversationId: string, timerId: string) => `timer:${conversationId}:${timerId}`;
+
+export async function installJobQueue(pool: pg.Pool) {
+  await runMigrations({ pgPool: pool, logger: silentGraphileLogger });
+}
+
+export async function addJob(
+  trx: Trx,
+  task: keyof typeof TASKS,
+  payload: InvokePayload | TimerPayload | EffectPayload,
+  options: { runAt?: Date; jobKey?: string } = {},
+) {
+  await sql`select graphile_worker.add_job(
+    identifier => ${TASKS[task]}::text,
+    payload => ${JSON.stringify(payload)}::json,
+    run_at => ${options.runAt ?? null}::timestamptz,
+    max_attempts => ${MAX_ATTEMPTS[task]}::int,
+    job_key => ${options.jobKey ?? null}::text
+  )`.execute(trx);
+}
+
+export async function removeJob(trx: Trx, jobKey: string) {
+  await sql`select graphile_worker.remove_job(${jobKey}::text)`.execute(trx);
+}
+
+export const silentGraphileLogger = new GraphileLogger(() => () => {});

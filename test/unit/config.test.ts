@@ -1,0 +1,26 @@
+import { describe, expect, it } from '@jest/globals';
+import { loadConfig, parseDuration } from '../../src/config.js';
+
+describe('config', () => {
+  it('when nothing is set, then the embedded defaults apply', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.routing).toEqual({ autoSendAbove: 0.85, reviewAtLeast: 0.6 });
+    expect(config.timers.noReplyMs).toBe(36 * 3_600_000);
+    expect(config.openai.model).toBe('gpt-4-turbo');
+  });
+
+  it('when a duration has a unit, then it is read in milliseconds', () => {
+    expect(parseDuration('4h')).toBe(14_400_000);
+    expect(parseDuration('30s')).toBe(30_000);
+    expect(parseDuration('250')).toBe(250);
+    expect(() => parseDuration('soon')).toThrow('not a duration');
+  });
+
+  it('when a value is invalid, then boot fails naming it', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/PORT/);
+    expect(() => loadConfig({ AUTO_SEND_ABOVE: '0.5', REVIEW_AT_LEAST: '0.7' })).toThrow(/REVIEW_AT_LEAST/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+  });
+});
