@@ -15,8 +15,9 @@ export const DEFAULT_ROUTING: RoutingPolicy = { autoSendAbove: 0.85, reviewAtLea
 export function routeDraft(draft: Draft, policy: RoutingPolicy): Route {
   if (draft.intents.includes('opt_out')) return 'optOut';
   if (draft.intents.some((intent) => HUMAN_ONLY_INTENTS.includes(intent))) return 'escalate';
-  if (draft.confidence < policy.reviewAtLeast) return 'lowConfidence';
+  // A draft flagged for review (malformed model answer, failed checks) waits for a manager whatever its confidence.
   if (draft.reviewReason !== null) return 'review';
+  if (draft.confidence < policy.reviewAtLeast) return 'lowConfidence';
   return draft.confidence > policy.autoSendAbove ? 'autoSend' : 'review';
 }
 
