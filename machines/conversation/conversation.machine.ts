@@ -82,6 +82,9 @@ export const conversationMachine = setup({
     openEscalation: effect<'openEscalation'>(),
     notifyStaff: effect<'notifyStaff'>(),
     sendOptOutConfirmation: effect<'sendOptOutConfirmation'>(),
+    recordPayment: assign({
+      paidCents: ({ context, event }) => context.paidCents + (event.type === 'payment.received' ? event.amountCents : 0),
+    }),
   },
   guards: {
     ...createRoutingGuards(DEFAULT_ROUTING),
@@ -109,6 +112,7 @@ export const conversationMachine = setup({
     slaLapses: 0,
     lastSent: null,
     sentCount: 0,
+    paidCents: 0,
     escalation: null,
     failure: null,
   }),
@@ -130,7 +134,10 @@ export const conversationMachine = setup({
     },
     'staff.close': { target: '.closed' },
     // A partial payment is recorded (an accepted event with no move); paid in full closes.
-    'payment.received': [{ guard: 'isPaidInFull', target: '.closed' }, {}],
+    'payment.received': [
+      { guard: 'isPaidInFull', target: '.closed', actions: 'recordPayment' },
+      { actions: 'recordPayment' },
+    ],
   },
   states: {
     /** Created; nobody has written yet. */

@@ -77,6 +77,8 @@ export interface ConversationContext extends ConversationInput {
   slaLapses: number;
   lastSent: { smsId: string; text: string } | null;
   sentCount: number;
+  /** Payments reported by the Collections Monitor since the conversation began, integer cents. */
+  paidCents: number;
   escalation: { reason: EscalationReason; note: string | null } | null;
   failure: { step: 'drafting' | 'sending'; message: string } | null;
 }

@@ -23,6 +23,7 @@ export function createPool(
   const pool = new pg.Pool({ connectionString, max, application_name: applicationName });
   // An idle client that loses its server emits 'error'; without a listener that would end the process.
   pool.on('error', onIdleError);
+  pool.on('connect', (client) => client.on('error', onIdleError));
   return pool;
 }
 

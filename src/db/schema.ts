@@ -20,7 +20,7 @@ export interface ConversationsTable {
   live_effects: JSONColumnType<LiveEffects>;
   machine_version: string;
   version: number;
-  audit_seq: number;
+  audit_seq: Generated<number>;
   audit_hash: string | null;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
@@ -44,7 +44,8 @@ export interface TransitionsTable {
   event_type: string;
   event_id: string;
   actor: string;
-  at: Generated<Timestamp>;
+  /** Set by the application: the audit hash chain covers it. */
+  at: Timestamp;
   prev_hash: string | null;
   hash: string;
 }

@@ -52,12 +52,13 @@ export async function addJob(
   trx: Trx,
   task: keyof typeof TASKS,
   payload: InvokePayload | TimerPayload | EffectPayload,
-  options: { runAt?: Date; jobKey?: string } = {},
+  options: { delayMs?: number; jobKey?: string } = {},
 ) {
+  // run_at from the database clock, like graphile-worker's own comparisons: replicas' clocks may differ.
   await sql`select graphile_worker.add_job(
     identifier => ${TASKS[task]}::text,
     payload => ${JSON.stringify(payload)}::json,
-    run_at => ${options.runAt ?? null}::timestamptz,
+    run_at => now() + ${options.delayMs ?? 0}::int * interval '1 millisecond',
     max_attempts => ${MAX_ATTEMPTS[task]}::int,
     job_key => ${options.jobKey ?? null}::text
   )`.execute(trx);

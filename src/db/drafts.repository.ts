@@ -1,0 +1,105 @@
+import { sql } from 'kysely';
+import type { DbOrTrx } from './database.js';
+
+/** Drafts and the approval queue (a draft that needs a manager carries a review status). */
+
+export interface DraftRecord {
+  id: string;
+  conversationId: string;
+  drafter: string;
+  model: string | null;
+  promptVersion: string | null;
+  confidence: number;
+  intents: string[];
+  plan: object | null;
+  reasons: string[];
+  rawText: string | null;
+  text: string;
+  reviewReason: string | null;
+  usage: object | null;
+  latencyMs: number;
+}
+
+export async function insertDraft(db: DbOrTrx, draft: DraftRecord) {
+  await db
+    .insertInto('drafts')
+    .values({
+      id: draft.id,
+      conversation_id: draft.conversationId,
+      drafter: draft.drafter,
+      model: draft.model,
+      prompt_version: draft.promptVersion,
+      confidence: draft.confidence,
+      intents: JSON.stringify(draft.intents),
+      plan: draft.plan === null ? null : JSON.stringify(draft.plan),
+      reasons: JSON.stringify(draft.reasons),
+      raw_text: draft.rawText,
+      text: draft.text,
+      review_reason: draft.reviewReason,
+      usage: draft.usage === null ? null : JSON.stringify(draft.usage),
+      latency_ms: draft.latencyMs,
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+export async function queueForApproval(db: DbOrTrx, draftId: string) {
+  await db.updateTable('drafts').set({ review_status: 'pending', queued_at: sql`now()` }).where('id', '=', draftId).execute();
+}
+
+export async function closeApproval(
+  db: DbOrTrx,
+  decision: { approvalId: string; status: string; reviewer: string | null; finalText: string | null; reason: string | null },
+) {
+  await db
+    .updateTable('drafts')
+    .set({
+      review_status: decision.status,
+      reviewer: decision.reviewer,
+      final_text: decision.finalText,
+      decision_reason: decision.reason,
+      decided_at: sql`now()`,
+    })
+    .where('id', '=', decision.approvalId)
+    .where('review_status', '=', 'pending')
+    .execute();
+}
+
+export async function findApproval(db: DbOrTrx, approvalId: string) {
+  return db.selectFrom('drafts').selectAll().where('id', '=', approvalId).where('review_status', 'is not', null).executeTakeFirst();
+}
+
+/** Oldest first; keyset pagination on (queued_at, id). */
+export async function listApprovals(db: DbOrTrx, options: { status: string; limit: number; after?: { queuedAt: string; id: string } }) {
+  let query = db
+    .selectFrom('drafts')
+    .innerJoin('conversations', 'conversations.id', 'drafts.conversation_id')
+    .select([
+      'drafts.id',
+      'drafts.conversation_id',
+      'drafts.drafter',
+      'drafts.model',
+      'drafts.confidence',
+      'drafts.intents',
+      'drafts.plan',
+      'drafts.text',
+      'drafts.review_reason',
+      'drafts.review_status',
+      'drafts.queued_at',
+      'drafts.decided_at',
+      'drafts.reviewer',
+      'drafts.final_text',
+      'conversations.tenant_id',
+      'conversations.state',
+    ])
+    .where('drafts.review_status', '=', options.status)
+    .orderBy('drafts.queued_at')
+    .orderBy('drafts.id')
+    .limit(options.limit);
+  if (options.after) {
+    const { id } = options.after;
+    const queuedAt = new Date(options.after.queuedAt);
+    query = query.where((eb) => eb.or([eb('drafts.queued_at', '>', queuedAt), eb.and([eb('drafts.queued_at', '=', queuedAt), eb('drafts.id', '>', id)])]));
+  }
+  return query.execute();
+}

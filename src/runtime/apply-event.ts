@@ -1,0 +1,384 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import { getInitialMicrosteps, getMicrosteps, type AnyEventObject } from 'xstate';
+import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
+import type { ConversationInput } from '../../machines/conversation/conversation.types.js';
+import type { Db, Trx } from '../db/database.js';
+import type { LiveEffects } from '../db/schema.js';
+import { AppError, conflict, notFound } from '../errors.js';
+import { addJob, removeJob, timerJobKey } from './job-queue.js';
+import {
+  activeInvokeIds,
+  allowedEvents,
+  fromStored,
+  machineVersion,
+  stateName,
+  toStored,
+  type ConversationSnapshot,
+  type StoredSnapshot,
+} from './machine-snapshot.js';
+
+/**
+ * The one write path of the product (design §2). Every event, from any replica, is one transaction:
+ * inbox dedupe → lock the conversation → XState's pure transition → snapshot + audit rows + durable
+ * work → commit. Nothing outside the database happens here; workers run the work after commit.
+ */
+
+export interface EventEnvelope {
+  conversationId: string;
+  event: AnyEventObject;
+  /** Same key, same answer: a retried request changes nothing. */
+  idempotencyKey: string;
+  /** Who caused it, for the audit trail: `service:<sub>`, `manager:<sub>`, `timer`, `worker`. */
+  actor: string;
+  /** When present, the event may create the conversation. */
+  create?: ConversationInput;
+  /** Results of jobs carry the token of the scheduling that made them; only the live one applies. */
+  origin?: { kind: 'invoke' | 'timer'; id: string; token: string };
+  /** An event the machine does not take: refuse it (409, nothing written) or record it and move on. */
+  ifNotAccepted: 'reject' | 'record';
+}
+
+export type Outcome = 'applied' | 'recorded' | 'stale';
+
+export interface ApplyResult {
+  conversationId: string;
+  state: string;
+  version: number;
+  outcome: Outcome;
+  transitions: number;
+  duplicate: boolean;
+}
+
+export interface ActionContext {
+  conversationId: string;
+  version: number;
+  /** `${conversationId}:${version}:${n}`: unique per action, stable across retries of its job. */
+  key: string;
+}
+
+/** A named machine action that is a write to our own tables: it runs inside the event's transaction. */
+export type Projection = (trx: Trx, params: any, context: ActionContext) => Promise<void>;
+
+export interface ActionRouting {
+  projections: Record<string, Projection>;
+  /** Named actions that are side effects outside the database: queued as `effect` jobs. */
+  effects: ReadonlySet<string>;
+}
+
+export interface Runtime {
+  apply(envelope: EventEnvelope): Promise<ApplyResult>;
+  readonly machine: ConversationMachine;
+}
+
+export interface CommittedTransition {
+  conversationId: string;
+  from: string | null;
+  to: string;
+  event: AnyEventObject;
+  snapshot: StoredSnapshot;
+}
+
+export function createRuntime(deps: {
+  db: Db;
+  machine: ConversationMachine;
+  actions: ActionRouting;
+  /** Called after commit, for observers (inspector, metrics). Never for rolled-back work. */
+  onCommitted?: (transitions: CommittedTransition[]) => void;
+}): Runtime {
+  const { db, machine, actions } = deps;
+  const version = machineVersion(machine);
+
+  async function apply(envelope: EventEnvelope): Promise<ApplyResult> {
+    const committed: CommittedTransition[] = [];
+    const result = await db.transaction().execute(async (trx) => {
+      const claimed = await trx
+        .insertInto('inbox')
+        .values({ conversation_id: envelope.conversationId, idempotency_key: envelope.idempotencyKey, event_type: envelope.event.type })
+        .onConflict((oc) => oc.doNothing())
+        .returning('idempotency_key')
+        .executeTakeFirst();
+      if (!claimed) return earlierAnswer(trx, envelope);
+
+      if (envelope.event.type === 'sms.received') await recordInbound(trx, envelope);
+
+      let row = await lockConversation(trx, envelope.conversationId);
+      if (!row) {
+        if (!envelope.create) throw notFound(`conversation ${envelope.conversationId}`);
+        await createConversation(trx, envelope, committed);
+        row = (await lockConversation(trx, envelope.conversationId))!;
+      }
+
+      const live: LiveEffects = structuredClone(row.live_effects);
+      const done = (outcome: Outcome, transitions = 0) =>
+        finish(trx, envelope, { conversationId: row.id, state: row.state, version: row.version, outcome, transitions, duplicate: false });
+
+      if (envelope.origin && !isLive(live, envelope.origin)) return done('stale');
+      if (envelope.origin?.kind === 'timer') delete live.timers[envelope.origin.id];
+
+      const stored = row.snapshot as unknown as StoredSnapshot;
+      const snapshot = fromStored(machine, stored);
+      // getMicrosteps returns a step even when nothing is enabled; `can` tells whether the machine takes it.
+      const accepted = stored.status !== 'done' && snapshot.can(envelope.event as never);
+      if (!accepted) {
+        if (envelope.ifNotAccepted === 'record') {
+          if (envelope.origin?.kind === 'timer') await saveLiveEffects(trx, row.id, live);
+          return done('recorded');
+        }
+        throw conflict('event_not_allowed', `${envelope.event.type} is not allowed in state ${row.state}`, {
+          state: row.state,
+          allowed_events: allowedEvents(snapshot),
+        });
+      }
+
+      const steps = getMicrosteps(machine, snapshot, envelope.event as never);
+      const nextVersion = row.version + 1;
+      const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
+      const audit = new AuditWriter(trx, envelope, row.audit_seq, row.audit_hash);
+      let from = row.state;
+      for (const [next, stepActions] of steps) {
+        const to = stateName(next);
+        await audit.append(from, to);
+        await writer.run(stepActions);
+        committed.push({ conversationId: row.id, from, to, event: envelope.event, snapshot: toStored(next) });
+        from = to;
+      }
+      const final = steps.at(-1)![0];
+      writer.dropStoppedInvokes(final);
+
+      await trx
+        .updateTable('conversations')
+        .set({
+          state: stateName(final),
+          snapshot: JSON.stringify(toStored(final)),
+          live_effects: JSON.stringify(live),
+          machine_version: version,
+          version: nextVersion,
+          audit_seq: audit.seq,
+          audit_hash: audit.hash,
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', row.id)
+        .execute();
+      return finish(trx, envelope, {
+        conversationId: row.id,
+        state: stateName(final),
+        version: nextVersion,
+        outcome: 'applied',
+        transitions: steps.length,
+        duplicate: false,
+      });
+    });
+    if (committed.length > 0 && !result.duplicate) deps.onCommitted?.(committed);
+    return result;
+  }
+
+  async function createConversation(trx: Trx, envelope: EventEnvelope, committed: CommittedTransition[]) {
+    const input = envelope.create!;
+    const steps = getInitialMicrosteps(machine, input);
+    const initial = steps.at(-1)![0];
+    const inserted = await trx
+      .insertInto('conversations')
+      .values({
+        id: envelope.conversationId,
+        tenant_id: input.tenantId,
+        phone: input.phone,
+        state: stateName(initial),
+        snapshot: JSON.stringify(toStored(initial)),
+        live_effects: JSON.stringify({ invokes: {}, timers: {} }),
+        machine_version: version,
+        version: 0,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!inserted) return; // created concurrently by another event; it did the initial steps
+
+    const live: LiveEffects = { invokes: {}, timers: {} };
+    const writer = new WorkWriter(trx, envelope.conversationId, 0, live, actions);
+    const audit = new AuditWriter(trx, { ...envelope, event: { type: 'xstate.init' } }, 0, null);
+    let from: string | null = null;
+    for (const [next, stepActions] of steps) {
+      await audit.append(from, stateName(next));
+      await writer.run(stepActions);
+      committed.push({ conversationId: envelope.conversationId, from, to: stateName(next), event: { type: 'xstate.init' }, snapshot: toStored(next) });
+      from = stateName(next);
+    }
+    await trx
+      .updateTable('conversations')
+      .set({ live_effects: JSON.stringify(live), audit_seq: audit.seq, audit_hash: audit.hash })
+      .where('id', '=', envelope.conversationId)
+      .execute();
+  }
+
+  return { apply, machine };
+}
+
+function isLive(live: LiveEffects, origin: NonNullable<EventEnvelope['origin']>) {
+  const tokens = origin.kind === 'invoke' ? live.invokes : live.timers;
+  return tokens[origin.id] === origin.token;
+}
+
+async function lockConversation(trx: Trx, id: string) {
+  return trx.selectFrom('conversations').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+async function saveLiveEffects(trx: Trx, id: string, live: LiveEffects) {
+  await trx.updateTable('conversations').set({ live_effects: JSON.stringify(live) }).where('id', '=', id).execute();
+}
+
+async function recordInbound(trx: Trx, envelope: EventEnvelope) {
+  const event = envelope.event as { text?: unknown };
+  await trx
+    .insertInto('messages')
+    .values({
+      conversation_id: envelope.conversationId,
+      direction: 'inbound',
+      body: String(event.text ?? ''),
+      event_id: envelope.idempotencyKey,
+    })
+    .execute();
+}
+
+async function finish(trx: Trx, envelope: EventEnvelope, result: ApplyResult): Promise<ApplyResult> {
+  const { duplicate: _duplicate, ...stored } = result;
+  await trx
+    .updateTable('inbox')
+    .set({ outcome: result.outcome, result: JSON.stringify(stored) })
+    .where('conversation_id', '=', envelope.conversationId)
+    .where('idempotency_key', '=', envelope.idempotencyKey)
+    .execute();
+  return result;
+}
+
+async function earlierAnswer(trx: Trx, envelope: EventEnvelope): Promise<ApplyResult> {
+  const earlier = await trx
+    .selectFrom('inbox')
+    .select(['result', 'event_type'])
+    .where('conversation_id', '=', envelope.conversationId)
+    .where('idempotency_key', '=', envelope.idempotencyKey)
+    .executeTakeFirstOrThrow();
+  if (earlier.event_type !== envelope.event.type) {
+    throw conflict('idempotency_key_reused', 'this idempotency key was used for another event', {
+      earlier_event_type: earlier.event_type,
+    });
+  }
+  return { ...(earlier.result as Omit<ApplyResult, 'duplicate'>), duplicate: true };
+}
+
+/** Appends audit rows, each chained to the previous one of its conversation by a sha-256 hash. */
+class AuditWriter {
+  constructor(
+    private readonly trx: Trx,
+    private readonly envelope: Pick<EventEnvelope, 'conversationId' | 'event' | 'idempotencyKey' | 'actor'>,
+    public seq: number,
+    public hash: string | null,
+  ) {}
+
+  async append(from: string | null, to: string) {
+    const seq = this.seq + 1;
+    const at = new Date().toISOString();
+    const fields = [this.envelope.conversationId, seq, from, to, this.envelope.event.type, this.envelope.idempotencyKey, this.envelope.actor, at];
+    const hash = auditHash(this.hash, fields);
+    await this.trx
+      .insertInto('transitions')
+      .values({
+        conversation_id: this.envelope.conversationId,
+        seq,
+        from_state: from,
+        to_state: to,
+        event_type: this.envelope.event.type,
+        event_id: this.envelope.idempotencyKey,
+        actor: this.envelope.actor,
+        at,
+        prev_hash: this.hash,
+        hash,
+      })
+      .execute();
+    this.seq = seq;
+    this.hash = hash;
+  }
+}
+
+export function auditHash(previous: string | null, fields: unknown[]): string {
+  return createHash('sha256')
+    .update(previous ?? '')
+    .update('\n')
+    .update(JSON.stringify(fields))
+    .digest('hex');
+}
+
+type ExecutableAction = { type: string; params?: unknown };
+
+/** Turns the actions XState returned into durable work inside the transaction. */
+class WorkWriter {
+  private n = 0;
+  private readonly spawned = new Set<string>();
+
+  constructor(
+    private readonly trx: Trx,
+    private readonly conversationId: string,
+    private readonly version: number,
+    private readonly live: LiveEffects,
+    private readonly actions: ActionRouting,
+  ) {}
+
+  private nextKey() {
+    this.n += 1;
+    return `${this.conversationId}:${this.version}:${this.n}`;
+  }
+
+  async run(stepActions: readonly ExecutableAction[]) {
+    for (const action of stepActions) await this.one(action);
+  }
+
+  private async one(action: ExecutableAction) {
+    const params = (action.params ?? {}) as Record<string, any>;
+    switch (action.type) {
+      case 'xstate.spawnChild': {
+        const token = this.nextKey();
+        this.live.invokes[params.id] = token;
+        this.spawned.add(params.id);
+        await addJob(this.trx, 'invoke', { conversationId: this.conversationId, invokeId: params.id, src: params.src, input: params.input, token });
+        return;
+      }
+      case 'xstate.raise': {
+        if (params.delay === undefined) return; // an immediate raise was already processed by XState
+        const token = this.nextKey();
+        this.live.timers[params.id] = token;
+        await addJob(
+          this.trx,
+          'timer',
+          { conversationId: this.conversationId, timerId: params.id, token, event: params.event },
+          { delayMs: params.delay, jobKey: timerJobKey(this.conversationId, params.id) },
+        );
+        return;
+      }
+      case 'xstate.cancel': {
+        delete this.live.timers[params.sendId];
+        await removeJob(this.trx, timerJobKey(this.conversationId, params.sendId));
+        return;
+      }
+      case 'xstate.stopChild':
+        return; // a stopped invoke is dropped from the live set below; its late result is ignored
+      default: {
+        const key = this.nextKey();
+        const projection = this.actions.projections[action.type];
+        if (projection) return projection(this.trx, params, { conversationId: this.conversationId, version: this.version, key });
+        if (this.actions.effects.has(action.type)) {
+          await addJob(this.trx, 'effect', { conversationId: this.conversationId, type: action.type, params, key });
+          return;
+        }
+        throw new AppError('unknown_action', `the machine named an action with no executor: ${action.type}`);
+      }
+    }
+  }
+
+  /** Invokes whose state was left in this event are no longer live (unless just spawned again). */
+  dropStoppedInvokes(final: ConversationSnapshot) {
+    const active = activeInvokeIds(final);
+    for (const id of Object.keys(this.live.invokes)) {
+      if (!active.has(id)) delete this.live.invokes[id];
+    }
+  }
+}

@@ -1,0 +1,191 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type TaskList } from 'graphile-worker';
+import type pg from 'pg';
+import { isRetryable } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Runtime } from './apply-event.js';
+import { TASKS, type EffectPayload, type InvokePayload, type TimerPayload } from './job-queue.js';
+
+/**
+ * Runs the durable work written by apply-event and feeds results back through the same write path.
+ * Any number of these may run, in the API process or on their own (`npm run worker`).
+ */
+
+export interface ActivityContext {
+  conversationId: string;
+  /** Unique per invocation, stable across retries of its job: the idempotency key of what it does. */
+  token: string;
+  attempt: number;
+  signal: AbortSignal;
+}
+/** The implementation of an invoked actor, by its `src` in the machine. */
+export type Activity = (input: any, context: ActivityContext) => Promise<unknown>;
+export type Activities = Record<string, Activity>;
+
+export interface EffectContext {
+  conversationId: string;
+  key: string;
+  signal: AbortSignal;
+}
+export type EffectHandler = (params: any, context: EffectContext) => Promise<unknown>;
+export type Effects = Record<string, EffectHandler>;
+
+export interface WorkerDeps {
+  pool: pg.Pool;
+  runtime: Runtime;
+  activities: Activities;
+  effects: Effects;
+  logger: Logger;
+  concurrency: number;
+  /** How often an invoke is tried (on retryable errors) before its error is fed to the machine. */
+  invokeMaxAttempts?: number;
+  /** How often to look for jobs left locked by a worker process that died. */
+  sweepIntervalMs?: number;
+}
+
+export interface WorkerHandle {
+  processId: string;
+  stop(): Promise<void>;
+}
+
+const APP_NAME_PREFIX = 'orchestrator-worker:';
+
+export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts'>): TaskList {
+  const { runtime, activities, effects, logger } = deps;
+
+  return {
+    [TASKS.invoke]: async (raw, helpers) => {
+      const job = raw as InvokePayload;
+      const activity = activities[job.src];
+      if (!activity) throw new Error(`no activity for actor src ${job.src}`);
+      const origin = { kind: 'invoke' as const, id: job.invokeId, token: job.token };
+      const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
+      let output: unknown;
+      try {
+        output = await activity(job.input, {
+          conversationId: job.conversationId,
+          token: job.token,
+          attempt: helpers.job.attempts,
+          signal: helpers.abortSignal ?? new AbortController().signal,
+        });
+      } catch (error) {
+        const maxAttempts = Math.min(helpers.job.max_attempts, deps.invokeMaxAttempts ?? helpers.job.max_attempts);
+        const code = (error as { code?: string }).code ?? 'error';
+        if (isRetryable(error) && helpers.job.attempts < maxAttempts) {
+          logger.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
+          throw error;
+        }
+        logger.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed for good');
+        await runtime.apply({
+          ...common,
+          event: { type: `xstate.error.actor.${job.invokeId}`, error: { code, message: (error as Error).message } },
+        });
+        return;
+      }
+      await runtime.apply({ ...common, event: { type: `xstate.done.actor.${job.invokeId}`, output } });
+    },
+
+    [TASKS.timer]: async (raw) => {
+      const job = raw as TimerPayload;
+      await runtime.apply({
+        conversationId: job.conversationId,
+        event: job.event,
+        idempotencyKey: `timer:${job.token}`,
+        actor: 'timer',
+        origin: { kind: 'timer', id: job.timerId, token: job.token },
+        ifNotAccepted: 'record',
+      });
+    },
+
+    [TASKS.effect]: async (raw, helpers: JobHelpers) => {
+      const job = raw as EffectPayload;
+      const handler = effects[job.type];
+      if (!handler) throw new Error(`no effect handler for ${job.type}`);
+      await handler(job.params, {
+        conversationId: job.conversationId,
+        key: job.key,
+        signal: helpers.abortSignal ?? new AbortController().signal,
+      });
+    },
+  };
+}
+
+export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
+  const processId = `${os.hostname().slice(0, 16)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = deps.logger.child({ component: 'worker', processId });
+
+  // Liveness: this session's application_name says the process is alive; it vanishes when the process dies.
+  const liveness = await deps.pool.connect();
+  await liveness.query(`select set_config('application_name', $1, false)`, [`${APP_NAME_PREFIX}${processId}`]);
+  const utils = await makeWorkerUtils({ pgPool: deps.pool, logger: graphileLogger(log) });
+  await releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log);
+
+  const taskList = createTaskList(deps);
+  const runners: Runner[] = [];
+  // One runner per slot, so that each slot's worker id carries this process id (see the sweeper).
+  for (let slot = 0; slot < deps.concurrency; slot += 1) {
+    runners.push(
+      await run({
+        pgPool: deps.pool,
+        concurrency: 1,
+        workerId: `orc:${processId}:${slot}`,
+        taskList,
+        noHandleSignals: true,
+        pollInterval: 1_000,
+        logger: graphileLogger(log),
+      } as Parameters<typeof run>[0]),
+    );
+  }
+  const sweeper = setInterval(() => {
+    releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log).catch((error) =>
+      log.warn({ err: error }, 'sweep for dead workers failed'),
+    );
+  }, deps.sweepIntervalMs ?? 15_000);
+  sweeper.unref();
+  log.info({ concurrency: deps.concurrency }, 'worker started');
+
+  return {
+    processId,
+    async stop() {
+      clearInterval(sweeper);
+      await Promise.all(runners.map((runner) => runner.stop()));
+      await utils.release();
+      liveness.release();
+      log.info('worker stopped');
+    },
+  };
+}
+
+/**
+ * graphile-worker frees the jobs of a crashed worker only after 4 hours. Ours say which process
+ * locked them (`orc:<processId>:<slot>`); a process with no live session has died, so its jobs
+ * are unlocked now and run again (activities are idempotent by token).
+ */
+export async function releaseJobsOfDeadWorkers(
+  pool: pg.Pool,
+  forceUnlockWorkers: (workerIds: string[]) => Promise<void>,
+  log: Logger,
+) {
+  const { rows } = await pool.query<{ worker_id: string }>(
+    `select distinct locked_by as worker_id from graphile_worker._private_jobs
+      where locked_by like 'orc:%'
+        and split_part(locked_by, ':', 2) not in (
+          select substr(application_name, $1::int) from pg_stat_activity where application_name like $2
+        )`,
+    [APP_NAME_PREFIX.length + 1, `${APP_NAME_PREFIX}%`],
+  );
+  if (rows.length === 0) return;
+  const workerIds = rows.map((row) => row.worker_id);
+  await forceUnlockWorkers(workerIds);
+  log.warn({ workerIds }, 'released jobs locked by workers that died');
+}
+
+function graphileLogger(log: Logger) {
+  return new GraphileLogger((scope) => (level, message, meta) => {
+    const fields = { scope: { label: scope.label, jobId: scope.jobId, taskIdentifier: scope.taskIdentifier }, ...(meta ?? {}) };
+    if (level === 'error') log.error(fields, message);
+    else if (level === 'warning') log.warn(fields, message);
+    else log.debug(fields, message);
+  });
+}

@@ -1,0 +1,212 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
+import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
+import type { Draft } from '../../machines/conversation/conversation.types.js';
+import { insertDraft } from '../../src/db/drafts.repository.js';
+import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runtime/apply-event.js';
+import { actionRouting } from '../../src/runtime/projections.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+let testDb: TestDatabase;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+});
+afterAll(() => testDb.drop());
+
+let counter = 0;
+const inbound = (conversationId: string, text: string, key = `sms-${++counter}`): EventEnvelope => ({
+  conversationId,
+  event: { type: 'sms.received', text, messageId: key, at: new Date().toISOString() },
+  idempotencyKey: key,
+  actor: 'service:sms-agent',
+  create: { conversationId, tenantId: 'tenant-1', phone: '+15550001111' },
+  ifNotAccepted: 'record',
+});
+
+async function jobs(conversationId: string, task: string) {
+  const { rows } = await sql<{ payload: any; run_at: Date; key: string | null }>`
+    select j.payload, j.run_at, j.key from graphile_worker._private_jobs j
+    join graphile_worker._private_tasks t on t.id = j.task_id
+    where t.identifier = ${task} and j.payload->>'conversationId' = ${conversationId} order by j.id`.execute(testDb.db);
+  return rows;
+}
+
+function draft(overrides: Partial<Draft> = {}): Draft {
+  return {
+    id: `draft-${++counter}`,
+    text: 'Hi, this is a debt collector. Reply STOP to opt out.',
+    intents: ['question'],
+    confidence: 0.7,
+    drafter: 'rules',
+    model: null,
+    plan: null,
+    reviewReason: null,
+    ...overrides,
+  };
+}
+
+async function finishDrafting(conversationId: string, output: Draft) {
+  const [job] = (await jobs(conversationId, 'invoke')).slice(-1);
+  await insertDraft(testDb.db, {
+    id: output.id,
+    conversationId,
+    drafter: output.drafter,
+    model: null,
+    promptVersion: null,
+    confidence: output.confidence,
+    intents: output.intents,
+    plan: null,
+    reasons: [],
+    rawText: null,
+    text: output.text,
+    reviewReason: output.reviewReason,
+    usage: null,
+    latencyMs: 1,
+  });
+  return runtime.apply({
+    conversationId,
+    event: { type: 'xstate.done.actor.drafter', output },
+    idempotencyKey: `result:${job.payload.token}`,
+    actor: 'worker',
+    origin: { kind: 'invoke', id: 'drafter', token: job.payload.token },
+    ifNotAccepted: 'record',
+  });
+}
+
+describe('apply-event', () => {
+  it('when the first inbound SMS arrives, then the conversation is created and a drafting job is written with it', async () => {
+    const result = await runtime.apply(inbound('c-create', 'hello'));
+    expect(result).toMatchObject({ state: 'drafting', version: 1, outcome: 'applied', duplicate: false });
+    const [job] = await jobs('c-create', 'invoke');
+    expect(job.payload).toMatchObject({ src: 'draftReply', invokeId: 'drafter', input: { unanswered: [{ text: 'hello' }] } });
+    const trail = await testDb.db.selectFrom('transitions').selectAll().where('conversation_id', '=', 'c-create').orderBy('seq').execute();
+    expect(trail.map((row) => [row.from_state, row.to_state, row.event_type])).toEqual([
+      [null, 'idle', 'xstate.init'],
+      ['idle', 'drafting', 'sms.received'],
+    ]);
+    expect(trail[1].prev_hash).toBe(trail[0].hash);
+  });
+
+  it('when the same event is applied twice, then the second gets the first answer and nothing happens twice', async () => {
+    const envelope = inbound('c-dup', 'hello', 'dup-key');
+    const first = await runtime.apply(envelope);
+    const second = await runtime.apply(envelope);
+    expect(second).toEqual({ ...first, duplicate: true });
+    expect(await jobs('c-dup', 'invoke')).toHaveLength(1);
+  });
+
+  it('when an unknown conversation gets a manager event, then it is a 404 and nothing is written', async () => {
+    await expect(
+      runtime.apply({ conversationId: 'nobody', event: { type: 'staff.close', by: 'm' }, idempotencyKey: 'k1', actor: 'manager:m', ifNotAccepted: 'reject' }),
+    ).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    const inboxRows = await testDb.db.selectFrom('inbox').selectAll().where('conversation_id', '=', 'nobody').execute();
+    expect(inboxRows).toEqual([]);
+  });
+
+  it('when an event is illegal in the current state, then it is a 409 naming the allowed events and nothing is written', async () => {
+    await runtime.apply(inbound('c-illegal', 'hello'));
+    const before = await testDb.db.selectFrom('conversations').selectAll().where('id', '=', 'c-illegal').executeTakeFirstOrThrow();
+    await expect(
+      runtime.apply({ conversationId: 'c-illegal', event: { type: 'retry', by: 'm' }, idempotencyKey: 'k-illegal', actor: 'manager:m', ifNotAccepted: 'reject' }),
+    ).rejects.toMatchObject({ status: 409, code: 'event_not_allowed', details: { state: 'drafting' } });
+    const after = await testDb.db.selectFrom('conversations').selectAll().where('id', '=', 'c-illegal').executeTakeFirstOrThrow();
+    expect(after.version).toBe(before.version);
+    const inboxRow = await testDb.db.selectFrom('inbox').selectAll().where('idempotency_key', '=', 'k-illegal').executeTakeFirst();
+    expect(inboxRow).toBeUndefined();
+  });
+
+  it('when a draft is mid-confidence, then an approval is queued with an SLA timer, and approving sends it', async () => {
+    await runtime.apply(inbound('c-approve', 'can I pay later?'));
+    const output = draft({ confidence: 0.7 });
+    expect(await finishDrafting('c-approve', output)).toMatchObject({ state: 'pendingApproval' });
+    const queued = await testDb.db.selectFrom('drafts').selectAll().where('id', '=', output.id).executeTakeFirstOrThrow();
+    expect(queued.review_status).toBe('pending');
+    const [sla] = await jobs('c-approve', 'timer');
+    expect(sla.key).toBe('timer:c-approve:timer.approval_sla');
+    expect((await jobs('c-approve', 'effect')).map((job) => job.payload.type)).toContain('notifyManagers');
+
+    const approved = await runtime.apply({
+      conversationId: 'c-approve',
+      event: { type: 'review.approved', approvalId: output.id, managerId: 'm-1' },
+      idempotencyKey: 'approve-1',
+      actor: 'manager:m-1',
+      ifNotAccepted: 'reject',
+    });
+    expect(approved.state).toBe('sending');
+    expect(await jobs('c-approve', 'timer')).toEqual([]); // the SLA timer was removed with its state
+    const sendJob = (await jobs('c-approve', 'invoke')).at(-1)!;
+    expect(sendJob.payload).toMatchObject({ src: 'sendSms', input: { text: output.text } });
+    const decided = await testDb.db.selectFrom('drafts').selectAll().where('id', '=', output.id).executeTakeFirstOrThrow();
+    expect(decided).toMatchObject({ review_status: 'approved', reviewer: 'm-1', final_text: output.text });
+  });
+
+  it('when a newer SMS supersedes a draft in flight, then the old drafter result is recorded as stale and ignored', async () => {
+    await runtime.apply(inbound('c-stale', 'first'));
+    const [oldJob] = await jobs('c-stale', 'invoke');
+    await runtime.apply(inbound('c-stale', 'second'));
+    const late = await runtime.apply({
+      conversationId: 'c-stale',
+      event: { type: 'xstate.done.actor.drafter', output: draft({ confidence: 0.99 }) },
+      idempotencyKey: `result:${oldJob.payload.token}`,
+      actor: 'worker',
+      origin: { kind: 'invoke', id: 'drafter', token: oldJob.payload.token },
+      ifNotAccepted: 'record',
+    });
+    expect(late).toMatchObject({ outcome: 'stale', state: 'drafting' });
+    const newJob = (await jobs('c-stale', 'invoke')).at(-1)!;
+    expect(newJob.payload.input.unanswered.map((m: { text: string }) => m.text)).toEqual(['first', 'second']);
+  });
+
+  it('when an opted-out debtor writes again, then the message is recorded and nothing else happens', async () => {
+    await runtime.apply(inbound('c-stop', 'STOP'));
+    expect(await finishDrafting('c-stop', draft({ intents: ['opt_out'], confidence: 0.99 }))).toMatchObject({ state: 'optedOut' });
+    const effects = await jobs('c-stop', 'effect');
+    expect(effects.map((job) => job.payload.type)).toEqual(['sendOptOutConfirmation']);
+    const again = await runtime.apply(inbound('c-stop', 'hello?'));
+    expect(again).toMatchObject({ state: 'optedOut', outcome: 'recorded' });
+    expect(await jobs('c-stop', 'effect')).toHaveLength(1);
+    const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-stop').execute();
+    expect(messages.map((m) => m.body)).toEqual(['STOP', 'hello?']);
+  });
+
+  it('when a draft names a human-only intent, then the conversation is escalated with an escalation row', async () => {
+    await runtime.apply(inbound('c-lawyer', 'talk to my lawyer'));
+    expect(await finishDrafting('c-lawyer', draft({ intents: ['attorney'], confidence: 0.95 }))).toMatchObject({ state: 'escalated' });
+    const escalation = await testDb.db.selectFrom('escalations').selectAll().where('conversation_id', '=', 'c-lawyer').executeTakeFirstOrThrow();
+    expect(escalation.reason).toBe('attorney');
+  });
+
+  it('when someone tries to change or delete the audit trail, then the database refuses', async () => {
+    await runtime.apply(inbound('c-audit', 'hello'));
+    await expect(sql`update transitions set actor = 'someone else' where conversation_id = 'c-audit'`.execute(testDb.db)).rejects.toThrow(/append-only/);
+    await expect(sql`delete from transitions where conversation_id = 'c-audit'`.execute(testDb.db)).rejects.toThrow(/append-only/);
+    await expect(sql`truncate transitions`.execute(testDb.db)).rejects.toThrow(/append-only/);
+  });
+
+  it('when a Supabase-style anon role reads any table, then it sees no rows', async () => {
+    await runtime.apply(inbound('c-rls', 'hello'));
+    const client = await testDb.pool.connect();
+    try {
+      await client.query(`do $$ begin create role anon nologin; exception when duplicate_object then null; end $$`);
+      await client.query('grant usage on schema public to anon');
+      await client.query('grant select on all tables in schema public to anon');
+      const tables = await client.query<{ tablename: string }>(
+        `select tablename from pg_tables where schemaname = 'public' and tablename not like 'kysely_%'`,
+      );
+      await client.query('begin');
+      await client.query('set local role anon');
+      for (const { tablename } of tables.rows) {
+        const { rowCount } = await client.query(`select * from ${tablename}`);
+        expect({ tablename, rowCount }).toEqual({ tablename, rowCount: 0 });
+      }
+      await client.query('rollback');
+      const owner = await client.query(`select count(*)::int as n from conversations`);
+      expect(owner.rows[0].n).toBeGreaterThan(0);
+    } finally {
+      client.release();
+    }
+  });
+});
