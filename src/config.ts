@@ -53,6 +53,7 @@ const schema = z
       .default('1')
       .transform((value) => value === '1' || value === 'true'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+    WORKER_SWEEP_INTERVAL: duration('10s'),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
     INSPECT: flag,
   })
@@ -97,7 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     routing: { autoSendAbove: e.AUTO_SEND_ABOVE, reviewAtLeast: e.REVIEW_AT_LEAST },
     timers: { noReplyMs: e.NO_REPLY_TIMEOUT, approvalSlaMs: e.APPROVAL_SLA },
-    worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY },
+    worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY, sweepIntervalMs: e.WORKER_SWEEP_INTERVAL },
     managersRecipient: e.MANAGERS_RECIPIENT,
     inspect: e.INSPECT,
   });

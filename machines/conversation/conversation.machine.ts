@@ -6,6 +6,7 @@ import type {
   Draft,
   EscalationReason,
   InboundMessage,
+  Language,
   SendResult,
 } from './conversation.types.js';
 import { DEFAULT_ROUTING, humanOnlyIntent, routeDraft, type Route, type RoutingPolicy } from './routing.js';
@@ -29,6 +30,7 @@ export interface SendSmsInput {
   conversationId: string;
   phone: string;
   text: string;
+  language: Language;
 }
 
 /** Action params, shared with the runtime's executors. */
@@ -44,7 +46,7 @@ export interface ActionParams {
   notifyManagers: { approvalId: string; confidence: number; reminder: boolean };
   openEscalation: { reason: EscalationReason; note: string | null };
   notifyStaff: { kind: 'escalated' | 'inbound_while_escalated' | 'failed'; reason: string };
-  sendOptOutConfirmation: { phone: string };
+  sendOptOutConfirmation: { phone: string; language: Language };
 }
 
 const notProvided = (name: string) => () => {
@@ -165,7 +167,11 @@ export const conversationMachine = setup({
           unanswered: context.unanswered,
         }),
         onDone: [
-          { guard: { type: 'routesTo', params: { route: 'optOut' } }, target: 'optedOut' },
+          {
+            guard: { type: 'routesTo', params: { route: 'optOut' } },
+            target: 'optedOut',
+            actions: assign({ draft: ({ event }) => event.output }),
+          },
           {
             guard: { type: 'routesTo', params: { route: 'escalate' } },
             target: 'escalated',
@@ -337,6 +343,7 @@ export const conversationMachine = setup({
           conversationId: context.conversationId,
           phone: context.phone,
           text: context.outgoing!.text,
+          language: context.draft?.language ?? 'en',
         }),
         onDone: {
           target: 'sent',
@@ -410,7 +417,10 @@ export const conversationMachine = setup({
 
     optedOut: {
       type: 'final',
-      entry: { type: 'sendOptOutConfirmation', params: ({ context }) => ({ phone: context.phone }) },
+      entry: {
+        type: 'sendOptOutConfirmation',
+        params: ({ context }) => ({ phone: context.phone, language: context.draft?.language ?? 'en' }),
+      },
     },
 
     closed: { type: 'final' },

@@ -42,6 +42,8 @@ export interface Draft {
   confidence: number;
   drafter: 'openai' | 'rules';
   model: string | null;
+  /** The debtor's language, which every text to them is written in. */
+  language: Language;
   plan: PlanProposal | null;
   /** Set when the draft must not go out on its own (malformed model answer, failed checks…). */
   reviewReason: string | null;

@@ -22,8 +22,8 @@ export interface ConversationsTable {
   version: number;
   audit_seq: Generated<number>;
   audit_hash: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface InboxTable {
@@ -32,7 +32,7 @@ export interface InboxTable {
   event_type: string;
   outcome: string | null;
   result: JSONColumnType<object> | null;
-  received_at: Generated<Timestamp>;
+  received_at: Timestamp;
 }
 
 export interface TransitionsTable {
@@ -56,7 +56,7 @@ export interface MessagesTable {
   direction: 'inbound' | 'outbound';
   body: string;
   event_id: string;
-  at: Generated<Timestamp>;
+  at: Timestamp;
 }
 
 export interface DraftsTable {
@@ -74,7 +74,7 @@ export interface DraftsTable {
   review_reason: string | null;
   usage: JSONColumnType<object> | null;
   latency_ms: number | null;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   review_status: string | null;
   reviewer: string | null;
   final_text: string | null;
@@ -90,8 +90,8 @@ export interface OutboundMessagesTable {
   status: 'sending' | 'accepted';
   sms_agent_id: string | null;
   attempts: Generated<number>;
-  first_attempt_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  first_attempt_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface EscalationsTable {
@@ -99,14 +99,14 @@ export interface EscalationsTable {
   conversation_id: string;
   reason: string;
   note: string | null;
-  opened_at: Generated<Timestamp>;
+  opened_at: Timestamp;
 }
 
 export interface EffectLogTable {
   key: string;
   kind: string;
   result: JSONColumnType<object> | null;
-  at: Generated<Timestamp>;
+  at: Timestamp;
 }
 
 export interface Database {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type TaskList } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import { isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -115,33 +116,30 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const processId = `${os.hostname().slice(0, 16)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = deps.logger.child({ component: 'worker', processId });
 
-  // Liveness: this session's application_name says the process is alive; it vanishes when the process dies.
+  // Liveness: a session named after our worker pool exists exactly as long as this process does.
   const liveness = await deps.pool.connect();
-  await liveness.query(`select set_config('application_name', $1, false)`, [`${APP_NAME_PREFIX}${processId}`]);
+  const events = new EventEmitter() as WorkerEvents;
+  events.on('pool:create', ({ workerPool }) => {
+    liveness
+      .query(`select set_config('application_name', $1, false)`, [`${APP_NAME_PREFIX}${workerPool.id}`])
+      .catch((error: unknown) => log.error({ err: error }, 'could not name the liveness session'));
+  });
   const utils = await makeWorkerUtils({ pgPool: deps.pool, logger: graphileLogger(log) });
-  await releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log);
+  const sweep = () => releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log);
+  await sweep();
 
-  const taskList = createTaskList(deps);
-  const runners: Runner[] = [];
-  // One runner per slot, so that each slot's worker id carries this process id (see the sweeper).
-  for (let slot = 0; slot < deps.concurrency; slot += 1) {
-    runners.push(
-      await run({
-        pgPool: deps.pool,
-        concurrency: 1,
-        workerId: `orc:${processId}:${slot}`,
-        taskList,
-        noHandleSignals: true,
-        pollInterval: 1_000,
-        logger: graphileLogger(log),
-      } as Parameters<typeof run>[0]),
-    );
-  }
+  const runner = await run({
+    pgPool: deps.pool,
+    concurrency: deps.concurrency,
+    taskList: createTaskList(deps),
+    events,
+    noHandleSignals: true,
+    pollInterval: 1_000,
+    logger: graphileLogger(log),
+  });
   const sweeper = setInterval(() => {
-    releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log).catch((error) =>
-      log.warn({ err: error }, 'sweep for dead workers failed'),
-    );
-  }, deps.sweepIntervalMs ?? 15_000);
+    sweep().catch((error: unknown) => log.warn({ err: error }, 'sweep for dead workers failed'));
+  }, deps.sweepIntervalMs ?? 10_000);
   sweeper.unref();
   log.info({ concurrency: deps.concurrency }, 'worker started');
 
@@ -149,7 +147,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     processId,
     async stop() {
       clearInterval(sweeper);
-      await Promise.all(runners.map((runner) => runner.stop()));
+      await runner.stop();
       await utils.release();
       liveness.release();
       log.info('worker stopped');
@@ -157,28 +155,33 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   };
 }
 
+/** A pool may lock its first job a moment before its liveness session is named; give it this long. */
+export const LIVENESS_GRACE_MS = 5_000;
+
 /**
- * graphile-worker frees the jobs of a crashed worker only after 4 hours. Ours say which process
- * locked them (`orc:<processId>:<slot>`); a process with no live session has died, so its jobs
- * are unlocked now and run again (activities are idempotent by token).
+ * graphile-worker frees the jobs of a crashed worker only after 4 hours. Each of our worker pools
+ * names a session after itself; a pool that holds locks but has no such session has died with its
+ * process, so its jobs are unlocked now and run again (activities are idempotent by token).
+ * Caveat: this assumes every graphile-worker pool on this database is one of ours.
  */
 export async function releaseJobsOfDeadWorkers(
   pool: pg.Pool,
   forceUnlockWorkers: (workerIds: string[]) => Promise<void>,
   log: Logger,
 ) {
-  const { rows } = await pool.query<{ worker_id: string }>(
-    `select distinct locked_by as worker_id from graphile_worker._private_jobs
-      where locked_by like 'orc:%'
-        and split_part(locked_by, ':', 2) not in (
-          select substr(application_name, $1::int) from pg_stat_activity where application_name like $2
+  const { rows } = await pool.query<{ pool_id: string }>(
+    `select distinct locked_by as pool_id from graphile_worker._private_jobs
+      where locked_by is not null
+        and locked_at < now() - $1::int * interval '1 millisecond'
+        and locked_by not in (
+          select substr(application_name, $2::int) from pg_stat_activity where application_name like $3
         )`,
-    [APP_NAME_PREFIX.length + 1, `${APP_NAME_PREFIX}%`],
+    [LIVENESS_GRACE_MS, APP_NAME_PREFIX.length + 1, `${APP_NAME_PREFIX}%`],
   );
   if (rows.length === 0) return;
-  const workerIds = rows.map((row) => row.worker_id);
-  await forceUnlockWorkers(workerIds);
-  log.warn({ workerIds }, 'released jobs locked by workers that died');
+  const poolIds = rows.map((row) => row.pool_id);
+  await forceUnlockWorkers(poolIds);
+  log.warn({ poolIds }, 'released jobs locked by worker pools that died');
 }
 
 function graphileLogger(log: Logger) {

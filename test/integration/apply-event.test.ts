@@ -42,6 +42,7 @@ function draft(overrides: Partial<Draft> = {}): Draft {
     confidence: 0.7,
     drafter: 'rules',
     model: null,
+    language: 'en',
     plan: null,
     reviewReason: null,
     ...overrides,

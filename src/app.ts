@@ -1,0 +1,56 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { ConversationMachine } from '../machines/conversation/conversation.machine.js';
+import type { Db } from './db/database.js';
+import { approvalsRouter } from './http/approvals.routes.js';
+import { createAuthenticator } from './http/auth.js';
+import { conversationsRouter } from './http/conversations.routes.js';
+import { createErrorHandler, notFoundHandler } from './http/errors.js';
+import { healthRouter, type DependencyInfo } from './http/health.routes.js';
+import { orchestrateRouter } from './http/orchestrate.routes.js';
+import { requestIdMiddleware } from './http/request-context.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { CompliancePolicy } from './policies/compliance.js';
+import type { Runtime } from './runtime/apply-event.js';
+
+export interface AppDeps {
+  db: Db;
+  runtime: Runtime;
+  machine: ConversationMachine;
+  compliance: CompliancePolicy;
+  jwtSecret: string;
+  logger: Logger;
+  metrics: Metrics;
+  dependencies: DependencyInfo;
+}
+
+/** The HTTP app, without `listen`: main.ts serves it, supertest drives it. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  app.use(helmet());
+  app.use(requestIdMiddleware);
+  app.use((req, res, next) => {
+    const stop = deps.metrics.httpSeconds.startTimer({ method: req.method });
+    res.on('finish', () => stop({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    next();
+  });
+  app.use(express.json({ limit: '64kb' }));
+
+  const authenticate = createAuthenticator(deps.jwtSecret);
+  app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate }));
+  app.get('/metrics', authenticate, async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.use(authenticate);
+  app.use(conversationsRouter(deps));
+  app.use(orchestrateRouter(deps));
+  app.use(approvalsRouter(deps));
+
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,202 @@
+import type { Server } from 'node:http';
+import { conversationMachine, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import { createDb, createPool, migrateToLatest, type Db } from './db/database.js';
+import { startEmbeddedPostgres } from './db/embedded.js';
+import { createActivities, createEffects } from './effects/activities.js';
+import { createServiceClients } from './effects/clients/index.js';
+import type { Drafter } from './effects/drafting/drafter.js';
+import { createOpenAiDrafter } from './effects/drafting/openai.drafter.js';
+import { createRulesDrafter } from './effects/drafting/rules.drafter.js';
+import { signToken } from './http/auth.js';
+import type { Logger } from './logger.js';
+import { createMetrics, eventLabel, stateLabel, type Metrics } from './metrics.js';
+import { DEFAULT_COMPLIANCE } from './policies/compliance.js';
+import { createRuntime, type Runtime } from './runtime/apply-event.js';
+import { installJobQueue } from './runtime/job-queue.js';
+import { actionRouting } from './runtime/projections.js';
+import { startWorker, type WorkerHandle } from './runtime/worker.js';
+import { startSimulators, type RunningSimulators } from './simulators/index.js';
+
+/**
+ * Builds the whole service from a Config: database (embedded when no DATABASE_URL), migrations, the
+ * three downstream services (simulated when their URLs are unset), the drafter, the runtime, the
+ * worker and the HTTP app. main.ts, worker-main.ts, the end-to-end tests and the benchmark share it.
+ */
+
+export interface Orchestrator {
+  config: Config;
+  db: Db;
+  runtime: Runtime;
+  machine: ConversationMachine;
+  metrics: Metrics;
+  simulators: RunningSimulators | null;
+  worker: WorkerHandle | null;
+  server: Server | null;
+  /** Where the HTTP server listens, when it does. */
+  url: string | null;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+export function configuredMachine(config: Config): ConversationMachine {
+  return conversationMachine.provide({
+    guards: createRoutingGuards(config.routing),
+    delays: { noReply: config.timers.noReplyMs, approvalSla: config.timers.approvalSlaMs },
+  }) as ConversationMachine;
+}
+
+export function createDrafter(config: Config, logger: Logger): Drafter {
+  if (!config.openai.apiKey) {
+    logger.warn('OPENAI_API_KEY is not set: drafting with the offline "rules" drafter (deterministic, not a model)');
+    return createRulesDrafter();
+  }
+  logger.info({ model: config.openai.model, baseUrl: config.openai.baseUrl ?? 'default' }, 'drafting with OpenAI');
+  return createOpenAiDrafter({
+    apiKey: config.openai.apiKey,
+    baseUrl: config.openai.baseUrl,
+    model: config.openai.model,
+    timeoutMs: config.openai.timeoutMs,
+    logger,
+  });
+}
+
+export async function startOrchestrator(
+  config: Config,
+  logger: Logger,
+  options: { http?: boolean; worker?: boolean; invokeMaxAttempts?: number } = {},
+): Promise<Orchestrator> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
+  };
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      logger.warn({ dataDir: config.dataDir, port: config.embeddedPgPort }, 'DATABASE_URL is not set: running an embedded PostgreSQL');
+      closers.push(embedded.stop);
+      databaseUrl = embedded.url;
+    }
+    const pool = createPool(databaseUrl, 20, 'orchestrator', (error) => logger.warn({ err: error }, 'idle database client failed'));
+    const db = createDb(pool);
+    closers.push(() => db.destroy());
+    const applied = await migrateToLatest(db);
+    await installJobQueue(pool);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
+
+    let simulators: RunningSimulators | null = null;
+    const { services: urls } = config;
+    if (!urls.collectionsMonitor || !urls.smsAgent || !urls.notificationService) {
+      simulators = await startSimulators({ basePort: urls.simulatorBasePort, logger });
+      closers.push(() => simulators!.close());
+    }
+    const serviceToken = cachedServiceToken(config.jwtSecret);
+    const clients = createServiceClients({
+      urls: {
+        collectionsMonitor: urls.collectionsMonitor ?? simulators!.urls.collectionsMonitor,
+        smsAgent: urls.smsAgent ?? simulators!.urls.smsAgent,
+        notificationService: urls.notificationService ?? simulators!.urls.notificationService,
+      },
+      timeoutMs: urls.timeoutMs,
+      token: serviceToken,
+      logger,
+    });
+
+    const drafter = createDrafter(config, logger);
+    const machine = configuredMachine(config);
+    const metrics = createMetrics();
+    const base = createRuntime({
+      db,
+      machine,
+      actions: actionRouting,
+      onCommitted: (transitions) => {
+        for (const step of transitions) metrics.transitions.inc({ from: stateLabel(step.from), to: stateLabel(step.to) });
+      },
+    });
+    const runtime = instrument(base, metrics, 'http');
+
+    let worker: WorkerHandle | null = null;
+    if (options.worker ?? config.worker.run) {
+      const deps = { db, services: clients.services, drafter, logger, managersRecipient: config.managersRecipient, compliance: DEFAULT_COMPLIANCE };
+      worker = await startWorker({
+        pool,
+        runtime: instrument(base, metrics, 'worker'),
+        activities: createActivities(deps),
+        effects: createEffects(deps),
+        logger,
+        concurrency: config.worker.concurrency,
+        sweepIntervalMs: config.worker.sweepIntervalMs,
+        invokeMaxAttempts: options.invokeMaxAttempts,
+      });
+      closers.push(() => worker!.stop());
+    }
+
+    let server: Server | null = null;
+    let url: string | null = null;
+    if (options.http ?? true) {
+      const app = createApp({
+        db,
+        runtime,
+        machine,
+        compliance: DEFAULT_COMPLIANCE,
+        jwtSecret: config.jwtSecret,
+        logger,
+        metrics,
+        dependencies: { breakers: clients.breakers, simulated: simulators !== null, drafter: drafter.name },
+      });
+      server = await new Promise<Server>((resolve, reject) => {
+        const listening = app.listen(config.port, () => resolve(listening)).once('error', reject);
+      });
+      const address = server.address();
+      url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server!.close(() => resolve());
+            server!.closeAllConnections();
+          }),
+      );
+      logger.info({ url }, 'orchestrator listening');
+    }
+
+    return { config, db, runtime, machine, metrics, simulators, worker, server, url, databaseUrl, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Counts every event by type and outcome and times it; the label sets stay bounded. */
+function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker'): Runtime {
+  return {
+    machine: runtime.machine,
+    async apply(envelope) {
+      const stop = metrics.eventSeconds.startTimer({ source });
+      try {
+        const result = await runtime.apply(envelope);
+        metrics.events.inc({ event_type: eventLabel(envelope.event.type), outcome: result.duplicate ? 'duplicate' : result.outcome });
+        return result;
+      } catch (error) {
+        metrics.events.inc({ event_type: eventLabel(envelope.event.type), outcome: 'refused' });
+        throw error;
+      } finally {
+        stop();
+      }
+    },
+  };
+}
+
+/** Our own service token for the calls we make, re-signed well before it expires. */
+function cachedServiceToken(secret: string) {
+  let token = '';
+  let renewAt = 0;
+  return () => {
+    if (Date.now() >= renewAt) {
+      token = signToken(secret, 'service', 'orchestrator', '1h');
+      renewAt = Date.now() + 30 * 60_000;
+    }
+    return token;
+  };
+}

@@ -1,0 +1,182 @@
+import { randomUUID } from 'node:crypto';
+import type { ActionParams, DraftReplyInput, SendSmsInput } from '../../machines/conversation/conversation.machine.js';
+import type { Draft, Language } from '../../machines/conversation/conversation.types.js';
+import type { Db } from '../db/database.js';
+import { insertDraft } from '../db/drafts.repository.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { checkOutgoingText, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
+import type { Activities, ActivityContext, EffectContext, Effects } from '../runtime/worker.js';
+import type { Drafter } from './drafting/drafter.js';
+import type { NotificationPriority, Services } from './ports.js';
+import { deliverSms } from './sms-delivery.js';
+
+/**
+ * The I/O of the machine, built from its dependencies (temporal-style "activities"): the invoked
+ * actors by their `src`, and the named side effects. Everything here may run more than once for the
+ * same job, so each call is idempotent by its token or key.
+ */
+
+export interface EffectDeps {
+  db: Db;
+  services: Services;
+  drafter: Drafter;
+  logger: Logger;
+  managersRecipient: string;
+  compliance?: CompliancePolicy;
+}
+
+export function createActivities(deps: EffectDeps): Activities {
+  const { db, services, drafter, logger } = deps;
+  const policy = deps.compliance ?? DEFAULT_COMPLIANCE;
+
+  return {
+    async draftReply(input: DraftReplyInput, context: ActivityContext): Promise<Draft> {
+      const [tenant, history] = await Promise.all([
+        services.collectionsMonitor.getTenant(input.tenantId, context.signal),
+        services.smsAgent.history(input.phone, context.signal),
+      ]);
+      const proposal = await drafter.draft(
+        { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered },
+        context.signal,
+      );
+      // Draft-time check; the text is checked again when it is sent.
+      const violations = checkOutgoingText(proposal.text, { language: tenant.language, policy });
+      const reviewReason =
+        proposal.reviewReason ?? (violations.length > 0 ? `compliance:${violations.map((v) => v.code).join(',')}` : null);
+      const draft: Draft = {
+        id: randomUUID(),
+        text: proposal.text,
+        intents: proposal.intents,
+        confidence: proposal.confidence,
+        drafter: proposal.drafter,
+        model: proposal.model,
+        language: tenant.language,
+        plan: proposal.plan,
+        reviewReason,
+      };
+      await insertDraft(db, {
+        ...draft,
+        conversationId: input.conversationId,
+        promptVersion: proposal.promptVersion,
+        reasons: proposal.reasons,
+        rawText: proposal.rawText,
+        usage: proposal.usage,
+        latencyMs: proposal.latencyMs,
+      });
+      logger.info(
+        {
+          conversationId: input.conversationId,
+          draftId: draft.id,
+          drafter: draft.drafter,
+          model: draft.model,
+          confidence: draft.confidence,
+          intents: draft.intents,
+          reviewReason,
+          latencyMs: proposal.latencyMs,
+        },
+        'draft recorded',
+      );
+      return draft;
+    },
+
+    async sendSms(input: SendSmsInput, context: ActivityContext) {
+      assertCompliant(input.text, input.language, policy);
+      const { smsId } = await deliverSms(
+        { db, smsAgent: services.smsAgent, logger },
+        { key: context.token, conversationId: input.conversationId, phone: input.phone, text: input.text },
+        context.signal,
+      );
+      logger.info({ conversationId: input.conversationId, smsId }, 'sms handed to the SMS Agent');
+      return { smsId };
+    },
+  };
+}
+
+/** Send-time compliance: a text that fails is never sent; the conversation goes to `failed` for a person. */
+function assertCompliant(text: string, language: Language, policy: CompliancePolicy) {
+  const violations = checkOutgoingText(text, { language, policy });
+  if (violations.length > 0) {
+    throw new AppError('compliance_violation', `the text fails compliance: ${violations.map((v) => v.code).join(', ')}`, 422, false, {
+      violations,
+    });
+  }
+}
+
+const OPT_OUT_CONFIRMATION: Record<Language, string> = {
+  en: 'You have been unsubscribed and will receive no more texts from us.',
+  es: 'Se ha dado de baja y no recibirá más mensajes nuestros.',
+};
+
+const STAFF_PRIORITY: Record<string, NotificationPriority> = {
+  attorney: 'critical',
+  bankruptcy: 'critical',
+  cease: 'critical',
+  dispute: 'high',
+  hostile: 'high',
+  approval_sla: 'high',
+};
+
+export function createEffects(deps: EffectDeps): Effects {
+  const { db, services, logger } = deps;
+
+  /** At-least-once made safe: skip what a previous run of this job already finished. */
+  async function once(context: EffectContext, kind: string, work: () => Promise<object>) {
+    const done = await db.selectFrom('effect_log').select('key').where('key', '=', context.key).executeTakeFirst();
+    if (done) return;
+    const result = await work();
+    await db
+      .insertInto('effect_log')
+      .values({ key: context.key, kind, result: JSON.stringify(result) })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+  }
+
+  return {
+    notifyManagers: (params: ActionParams['notifyManagers'], context) =>
+      once(context, 'notifyManagers', () =>
+        services.notifications.send(
+          {
+            channel: 'email',
+            recipient: deps.managersRecipient,
+            subject: params.reminder ? 'Reminder: a reply still waits for approval' : 'A reply waits for approval',
+            body: `Conversation ${context.conversationId} has a draft (confidence ${params.confidence.toFixed(2)}) waiting in the approval queue as ${params.approvalId}.`,
+            priority: params.reminder ? 'high' : params.confidence < 0.7 ? 'high' : 'normal',
+            metadata: { conversation_id: context.conversationId, response_queue_id: params.approvalId, reminder: params.reminder },
+          },
+          context.key,
+          context.signal,
+        ),
+      ),
+
+    notifyStaff: (params: ActionParams['notifyStaff'], context) =>
+      once(context, 'notifyStaff', () =>
+        services.notifications.send(
+          {
+            channel: 'email',
+            recipient: deps.managersRecipient,
+            subject:
+              params.kind === 'escalated'
+                ? `Conversation escalated: ${params.reason}`
+                : params.kind === 'failed'
+                  ? `Conversation failed while ${params.reason}`
+                  : 'The debtor wrote in an escalated conversation',
+            body: `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).`,
+            priority: params.kind === 'failed' ? 'high' : (STAFF_PRIORITY[params.reason] ?? 'normal'),
+            metadata: { conversation_id: context.conversationId, kind: params.kind, reason: params.reason },
+          },
+          context.key,
+          context.signal,
+        ),
+      ),
+
+    sendOptOutConfirmation: async (params: ActionParams['sendOptOutConfirmation'], context) => {
+      const { smsId } = await deliverSms(
+        { db, smsAgent: services.smsAgent, logger },
+        { key: context.key, conversationId: context.conversationId, phone: params.phone, text: OPT_OUT_CONFIRMATION[params.language] },
+        context.signal,
+      );
+      logger.info({ conversationId: context.conversationId, smsId }, 'opt-out confirmed to the debtor');
+    },
+  };
+}

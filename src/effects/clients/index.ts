@@ -1,0 +1,48 @@
+import type { Logger } from '../../logger.js';
+import type { Services } from '../ports.js';
+import { COLLECTIONS_MONITOR, createCollectionsMonitorClient } from './collections-monitor.client.js';
+import { NOTIFICATION_SERVICE, createNotificationClient } from './notification.client.js';
+import { createServiceHttp, type BreakerState, type ResilienceOptions } from './service-http.js';
+import { SMS_AGENT, createSmsAgentClient } from './sms-agent.client.js';
+
+export { parseAmountToCents, languageOf } from './collections-monitor.client.js';
+export * from './service-http.js';
+export { COLLECTIONS_MONITOR, NOTIFICATION_SERVICE, SMS_AGENT };
+
+export interface ServiceUrls {
+  collectionsMonitor: string;
+  smsAgent: string;
+  notificationService: string;
+}
+
+export interface ServiceClients {
+  services: Services;
+  /** Breaker state per downstream service, keyed by service name, for /health/dependencies. */
+  breakers: Record<string, () => BreakerState>;
+}
+
+/** The real downstream clients: one got instance and one retry + breaker policy per service per process. */
+export function createServiceClients(options: {
+  urls: ServiceUrls;
+  timeoutMs?: number;
+  token: () => string;
+  logger: Logger;
+  resilience?: ResilienceOptions;
+}): ServiceClients {
+  const common = { timeoutMs: options.timeoutMs, token: options.token, logger: options.logger, ...options.resilience };
+  const monitor = createServiceHttp({ ...common, service: COLLECTIONS_MONITOR, baseUrl: options.urls.collectionsMonitor });
+  const sms = createServiceHttp({ ...common, service: SMS_AGENT, baseUrl: options.urls.smsAgent });
+  const notifications = createServiceHttp({ ...common, service: NOTIFICATION_SERVICE, baseUrl: options.urls.notificationService });
+  return {
+    services: {
+      collectionsMonitor: createCollectionsMonitorClient(monitor),
+      smsAgent: createSmsAgentClient(sms),
+      notifications: createNotificationClient(notifications),
+    },
+    breakers: {
+      [COLLECTIONS_MONITOR]: () => monitor.breakerState(),
+      [SMS_AGENT]: () => sms.breakerState(),
+      [NOTIFICATION_SERVICE]: () => notifications.breakerState(),
+    },
+  };
+}

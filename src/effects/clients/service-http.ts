@@ -1,0 +1,194 @@
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TaskCancelledError,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  wrap,
+} from 'cockatiel';
+import got, { HTTPError, RequestError, TimeoutError } from 'got';
+import { ServiceError } from '../../errors.js';
+import { requestContext, type Logger } from '../../logger.js';
+
+/** Per-attempt timeout of one downstream call (design §4). SERVICE_TIMEOUT overrides it. */
+export const DEFAULT_SERVICE_TIMEOUT_MS = 30_000;
+/** Tries per call, the first one included. */
+export const DEFAULT_RETRY_ATTEMPTS = 3;
+export const DEFAULT_BACKOFF_INITIAL_MS = 150;
+export const DEFAULT_BACKOFF_MAX_MS = 2_000;
+/** Consecutive retryable failures that open the breaker. */
+export const DEFAULT_BREAKER_THRESHOLD = 5;
+export const DEFAULT_BREAKER_HALF_OPEN_AFTER_MS = 10_000;
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ResilienceOptions {
+  attempts?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  breakerThreshold?: number;
+  halfOpenAfterMs?: number;
+}
+
+export interface ServiceHttpOptions extends ResilienceOptions {
+  /** snake_case name, used in errors (`${service}_unavailable`) and logs. */
+  service: string;
+  baseUrl: string;
+  timeoutMs?: number;
+  /** Called for every attempt, so a refreshed token is picked up. */
+  token: () => string;
+  logger: Logger;
+}
+
+export interface RequestOptions {
+  json?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** A name for logs instead of the path, which may hold a phone number (e.g. 'sms.history'). */
+  operation?: string;
+}
+
+export interface ServiceHttp {
+  request<T>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  breakerState(): BreakerState;
+}
+
+/**
+ * One got client + one cockatiel policy (retry around a circuit breaker) per downstream service.
+ * got never retries (`limit: 0`) so the two never stack; every failure leaves as a ServiceError that
+ * says whether trying again may help.
+ */
+export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
+  const { service, token } = options;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_SERVICE_TIMEOUT_MS;
+  const attempts = Math.max(1, options.attempts ?? DEFAULT_RETRY_ATTEMPTS);
+  const log = options.logger.child({ service });
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+
+  const http = got.extend({
+    retry: { limit: 0 },
+    timeout: { request: timeoutMs },
+    throwHttpErrors: true,
+    responseType: 'text',
+  });
+
+  // Only failures that another try may fix count: 5xx, timeouts, network errors. Not 4xx, and not a caller's
+  // abort (shutdown, its own deadline): that says nothing about the service, so it neither retries here nor
+  // trips the breaker, yet stays retryable for whoever runs the job again.
+  const cancelled = new WeakSet<ServiceError>();
+  const isTransient = (error: unknown) => error instanceof ServiceError && error.retryable && !cancelled.has(error);
+  const breaker = circuitBreaker(handleWhen(isTransient), {
+    breaker: new ConsecutiveBreaker(options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD),
+    halfOpenAfter: options.halfOpenAfterMs ?? DEFAULT_BREAKER_HALF_OPEN_AFTER_MS,
+  });
+  const retrying = retry(handleWhen(isTransient), {
+    maxAttempts: attempts - 1,
+    backoff: new ExponentialBackoff({
+      initialDelay: options.backoffInitialMs ?? DEFAULT_BACKOFF_INITIAL_MS,
+      maxDelay: options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS,
+    }),
+  });
+  const policy = wrap(retrying, breaker);
+
+  retrying.onRetry(({ attempt, delay, ...reason }) => {
+    const error = 'error' in reason ? reason.error : undefined;
+    log.warn({ attempt, delayMs: Math.round(delay), upstreamStatus: (error as ServiceError | undefined)?.upstreamStatus }, 'downstream call failed, retrying');
+  });
+  breaker.onBreak(() => log.error('circuit breaker opened: calls fail fast until it half-opens'));
+  breaker.onHalfOpen(() => log.info('circuit breaker half-open: trying one call'));
+  breaker.onReset(() => log.info('circuit breaker closed'));
+
+  async function attempt<T>(method: HttpMethod, path: string, request: RequestOptions, signal: AbortSignal): Promise<T> {
+    const requestId = requestContext.getStore()?.requestId;
+    const startedAt = Date.now();
+    try {
+      const response = await http(`${baseUrl}${path}`, {
+        method,
+        json: request.json,
+        signal,
+        headers: {
+          accept: 'application/json',
+          ...request.headers,
+          authorization: `Bearer ${token()}`,
+          ...(requestId ? { 'x-request-id': requestId } : {}),
+        },
+      });
+      log.debug({ method, operation: request.operation, status: response.statusCode, ms: Date.now() - startedAt }, 'downstream call');
+      return (response.body ? JSON.parse(response.body) : undefined) as T;
+    } catch (error) {
+      const mapped = toServiceError(service, error, signal.aborted);
+      if (signal.aborted) cancelled.add(mapped);
+      log.debug({ method, operation: request.operation, upstreamStatus: mapped.upstreamStatus, retryable: mapped.retryable, ms: Date.now() - startedAt }, 'downstream call failed');
+      throw mapped;
+    }
+  }
+
+  return {
+    async request<T>(method: HttpMethod, path: string, request: RequestOptions = {}): Promise<T> {
+      try {
+        return await policy.execute(({ signal }) => attempt<T>(method, path, request, signal), request.signal);
+      } catch (error) {
+        if (error instanceof ServiceError) throw error;
+        if (error instanceof BrokenCircuitError) {
+          throw new ServiceError(service, `${service} circuit breaker is open`, true, undefined, { cause: error });
+        }
+        if (error instanceof TaskCancelledError || request.signal?.aborted) {
+          throw new ServiceError(service, `${service} call cancelled`, true, undefined, { cause: error });
+        }
+        throw new ServiceError(service, `${service} call failed: ${(error as Error).message}`, true, undefined, { cause: error });
+      }
+    },
+    breakerState(): BreakerState {
+      switch (breaker.state) {
+        case CircuitState.Closed:
+          return 'closed';
+        case CircuitState.HalfOpen:
+          return 'half-open';
+        default:
+          return 'open';
+      }
+    },
+  };
+}
+
+/**
+ * got's error → ServiceError. 5xx, timeouts and network errors are retryable; so are 408 and 429, which
+ * ask to be tried again later. Other 4xx are not: the same request would fail the same way.
+ */
+function toServiceError(service: string, error: unknown, aborted: boolean): ServiceError {
+  if (error instanceof HTTPError) {
+    const status = error.response.statusCode;
+    const upstream = upstreamMessage(error.response.body);
+    const message = `${service} answered ${status}${upstream ? `: ${upstream}` : ''}`;
+    return new ServiceError(service, message, status >= 500 || status === 429 || status === 408, status, { cause: error });
+  }
+  if (aborted) return new ServiceError(service, `${service} call cancelled`, true, undefined, { cause: error });
+  if (error instanceof TimeoutError) {
+    return new ServiceError(service, `${service} timed out`, true, undefined, { cause: error });
+  }
+  if (error instanceof RequestError) {
+    return new ServiceError(service, `${service} unreachable (${error.code})`, true, undefined, { cause: error });
+  }
+  if (error instanceof SyntaxError) {
+    return new ServiceError(service, `${service} answered a body that is not JSON`, false, undefined, { cause: error });
+  }
+  return new ServiceError(service, `${service} call failed: ${(error as Error)?.message ?? String(error)}`, true, undefined, { cause: error });
+}
+
+/** `{error: {code, message}}` → "code: message"; anything else is ignored (and never logged: it may hold personal data). */
+function upstreamMessage(body: unknown): string | undefined {
+  if (typeof body !== 'string' || body === '') return undefined;
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } };
+    const code = typeof parsed?.error?.code === 'string' ? parsed.error.code : undefined;
+    const message = typeof parsed?.error?.message === 'string' ? parsed.error.message : undefined;
+    if (!code && !message) return undefined;
+    return [code, message].filter(Boolean).join(': ').slice(0, 300);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * The deterministic offline drafter: keyword rules (English and Spanish) and fixed templates. It is the
+ * embedded default when no OPENAI_API_KEY is set, and it says so: drafter 'rules', model null, no usage.
+ *
+ * Confidence is a fixed number per intent, chosen against the default routing (auto-send > 0.85,
+ * approval 0.60–0.85, escalate < 0.60): plain acknowledgements (greeting, question, promise to pay) go
+ * out on their own; anything that touches money or circumstances (plan, hardship, "already paid") or that
+ * no rule recognised waits for a manager; a possible wrong number goes to a person. With several intents
+ * the lowest confidence wins, so the most delicate part of a message decides.
+ *
+ * Plans: only a weekly amount with an explicit number of weeks becomes a PlanProposal ("$50 a week for
+ * 8 weeks", "50 dólares por semana durante 8 semanas"). Monthly offers and durations in months are left
+ * null on purpose: turning "$200 a month" into weeks means inventing an amount the debtor never said
+ * (200 × 12 / 52 is not a whole number of cents), and the plan policy is weekly. The intent is still
+ * payment_plan, so a manager sees the offer in the debtor's own words.
+ */
+import type { Intent, PlanProposal } from '../../../machines/conversation/conversation.types.js';
+import {
+  DEFAULT_COMPLIANCE,
+  checkOutgoingText,
+  complianceFooter,
+  foldText,
+  type CompliancePolicy,
+} from '../../policies/compliance.js';
+import type { Logger } from '../../logger.js';
+import type { Tenant } from '../ports.js';
+import type { DraftProposal, DraftRequest, Drafter } from './drafter.js';
+
+// ---------------------------------------------------------------------------------------------------
+// Intent rules. Patterns run on folded text (lower case, no accents, curly quotes straightened) unless
+// marked `raw`.
+
+interface IntentRule {
+  intent: Intent;
+  id: string;
+  pattern: RegExp;
+  raw?: boolean;
+}
+
+/** A whole message that is only an opt-out keyword (carrier convention), punctuation aside. */
+const OPT_OUT_KEYWORDS = new Set([
+  'stop',
+  'stop all',
+  'stopall',
+  'unsubscribe',
+  'unsub',
+  'quit',
+  'cancel',
+  'end',
+  'opt out',
+  'optout',
+  'revoke',
+  'alto',
+  'parar',
+  'para',
+  'basta',
+  'baja',
+  'cancelar',
+  'detener',
+]);
+
+const RULES: readonly IntentRule[] = [
+  // opt_out
+  { intent: 'opt_out', id: 'opt_out.shouted_stop', pattern: /\bSTOP\b/, raw: true },
+  { intent: 'opt_out', id: 'opt_out.stop_texting', pattern: /\b(stop|quit|no more) (texting|messaging|sending|the texts|these texts|text messages|messages|texts)\b/ },
+  { intent: 'opt_out', id: 'opt_out.unsubscribe', pattern: /\b(unsubscribe|opt (me )?out|remove me from (your|this) list)\b/ },
+  { intent: 'opt_out', id: 'opt_out.es_no_messages', pattern: /\bno me (escriban|escribas|escriba|manden|mandes|envien|mande) (mas )?(mensajes|textos)?/ },
+  { intent: 'opt_out', id: 'opt_out.es_no_more', pattern: /\bno (quiero|deseo) (recibir )?(mas )?(mensajes|textos)\b/ },
+  { intent: 'opt_out', id: 'opt_out.es_stop_sending', pattern: /\bdej(en|a|e) de (escribirme|mandarme|enviarme)( mensajes)?\b/ },
+  { intent: 'opt_out', id: 'opt_out.es_unsubscribe', pattern: /\b(darme de baja|dame de baja|denme de baja)\b/ },
+  // cease
+  { intent: 'cease', id: 'cease.stop_contacting', pattern: /\bstop (contacting|calling|bothering|harassing|harrassing) me\b/ },
+  { intent: 'cease', id: 'cease.cease', pattern: /\bcease\b/ },
+  { intent: 'cease', id: 'cease.do_not_contact', pattern: /\b(do not|don't|dont|never) (contact|call) me\b/ },
+  { intent: 'cease', id: 'cease.leave_me_alone', pattern: /\bleave me alone\b/ },
+  { intent: 'cease', id: 'cease.es', pattern: /\b(dej(en|a|e) de (contactarme|llamarme|molestarme)|no me (contacten|llamen|molesten|vuelvan a contactar)|dejenme en paz)\b/ },
+  // attorney
+  { intent: 'attorney', id: 'attorney.lawyer', pattern: /\b(lawyer|attorney|counsel|legal aid)\b/ },
+  { intent: 'attorney', id: 'attorney.es', pattern: /\b(abogad[oa]s?|asesor legal)\b/ },
+  // bankruptcy
+  { intent: 'bankruptcy', id: 'bankruptcy.en', pattern: /\b(bankrupt(cy)?|chapter (7|13|seven|thirteen))\b/ },
+  { intent: 'bankruptcy', id: 'bankruptcy.es', pattern: /\b(quiebra|bancarrota|capitulo (7|13))\b/ },
+  // dispute
+  { intent: 'dispute', id: 'dispute.not_my_debt', pattern: /\bnot my (debt|bill|account)\b/ },
+  { intent: 'dispute', id: 'dispute.dont_owe', pattern: /\b(i )?(don't|dont|do not|never) owe\b|\bi owe (you )?nothing\b/ },
+  { intent: 'dispute', id: 'dispute.dispute', pattern: /\b(dispute|disputing|validation|verify (the|this) debt|prove it)\b/ },
+  { intent: 'dispute', id: 'dispute.wrong_amount', pattern: /\b(wrong|incorrect) (amount|balance)\b|\bthis is (a )?(scam|fraud)\b/ },
+  { intent: 'dispute', id: 'dispute.es', pattern: /\b(no (es|son) mi(s)? deuda(s)?|esa deuda no es mia|no (le |les )?debo|disput(o|a|ar))\b/ },
+  { intent: 'dispute', id: 'dispute.es_amount', pattern: /\b(monto|cantidad|saldo) (incorrect[oa]|equivocad[oa])\b|\bes (una )?estafa\b/ },
+  // hostile
+  { intent: 'hostile', id: 'hostile.insult', pattern: /\b(fuck\w*|f\*ck\w*|shit\w*|bitch\w*|bastards?|assholes?|idiots?|stupid|scum|crooks?|thie(f|ves)|damn you)\b/ },
+  { intent: 'hostile', id: 'hostile.threat', pattern: /\b(i('ll| will| am going to|'m going to|m gonna| gonna)) (kill|hurt|shoot|find|come for) you\b|\byou('ll| will) regret\b/ },
+  { intent: 'hostile', id: 'hostile.es_insult', pattern: /\b(pendej\w*|pinche\w*|cabron\w*|idiota\w*|estupid\w*|mierda|ladron\w*|rateros?|chinga\w*|puta\w*|imbecil\w*)\b/ },
+  { intent: 'hostile', id: 'hostile.es_threat', pattern: /\b(te|los|les|lo) voy a (matar|encontrar|buscar|romper)\b|\bse van a arrepentir\b/ },
+  // wrong_number
+  { intent: 'wrong_number', id: 'wrong_number.en', pattern: /\bwrong (number|person)\b|\bno one (here )?(by that name|named)\b|\bnobody (here )?(by that name|named)\b|\bdon't know (this|that|who that) (person|is)\b/ },
+  { intent: 'wrong_number', id: 'wrong_number.es', pattern: /\b(numero equivocado|equivoc\w* de (numero|persona)|persona equivocada|no conozco a (esa|esta) persona|no soy (esa|esta) persona)\b/ },
+  // paid
+  { intent: 'paid', id: 'paid.already', pattern: /\balready (paid|sent (it|the payment)|made (the|a|my) payment)\b|\bpaid (it )?(off|in full)\b|\b(i|we) (have )?paid (it|this|that|you|the)\b/ },
+  { intent: 'paid', id: 'paid.es', pattern: /\bya (pague|page|lo pague|la pague|hice el pago|realice el pago|esta pagad[oa]|se pago)\b|\b(ya )?(hice|realice|mande|envie) el pago\b/ },
+  // payment_plan
+  { intent: 'payment_plan', id: 'payment_plan.plan', pattern: /\b(payment plan|installments?|in (parts|payments)|pay (it )?(off )?over time)\b/ },
+  { intent: 'payment_plan', id: 'payment_plan.period', pattern: /\b(a|per|each|every) (week|wk|month)\b|\b(bi)?weekly\b|\bmonthly\b|\/ ?(wk|week|mo|month)\b/ },
+  { intent: 'payment_plan', id: 'payment_plan.es', pattern: /\b(plan de pagos?|cuotas|pagos? (semanales|mensuales|parciales)|en partes|abonos?|mensualidades)\b/ },
+  { intent: 'payment_plan', id: 'payment_plan.es_period', pattern: /\b(por semana|a la semana|cada semana|semanal(es|mente)?|al mes|por mes|cada mes|mensual(es|mente)?)\b/ },
+  // hardship
+  { intent: 'hardship', id: 'hardship.job', pattern: /\b(lost|lose|losing) (my |our )?(job|work|income|hours)\b|\b(unemployed|laid off|out of work|got fired|was fired|no income)\b/ },
+  { intent: 'hardship', id: 'hardship.health', pattern: /\b(sick|ill|hospital\w*|surgery|medical|injur(y|ed)|disabled|cancer|pregnant)\b/ },
+  { intent: 'hardship', id: 'hardship.money', pattern: /\b(can't|cant|cannot|unable to) (afford|pay)\b|\b(struggling|hard times?|hardship|broke|no money|divorce|passed away|funeral)\b/ },
+  { intent: 'hardship', id: 'hardship.es_job', pattern: /\bperdi (mi |el )?(trabajo|empleo)\b|\b(sin|no tengo) (trabajo|empleo|dinero)\b|\b(desemplead[oa]|me despidieron|me corrieron)\b/ },
+  { intent: 'hardship', id: 'hardship.es_other', pattern: /\b(enferm[oa]|enfermedad|hospital\w*|cirugia|no puedo pagar|dificultad(es)?|fallecio|embarazada|divorcio)\b/ },
+  // promise_to_pay
+  { intent: 'promise_to_pay', id: 'promise_to_pay.will_pay', pattern: /\bi('ll| will| am going to|'m going to|m going to| gonna| shall) (make (a |the |my )?)?pay(ment)?\b|\bwill (send|make) (the |a )?payment\b/ },
+  { intent: 'promise_to_pay', id: 'promise_to_pay.when', pattern: /\bpay (it |you |this |the balance )?(on|by|this|next|tomorrow|today|tonight) ?(monday|tuesday|wednesday|thursday|friday|saturday|sunday|week|month|payday)?\b/ },
+  { intent: 'promise_to_pay', id: 'promise_to_pay.es', pattern: /\b(pagare|voy a pagar|le pago|les pago|te pago|hare el pago|depositare|mandare el pago|le (deposito|mando) el (viernes|lunes|martes|miercoles|jueves|sabado|domingo))\b/ },
+  // question
+  { intent: 'question', id: 'question.mark', pattern: /[?¿]/ },
+  { intent: 'question', id: 'question.wh', pattern: /^(what|how|why|when|where|who|which|can i|could i|is there|do i|does)\b/ },
+  { intent: 'question', id: 'question.es_wh', pattern: /^(cuanto|cuanta|como|cuando|donde|por que|quien)\b/ },
+  // greeting
+  { intent: 'greeting', id: 'greeting.en', pattern: /^(hi|hello|hey|good (morning|afternoon|evening)|greetings)\b/ },
+  { intent: 'greeting', id: 'greeting.es', pattern: /^(hola|buen(os)? dias?|buenas( tardes| noches)?|saludos)\b/ },
+];
+
+/** Order of precedence: the first detected intent picks the template. */
+const PRECEDENCE: readonly Intent[] = [
+  'opt_out',
+  'cease',
+  'attorney',
+  'bankruptcy',
+  'dispute',
+  'hostile',
+  'wrong_number',
+  'paid',
+  'payment_plan',
+  'hardship',
+  'promise_to_pay',
+  'question',
+  'greeting',
+  'other',
+];
+
+/** Fixed per intent; see the header for the reasoning. Human-only intents route by hard rule whatever this says. */
+export const RULES_CONFIDENCE: Readonly<Record<Intent, number>> = Object.freeze({
+  opt_out: 0.95,
+  cease: 0.9,
+  attorney: 0.9,
+  bankruptcy: 0.9,
+  dispute: 0.85,
+  hostile: 0.8,
+  greeting: 0.9,
+  question: 0.9,
+  promise_to_pay: 0.9,
+  payment_plan: 0.7,
+  hardship: 0.7,
+  paid: 0.7,
+  other: 0.65,
+  wrong_number: 0.5,
+});
+
+export interface IntentDetection {
+  /** In precedence order; ['other'] when no rule matched. */
+  intents: Intent[];
+  /** Rule ids that matched, e.g. 'rule:opt_out.keyword'. */
+  matched: string[];
+}
+
+export function detectIntents(texts: readonly string[]): IntentDetection {
+  const found = new Set<Intent>();
+  const matched: string[] = [];
+  const note = (intent: Intent, id: string) => {
+    found.add(intent);
+    if (!matched.includes(`rule:${id}`)) matched.push(`rule:${id}`);
+  };
+  for (const text of texts) {
+    const folded = foldText(text);
+    const bare = folded.replace(/[^\p{L}\p{N} ]+/gu, ' ').replace(/\s+/g, ' ').trim();
+    if (OPT_OUT_KEYWORDS.has(bare)) note('opt_out', 'opt_out.keyword');
+    for (const rule of RULES) {
+      if (rule.pattern.test(rule.raw ? text : folded)) note(rule.intent, rule.id);
+    }
+  }
+  const intents = PRECEDENCE.filter((intent) => found.has(intent));
+  return intents.length > 0 ? { intents, matched } : { intents: ['other'], matched: ['rule:none'] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Money and plans. Integer cents throughout; amounts are parsed from digits, never through floats.
+
+const NUMBER_WORDS: Readonly<Record<string, number>> = {
+  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
+  uno: 1, una: 1, dos: 2, tres: 3, cuatro: 4, cinco: 5, seis: 6, siete: 7, ocho: 8, nueve: 9, diez: 10, once: 11, doce: 12,
+};
+const COUNT = `(\\d{1,3}|${Object.keys(NUMBER_WORDS).join('|')})`;
+
+/** "$50", "$ 1,250.50", "50 dollars", "50 dólares", "75 usd", "40 dlls". */
+const AMOUNT = /(?:\$\s?(\d[\d.,]*\d|\d)|\b(\d[\d.,]*\d|\d)\s?(?:dollars?|dolares|usd|dlls?|dls|bucks|\$))/g;
+const WEEKLY_AFTER = /^[\s,]*(?:(?:a|per|each|every|\/)\s?(?:week|wk)\b|weekly\b|(?:por|a la|cada) semana\b|semanal(?:es|mente)?\b)/;
+const MONTHLY_AFTER = /^[\s,]*(?:(?:a|per|each|every|\/)\s?(?:month|mo)\b|monthly\b|(?:al|por|cada) mes\b|mensual(?:es|mente)?\b)/;
+const WEEKLY_BEFORE = /(?:weekly|each week|every week|per week|semanal(?:es)?|cada semana|por semana)\s+(?:payments?\s+)?(?:of\s+|de\s+)?$/;
+const MONTHLY_BEFORE = /(?:monthly|each month|every month|per month|mensual(?:es)?|cada mes|por mes)\s+(?:payments?\s+)?(?:of\s+|de\s+)?$/;
+const WEEKS_FOR = new RegExp(`\\b(?:for|over|during|durante|por|en|x)\\s+(?:the next\\s+|los proximos\\s+|las proximas\\s+)?${COUNT}\\s+(?:weeks?|wks?|semanas)\\b`);
+const WEEKS_BARE = new RegExp(`\\b${COUNT}\\s+(?:weeks?|wks?|semanas)\\b`);
+const MONTHS_SPAN = new RegExp(`\\b${COUNT}\\s+(?:months?|meses)\\b`);
+
+function countValue(token: string): number {
+  return /^\d+$/.test(token) ? Number.parseInt(token, 10) : (NUMBER_WORDS[token] ?? 0);
+}
+
+/**
+ * "50" → 5000, "50.5" → 5050, "1,250.00" → 125000, "1.250,00" → 125000, "50,00" → 5000, "1,000" → 100000.
+ * A final separator followed by one or two digits is the decimal mark; followed by three it groups thousands.
+ */
+export function parseAmountCents(token: string): number | null {
+  const match = /^(.*?)(?:[.,](\d{1,2}))?$/.exec(token);
+  if (!match) return null;
+  const [, whole, decimals = ''] = match;
+  if (!/^\d{1,3}(?:([.,])\d{3})?(?:\1\d{3})*$|^\d+$/.test(whole)) return null;
+  const digits = whole.replace(/[.,]/g, '');
+  if (digits.length > 7) return null;
+  return Number.parseInt(digits, 10) * 100 + Number.parseInt(decimals.padEnd(2, '0'), 10);
+}
+
+export interface AmountMention {
+  cents: number;
+  period: 'week' | 'month' | null;
+}
+
+/** Every money amount in a text, with the period it is stated per, if any. */
+export function amountsIn(text: string): AmountMention[] {
+  const folded = foldText(text);
+  const mentions: AmountMention[] = [];
+  for (const match of folded.matchAll(AMOUNT)) {
+    const cents = parseAmountCents(match[1] ?? match[2]);
+    if (cents === null || cents === 0) continue;
+    const after = folded.slice(match.index + match[0].length, match.index + match[0].length + 30);
+    const before = folded.slice(Math.max(0, match.index - 30), match.index);
+    const period =
+      WEEKLY_AFTER.test(after) || WEEKLY_BEFORE.test(before)
+        ? 'week'
+        : MONTHLY_AFTER.test(after) || MONTHLY_BEFORE.test(before)
+          ? 'month'
+          : null;
+    mentions.push({ cents, period });
+  }
+  return mentions;
+}
+
+export interface PlanExtraction {
+  plan: PlanProposal | null;
+  /** Why, e.g. 'plan:weekly', 'plan:monthly_not_converted'; null when no amount was offered at all. */
+  reason: string | null;
+}
+
+const MAX_WEEKS = 104;
+
+/** The debtor's own weekly offer, if one message states both a weekly amount and a number of weeks. */
+export function extractPlan(texts: readonly string[]): PlanExtraction {
+  let reason: string | null = null;
+  // The latest message wins: a debtor who revises an offer means the new one.
+  for (const text of [...texts].reverse()) {
+    const folded = foldText(text);
+    const amounts = amountsIn(text);
+    const weekly = amounts.find((mention) => mention.period === 'week');
+    if (weekly) {
+      const weeksToken = (WEEKS_FOR.exec(folded) ?? WEEKS_BARE.exec(folded))?.[1];
+      const weeks = weeksToken ? countValue(weeksToken) : 0;
+      if (weeks >= 1 && weeks <= MAX_WEEKS) return { plan: { weeklyAmountCents: weekly.cents, weeks }, reason: 'plan:weekly' };
+      reason ??= MONTHS_SPAN.test(folded) ? 'plan:duration_in_months_not_converted' : 'plan:weeks_missing';
+    } else if (amounts.some((mention) => mention.period === 'month')) {
+      reason ??= 'plan:monthly_not_converted';
+    }
+  }
+  return { plan: null, reason };
+}
+
+/** "$1,234.56" from 123456, by integer arithmetic. */
+export function formatCents(cents: number): string {
+  const sign = cents < 0 ? '-' : '';
+  const absolute = Math.abs(Math.trunc(cents));
+  const dollars = Math.floor(absolute / 100)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${sign}$${dollars}.${String(absolute % 100).padStart(2, '0')}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Templates. Bodies stay short enough that body + footer fits 160 characters with a 12-letter name and
+// a seven-digit balance; candidates without the name, then without the amount, are tried if not.
+
+interface Fill {
+  name: string | null;
+  amount: string | null;
+  plan: PlanProposal | null;
+}
+
+type Template = (fill: Fill) => string;
+const comma = (name: string | null) => (name ? `, ${name}` : '');
+const space = (name: string | null) => (name ? ` ${name}` : '');
+
+const TEMPLATES: Record<'en' | 'es', Record<Intent, Template>> = {
+  en: {
+    greeting: ({ name, amount }) => `Hi${space(name)}, thanks for getting back to us.${amount ? ` Your balance is ${amount}.` : ''} How would you like to settle it?`,
+    question: ({ name, amount }) => `Happy to help${comma(name)}.${amount ? ` Your balance is ${amount}.` : ''} You can pay in full or propose a weekly amount and number of weeks.`,
+    promise_to_pay: ({ name, amount }) => `Thank you${comma(name)}. We noted your promise to pay${amount ? ` your balance of ${amount}` : ''}. Reply here once it is paid.`,
+    payment_plan: ({ name, plan }) =>
+      plan
+        ? `Thanks${comma(name)}. We got your offer of ${formatCents(plan.weeklyAmountCents)} a week for ${plan.weeks} weeks. We will review it and reply soon.`
+        : `Thanks${comma(name)}. Please tell us how much you can pay each week and for how many weeks.`,
+    hardship: ({ name }) => `Sorry to hear that${comma(name)}. We can find a plan that fits. What could you pay each week, and for how many weeks?`,
+    paid: ({ name }) => `Thank you${comma(name)}. We will check our records for your payment and get back to you.`,
+    other: ({ name, amount }) => `Thanks for your message${comma(name)}.${amount ? ` Your balance is ${amount}.` : ''} How would you like to resolve it?`,
+    // No name, no amount: whoever holds this phone may not be the debtor.
+    wrong_number: () => 'Sorry for the trouble. We will review our records for this number.',
+    opt_out: () => 'You will not receive more messages from us.',
+    cease: () => 'Understood. We noted your request and a team member will handle your account.',
+    attorney: () => "Thank you. Please send your attorney's name and phone number and we will contact them.",
+    bankruptcy: () => 'Thank you. Please send your bankruptcy case number so we can update your account.',
+    dispute: () => 'Thank you. We noted your dispute and a team member will review your account.',
+    hostile: () => 'We understand you are upset. A team member will review your account.',
+  },
+  es: {
+    greeting: ({ name, amount }) => `Hola${space(name)}, gracias por responder.${amount ? ` Su saldo es de ${amount}.` : ''} ¿Cómo desea pagarlo?`,
+    question: ({ name, amount }) => `Con gusto le ayudamos${comma(name)}.${amount ? ` Su saldo es de ${amount}.` : ''} Puede pagar todo o proponer un pago semanal.`,
+    promise_to_pay: ({ name, amount }) => `Gracias${comma(name)}. Anotamos su promesa de pago${amount ? ` de ${amount}` : ''}. Avísenos cuando pague.`,
+    payment_plan: ({ name, plan }) =>
+      plan
+        ? `Gracias${comma(name)}. Recibimos su oferta de ${formatCents(plan.weeklyAmountCents)} por semana por ${plan.weeks} semanas. La revisaremos.`
+        : `Gracias${comma(name)}. Díganos cuánto puede pagar por semana y por cuántas semanas.`,
+    hardship: ({ name }) => `Lo sentimos${comma(name)}. Podemos buscar un plan a su medida. ¿Cuánto podría pagar por semana?`,
+    paid: ({ name }) => `Gracias${comma(name)}. Revisaremos nuestros registros de su pago y le responderemos.`,
+    other: ({ name, amount }) => `Gracias por su mensaje${comma(name)}.${amount ? ` Su saldo es de ${amount}.` : ''} ¿Cómo desea resolverlo?`,
+    wrong_number: () => 'Disculpe la molestia. Revisaremos nuestros registros de este número.',
+    opt_out: () => 'No recibirá más mensajes nuestros.',
+    cease: () => 'Entendido. Anotamos su solicitud y alguien de nuestro equipo atenderá su cuenta.',
+    attorney: () => 'Gracias. Envíenos el nombre y teléfono de su abogado y lo contactaremos.',
+    bankruptcy: () => 'Gracias. Envíenos el número de caso de su quiebra para actualizar su cuenta.',
+    dispute: () => 'Gracias. Anotamos su disputa y alguien de nuestro equipo revisará su cuenta.',
+    hostile: () => 'Entendemos su molestia. Alguien de nuestro equipo revisará su cuenta.',
+  },
+};
+
+/** The debtor's first name, only if it is a plain short word (anything else reads oddly in a template). */
+export function shortFirstName(fullName: string): string | null {
+  const first = fullName.trim().split(/\s+/)[0] ?? '';
+  return /^\p{L}[\p{L}'’-]{0,11}$/u.test(first) ? first : null;
+}
+
+export function composeReply(
+  intent: Intent,
+  tenant: Pick<Tenant, 'language' | 'tenantName' | 'amountOwedCents'>,
+  plan: PlanProposal | null,
+  policy: CompliancePolicy = DEFAULT_COMPLIANCE,
+): { text: string; violations: ReturnType<typeof checkOutgoingText> } {
+  const language = tenant.language;
+  const name = shortFirstName(tenant.tenantName);
+  const amount = tenant.amountOwedCents > 0 ? formatCents(tenant.amountOwedCents) : null;
+  const template = TEMPLATES[language][intent];
+  const candidates: Fill[] = [
+    { name, amount, plan },
+    { name: null, amount, plan },
+    { name: null, amount: null, plan },
+  ];
+  let last = { text: '', violations: [] as ReturnType<typeof checkOutgoingText> };
+  for (const fill of candidates) {
+    const text = `${template(fill)} ${complianceFooter(language)}`;
+    const violations = checkOutgoingText(text, { language, policy });
+    if (violations.length === 0) return { text, violations };
+    last = { text, violations };
+  }
+  return last;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+export interface RulesDrafterOptions {
+  compliance?: CompliancePolicy;
+  logger?: Logger;
+}
+
+export function createRulesDrafter(options: RulesDrafterOptions = {}): Drafter {
+  const policy = options.compliance ?? DEFAULT_COMPLIANCE;
+  return {
+    name: 'rules',
+    async draft(request: DraftRequest): Promise<DraftProposal> {
+      const started = performance.now();
+      const texts = request.unanswered.map((message) => message.text);
+      const detection = detectIntents(texts);
+      const extraction = extractPlan(texts);
+      const plan = extraction.plan;
+      // A stated weekly offer is a plan even if no plan keyword matched ("$40/wk x 6 wks").
+      const intents: Intent[] =
+        plan && !detection.intents.includes('payment_plan')
+          ? PRECEDENCE.filter((intent) => intent === 'payment_plan' || (intent !== 'other' && detection.intents.includes(intent)))
+          : detection.intents;
+      const templateIntent = intents[0];
+      const { text, violations } = composeReply(templateIntent, request.tenant, plan, policy);
+      const confidence = Math.min(...intents.map((intent) => RULES_CONFIDENCE[intent]));
+      const reasons = [
+        'drafter:rules (deterministic keyword rules, no model)',
+        ...detection.matched,
+        ...(extraction.reason ? [extraction.reason] : []),
+        `template:${templateIntent}.${request.tenant.language}`,
+      ];
+      const proposal: DraftProposal = {
+        text,
+        intents,
+        confidence,
+        plan,
+        reasons,
+        // Only reachable with a configured policy stricter than the templates were written for.
+        reviewReason: violations.length > 0 ? `compliance:${violations.map((violation) => violation.code).join(',')}` : null,
+        rawText: null,
+        drafter: 'rules',
+        model: null,
+        promptVersion: null,
+        usage: null,
+        latencyMs: Math.round(performance.now() - started),
+      };
+      options.logger?.info(
+        { conversationId: request.conversationId, drafter: 'rules', intents, confidence, reviewReason: proposal.reviewReason },
+        'draft proposed by the rules drafter',
+      );
+      return proposal;
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { SmsAgent } from './ports.js';
+
+/** How far back an SMS Agent timestamp may lie before our first attempt and still be that attempt (clock skew). */
+export const RECONCILE_SKEW_MS = 60_000;
+
+/**
+ * Hands a text to the SMS Agent at most once per key, across crashes and retries.
+ *
+ * A row is committed *before* the request leaves. If a later attempt finds that row still `sending`,
+ * the earlier attempt's outcome is unknown (crash or timeout after the request left): we look in the
+ * SMS Agent's history first and only send again when the text is not there. The `Idempotency-Key`
+ * header is sent anyway, for agents that honour it.
+ */
+export async function deliverSms(
+  deps: { db: Db; smsAgent: SmsAgent; logger: Logger },
+  message: { key: string; conversationId: string; phone: string; text: string },
+  signal?: AbortSignal,
+): Promise<{ smsId: string; reconciled: boolean }> {
+  const { db, smsAgent, logger } = deps;
+  const earlier = await db.selectFrom('outbound_messages').selectAll().where('idempotency_key', '=', message.key).executeTakeFirst();
+  if (earlier?.status === 'accepted') return { smsId: earlier.sms_agent_id!, reconciled: true };
+
+  if (earlier) {
+    const since = earlier.first_attempt_at.getTime() - RECONCILE_SKEW_MS;
+    const history = await smsAgent.history(message.phone, signal);
+    const found = history.find(
+      (sms) => sms.direction === 'outbound' && sms.content === message.text && Date.parse(sms.createdAt) >= since,
+    );
+    if (found) {
+      await markAccepted(db, message.key, found.id);
+      logger.warn({ conversationId: message.conversationId, key: message.key }, 'earlier send found at the SMS Agent; not sent again');
+      return { smsId: found.id, reconciled: true };
+    }
+    await db
+      .updateTable('outbound_messages')
+      .set({ attempts: sql`attempts + 1`, updated_at: sql`now()` })
+      .where('idempotency_key', '=', message.key)
+      .execute();
+  } else {
+    await db
+      .insertInto('outbound_messages')
+      .values({ idempotency_key: message.key, conversation_id: message.conversationId, body: message.text, status: 'sending' })
+      .execute();
+  }
+
+  const { id } = await smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
+  await markAccepted(db, message.key, id);
+  return { smsId: id, reconciled: false };
+}
+
+async function markAccepted(db: Db, key: string, smsAgentId: string) {
+  await db
+    .updateTable('outbound_messages')
+    .set({ status: 'accepted', sms_agent_id: smsAgentId, updated_at: sql`now()` })
+    .where('idempotency_key', '=', key)
+    .execute();
+}

@@ -1,0 +1,57 @@
+import { Router } from 'express';
+import { listApprovals } from '../db/drafts.repository.js';
+import type { Db } from '../db/database.js';
+import { badRequest } from '../errors.js';
+import { approvalsQuery } from './schemas.js';
+import { parse } from './validate.js';
+
+/** The approval queue, oldest first, in pages (an opaque cursor carries the last item seen). */
+export function approvalsRouter(deps: { db: Db }) {
+  const router = Router();
+
+  router.get('/v1/approvals', async (req, res) => {
+    const query = parse(approvalsQuery, req.query);
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, after });
+    const last = rows.at(-1);
+    res.json({
+      items: rows.map((row) => ({
+        response_queue_id: row.id,
+        conversation_id: row.conversation_id,
+        tenant_id: row.tenant_id,
+        conversation_state: row.state,
+        status: row.review_status,
+        draft: {
+          text: row.text,
+          drafter: row.drafter,
+          model: row.model,
+          confidence: row.confidence,
+          intents: row.intents,
+          plan: row.plan,
+          review_reason: row.review_reason,
+        },
+        queued_at: row.queued_at,
+        decided_at: row.decided_at,
+        reviewer: row.reviewer,
+        final_text: row.final_text,
+      })),
+      next_cursor: rows.length === query.limit && last ? encodeCursor(last.queued_at!, last.id) : null,
+    });
+  });
+
+  return router;
+}
+
+function encodeCursor(queuedAt: Date, id: string) {
+  return Buffer.from(JSON.stringify([queuedAt.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string) {
+  try {
+    const [queuedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    if (typeof queuedAt !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(queuedAt))) throw new Error('shape');
+    return { queuedAt, id };
+  } catch {
+    throw badRequest('the cursor is not one we gave out', [{ path: 'cursor', message: 'invalid' }]);
+  }
+}

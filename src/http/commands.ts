@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { ConversationEvent, Language } from '../../machines/conversation/conversation.types.js';
+import type { Db } from '../db/database.js';
+import { findApproval } from '../db/drafts.repository.js';
+import { AppError, conflict, notFound } from '../errors.js';
+import { checkOutgoingText, type CompliancePolicy } from '../policies/compliance.js';
+import type { ApplyResult, Runtime } from '../runtime/apply-event.js';
+import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
+import type { Principal } from './auth.js';
+import type { EventBody } from './schemas.js';
+
+/** Turns validated requests into machine events: the one translation shared by the native and legacy routes. */
+
+export interface CommandDeps {
+  db: Db;
+  runtime: Runtime;
+  compliance: CompliancePolicy;
+}
+
+export const actorOf = (principal: Principal) => `${principal.role}:${principal.subject}`;
+
+export function toMachineEvent(body: EventBody, principal: Principal, idempotencyKey: string): ConversationEvent {
+  switch (body.type) {
+    case 'sms.received':
+      return { type: 'sms.received', text: body.text, messageId: body.message_id ?? idempotencyKey, at: new Date().toISOString() };
+    case 'payment.received':
+      return { type: 'payment.received', amountCents: body.amount_cents, paidInFull: body.paid_in_full };
+    case 'review.approved':
+      return { type: 'review.approved', approvalId: body.approval_id, managerId: principal.subject, ...(body.text ? { text: body.text } : {}) };
+    case 'review.modified':
+      return { type: 'review.modified', approvalId: body.approval_id, managerId: principal.subject, text: body.text };
+    case 'review.escalated':
+      return { type: 'review.escalated', approvalId: body.approval_id, managerId: principal.subject, reason: body.reason };
+    case 'staff.escalate':
+      return { type: 'staff.escalate', by: principal.subject, reason: body.reason };
+    case 'staff.resume':
+      return { type: 'staff.resume', by: principal.subject };
+    case 'staff.close':
+      return { type: 'staff.close', by: principal.subject, reason: body.reason };
+    case 'retry':
+      return { type: 'retry', by: principal.subject };
+  }
+}
+
+/**
+ * A manager's decision on an approval-queue item. Checks what the machine cannot know (does the item
+ * exist, is it still pending, does a manager's own text pass compliance) and leaves the race to the
+ * row lock: of two managers deciding at once, one applies and the other gets a 409.
+ */
+export async function decideApproval(
+  deps: CommandDeps,
+  principal: Principal,
+  decision:
+    | { action: 'approve'; approvalId: string; text?: string }
+    | { action: 'modify'; approvalId: string; text: string }
+    | { action: 'escalate'; approvalId: string; reason?: string },
+  idempotencyKey: string,
+  expectedConversationId?: string,
+): Promise<ApplyResult> {
+  const approval = await findApproval(deps.db, decision.approvalId);
+  if (!approval || (expectedConversationId && approval.conversation_id !== expectedConversationId)) {
+    throw notFound(`approval ${decision.approvalId}`);
+  }
+  if (approval.review_status !== 'pending') {
+    throw conflict('already_decided', `approval ${decision.approvalId} is already ${approval.review_status}`, {
+      status: approval.review_status,
+      reviewer: approval.reviewer,
+    });
+  }
+  if (decision.action !== 'escalate' && decision.text !== undefined) {
+    const language = await conversationLanguage(deps.db, approval.conversation_id);
+    const violations = checkOutgoingText(decision.text, { language, policy: deps.compliance });
+    if (violations.length > 0) {
+      throw new AppError('compliance_violation', 'the text fails the compliance checks', 422, false, { violations });
+    }
+  }
+  const event: ConversationEvent =
+    decision.action === 'approve'
+      ? { type: 'review.approved', approvalId: decision.approvalId, managerId: principal.subject, ...(decision.text ? { text: decision.text } : {}) }
+      : decision.action === 'modify'
+        ? { type: 'review.modified', approvalId: decision.approvalId, managerId: principal.subject, text: decision.text }
+        : { type: 'review.escalated', approvalId: decision.approvalId, managerId: principal.subject, reason: decision.reason };
+  try {
+    return await deps.runtime.apply({
+      conversationId: approval.conversation_id,
+      event,
+      idempotencyKey,
+      actor: actorOf(principal),
+      ifNotAccepted: 'reject',
+    });
+  } catch (error) {
+    // Lost the race: between our read and the lock, another decision (or a newer SMS) moved the conversation.
+    if (error instanceof AppError && error.code === 'event_not_allowed') {
+      throw conflict('already_decided', `approval ${decision.approvalId} is no longer pending`, error.details);
+    }
+    throw error;
+  }
+}
+
+async function conversationLanguage(db: Db, conversationId: string): Promise<Language> {
+  const row = await db.selectFrom('conversations').select('snapshot').where('id', '=', conversationId).executeTakeFirst();
+  return (row?.snapshot as unknown as StoredSnapshot | undefined)?.context.draft?.language ?? 'en';
+}
+
+export function newIdempotencyKey() {
+  return `generated:${randomUUID()}`;
+}

@@ -1,0 +1,134 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Db } from '../db/database.js';
+import { forbidden, notFound } from '../errors.js';
+import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { allowedEvents, fromStored, type StoredSnapshot } from '../runtime/machine-snapshot.js';
+import { actorOf, decideApproval, toMachineEvent, type CommandDeps } from './commands.js';
+import { principalOf, type Principal } from './auth.js';
+import { EVENT_ROLES, eventBody, idempotencyKey } from './schemas.js';
+import { parse } from './validate.js';
+import { badRequest } from '../errors.js';
+
+/** The native API: any machine event in, state and audit trail out. */
+export function conversationsRouter(deps: CommandDeps & { machine: ConversationMachine }) {
+  const router = Router();
+  const conversationId = z.string().trim().min(1).max(200);
+
+  router.post('/v1/conversations/:id/events', async (req, res) => {
+    const id = parse(conversationId, req.params.id);
+    const body = parse(eventBody, req.body);
+    const principal = principalOf(req);
+    if (!EVENT_ROLES[body.type].includes(principal.role)) {
+      throw forbidden('forbidden_role', `${body.type} needs the role ${EVENT_ROLES[body.type].join(' or ')}`);
+    }
+    const key = req.header('idempotency-key') ?? (body.type === 'sms.received' ? body.message_id : undefined);
+    if (!key) throw badRequest('an Idempotency-Key header is required', [{ path: 'Idempotency-Key', message: 'required' }]);
+    const idempotency = parse(idempotencyKey, key);
+
+    if (body.type === 'review.approved' || body.type === 'review.modified' || body.type === 'review.escalated') {
+      const result = await decideApproval(deps, principal, reviewDecision(body), idempotency, id);
+      return res.status(result.duplicate ? 200 : 202).json(toResponse(result));
+    }
+    const create =
+      body.type === 'sms.received' && body.tenant_id && body.phone_number
+        ? { conversationId: id, tenantId: body.tenant_id, phone: body.phone_number }
+        : undefined;
+    const result = await deps.runtime.apply({
+      conversationId: id,
+      event: toMachineEvent(body, principal, idempotency),
+      idempotencyKey: idempotency,
+      actor: actorOf(principal),
+      create,
+      ifNotAccepted: body.type === 'sms.received' ? 'record' : 'reject',
+    });
+    res.status(result.duplicate ? 200 : 202).json(toResponse(result));
+  });
+
+  router.get('/v1/conversations/:id', async (req, res) => {
+    const row = await loadConversation(deps.db, parse(conversationId, req.params.id));
+    res.json(describeConversation(deps.machine, row));
+  });
+
+  router.get('/v1/conversations/:id/transitions', async (req, res) => {
+    const id = parse(conversationId, req.params.id);
+    await loadConversation(deps.db, id);
+    const rows = await deps.db
+      .selectFrom('transitions')
+      .select(['seq', 'from_state', 'to_state', 'event_type', 'event_id', 'actor', 'at', 'prev_hash', 'hash'])
+      .where('conversation_id', '=', id)
+      .orderBy('seq')
+      .execute();
+    res.json({ conversation_id: id, transitions: rows });
+  });
+
+  return router;
+}
+
+function reviewDecision(body: z.infer<typeof eventBody>) {
+  switch (body.type) {
+    case 'review.approved':
+      return { action: 'approve' as const, approvalId: body.approval_id, text: body.text };
+    case 'review.modified':
+      return { action: 'modify' as const, approvalId: body.approval_id, text: body.text };
+    case 'review.escalated':
+      return { action: 'escalate' as const, approvalId: body.approval_id, reason: body.reason };
+    default:
+      throw new Error(`not a review event: ${body.type}`);
+  }
+}
+
+export function toResponse(result: { conversationId: string; state: string; version: number; outcome: string; duplicate: boolean }) {
+  return {
+    conversation_id: result.conversationId,
+    state: result.state,
+    version: result.version,
+    outcome: result.outcome,
+    duplicate: result.duplicate,
+  };
+}
+
+export async function loadConversation(db: Db, id: string) {
+  const row = await db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw notFound(`conversation ${id}`);
+  return row;
+}
+
+type ConversationRow = Awaited<ReturnType<typeof loadConversation>>;
+
+/** State, a summary of the context without personal data, and the events a caller may send now. */
+export function describeConversation(machine: ConversationMachine, row: ConversationRow) {
+  const stored = row.snapshot as unknown as StoredSnapshot;
+  const context = stored.context;
+  return {
+    conversation_id: row.id,
+    tenant_id: row.tenant_id,
+    state: row.state,
+    status: stored.status,
+    version: row.version,
+    machine_version: row.machine_version,
+    updated_at: row.updated_at,
+    context: {
+      unanswered_messages: context.unanswered.length,
+      draft: context.draft && {
+        id: context.draft.id,
+        drafter: context.draft.drafter,
+        model: context.draft.model,
+        confidence: context.draft.confidence,
+        intents: context.draft.intents,
+        review_reason: context.draft.reviewReason,
+      },
+      approval_id: context.approvalId,
+      sla_lapses: context.slaLapses,
+      sent_count: context.sentCount,
+      last_sms_id: context.lastSent?.smsId ?? null,
+      paid_cents: context.paidCents,
+      escalation: context.escalation,
+      failure: context.failure,
+    },
+    pending_timers: Object.keys((row.live_effects as { timers: Record<string, string> }).timers),
+    allowed_events: allowedEvents(fromStored(machine, stored)),
+  };
+}
+
+export type { Principal };

@@ -1,0 +1,41 @@
+import { Router } from 'express';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+import { requireRole } from './auth.js';
+
+export interface DependencyInfo {
+  breakers: Record<string, () => string>;
+  simulated: boolean;
+  drafter: string;
+}
+
+/** `/health` is public (load balancers, Docker HEALTHCHECK); `/health/dependencies` needs a token. */
+export function healthRouter(deps: { db: Db; dependencies: DependencyInfo; authenticate: import('express').RequestHandler }) {
+  const router = Router();
+
+  router.get('/health', async (_req, res) => {
+    const database = await ping(deps.db);
+    res.status(database ? 200 : 503).json({ status: database ? 'ok' : 'degraded', database: database ? 'up' : 'down' });
+  });
+
+  router.get('/health/dependencies', deps.authenticate, requireRole('manager', 'service'), async (_req, res) => {
+    const database = await ping(deps.db);
+    res.json({
+      database: database ? 'up' : 'down',
+      services: Object.fromEntries(Object.entries(deps.dependencies.breakers).map(([name, state]) => [name, { breaker: state() }])),
+      simulated_services: deps.dependencies.simulated,
+      drafter: deps.dependencies.drafter,
+    });
+  });
+
+  return router;
+}
+
+async function ping(db: Db) {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

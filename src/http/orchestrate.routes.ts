@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { Router } from 'express';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { forbidden } from '../errors.js';
+import { principalOf, requireRole } from './auth.js';
+import { actorOf, decideApproval, newIdempotencyKey, type CommandDeps } from './commands.js';
+import { describeConversation, loadConversation, toResponse } from './conversations.routes.js';
+import { approveResponseBody, escalateBody, idempotencyKey, smsReceivedBody } from './schemas.js';
+import { parse } from './validate.js';
+
+/**
+ * The calls the services around us already make (design §4), mapped onto machine events.
+ * The workflow id of the old API is the conversation id.
+ */
+export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine }) {
+  const router = Router();
+  const pathId = z.string().trim().min(1).max(200);
+  const keyOf = (header: string | undefined, fallback?: string) => parse(idempotencyKey, header ?? fallback ?? newIdempotencyKey());
+
+  router.post('/orchestrate/sms-received', requireRole('service'), async (req, res) => {
+    const body = parse(smsReceivedBody, req.body);
+    const conversationId = body.conversation_id ?? derivedConversationId(body.tenant_id, body.phone_number);
+    const key = keyOf(req.header('idempotency-key'), body.message_id);
+    const result = await deps.runtime.apply({
+      conversationId,
+      event: { type: 'sms.received', text: body.content, messageId: body.message_id ?? key, at: new Date().toISOString() },
+      idempotencyKey: key,
+      actor: actorOf(principalOf(req)),
+      create: { conversationId, tenantId: body.tenant_id, phone: body.phone_number },
+      ifNotAccepted: 'record',
+    });
+    res.status(result.duplicate ? 200 : 202).json({ ...toResponse(result), workflow_id: conversationId });
+  });
+
+  router.post('/orchestrate/approve-response', requireRole('manager'), async (req, res) => {
+    const body = parse(approveResponseBody, req.body);
+    const principal = principalOf(req);
+    if (body.manager_id !== undefined && body.manager_id !== principal.subject) {
+      throw forbidden('manager_mismatch', 'manager_id must be the manager of the token');
+    }
+    const decision =
+      body.action === 'approve'
+        ? { action: 'approve' as const, approvalId: body.response_queue_id, text: body.approved_text }
+        : body.action === 'modify'
+          ? { action: 'modify' as const, approvalId: body.response_queue_id, text: body.modified_text! }
+          : { action: 'escalate' as const, approvalId: body.response_queue_id, reason: body.escalation_reason };
+    const result = await decideApproval(deps, principal, decision, keyOf(req.header('idempotency-key')));
+    res.status(result.duplicate ? 200 : 202).json({ ...toResponse(result), response_queue_id: body.response_queue_id, action: body.action });
+  });
+
+  router.post('/orchestrate/escalate', requireRole('manager', 'service'), async (req, res) => {
+    const body = parse(escalateBody, req.body);
+    const principal = principalOf(req);
+    const result = await deps.runtime.apply({
+      conversationId: body.conversation_id,
+      event: { type: 'staff.escalate', by: principal.subject, reason: body.reason },
+      idempotencyKey: keyOf(req.header('idempotency-key')),
+      actor: actorOf(principal),
+      ifNotAccepted: 'reject',
+    });
+    res.status(result.duplicate ? 200 : 202).json(toResponse(result));
+  });
+
+  router.post('/orchestrate/retry/:workflowId', requireRole('manager'), async (req, res) => {
+    const principal = principalOf(req);
+    const result = await deps.runtime.apply({
+      conversationId: parse(pathId, req.params.workflowId),
+      event: { type: 'retry', by: principal.subject },
+      idempotencyKey: keyOf(req.header('idempotency-key')),
+      actor: actorOf(principal),
+      ifNotAccepted: 'reject',
+    });
+    res.status(result.duplicate ? 200 : 202).json(toResponse(result));
+  });
+
+  router.get('/orchestrate/workflow/:conversationId/status', async (req, res) => {
+    const row = await loadConversation(deps.db, parse(pathId, req.params.conversationId));
+    const description = describeConversation(deps.machine, row);
+    res.json({ workflow_id: row.id, ...description });
+  });
+
+  router.get('/orchestrate/metrics', async (_req, res) => {
+    const [states, approvals, transitions] = await Promise.all([
+      deps.db.selectFrom('conversations').select(['state', sql<number>`count(*)::int`.as('count')]).groupBy('state').execute(),
+      deps.db
+        .selectFrom('drafts')
+        .select([sql<number>`count(*)::int`.as('pending'), sql<Date | null>`min(queued_at)`.as('oldest')])
+        .where('review_status', '=', 'pending')
+        .executeTakeFirstOrThrow(),
+      deps.db
+        .selectFrom('transitions')
+        .select(sql<number>`count(*)::int`.as('count'))
+        .where('at', '>', sql<Date>`now() - interval '24 hours'`)
+        .executeTakeFirstOrThrow(),
+    ]);
+    res.json({
+      conversations_by_state: Object.fromEntries(states.map((row) => [row.state, row.count])),
+      pending_approvals: approvals.pending,
+      oldest_pending_approval_at: approvals.oldest,
+      transitions_last_24h: transitions.count,
+    });
+  });
+
+  return router;
+}
+
+/** When the SMS Agent sends no conversation id: stable per tenant and phone, without the number in it. */
+export function derivedConversationId(tenantId: string, phone: string) {
+  const digits = phone.replace(/[^0-9+]/g, '');
+  return `conv-${createHash('sha256').update(`${tenantId}|${digits}`).digest('hex').slice(0, 24)}`;
+}

@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import type { Role } from './auth.js';
+
+/** Request bodies, validated at the edge. Money is integer cents. */
+
+const id = z.string().trim().min(1).max(200);
+const text = z.string().trim().min(1).max(2_000);
+const phone = z.string().trim().regex(/^\+?[0-9 ().-]{5,20}$/, 'expected a phone number');
+
+/** The SMS Agent's existing call. */
+export const smsReceivedBody = z.object({
+  tenant_id: id,
+  phone_number: phone,
+  content: text,
+  conversation_id: id.optional(),
+  message_id: id.optional(),
+});
+
+export const approveResponseBody = z
+  .object({
+    response_queue_id: id,
+    action: z.enum(['approve', 'modify', 'escalate']),
+    approved_text: text.optional(),
+    modified_text: text.optional(),
+    escalation_reason: z.string().trim().max(500).optional(),
+    manager_id: id.optional(),
+  })
+  .refine((body) => body.action !== 'modify' || body.modified_text !== undefined, {
+    message: 'modified_text is required when action is modify',
+    path: ['modified_text'],
+  });
+
+export const escalateBody = z.object({ conversation_id: id, reason: z.string().trim().min(1).max(500) });
+
+const reason = z.string().trim().max(500).optional();
+
+/** Events callers may post to `POST /v1/conversations/{id}/events`, and who may post each. */
+export const eventBody = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('sms.received'), text, message_id: id.optional(), tenant_id: id.optional(), phone_number: phone.optional() }),
+  z.object({ type: z.literal('payment.received'), amount_cents: z.number().int().positive(), paid_in_full: z.boolean().default(false) }),
+  z.object({ type: z.literal('review.approved'), approval_id: id, text: text.optional() }),
+  z.object({ type: z.literal('review.modified'), approval_id: id, text }),
+  z.object({ type: z.literal('review.escalated'), approval_id: id, reason }),
+  z.object({ type: z.literal('staff.escalate'), reason }),
+  z.object({ type: z.literal('staff.resume') }),
+  z.object({ type: z.literal('staff.close'), reason }),
+  z.object({ type: z.literal('retry') }),
+]);
+export type EventBody = z.infer<typeof eventBody>;
+
+export const EVENT_ROLES: Record<EventBody['type'], Role[]> = {
+  'sms.received': ['service'],
+  'payment.received': ['service'],
+  'review.approved': ['manager'],
+  'review.modified': ['manager'],
+  'review.escalated': ['manager'],
+  'staff.escalate': ['manager', 'service'],
+  'staff.resume': ['manager'],
+  'staff.close': ['manager'],
+  retry: ['manager'],
+};
+
+export const approvalsQuery = z.object({
+  status: z.enum(['pending', 'approved', 'modified', 'escalated', 'superseded', 'expired']).default('pending'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+
+export const idempotencyKey = z.string().trim().min(1).max(200);

@@ -1,0 +1,28 @@
+import { startOrchestrator } from './composition.js';
+import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+
+/** Composition root: config → logger → everything else; drains on SIGTERM/SIGINT. */
+const config = loadConfig();
+const logger = createLogger({ level: config.logLevel });
+
+const orchestrator = await startOrchestrator(config, logger).catch((error: unknown) => {
+  logger.fatal({ err: error }, 'could not start');
+  process.exit(1);
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining');
+    orchestrator.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,24 @@
+import { startOrchestrator } from './composition.js';
+import { loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+
+/** A worker-only process (`npm run worker`): runs jobs, serves no HTTP. Scale these out on one Postgres. */
+const config = loadConfig();
+const logger = createLogger({ level: config.logLevel, name: 'orchestrator-worker' });
+if (!config.databaseUrl) {
+  // An embedded database belongs to the one process that started it; extra workers join a shared one.
+  logger.fatal('a worker-only process needs DATABASE_URL (the database the API process uses)');
+  process.exit(1);
+}
+
+const orchestrator = await startOrchestrator(config, logger, { http: false, worker: true }).catch((error: unknown) => {
+  logger.fatal({ err: error }, 'could not start');
+  process.exit(1);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'draining');
+    orchestrator.close().then(() => process.exit(0), () => process.exit(1));
+  });
+}

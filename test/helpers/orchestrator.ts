@@ -1,0 +1,73 @@
+import { loadConfig } from '../../src/config.js';
+import { startOrchestrator, type Orchestrator } from '../../src/composition.js';
+import { signToken, type Role } from '../../src/http/auth.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_JWT_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
+export interface TestOrchestrator {
+  orchestrator: Orchestrator;
+  testDb: TestDatabase;
+  url: string;
+  token(role: Role, subject?: string): string;
+  stop(): Promise<void>;
+}
+
+/** The real service, in-process, on a fresh database and simulators on free ports. */
+export async function startTestOrchestrator(
+  env: Record<string, string> = {},
+  options: { worker?: boolean; invokeMaxAttempts?: number } = {},
+): Promise<TestOrchestrator> {
+  const testDb = await createTestDatabase();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATABASE_URL: testDb.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    SIMULATOR_BASE_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WORKER_CONCURRENCY: '2',
+    ...env,
+  });
+  const logger = createLogger({ level: config.logLevel });
+  const orchestrator = await startOrchestrator(config, logger, options);
+  return {
+    orchestrator,
+    testDb,
+    url: orchestrator.url!,
+    token: (role, subject = role === 'manager' ? 'manager-1' : 'sms-agent') => signToken(TEST_JWT_SECRET, role, subject),
+    async stop() {
+      await orchestrator.close();
+      await testDb.drop();
+    },
+  };
+}
+
+/** Polls until the conversation reaches one of the states (or fails with the last state seen). */
+export async function waitForState(
+  orchestrator: Orchestrator,
+  conversationId: string,
+  states: string[],
+  timeoutMs = 15_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'none';
+  while (Date.now() < deadline) {
+    const row = await orchestrator.db.selectFrom('conversations').select('state').where('id', '=', conversationId).executeTakeFirst();
+    last = row?.state ?? 'none';
+    if (states.includes(last)) return last;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`conversation ${conversationId} did not reach ${states.join('|')} in ${timeoutMs} ms; last state ${last}`);
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
