@@ -218,6 +218,7 @@ export const conversationMachine = setup({
         },
         raise({ type: APPROVAL_SLA_TIMER }, { id: APPROVAL_SLA_TIMER, delay: 'approvalSla' }),
       ],
+      // Exit actions run before a transition's own actions: those name the item by `draft.id`, which stays.
       exit: [cancel(APPROVAL_SLA_TIMER), assign({ approvalId: null })],
       on: {
         'review.approved': {
@@ -299,7 +300,7 @@ export const conversationMachine = setup({
               {
                 type: 'closeApproval',
                 params: ({ context }) => ({
-                  approvalId: context.approvalId!,
+                  approvalId: context.draft!.id,
                   status: 'expired' as const,
                   reviewer: null,
                   finalText: null,
@@ -321,7 +322,7 @@ export const conversationMachine = setup({
             {
               type: 'closeApproval',
               params: ({ context }) => ({
-                approvalId: context.approvalId!,
+                approvalId: context.draft!.id,
                 status: 'superseded' as const,
                 reviewer: null,
                 finalText: null,

@@ -69,8 +69,8 @@ export async function findApproval(db: DbOrTrx, approvalId: string) {
   return db.selectFrom('drafts').selectAll().where('id', '=', approvalId).where('review_status', 'is not', null).executeTakeFirst();
 }
 
-/** Oldest first; keyset pagination on (queued_at, id). */
-export async function listApprovals(db: DbOrTrx, options: { status: string; limit: number; after?: { queuedAt: string; id: string } }) {
+/** Oldest first; keyset pagination on (queued_at, id), continuing after the item `afterId`. */
+export async function listApprovals(db: DbOrTrx, options: { status: string; limit: number; afterId?: string }) {
   let query = db
     .selectFrom('drafts')
     .innerJoin('conversations', 'conversations.id', 'drafts.conversation_id')
@@ -96,10 +96,11 @@ export async function listApprovals(db: DbOrTrx, options: { status: string; limi
     .orderBy('drafts.queued_at')
     .orderBy('drafts.id')
     .limit(options.limit);
-  if (options.after) {
-    const { id } = options.after;
-    const queuedAt = new Date(options.after.queuedAt);
-    query = query.where((eb) => eb.or([eb('drafts.queued_at', '>', queuedAt), eb.and([eb('drafts.queued_at', '=', queuedAt), eb('drafts.id', '>', id)])]));
+  if (options.afterId) {
+    // Compared in SQL: timestamps keep microseconds there, which a JavaScript Date would round away.
+    query = query.where(
+      sql<boolean>`(drafts.queued_at, drafts.id) > (select d.queued_at, d.id from drafts d where d.id = ${options.afterId})`,
+    );
   }
   return query.execute();
 }

@@ -11,8 +11,8 @@ export function approvalsRouter(deps: { db: Db }) {
 
   router.get('/v1/approvals', async (req, res) => {
     const query = parse(approvalsQuery, req.query);
-    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, after });
+    const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId });
     const last = rows.at(-1);
     res.json({
       items: rows.map((row) => ({
@@ -35,22 +35,22 @@ export function approvalsRouter(deps: { db: Db }) {
         reviewer: row.reviewer,
         final_text: row.final_text,
       })),
-      next_cursor: rows.length === query.limit && last ? encodeCursor(last.queued_at!, last.id) : null,
+      next_cursor: rows.length === query.limit && last ? encodeCursor(last.id) : null,
     });
   });
 
   return router;
 }
 
-function encodeCursor(queuedAt: Date, id: string) {
-  return Buffer.from(JSON.stringify([queuedAt.toISOString(), id])).toString('base64url');
+function encodeCursor(id: string) {
+  return Buffer.from(JSON.stringify({ after: id })).toString('base64url');
 }
 
-function decodeCursor(cursor: string) {
+function decodeCursor(cursor: string): string {
   try {
-    const [queuedAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof queuedAt !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(queuedAt))) throw new Error('shape');
-    return { queuedAt, id };
+    const { after } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
+    if (typeof after !== 'string' || after.length === 0) throw new Error('shape');
+    return after;
   } catch {
     throw badRequest('the cursor is not one we gave out', [{ path: 'cursor', message: 'invalid' }]);
   }
