@@ -19,10 +19,6 @@ const duration = (fallback: string) =>
     .refine((value) => DURATION.test(value.trim()), 'expected a duration such as 36h, 4h, 30s or 1500ms')
     .transform(parseDuration);
 const optionalUrl = z.url().optional();
-const flag = z
-  .enum(['0', '1', 'true', 'false'])
-  .optional()
-  .transform((value) => value === '1' || value === 'true');
 
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 
@@ -55,7 +51,6 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
     WORKER_SWEEP_INTERVAL: duration('10s'),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
-    INSPECT: flag,
   })
   .refine((env) => env.REVIEW_AT_LEAST <= env.AUTO_SEND_ABOVE, {
     message: 'REVIEW_AT_LEAST must not exceed AUTO_SEND_ABOVE',
@@ -100,6 +95,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     timers: { noReplyMs: e.NO_REPLY_TIMEOUT, approvalSlaMs: e.APPROVAL_SLA },
     worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY, sweepIntervalMs: e.WORKER_SWEEP_INTERVAL },
     managersRecipient: e.MANAGERS_RECIPIENT,
-    inspect: e.INSPECT,
   });
 }
