@@ -64,6 +64,22 @@ export function createRoutingGuards(policy: RoutingPolicy) {
   };
 }
 
+/**
+ * Closes the queued item without a manager (timer, newer message). Exit actions run before a
+ * transition's own, so the item is named by `draft.id`, which outlives `approvalId`.
+ */
+const closeQueuedApproval = (status: 'expired' | 'superseded', reason: string) =>
+  ({
+    type: 'closeApproval',
+    params: ({ context }: { context: ConversationContext }) => ({
+      approvalId: context.draft!.id,
+      status,
+      reviewer: null,
+      finalText: null,
+      reason,
+    }),
+  }) as const;
+
 export const NO_REPLY_TIMER = 'timer.no_reply';
 export const APPROVAL_SLA_TIMER = 'timer.approval_sla';
 
@@ -84,6 +100,13 @@ export const conversationMachine = setup({
     openEscalation: effect<'openEscalation'>(),
     notifyStaff: effect<'notifyStaff'>(),
     sendOptOutConfirmation: effect<'sendOptOutConfirmation'>(),
+    /** The debtor said something: keep it until a reply that answers it goes out. */
+    rememberInbound: assign({
+      unanswered: ({ context, event }) =>
+        event.type === 'sms.received'
+          ? [...context.unanswered, { text: event.text, messageId: event.messageId, at: event.at }]
+          : context.unanswered,
+    }),
     recordPayment: assign({
       paidCents: ({ context, event }) => context.paidCents + (event.type === 'payment.received' ? event.amountCents : 0),
     }),
@@ -123,12 +146,7 @@ export const conversationMachine = setup({
     'sms.received': {
       target: '.drafting',
       reenter: true,
-      actions: assign({
-        unanswered: ({ context, event }) => [
-          ...context.unanswered,
-          { text: event.text, messageId: event.messageId, at: event.at },
-        ],
-      }),
+      actions: 'rememberInbound',
     },
     'staff.escalate': {
       target: '.escalated',
@@ -218,7 +236,6 @@ export const conversationMachine = setup({
         },
         raise({ type: APPROVAL_SLA_TIMER }, { id: APPROVAL_SLA_TIMER, delay: 'approvalSla' }),
       ],
-      // Exit actions run before a transition's own actions: those name the item by `draft.id`, which stays.
       exit: [cancel(APPROVAL_SLA_TIMER), assign({ approvalId: null })],
       on: {
         'review.approved': {
@@ -297,38 +314,15 @@ export const conversationMachine = setup({
             target: 'escalated',
             actions: [
               assign({ escalation: { reason: 'approval_sla', note: null } }),
-              {
-                type: 'closeApproval',
-                params: ({ context }) => ({
-                  approvalId: context.draft!.id,
-                  status: 'expired' as const,
-                  reviewer: null,
-                  finalText: null,
-                  reason: 'approval_sla',
-                }),
-              },
+              closeQueuedApproval('expired', 'approval_sla'),
             ],
           },
         ],
         'sms.received': {
           target: 'drafting',
           actions: [
-            assign({
-              unanswered: ({ context, event }) => [
-                ...context.unanswered,
-                { text: event.text, messageId: event.messageId, at: event.at },
-              ],
-            }),
-            {
-              type: 'closeApproval',
-              params: ({ context }) => ({
-                approvalId: context.draft!.id,
-                status: 'superseded' as const,
-                reviewer: null,
-                finalText: null,
-                reason: 'newer inbound message',
-              }),
-            },
+            'rememberInbound',
+            closeQueuedApproval('superseded', 'newer inbound message'),
           ],
         },
       },
@@ -363,12 +357,7 @@ export const conversationMachine = setup({
       on: {
         // The text is already on its way; keep the new message for the next turn.
         'sms.received': {
-          actions: assign({
-            unanswered: ({ context, event }) => [
-              ...context.unanswered,
-              { text: event.text, messageId: event.messageId, at: event.at },
-            ],
-          }),
+          actions: 'rememberInbound',
         },
       },
     },
@@ -387,12 +376,7 @@ export const conversationMachine = setup({
       on: {
         'sms.received': {
           actions: [
-            assign({
-              unanswered: ({ context, event }) => [
-                ...context.unanswered,
-                { text: event.text, messageId: event.messageId, at: event.at },
-              ],
-            }),
+            'rememberInbound',
             { type: 'notifyStaff', params: { kind: 'inbound_while_escalated', reason: 'debtor wrote' } },
           ],
         },
