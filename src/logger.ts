@@ -18,16 +18,19 @@ const REDACT_PATHS = [
   'req.headers.authorization',
 ];
 
-export function createLogger(options: { level: string; name?: string }): Logger {
-  return pino({
-    name: options.name ?? 'orchestrator',
-    level: options.level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    mixin: () => {
-      const context = requestContext.getStore();
-      return context ? { requestId: context.requestId } : {};
+export function createLogger(options: { level: string; name?: string; destination?: pino.DestinationStream }): Logger {
+  return pino(
+    {
+      name: options.name ?? 'orchestrator',
+      level: options.level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      mixin: () => {
+        const context = requestContext.getStore();
+        return context ? { requestId: context.requestId } : {};
+      },
     },
-  });
+    options.destination ?? pino.destination(1),
+  );
 }
 
 /** Last four digits only, for the rare place a number helps an operator (debug level). */

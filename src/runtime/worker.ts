@@ -184,9 +184,17 @@ export async function releaseJobsOfDeadWorkers(
   log.warn({ poolIds }, 'released jobs locked by worker pools that died');
 }
 
+/** graphile-worker's own log lines, minus job payloads: those carry phone numbers and message texts. */
 function graphileLogger(log: Logger) {
   return new GraphileLogger((scope) => (level, message, meta) => {
-    const fields = { scope: { label: scope.label, jobId: scope.jobId, taskIdentifier: scope.taskIdentifier }, ...(meta ?? {}) };
+    const job = (meta as { job?: { id?: string; task_identifier?: string; attempts?: number } } | undefined)?.job;
+    const error = (meta as { error?: unknown } | undefined)?.error;
+    const fields = {
+      scope: scope.label,
+      ...(job ? { jobId: job.id, task: job.task_identifier, attempts: job.attempts } : {}),
+      ...(error ? { err: error } : {}),
+    };
+    // Its messages name the task and the error, never the payload.
     if (level === 'error') log.error(fields, message);
     else if (level === 'warning') log.warn(fields, message);
     else log.debug(fields, message);

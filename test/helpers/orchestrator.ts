@@ -17,7 +17,7 @@ export interface TestOrchestrator {
 /** The real service, in-process, on a fresh database and simulators on free ports. */
 export async function startTestOrchestrator(
   env: Record<string, string> = {},
-  options: { worker?: boolean; invokeMaxAttempts?: number } = {},
+  options: { worker?: boolean; invokeMaxAttempts?: number; logLines?: string[] } = {},
 ): Promise<TestOrchestrator> {
   const testDb = await createTestDatabase();
   const config = loadConfig({
@@ -30,7 +30,9 @@ export async function startTestOrchestrator(
     WORKER_CONCURRENCY: '2',
     ...env,
   });
-  const logger = createLogger({ level: config.logLevel });
+  // With `logLines`, every log line is kept there (at the configured LOG_LEVEL) for the test to read.
+  const lines = options.logLines;
+  const logger = createLogger({ level: config.logLevel, destination: lines ? { write: (line: string) => void lines.push(line) } : undefined });
   const orchestrator = await startOrchestrator(config, logger, options);
   return {
     orchestrator,
