@@ -2,7 +2,17 @@ import { sql, type Kysely } from 'kysely';
 
 /** Frozen in time: never edit a migration that has shipped; add a new one. */
 
-const TABLES = ['conversations', 'inbox', 'transitions', 'messages', 'drafts', 'outbound_messages', 'escalations', 'effect_log'];
+const TABLES = [
+  'conversations',
+  'inbox',
+  'transitions',
+  'messages',
+  'drafts',
+  'approval_decisions',
+  'outbound_messages',
+  'escalations',
+  'effect_log',
+];
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -53,7 +63,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create function refuse_audit_change() returns trigger language plpgsql as $$
     begin
-      raise exception 'transitions is append-only (% refused)', tg_op using errcode = 'insufficient_privilege';
+      raise exception '% is append-only (% refused)', tg_table_name, tg_op using errcode = 'insufficient_privilege';
     end $$`.execute(db);
   await sql`create trigger transitions_append_only before update or delete on transitions
     for each row execute function refuse_audit_change()`.execute(db);
@@ -98,6 +108,24 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('drafts_queue_idx').on('drafts').columns(['review_status', 'queued_at']).execute();
   await db.schema.createIndex('drafts_conversation_idx').on('drafts').columns(['conversation_id', 'created_at']).execute();
+
+  // Append-only record of every decision on an approval-queue item, by a manager or by the system.
+  await db.schema
+    .createTable('approval_decisions')
+    .addColumn('id', 'bigserial', (c) => c.primaryKey())
+    .addColumn('approval_id', 'text', (c) => c.notNull())
+    .addColumn('conversation_id', 'text', (c) => c.notNull())
+    .addColumn('decision', 'text', (c) => c.notNull())
+    .addColumn('reviewer', 'text')
+    .addColumn('original_text', 'text', (c) => c.notNull())
+    .addColumn('final_text', 'text')
+    .addColumn('reason', 'text')
+    .addColumn('queued_at', 'timestamptz')
+    .addColumn('decided_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .execute();
+  await db.schema.createIndex('approval_decisions_approval_idx').on('approval_decisions').columns(['approval_id']).execute();
+  await sql`create trigger approval_decisions_append_only before update or delete on approval_decisions
+    for each row execute function refuse_audit_change()`.execute(db);
 
   await db.schema
     .createTable('outbound_messages')

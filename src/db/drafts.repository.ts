@@ -47,11 +47,12 @@ export async function queueForApproval(db: DbOrTrx, draftId: string) {
   await db.updateTable('drafts').set({ review_status: 'pending', queued_at: sql`now()` }).where('id', '=', draftId).execute();
 }
 
+/** Decides a pending item: the queue row changes state and the decision is appended to its audit table. */
 export async function closeApproval(
   db: DbOrTrx,
   decision: { approvalId: string; status: string; reviewer: string | null; finalText: string | null; reason: string | null },
 ) {
-  await db
+  const decided = await db
     .updateTable('drafts')
     .set({
       review_status: decision.status,
@@ -62,6 +63,21 @@ export async function closeApproval(
     })
     .where('id', '=', decision.approvalId)
     .where('review_status', '=', 'pending')
+    .returning(['conversation_id', 'text', 'queued_at'])
+    .executeTakeFirst();
+  if (!decided) return;
+  await db
+    .insertInto('approval_decisions')
+    .values({
+      approval_id: decision.approvalId,
+      conversation_id: decided.conversation_id,
+      decision: decision.status,
+      reviewer: decision.reviewer,
+      original_text: decided.text,
+      final_text: decision.finalText,
+      reason: decision.reason,
+      queued_at: decided.queued_at,
+    })
     .execute();
 }
 

@@ -83,6 +83,19 @@ export interface DraftsTable {
   decided_at: Timestamp | null;
 }
 
+export interface ApprovalDecisionsTable {
+  id: Generated<string>;
+  approval_id: string;
+  conversation_id: string;
+  decision: string;
+  reviewer: string | null;
+  original_text: string;
+  final_text: string | null;
+  reason: string | null;
+  queued_at: Date | null;
+  decided_at: Timestamp;
+}
+
 export interface OutboundMessagesTable {
   idempotency_key: string;
   conversation_id: string;
@@ -115,6 +128,7 @@ export interface Database {
   transitions: TransitionsTable;
   messages: MessagesTable;
   drafts: DraftsTable;
+  approval_decisions: ApprovalDecisionsTable;
   outbound_messages: OutboundMessagesTable;
   escalations: EscalationsTable;
   effect_log: EffectLogTable;

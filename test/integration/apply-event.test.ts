@@ -142,6 +142,9 @@ describe('apply-event', () => {
     expect(sendJob.payload).toMatchObject({ src: 'sendSms', input: { text: output.text } });
     const decided = await testDb.db.selectFrom('drafts').selectAll().where('id', '=', output.id).executeTakeFirstOrThrow();
     expect(decided).toMatchObject({ review_status: 'approved', reviewer: 'm-1', final_text: output.text });
+    const decisions = await testDb.db.selectFrom('approval_decisions').selectAll().where('approval_id', '=', output.id).execute();
+    expect(decisions).toMatchObject([{ decision: 'approved', reviewer: 'm-1', original_text: output.text, final_text: output.text, reason: null }]);
+    await expect(sql`update approval_decisions set reviewer = 'someone else'`.execute(testDb.db)).rejects.toThrow(/append-only/);
   });
 
   it('when a newer SMS supersedes a draft in flight, then the old drafter result is recorded as stale and ignored', async () => {
