@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import express from 'express';
-import { createFaults, finishApp, sendError, type SimulatorControls } from './simulator-kit.js';
+import type express from 'express';
+import { createFaults, createSimulatorApp, withControls, finishApp, sendError, type SimulatorControls } from './simulator-kit.js';
 
 /**
  * Stand-in for the Collections Monitor (design §4): `GET /monitor/tenant/{tenant_id}` for ANY id, with
@@ -57,15 +57,11 @@ export interface CollectionsMonitorSimulator extends SimulatorControls {
 }
 
 export function createCollectionsMonitorSimulator(): CollectionsMonitorSimulator {
-  const app = express();
   const faults = createFaults();
+  const app = createSimulatorApp(faults);
   const lookups: string[] = [];
   const overrides = new Map<string, Record<string, unknown>>();
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', simulator: true });
-  });
-  app.use(faults.middleware);
   app.get('/monitor/tenant/:tenantId', async (req, res) => {
     const tenantId = req.params.tenantId.trim();
     if (!tenantId) return sendError(res, 404, 'tenant_not_found', 'tenant id is empty');
@@ -76,24 +72,18 @@ export function createCollectionsMonitorSimulator(): CollectionsMonitorSimulator
   app.get('/monitor/tenant', (_req, res) => sendError(res, 404, 'tenant_not_found', 'tenant id is empty'));
   finishApp(app);
 
-  return {
-    app,
-    lookups,
-    setTenant(tenantId, fields) {
-      overrides.set(tenantId, { ...overrides.get(tenantId), ...fields });
+  return withControls<CollectionsMonitorSimulator>(
+    faults,
+    {
+      app,
+      lookups,
+      setTenant(tenantId, fields) {
+        overrides.set(tenantId, { ...overrides.get(tenantId), ...fields });
+      },
     },
-    failNext: faults.controls.failNext,
-    setResponseDelay: faults.controls.setResponseDelay,
-    get requestCount() {
-      return faults.controls.requestCount;
-    },
-    get lastHeaders() {
-      return faults.controls.lastHeaders;
-    },
-    reset() {
-      faults.reset();
+    () => {
       lookups.length = 0;
       overrides.clear();
     },
-  };
+  );
 }

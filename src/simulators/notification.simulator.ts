@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import express from 'express';
+import type express from 'express';
 import { z } from 'zod';
-import { createFaults, finishApp, sendError, validationDetails, type SimulatorControls } from './simulator-kit.js';
+import { createFaults, createSimulatorApp, withControls, finishApp, sendError, validationDetails, type SimulatorControls } from './simulator-kit.js';
 
 /**
  * Stand-in for the Notification Service (design §4): `POST /notifications/send` (honours
@@ -30,16 +30,11 @@ export interface NotificationSimulator extends SimulatorControls {
 }
 
 export function createNotificationSimulator(): NotificationSimulator {
-  const app = express();
   const faults = createFaults();
+  const app = createSimulatorApp(faults);
   const received: ReceivedNotification[] = [];
   const answers = new Map<string, { tracking_id: string }>();
 
-  app.use(express.json({ limit: '100kb' }));
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', simulator: true });
-  });
-  app.use(faults.middleware);
 
   app.post('/notifications/send', async (req, res) => {
     const parsed = sendBody.safeParse(req.body ?? {});
@@ -60,21 +55,15 @@ export function createNotificationSimulator(): NotificationSimulator {
   });
   finishApp(app);
 
-  return {
-    app,
-    received,
-    failNext: faults.controls.failNext,
-    setResponseDelay: faults.controls.setResponseDelay,
-    get requestCount() {
-      return faults.controls.requestCount;
+  return withControls<NotificationSimulator>(
+    faults,
+    {
+      app,
+      received,
     },
-    get lastHeaders() {
-      return faults.controls.lastHeaders;
-    },
-    reset() {
-      faults.reset();
+    () => {
       received.length = 0;
       answers.clear();
     },
-  };
+  );
 }

@@ -24,6 +24,8 @@ export interface SimulatorControls {
   readonly lastHeaders: Readonly<Record<string, string | string[] | undefined>>;
 }
 
+export type Faults = ReturnType<typeof createFaults>;
+
 export function createFaults() {
   let failures: { remaining: number; status: number } = { remaining: 0, status: 503 };
   let delayMs = 0;
@@ -84,6 +86,36 @@ export function createFaults() {
       for (const entry of [...pending]) settle(entry);
     },
   };
+}
+
+/** An app with what every simulator starts with: JSON bodies, a health route, fault injection. */
+export function createSimulatorApp(faults: Faults): express.Express {
+  const app = express();
+  app.use(express.json({ limit: '100kb' }));
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok', simulator: true });
+  });
+  app.use(faults.middleware);
+  return app;
+}
+
+/** Adds the shared controls (and a reset that also clears the simulator's own state) to a simulator. */
+export type OwnPart<S> = Omit<S, keyof SimulatorControls | 'reset'>;
+
+export function withControls<S extends SimulatorControls & { reset(): void }>(faults: Faults, simulator: OwnPart<S>, resetOwnState: () => void): S {
+  return Object.defineProperties(simulator, {
+    failNext: { value: faults.controls.failNext, enumerable: true },
+    setResponseDelay: { value: faults.controls.setResponseDelay, enumerable: true },
+    requestCount: { get: () => faults.controls.requestCount, enumerable: true },
+    lastHeaders: { get: () => faults.controls.lastHeaders, enumerable: true },
+    reset: {
+      value: () => {
+        faults.reset();
+        resetOwnState();
+      },
+      enumerable: true,
+    },
+  }) as S;
 }
 
 /** The 404 and error handlers every simulator ends with, answering in the services' error shape. */

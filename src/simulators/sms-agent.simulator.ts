@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import express from 'express';
+import type express from 'express';
 import { z } from 'zod';
-import { createFaults, finishApp, sendError, validationDetails, type SimulatorControls } from './simulator-kit.js';
+import { createFaults, createSimulatorApp, withControls, finishApp, sendError, validationDetails, type SimulatorControls } from './simulator-kit.js';
 
 /**
  * Stand-in for the SMS Agent (design §4): `POST /sms/send` (202, honours `Idempotency-Key`) and
@@ -47,8 +47,8 @@ const sendBody = z.object({
 type SendAnswer = { id: string; twilio_sid: string; conversation_id: string };
 
 export function createSmsAgentSimulator(): SmsAgentSimulator {
-  const app = express();
   const faults = createFaults();
+  const app = createSimulatorApp(faults);
   const sent: ReceivedSend[] = [];
   const messages: SimulatedSms[] = [];
   const answers = new Map<string, SendAnswer>();
@@ -61,11 +61,6 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
   };
   const conversation = (phone: string) => messages.filter((message) => message.phone_number === phone);
 
-  app.use(express.json({ limit: '100kb' }));
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', simulator: true });
-  });
-  app.use(faults.middleware);
 
   app.post('/sms/send', async (req, res) => {
     const parsed = sendBody.safeParse(req.body ?? {});
@@ -111,32 +106,26 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
   });
   finishApp(app);
 
-  return {
-    app,
-    sent,
-    recordInbound(phone, content, conversationId) {
-      return store({
-        phone_number: phone,
-        direction: 'inbound',
-        content,
-        delivery_status: 'received',
-        conversation_id: conversationId ?? conversationIdFor(phone),
-      });
+  return withControls<SmsAgentSimulator>(
+    faults,
+    {
+      app,
+      sent,
+      recordInbound(phone, content, conversationId) {
+        return store({
+          phone_number: phone,
+          direction: 'inbound',
+          content,
+          delivery_status: 'received',
+          conversation_id: conversationId ?? conversationIdFor(phone),
+        });
+      },
+      conversation,
     },
-    conversation,
-    failNext: faults.controls.failNext,
-    setResponseDelay: faults.controls.setResponseDelay,
-    get requestCount() {
-      return faults.controls.requestCount;
-    },
-    get lastHeaders() {
-      return faults.controls.lastHeaders;
-    },
-    reset() {
-      faults.reset();
+    () => {
       sent.length = 0;
       messages.length = 0;
       answers.clear();
     },
-  };
+  );
 }
