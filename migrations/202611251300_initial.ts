@@ -159,7 +159,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   // Supabase exposes the public schema through its REST API as anon/authenticated: with RLS on and
   // no policy, those roles read nothing. The service connects as the owner, which RLS does not bind.
-  for (const table of TABLES) {
+  // kysely's own bookkeeping tables live in public too.
+  for (const table of [...TABLES, 'kysely_migration', 'kysely_migration_lock']) {
     await sql`alter table ${sql.table(table)} enable row level security`.execute(db);
   }
 }

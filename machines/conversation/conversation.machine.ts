@@ -38,7 +38,7 @@ export interface ActionParams {
   openApproval: { approvalId: string; draft: Draft };
   closeApproval: {
     approvalId: string;
-    status: 'approved' | 'modified' | 'escalated' | 'superseded' | 'expired';
+    status: 'approved' | 'modified' | 'escalated' | 'superseded' | 'expired' | 'withdrawn';
     reviewer: string | null;
     finalText: string | null;
     reason: string | null;
@@ -68,17 +68,34 @@ export function createRoutingGuards(policy: RoutingPolicy) {
  * Closes the queued item without a manager (timer, newer message). Exit actions run before a
  * transition's own, so the item is named by `draft.id`, which outlives `approvalId`.
  */
-const closeQueuedApproval = (status: 'expired' | 'superseded', reason: string) =>
+const closeQueuedApproval = (status: 'expired' | 'superseded' | 'withdrawn', reason?: string) =>
   ({
     type: 'closeApproval',
-    params: ({ context }: { context: ConversationContext }) => ({
+    params: ({ context, event }: { context: ConversationContext; event: ConversationEvent }) => ({
       approvalId: context.draft!.id,
       status,
       reviewer: null,
       finalText: null,
-      reason,
+      reason: reason ?? event.type,
     }),
   }) as const;
+
+/**
+ * Staff and payment events, legal in every state that is not final. A state that holds something
+ * open (a queued approval) passes the actions that close it, so nothing is left pending behind it.
+ */
+const staffAndPaymentHandlers = (closing: ReadonlyArray<ReturnType<typeof closeQueuedApproval>>) => ({
+  'staff.escalate': {
+    target: '#conversation.escalated',
+    actions: [...closing, 'noteStaffEscalation' as const],
+  },
+  'staff.close': { target: '#conversation.closed', actions: [...closing] },
+  // A partial payment is recorded (an accepted event with no move); paid in full closes.
+  'payment.received': [
+    { guard: 'isPaidInFull' as const, target: '#conversation.closed', actions: [...closing, 'recordPayment' as const] },
+    { actions: 'recordPayment' as const },
+  ],
+});
 
 export const NO_REPLY_TIMER = 'timer.no_reply';
 export const APPROVAL_SLA_TIMER = 'timer.approval_sla';
@@ -106,6 +123,9 @@ export const conversationMachine = setup({
         event.type === 'sms.received'
           ? [...context.unanswered, { text: event.text, messageId: event.messageId, at: event.at }]
           : context.unanswered,
+    }),
+    noteStaffEscalation: assign({
+      escalation: ({ event }) => ({ reason: 'staff' as const, note: event.type === 'staff.escalate' ? (event.reason ?? null) : null }),
     }),
     recordPayment: assign({
       paidCents: ({ context, event }) => context.paidCents + (event.type === 'payment.received' ? event.amountCents : 0),
@@ -148,16 +168,7 @@ export const conversationMachine = setup({
       reenter: true,
       actions: 'rememberInbound',
     },
-    'staff.escalate': {
-      target: '.escalated',
-      actions: assign({ escalation: ({ event }) => ({ reason: 'staff' as const, note: event.reason ?? null }) }),
-    },
-    'staff.close': { target: '.closed' },
-    // A partial payment is recorded (an accepted event with no move); paid in full closes.
-    'payment.received': [
-      { guard: 'isPaidInFull', target: '.closed', actions: 'recordPayment' },
-      { actions: 'recordPayment' },
-    ],
+    ...staffAndPaymentHandlers([]),
   },
   states: {
     /** Created; nobody has written yet. */
@@ -318,6 +329,7 @@ export const conversationMachine = setup({
             ],
           },
         ],
+        ...staffAndPaymentHandlers([closeQueuedApproval('withdrawn')]),
         'sms.received': {
           target: 'drafting',
           actions: [
@@ -374,6 +386,8 @@ export const conversationMachine = setup({
         { type: 'notifyStaff', params: ({ context }) => ({ kind: 'escalated' as const, reason: context.escalation?.reason ?? 'staff' }) },
       ],
       on: {
+        // Already with a person: a second escalation updates the note instead of opening another case.
+        'staff.escalate': { actions: 'noteStaffEscalation' },
         'sms.received': {
           actions: [
             'rememberInbound',

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { listApprovals } from '../db/drafts.repository.js';
 import type { Db } from '../db/database.js';
 import { badRequest } from '../errors.js';
+import { requireRole } from './auth.js';
 import { approvalsQuery } from './schemas.js';
 import { parse } from './validate.js';
 
@@ -9,7 +10,8 @@ import { parse } from './validate.js';
 export function approvalsRouter(deps: { db: Db }) {
   const router = Router();
 
-  router.get('/v1/approvals', async (req, res) => {
+  // Draft texts are for managers only.
+  router.get('/v1/approvals', requireRole('manager'), async (req, res) => {
     const query = parse(approvalsQuery, req.query);
     const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId });

@@ -61,6 +61,17 @@ export async function decideApproval(
   if (!approval || (expectedConversationId && approval.conversation_id !== expectedConversationId)) {
     throw notFound(`approval ${decision.approvalId}`);
   }
+  const event: ConversationEvent =
+    decision.action === 'approve'
+      ? { type: 'review.approved', approvalId: decision.approvalId, managerId: principal.subject, ...(decision.text ? { text: decision.text } : {}) }
+      : decision.action === 'modify'
+        ? { type: 'review.modified', approvalId: decision.approvalId, managerId: principal.subject, text: decision.text }
+        : { type: 'review.escalated', approvalId: decision.approvalId, managerId: principal.subject, reason: decision.reason };
+  const apply = () =>
+    deps.runtime.apply({ conversationId: approval.conversation_id, event, idempotencyKey, actor: actorOf(principal), ifNotAccepted: 'reject' });
+
+  // A retried request (same key) gets its first answer, though the item is no longer pending.
+  if (await seenBefore(deps.db, approval.conversation_id, idempotencyKey)) return apply();
   if (approval.review_status !== 'pending') {
     throw conflict('already_decided', `approval ${decision.approvalId} is already ${approval.review_status}`, {
       status: approval.review_status,
@@ -74,20 +85,8 @@ export async function decideApproval(
       throw new AppError('compliance_violation', 'the text fails the compliance checks', 422, false, { violations });
     }
   }
-  const event: ConversationEvent =
-    decision.action === 'approve'
-      ? { type: 'review.approved', approvalId: decision.approvalId, managerId: principal.subject, ...(decision.text ? { text: decision.text } : {}) }
-      : decision.action === 'modify'
-        ? { type: 'review.modified', approvalId: decision.approvalId, managerId: principal.subject, text: decision.text }
-        : { type: 'review.escalated', approvalId: decision.approvalId, managerId: principal.subject, reason: decision.reason };
   try {
-    return await deps.runtime.apply({
-      conversationId: approval.conversation_id,
-      event,
-      idempotencyKey,
-      actor: actorOf(principal),
-      ifNotAccepted: 'reject',
-    });
+    return await apply();
   } catch (error) {
     // Lost the race: between our read and the lock, another decision (or a newer SMS) moved the conversation.
     if (error instanceof AppError && error.code === 'event_not_allowed') {
@@ -95,6 +94,16 @@ export async function decideApproval(
     }
     throw error;
   }
+}
+
+async function seenBefore(db: Db, conversationId: string, idempotencyKey: string) {
+  const row = await db
+    .selectFrom('inbox')
+    .select('idempotency_key')
+    .where('conversation_id', '=', conversationId)
+    .where('idempotency_key', '=', idempotencyKey)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 async function conversationLanguage(db: Db, conversationId: string): Promise<Language> {

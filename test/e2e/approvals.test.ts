@@ -107,6 +107,42 @@ describe('approving drafts', () => {
     expect(escalation).toMatchObject({ reason: 'manager', note: 'debtor sounds distressed' });
   });
 
+  it('when a manager retries a decision with the same Idempotency-Key, then the first answer comes back', async () => {
+    const id = await pendingApproval(harness, 'conv-ap-retry');
+    const decide = () =>
+      request(harness.url).post('/orchestrate/approve-response').set(manager(harness)).set('Idempotency-Key', 'decide-once').send({ response_queue_id: id, action: 'approve' });
+    const first = await decide().expect(202);
+    const second = await decide().expect(200);
+    expect(second.body).toEqual({ ...first.body, duplicate: true });
+  });
+
+  it('when staff closes or escalates a conversation with a queued draft, then the item is withdrawn, not left pending', async () => {
+    const id = await pendingApproval(harness, 'conv-ap-close');
+    await request(harness.url)
+      .post('/v1/conversations/conv-ap-close/events')
+      .set(manager(harness, 'frank'))
+      .set('Idempotency-Key', 'close-while-pending')
+      .send({ type: 'staff.escalate', reason: 'calling them' })
+      .expect(202);
+    const row = await harness.orchestrator.db.selectFrom('drafts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ review_status: 'withdrawn', decision_reason: 'staff.escalate' });
+    // A second escalation updates the note; it does not open another case.
+    await request(harness.url)
+      .post('/v1/conversations/conv-ap-close/events')
+      .set(manager(harness, 'frank'))
+      .set('Idempotency-Key', 'escalate-again')
+      .send({ type: 'staff.escalate', reason: 'left a voicemail' })
+      .expect(202);
+    const escalations = await harness.orchestrator.db.selectFrom('escalations').selectAll().where('conversation_id', '=', 'conv-ap-close').execute();
+    expect(escalations).toHaveLength(1);
+    const view = await request(harness.url).get('/v1/conversations/conv-ap-close').set(manager(harness)).expect(200);
+    expect(view.body.context.escalation).toEqual({ reason: 'staff', note: 'left a voicemail' });
+  });
+
+  it('when a service token reads the queue, then 403 (draft texts are for managers)', async () => {
+    await request(harness.url).get('/v1/approvals').set(service(harness)).expect(403);
+  });
+
   it('when an unknown item is decided, then 404', async () => {
     const response = await request(harness.url).post('/orchestrate/approve-response').set(manager(harness)).send({ response_queue_id: 'nope', action: 'approve' }).expect(404);
     expect(response.body.error.code).toBe('not_found');

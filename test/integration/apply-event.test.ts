@@ -198,7 +198,7 @@ describe('apply-event', () => {
       await client.query('grant usage on schema public to anon');
       await client.query('grant select on all tables in schema public to anon');
       const tables = await client.query<{ tablename: string }>(
-        `select tablename from pg_tables where schemaname = 'public' and tablename not like 'kysely_%'`,
+        `select tablename from pg_tables where schemaname = 'public'`,
       );
       await client.query('begin');
       await client.query('set local role anon');
