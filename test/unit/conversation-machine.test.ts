@@ -1,0 +1,396 @@
+import { describe, expect, it } from '@jest/globals';
+import { getMicrosteps, initialTransition, transition, type AnyEventObject, type SnapshotFrom } from 'xstate';
+import { getShortestPaths } from 'xstate/graph';
+import {
+  APPROVAL_SLA_TIMER,
+  NO_REPLY_TIMER,
+  conversationMachine,
+  createRoutingGuards,
+  type ConversationMachine,
+} from '../../machines/conversation/conversation.machine.js';
+import { HUMAN_ONLY_INTENTS, type Draft, type Intent } from '../../machines/conversation/conversation.types.js';
+import { allowedEvents } from '../../src/runtime/machine-snapshot.js';
+
+/**
+ * The machine alone: no database, no workers. XState's pure `transition` / `getMicrosteps` are exactly what
+ * the runtime (src/runtime/apply-event.ts) calls, so what holds here holds for every stored conversation.
+ */
+
+type Snapshot = SnapshotFrom<ConversationMachine>;
+type Action = { type: string; params?: any };
+
+const INPUT = { conversationId: 'conv-1', tenantId: 'tenant-1', phone: '+15550001111' };
+const AT = '2026-01-01T12:00:00.000Z';
+const HOUR = 3_600_000;
+
+function draft(overrides: Partial<Draft> = {}): Draft {
+  return {
+    id: 'draft-1',
+    text: 'Hi, this is a debt collector. We got your message. Reply STOP to opt out.',
+    intents: ['question'],
+    confidence: 0.7,
+    drafter: 'rules',
+    model: null,
+    language: 'en',
+    plan: null,
+    reviewReason: null,
+    ...overrides,
+  };
+}
+
+const sms = (text = 'hello', messageId = 'msg-1') => ({ type: 'sms.received', text, messageId, at: AT });
+const drafted = (output: Draft) => ({ type: 'xstate.done.actor.drafter', output });
+const draftFailed = () => ({ type: 'xstate.error.actor.drafter', error: { code: 'collections_monitor_unavailable', message: 'down' } });
+const sent = (smsId = 'sms-1') => ({ type: 'xstate.done.actor.sender', output: { smsId } });
+const sendFailed = () => ({ type: 'xstate.error.actor.sender', error: { code: 'sms_agent_unavailable', message: 'down' } });
+const approved = (approvalId = 'draft-1') => ({ type: 'review.approved', approvalId, managerId: 'alice' });
+const modified = (approvalId = 'draft-1') => ({ type: 'review.modified', approvalId, managerId: 'alice', text: 'edited' });
+const reviewEscalated = (approvalId = 'draft-1') => ({ type: 'review.escalated', approvalId, managerId: 'alice' });
+
+function start(machine: ConversationMachine = conversationMachine): Snapshot {
+  return initialTransition(machine, INPUT)[0];
+}
+
+/** One event through XState's pure transition: the next snapshot and the actions it asks for (none run). */
+function step(snapshot: Snapshot, event: AnyEventObject, machine: ConversationMachine = conversationMachine) {
+  const [next, actions] = transition(machine, snapshot, event as never);
+  return { snapshot: next, actions: actions as unknown as Action[] };
+}
+
+function run(events: AnyEventObject[], machine: ConversationMachine = conversationMachine): Snapshot {
+  return events.reduce((snapshot, event) => step(snapshot, event, machine).snapshot, start(machine));
+}
+
+const types = (actions: Action[]) => actions.map((action) => action.type);
+const inPendingApproval = (machine?: ConversationMachine) => run([sms(), drafted(draft())], machine);
+const inSending = () => run([sms(), drafted(draft({ confidence: 0.95 }))]);
+const inAwaitingReply = () => run([sms(), drafted(draft({ confidence: 0.95 })), sent()]);
+
+describe('conversation machine: reachability (xstate/graph)', () => {
+  // One sample of every event the machine takes; one draft per route (they share an id, the approval id).
+  const SAMPLE_EVENTS = [
+    sms(),
+    drafted(draft({ intents: ['opt_out'], confidence: 0.95 })),
+    drafted(draft({ intents: ['dispute'], confidence: 0.9 })),
+    drafted(draft({ confidence: 0.3 })),
+    drafted(draft({ confidence: 0.95 })),
+    drafted(draft({ confidence: 0.7 })),
+    draftFailed(),
+    approved(),
+    modified(),
+    reviewEscalated(),
+    sent(),
+    sendFailed(),
+    { type: 'timer.no_reply' },
+    { type: 'timer.approval_sla' },
+    { type: 'staff.escalate', by: 'alice', reason: 'called in' },
+    { type: 'staff.resume', by: 'alice' },
+    { type: 'staff.close', by: 'alice' },
+    { type: 'payment.received', amountCents: 5_000, paidInFull: false },
+    { type: 'payment.received', amountCents: 5_000, paidInFull: true },
+    { type: 'retry', by: 'alice' },
+  ];
+
+  const paths = getShortestPaths(conversationMachine, {
+    input: INPUT,
+    events: SAMPLE_EVENTS as never,
+    // Context grows with every inbound SMS: keep only what changes the machine's options, so the graph is finite.
+    serializeState: (snapshot) => {
+      const { context } = snapshot as Snapshot;
+      return JSON.stringify([snapshot.value, context.unanswered.length > 0, context.slaLapses, context.failure?.step ?? null]);
+    },
+    // XState's pure transition still answers root-level events on a done snapshot; the runtime never asks it to.
+    stopWhen: (snapshot) => snapshot.status === 'done',
+  });
+
+  /** Every state a path passes through, the transient ones (`sent`, left by `always` in the same step) included. */
+  function visitedStates(): Set<string> {
+    const visited = new Set<string>();
+    for (const path of paths) {
+      let previous: Snapshot | undefined;
+      for (const { event, state } of path.steps) {
+        const snapshot = state as Snapshot;
+        if (previous) {
+          for (const [micro] of getMicrosteps(conversationMachine, previous, event as never)) visited.add(String(micro.value));
+        }
+        visited.add(String(snapshot.value));
+        previous = snapshot;
+      }
+    }
+    return visited;
+  }
+
+  it('when every sample event is tried from the start, then every state but planAgreed is reached', () => {
+    const all = Object.keys(conversationMachine.root.states);
+    const unreached = all.filter((state) => !visitedStates().has(state));
+    expect(unreached).toEqual(['planAgreed']);
+  });
+
+  it('when the definition is searched, then no transition leads to planAgreed yet (update the test above when one does)', () => {
+    const nodes = [conversationMachine.root, ...Object.values(conversationMachine.root.states)];
+    const targets = nodes.flatMap((node) =>
+      [...node.transitions.values(), node.always ?? []].flat().flatMap((t) => (t.target ?? []).map((target) => target.key)),
+    );
+    expect(targets).not.toContain('planAgreed');
+    expect(new Set(targets)).toEqual(
+      new Set(['drafting', 'escalated', 'closed', 'awaitingReply', 'optedOut', 'sending', 'pendingApproval', 'failed', 'sent']),
+    );
+  });
+
+  it('when only the debtor, the drafter and the SMS Agent act, then the shortest way to awaitingReply is one auto-sent reply', () => {
+    const [path, ...others] = getShortestPaths(conversationMachine, {
+      input: INPUT,
+      events: [sms(), drafted(draft({ confidence: 0.95 })), sent()] as never,
+      serializeState: (snapshot) => JSON.stringify(snapshot.value),
+      toState: (snapshot) => snapshot.value === 'awaitingReply',
+    });
+    expect(others).toEqual([]);
+    expect(path.steps.map((s) => s.event.type)).toEqual(['xstate.init', 'sms.received', 'xstate.done.actor.drafter', 'xstate.done.actor.sender']);
+  });
+
+  it('when staff escalate a new conversation and resume it, then it awaits a reply although nothing was sent', () => {
+    // The shortest way to awaitingReply over all events: a consequence of the root-level staff.escalate.
+    const toAwaiting = paths.find((path) => path.state.value === 'awaitingReply');
+    expect(toAwaiting?.steps.map((s) => s.event.type)).toEqual(['xstate.init', 'staff.escalate', 'staff.resume']);
+  });
+});
+
+describe('conversation machine: routing of a fresh draft', () => {
+  const routeOf = (output: Draft, machine: ConversationMachine = conversationMachine) => {
+    const snapshot = run([sms(), drafted(output)], machine);
+    return { state: snapshot.value, escalation: snapshot.context.escalation };
+  };
+
+  it.each([0.99, 0.7, 0.1])('when the debtor opts out (confidence %s), then opt-out wins over confidence and every other intent', (confidence) => {
+    expect(routeOf(draft({ intents: ['opt_out'], confidence })).state).toBe('optedOut');
+    expect(routeOf(draft({ intents: ['payment_plan', 'dispute', 'opt_out'], confidence, reviewReason: 'compliance:too_long' })).state).toBe(
+      'optedOut',
+    );
+  });
+
+  const humanOnly: Intent[] = ['cease', 'attorney', 'bankruptcy', 'dispute', 'hostile'];
+  it('when the human-only intents are listed, then they are exactly cease, attorney, bankruptcy, dispute and hostile', () => {
+    expect([...HUMAN_ONLY_INTENTS].sort()).toEqual([...humanOnly].sort());
+  });
+
+  it.each(humanOnly.flatMap((intent) => [0.99, 0.7, 0.1].map((confidence) => [intent, confidence] as const)))(
+    'when the intent is %s (confidence %s), then the conversation is escalated with that reason',
+    (intent, confidence) => {
+      expect(routeOf(draft({ intents: ['question', intent], confidence }))).toEqual({ state: 'escalated', escalation: { reason: intent, note: null } });
+    },
+  );
+
+  it.each([0.99, 0.7, 0])('when the draft carries a reviewReason (confidence %s), then it waits for a manager', (confidence) => {
+    expect(routeOf(draft({ confidence, reviewReason: 'malformed_answer' })).state).toBe('pendingApproval');
+  });
+
+  it.each([
+    [0.99, 'sending'],
+    [0.851, 'sending'],
+    [0.85, 'pendingApproval'],
+    [0.7, 'pendingApproval'],
+    [0.6, 'pendingApproval'],
+    [0.5999, 'escalated'],
+    [0, 'escalated'],
+  ])('when the default thresholds apply and confidence is %s, then the draft goes to %s', (confidence, state) => {
+    const route = routeOf(draft({ confidence }));
+    expect(route.state).toBe(state);
+    if (state === 'escalated') expect(route.escalation).toEqual({ reason: 'low_confidence', note: null });
+  });
+
+  it.each([
+    [0.96, 'sending'],
+    [0.95, 'pendingApproval'],
+    [0.3, 'pendingApproval'],
+    [0.29, 'escalated'],
+  ])('when the thresholds are configured to 0.95/0.30 and confidence is %s, then the draft goes to %s', (confidence, state) => {
+    const machine = conversationMachine.provide({ guards: createRoutingGuards({ autoSendAbove: 0.95, reviewAtLeast: 0.3 }) }) as ConversationMachine;
+    expect(routeOf(draft({ confidence }), machine).state).toBe(state);
+  });
+
+  it('when a draft is auto-sent, then the sender is invoked with its text and language and nothing is queued for approval', () => {
+    const { snapshot, actions } = step(run([sms()]), drafted(draft({ confidence: 0.95, language: 'es', text: 'Hola' })));
+    expect(snapshot.value).toBe('sending');
+    expect(snapshot.context.outgoing).toEqual({ text: 'Hola', decidedBy: 'auto', approvalId: null });
+    const spawn = actions.find((action) => action.type === 'xstate.spawnChild');
+    expect(spawn?.params).toMatchObject({ id: 'sender', src: 'sendSms', input: { conversationId: 'conv-1', text: 'Hola', language: 'es' } });
+    expect(types(actions)).not.toContain('openApproval');
+  });
+
+  it('when a draft needs approval, then an approval is opened under the draft id and managers are notified', () => {
+    const { snapshot, actions } = step(run([sms()]), drafted(draft({ id: 'draft-9', confidence: 0.7 })));
+    expect(snapshot.context.approvalId).toBe('draft-9');
+    expect(actions.find((a) => a.type === 'openApproval')?.params).toMatchObject({ approvalId: 'draft-9' });
+    expect(actions.find((a) => a.type === 'notifyManagers')?.params).toEqual({ approvalId: 'draft-9', confidence: 0.7, reminder: false });
+  });
+});
+
+describe('conversation machine: manager review', () => {
+  it('when a review names the current approval, then it is accepted; with a stale approval id, it is not', () => {
+    const pending = inPendingApproval();
+    for (const event of [approved(), modified(), reviewEscalated()]) expect(pending.can(event as never)).toBe(true);
+    for (const event of [approved('draft-0'), modified('draft-0'), reviewEscalated('draft-0')]) expect(pending.can(event as never)).toBe(false);
+  });
+
+  it('when the debtor writes while a draft waits, then that draft is superseded and its approval id goes stale', () => {
+    const pending = inPendingApproval();
+    const { snapshot: redrafting, actions } = step(pending, sms('one more thing', 'msg-2'));
+    expect(redrafting.value).toBe('drafting');
+    expect(redrafting.context.unanswered.map((m) => m.messageId)).toEqual(['msg-1', 'msg-2']);
+    expect(actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ approvalId: 'draft-1', status: 'superseded' });
+    const second = step(redrafting, drafted(draft({ id: 'draft-2' }))).snapshot;
+    expect(second.value).toBe('pendingApproval');
+    expect(second.can(approved('draft-1') as never)).toBe(false);
+    expect(second.can(approved('draft-2') as never)).toBe(true);
+  });
+
+  it('when a manager approves or modifies, then the chosen text goes to the sender, decided by the manager', () => {
+    const approvedStep = step(inPendingApproval(), approved());
+    expect(approvedStep.snapshot.value).toBe('sending');
+    expect(approvedStep.snapshot.context.outgoing).toEqual({ text: draft().text, decidedBy: 'manager', approvalId: 'draft-1' });
+    expect(approvedStep.actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ status: 'approved', reviewer: 'alice' });
+
+    const modifiedStep = step(inPendingApproval(), modified());
+    expect(modifiedStep.snapshot.context.outgoing?.text).toBe('edited');
+    expect(modifiedStep.actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ status: 'modified', finalText: 'edited' });
+  });
+
+  it('when the SLA runs out, then managers are reminded once, then a person takes over, and nothing is ever sent', () => {
+    const first = step(inPendingApproval(), { type: 'timer.approval_sla' });
+    expect(first.snapshot.value).toBe('pendingApproval');
+    expect(first.snapshot.context.slaLapses).toBe(1);
+    expect(first.actions.find((a) => a.type === 'notifyManagers')?.params).toMatchObject({ reminder: true });
+    expect(first.actions.find((a) => a.type === 'xstate.raise')?.params).toMatchObject({ id: APPROVAL_SLA_TIMER, delay: 4 * HOUR });
+
+    const second = step(first.snapshot, { type: 'timer.approval_sla' });
+    expect(second.snapshot.value).toBe('escalated');
+    expect(second.snapshot.context.escalation).toEqual({ reason: 'approval_sla', note: null });
+    expect(second.actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ status: 'expired', reviewer: null });
+
+    for (const { snapshot, actions } of [first, second]) {
+      expect(snapshot.context.outgoing).toBeNull();
+      expect(actions.filter((a) => a.type === 'xstate.spawnChild')).toEqual([]);
+    }
+  });
+});
+
+describe('conversation machine: inbound messages', () => {
+  it('when an SMS arrives while sending, then the send goes on and the message is kept; after sent, the machine drafts again', () => {
+    const sending = step(inSending(), sms('wait', 'msg-2'));
+    expect(sending.snapshot.value).toBe('sending');
+    expect(sending.snapshot.context.unanswered.map((m) => m.messageId)).toEqual(['msg-2']);
+    expect(types(sending.actions)).not.toContain('xstate.stopChild');
+
+    const steps = getMicrosteps(conversationMachine, sending.snapshot, sent('sms-9') as never);
+    expect(steps.map(([snapshot]) => snapshot.value)).toEqual(['sent', 'drafting']);
+    const [after, actions] = steps.at(-1)!;
+    expect(after.context.lastSent).toEqual({ smsId: 'sms-9', text: draft().text });
+    expect(after.context.sentCount).toBe(1);
+    const spawn = (actions as unknown as Action[]).find((a) => a.type === 'xstate.spawnChild');
+    expect(spawn?.params.input.unanswered.map((m: { messageId: string }) => m.messageId)).toEqual(['msg-2']);
+  });
+
+  it('when the text is sent and nothing new came in, then the machine awaits a reply', () => {
+    const steps = getMicrosteps(conversationMachine, inSending(), sent() as never);
+    expect(steps.map(([snapshot]) => snapshot.value)).toEqual(['sent', 'awaitingReply']);
+    expect(steps.at(-1)![0].context.unanswered).toEqual([]);
+  });
+
+  it('when an SMS arrives in escalated, then it is kept, staff are told, and the state does not move', () => {
+    const escalated = run([sms(), drafted(draft({ intents: ['attorney'] }))]);
+    const { snapshot, actions } = step(escalated, sms('hello?', 'msg-2'));
+    expect(snapshot.value).toBe('escalated');
+    expect(snapshot.context.unanswered).toHaveLength(2);
+    expect(actions.find((a) => a.type === 'notifyStaff')?.params).toEqual({ kind: 'inbound_while_escalated', reason: 'debtor wrote' });
+    expect(step(snapshot, { type: 'staff.resume', by: 'alice' }).snapshot.value).toBe('drafting');
+  });
+
+  it('when the debtor opts out, then one confirmation is asked for and the conversation is final', () => {
+    const { snapshot, actions } = step(run([sms('STOP')]), drafted(draft({ intents: ['opt_out'], language: 'es' })));
+    expect(snapshot.value).toBe('optedOut');
+    expect(actions.filter((a) => a.type === 'sendOptOutConfirmation').map((a) => a.params)).toEqual([{ phone: INPUT.phone, language: 'es' }]);
+  });
+});
+
+describe('conversation machine: final states', () => {
+  const finals = {
+    optedOut: () => run([sms('STOP'), drafted(draft({ intents: ['opt_out'] }))]),
+    closed: () => run([sms(), { type: 'staff.close', by: 'alice' }]),
+    'closed (paid in full)': () => run([sms(), { type: 'payment.received', amountCents: 10_000, paidInFull: true }]),
+  };
+
+  it.each(Object.entries(finals))('when the conversation is %s, then it is done and accepts no event', (_name, reach) => {
+    const snapshot = reach();
+    expect(snapshot.status).toBe('done');
+    expect(allowedEvents(snapshot)).toEqual([]);
+    // XState's `can` does not look at status (it would still say yes to a root-level event): the runtime checks
+    // `status` itself before it transitions, which is why a done conversation only ever records an event.
+    expect(snapshot.can(sms('START', 'msg-9') as never)).toBe(true);
+  });
+
+  it('when a partial payment arrives, then it is recorded in cents without a move', () => {
+    const { snapshot } = step(inAwaitingReply(), { type: 'payment.received', amountCents: 2_550, paidInFull: false });
+    expect(snapshot.value).toBe('awaitingReply');
+    expect(snapshot.context.paidCents).toBe(2_550);
+  });
+});
+
+describe('conversation machine: failures', () => {
+  it('when drafting fails for good, then the conversation fails and retry drafts again', () => {
+    const { snapshot, actions } = step(run([sms()]), draftFailed());
+    expect(snapshot.value).toBe('failed');
+    expect(snapshot.context.failure).toEqual({ step: 'drafting', message: 'down' });
+    expect(actions.find((a) => a.type === 'notifyStaff')?.params).toEqual({ kind: 'failed', reason: 'drafting' });
+    expect(step(snapshot, { type: 'retry', by: 'alice' }).snapshot.value).toBe('drafting');
+  });
+
+  it('when sending fails for good, then retry sends the same text again', () => {
+    const failed = step(inSending(), sendFailed()).snapshot;
+    expect(failed.context.failure?.step).toBe('sending');
+    const retried = step(failed, { type: 'retry', by: 'alice' });
+    expect(retried.snapshot.value).toBe('sending');
+    expect(retried.actions.find((a) => a.type === 'xstate.spawnChild')?.params.input.text).toBe(draft().text);
+  });
+
+  it('when nothing has failed, then retry is not accepted', () => {
+    expect(inPendingApproval().can({ type: 'retry', by: 'alice' })).toBe(false);
+    expect(start().can({ type: 'retry', by: 'alice' })).toBe(false);
+  });
+});
+
+describe('conversation machine: timers are actions, not in-memory clocks', () => {
+  it('when awaitingReply is entered, then a delayed raise with an id asks for the no-reply timer; leaving cancels it', () => {
+    const steps = getMicrosteps(conversationMachine, inSending(), sent() as never);
+    const entered = steps.at(-1)![1] as unknown as Action[];
+    expect(entered.find((a) => a.type === 'xstate.raise')?.params).toEqual({ event: { type: NO_REPLY_TIMER }, id: NO_REPLY_TIMER, delay: 36 * HOUR });
+
+    const left = step(inAwaitingReply(), sms('hi again', 'msg-2'));
+    expect(left.snapshot.value).toBe('drafting');
+    expect(left.actions.find((a) => a.type === 'xstate.cancel')?.params).toEqual({ sendId: NO_REPLY_TIMER });
+  });
+
+  it('when no reply comes, then the timer escalates with reason no_response', () => {
+    const { snapshot } = step(inAwaitingReply(), { type: 'timer.no_reply' });
+    expect(snapshot.value).toBe('escalated');
+    expect(snapshot.context.escalation).toEqual({ reason: 'no_response', note: null });
+  });
+
+  it('when pendingApproval is entered and left, then the SLA timer is raised with a delay and then cancelled', () => {
+    const entered = step(run([sms()]), drafted(draft()));
+    expect(entered.actions.find((a) => a.type === 'xstate.raise')?.params).toEqual({
+      event: { type: APPROVAL_SLA_TIMER },
+      id: APPROVAL_SLA_TIMER,
+      delay: 4 * HOUR,
+    });
+    const left = step(entered.snapshot, approved());
+    expect(left.actions.find((a) => a.type === 'xstate.cancel')?.params).toEqual({ sendId: APPROVAL_SLA_TIMER });
+  });
+
+  it('when delays are provided at the edge, then the raised timers carry them', () => {
+    const machine = conversationMachine.provide({ delays: { noReply: 1_000, approvalSla: 2_000 } }) as ConversationMachine;
+    const pending = step(run([sms()], machine), drafted(draft()), machine);
+    expect(pending.actions.find((a) => a.type === 'xstate.raise')?.params.delay).toBe(2_000);
+    const steps = getMicrosteps(machine, run([sms(), drafted(draft({ confidence: 0.95 }))], machine), sent() as never);
+    expect((steps.at(-1)![1] as unknown as Action[]).find((a) => a.type === 'xstate.raise')?.params.delay).toBe(1_000);
+  });
+});

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { MACHINE_DOC, toMermaid } from '../../scripts/machine-diagram.js';
+
+describe('docs/machine.md', () => {
+  it('when the machine changes, then docs/machine.md must be regenerated', () => {
+    const doc = readFileSync(MACHINE_DOC, 'utf8');
+    const diagram = toMermaid(conversationMachine);
+    // A plain boolean keeps the failure message short and tells what to do.
+    const inSync = doc.includes(`\`\`\`mermaid\n${diagram}\`\`\``);
+    if (!inSync) {
+      throw new Error('docs/machine.md is out of date with the machine: run `npm run diagram` and commit the result');
+    }
+    expect(inSync).toBe(true);
+  });
+
+  it('when the diagram is generated, then it is deterministic and shows every state, the start and the final states', () => {
+    const diagram = toMermaid(conversationMachine);
+    expect(toMermaid(conversationMachine)).toBe(diagram);
+    expect(diagram.startsWith('stateDiagram-v2\n')).toBe(true);
+    for (const state of Object.keys(conversationMachine.root.states)) expect(diagram).toMatch(new RegExp(`^  ${state}$`, 'm'));
+    expect(diagram).toContain('  [*] --> idle\n');
+    expect(diagram).toContain('  optedOut --> [*]\n');
+    expect(diagram).toContain('  closed --> [*]\n');
+    expect(diagram).toContain('  drafting --> failed : drafter error\n');
+    expect(diagram).toContain('  sending --> sent : sender done\n');
+    expect(diagram).toContain('  sent --> awaitingReply : always [else]\n');
+    // Targetless transitions (an SMS kept while sending, the first SLA lapse) are not edges.
+    expect(diagram).not.toMatch(/sending --> sending|escalated --> escalated|pendingApproval --> pendingApproval/);
+  });
+});
