@@ -1,115 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xstate';
+import type { AnyStateMachine } from 'xstate';
+import { toMermaid } from '../machines/conversation/conversation.diagram.js';
 import { conversationMachine } from '../machines/conversation/conversation.machine.js';
 
-/**
- * The machine as a Mermaid `stateDiagram-v2`, generated from the definition itself so that the picture
- * cannot drift from the code (test/unit/machine-diagram.test.ts compares it with docs/machine.md).
- *
- * `tsx scripts/machine-diagram.ts` rewrites docs/machine.md.
- *
- * What is drawn: every top-level state; every transition that moves (targetless ones, such as an SMS kept
- * while `sending`, and self-transitions are left out); eventless `always` transitions; invoke results as
- * `<id> done` / `<id> error`; final states into `[*]`. Transitions declared on the machine's root apply in
- * every non-final state that does not handle the same event itself; they are drawn once, from a
- * pseudo-state `anyState`. A guarded alternative shows its guard in brackets, and the unguarded fallback
- * after guarded ones shows `[else]`. Order is the definition's order, so the output is deterministic.
- */
-
-const ANY_STATE = 'anyState';
-
-export function toMermaid(machine: AnyStateMachine): string {
-  const root = machine.root;
-  const states = Object.values(root.states) as AnyStateNode[];
-  for (const node of states) {
-    if (Object.keys(node.states).length > 0) {
-      throw new Error(`state ${node.key} has child states: this diagram only draws a flat machine`);
-    }
-  }
-
-  const lines = ['stateDiagram-v2'];
-  for (const node of states) lines.push(`  ${node.key}`);
-
-  const initial = root.initial?.target?.[0] as AnyStateNode | undefined;
-  if (initial) lines.push(`  [*] --> ${initial.key}`);
-
-  for (const node of states) {
-    for (const edge of edgesOf(node)) lines.push(`  ${node.key} --> ${edge.target} : ${edge.label}`);
-  }
-
-  const global = edgesOf(root);
-  if (global.length > 0) {
-    lines.push(`  state "any non-final state" as ${ANY_STATE}`);
-    for (const edge of global) lines.push(`  ${ANY_STATE} --> ${edge.target} : ${edge.label}`);
-    lines.push(`  classDef pseudo stroke-dasharray: 4 4`);
-    lines.push(`  class ${ANY_STATE} pseudo`);
-  }
-
-  for (const node of states) {
-    if (node.type === 'final') lines.push(`  ${node.key} --> [*]`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-interface Edge {
-  target: string;
-  label: string;
-}
-
-/** Outgoing edges of one node: its own `on`/invoke transitions (by event, definition order), then `always`. */
-function edgesOf(node: AnyStateNode): Edge[] {
-  const edges: Edge[] = [];
-  const groups: Array<[string, readonly AnyTransitionDefinition[]]> = [...node.transitions.entries()];
-  if (node.always && node.always.length > 0) groups.push(['', node.always]);
-
-  for (const [eventType, candidates] of groups) {
-    const event = eventLabel(eventType);
-    candidates.forEach((transition, index) => {
-      const guardedBefore = candidates.slice(0, index).some((earlier) => earlier.guard !== undefined);
-      const guard = transition.guard !== undefined ? `[${guardLabel(transition.guard)}]` : guardedBefore ? '[else]' : '';
-      for (const target of transition.target ?? []) {
-        if (target === node) continue; // self-transition
-        const key = target.path.join('.');
-        edges.push({ target: key, label: [event, guard].filter(Boolean).join(' ') });
-      }
-    });
-  }
-  return edges;
-}
-
-function eventLabel(eventType: string): string {
-  if (eventType === '') return 'always';
-  const done = /^xstate\.done\.actor\.(.+)$/.exec(eventType);
-  if (done) return `${done[1]} done`;
-  const error = /^xstate\.error\.actor\.(.+)$/.exec(eventType);
-  if (error) return `${error[1]} error`;
-  const after = /^xstate\.after\.(.+?)\./.exec(eventType);
-  if (after) return `after ${after[1]}`;
-  return eventType;
-}
-
-/** `'isCurrentApproval'` → `isCurrentApproval`; `{ type: 'routesTo', params: { route: 'optOut' } }` → `routesTo optOut`. */
-function guardLabel(guard: unknown): string {
-  if (typeof guard === 'string') return guard;
-  if (typeof guard === 'function') return guard.name || 'inline guard';
-  if (guard && typeof guard === 'object' && 'type' in guard) {
-    const { type, params } = guard as { type: string; params?: unknown };
-    if (params && typeof params === 'object') {
-      const values = Object.values(params).filter((value) => ['string', 'number', 'boolean'].includes(typeof value));
-      if (values.length > 0) return `${type} ${values.join(' ')}`;
-    }
-    return type;
-  }
-  return 'guard';
-}
+export { toMermaid };
 
 export function machineMarkdown(machine: AnyStateMachine): string {
   return [
     '# The `conversation` machine',
     '',
-    '<!-- Generated by `tsx scripts/machine-diagram.ts` from machines/conversation/conversation.machine.ts. Do not edit by hand:',
+    '<!-- Generated by `npm run diagram` from machines/conversation/conversation.machine.ts. Do not edit by hand:',
     '     test/unit/machine-diagram.test.ts fails when this file and the machine disagree. -->',
     '',
     'One debtor SMS thread as an XState v5 machine (see [architecture](architecture.md) for how it runs durably).',

@@ -4,7 +4,7 @@ import type { ConversationMachine } from '../machines/conversation/conversation.
 import type { Db } from './db/database.js';
 import { approvalsRouter } from './http/approvals.routes.js';
 import { createAuthenticator } from './http/auth.js';
-import { conversationsRouter } from './http/conversations.routes.js';
+import { conversationsRouter, machineRouter } from './http/conversations.routes.js';
 import { createErrorHandler, notFoundHandler } from './http/errors.js';
 import { healthRouter, type DependencyInfo } from './http/health.routes.js';
 import { orchestrateRouter } from './http/orchestrate.routes.js';
@@ -46,6 +46,7 @@ export function createApp(deps: AppDeps): Express {
   });
 
   app.use(authenticate);
+  app.use(machineRouter(deps.machine));
   app.use(conversationsRouter(deps));
   app.use(orchestrateRouter(deps));
   app.use(approvalsRouter(deps));

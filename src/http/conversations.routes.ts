@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
-import { allowedEvents, fromStored, type StoredSnapshot } from '../runtime/machine-snapshot.js';
+import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
+import { allowedEvents, fromStored, machineVersion, type StoredSnapshot } from '../runtime/machine-snapshot.js';
 import { actorOf, decideApproval, toMachineEvent, type CommandDeps } from './commands.js';
 import { principalOf, type Principal } from './auth.js';
 import { EVENT_ROLES, eventBody, idempotencyKey } from './schemas.js';
@@ -132,3 +133,21 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
 }
 
 export type { Principal };
+
+/** The machine definition, for tools and people: states, events, its version and a Mermaid diagram. */
+export function machineRouter(machine: ConversationMachine) {
+  const router = Router();
+  const body = {
+    id: machine.id,
+    version: machineVersion(machine),
+    initial: machine.root.initial?.target?.[0]?.key ?? null,
+    states: Object.entries(machine.root.states).map(([name, node]) => ({ name, final: node.type === 'final' })),
+    events: [...new Set(machine.root.events)].sort(),
+    mermaid: toMermaid(machine),
+    definition: machine.definition,
+  };
+  router.get('/v1/machine', (_req, res) => {
+    res.json(body);
+  });
+  return router;
+}

@@ -158,6 +158,17 @@ describe('the HTTP edge', () => {
     expect(view.body).toMatchObject({ state: 'closed', status: 'done', allowed_events: [], pending_timers: [] });
   });
 
+  it('when a tool asks for the machine, then it gets its states, events, version and diagram', async () => {
+    const response = await request(harness.url).get('/v1/machine').set(manager()).expect(200);
+    expect(response.body).toMatchObject({ id: 'conversation', initial: 'idle', version: expect.stringMatching(/^[0-9a-f]{12}$/) });
+    expect(response.body.states.map((s: { name: string }) => s.name)).toEqual(
+      expect.arrayContaining(['awaitingReply', 'drafting', 'pendingApproval', 'sending', 'sent', 'planAgreed', 'escalated', 'optedOut', 'closed', 'failed']),
+    );
+    expect(response.body.states.filter((s: { final: boolean }) => s.final).map((s: { name: string }) => s.name).sort()).toEqual(['closed', 'optedOut']);
+    expect(response.body.events).toEqual(expect.arrayContaining(['sms.received', 'review.approved', 'retry']));
+    expect(response.body.mermaid).toMatch(/^stateDiagram-v2/);
+  });
+
   it('when Prometheus scrapes, then the event and transition counters are there without personal data', async () => {
     const response = await request(harness.url).get('/metrics').set(service()).expect(200);
     expect(response.text).toMatch(/orchestrator_events_total\{event_type="sms.received",outcome="applied"\} \d+/);
