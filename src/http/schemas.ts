@@ -61,7 +61,7 @@ export const EVENT_ROLES: Record<EventBody['type'], Role[]> = {
 };
 
 export const approvalsQuery = z.object({
-  status: z.enum(['pending', 'approved', 'modified', 'escalated', 'superseded', 'expired']).default('pending'),
+  status: z.enum(['pending', 'approved', 'modified', 'escalated', 'superseded', 'expired', 'withdrawn']).default('pending'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });
