@@ -59,7 +59,18 @@ const schema = z
   .refine((env) => env.NODE_ENV !== 'production' || env.JWT_SECRET !== undefined, {
     message: 'JWT_SECRET is required in production',
     path: ['JWT_SECRET'],
-  });
+  })
+  // Production never falls back to an embedded database or to simulators that would swallow every SMS.
+  .refine((env) => env.NODE_ENV !== 'production' || env.DATABASE_URL !== undefined, {
+    message: 'DATABASE_URL is required in production',
+    path: ['DATABASE_URL'],
+  })
+  .refine(
+    (env) =>
+      env.NODE_ENV !== 'production' ||
+      (env.COLLECTIONS_MONITOR_URL !== undefined && env.SMS_AGENT_URL !== undefined && env.NOTIFICATION_SERVICE_URL !== undefined),
+    { message: 'COLLECTIONS_MONITOR_URL, SMS_AGENT_URL and NOTIFICATION_SERVICE_URL are required in production', path: ['SMS_AGENT_URL'] },
+  );
 
 export type Config = ReturnType<typeof loadConfig>;
 

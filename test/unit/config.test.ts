@@ -23,4 +23,12 @@ describe('config', () => {
     expect(() => loadConfig({ AUTO_SEND_ABOVE: '0.5', REVIEW_AT_LEAST: '0.7' })).toThrow(/REVIEW_AT_LEAST/);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
   });
+
+  it('when production lacks a database or a service URL, then boot fails instead of falling back to local stand-ins', () => {
+    const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    const urls = { COLLECTIONS_MONITOR_URL: 'http://cm:8001', SMS_AGENT_URL: 'http://sms:8002', NOTIFICATION_SERVICE_URL: 'http://ns:8003' };
+    expect(() => loadConfig({ ...secret, ...urls })).toThrow(/DATABASE_URL is required/);
+    expect(() => loadConfig({ ...secret, DATABASE_URL: 'postgres://db/x', SMS_AGENT_URL: urls.SMS_AGENT_URL })).toThrow(/SMS_AGENT_URL/);
+    expect(loadConfig({ ...secret, ...urls, DATABASE_URL: 'postgres://db/x' }).services.smsAgent).toBe('http://sms:8002');
+  });
 });
