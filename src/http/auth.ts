@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import passport from 'passport';
@@ -25,7 +26,12 @@ export function createAuthenticator(secret: string): RequestHandler {
   const authenticator = new passport.Passport();
   authenticator.use(
     new JwtStrategy(
-      { jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(), secretOrKey: secret, algorithms: ['HS256'] },
+      {
+        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+        // A KeyObject made once: given the string, jsonwebtoken rebuilds one on every request.
+        secretOrKey: createSecretKey(Buffer.from(secret, 'utf8')) as unknown as string,
+        algorithms: ['HS256'],
+      },
       (payload: unknown, done: (error: unknown, user?: Principal | false) => void) => {
         const parsed = claims.safeParse(payload);
         done(null, parsed.success ? { subject: parsed.data.sub, role: parsed.data.role } : false);

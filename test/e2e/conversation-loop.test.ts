@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+import jwt from 'jsonwebtoken';
+import { signToken } from '../../src/http/auth.js';
+import { startTestOrchestrator, TEST_JWT_SECRET, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
 
 let harness: TestOrchestrator;
 beforeAll(async () => {
@@ -109,6 +111,12 @@ describe('the HTTP edge', () => {
   it('when no or a bad token is sent, then 401; health stays public', async () => {
     await request(harness.url).get('/v1/conversations/x').expect(401);
     await request(harness.url).get('/v1/conversations/x').set('Authorization', 'Bearer not-a-token').expect(401);
+    const forged = signToken('another-secret-0123456789abcdef0123456789', 'manager', 'mallory');
+    await request(harness.url).get('/v1/conversations/x').set('Authorization', `Bearer ${forged}`).expect(401);
+    const expired = signToken(TEST_JWT_SECRET, 'manager', 'late', '-1s');
+    await request(harness.url).get('/v1/conversations/x').set('Authorization', `Bearer ${expired}`).expect(401);
+    const wrongRole = jwt.sign({ role: 'admin' }, TEST_JWT_SECRET, { subject: 'root', algorithm: 'HS256' });
+    await request(harness.url).get('/v1/conversations/x').set('Authorization', `Bearer ${wrongRole}`).expect(401);
     const health = await request(harness.url).get('/health').expect(200);
     expect(health.body).toEqual({ status: 'ok', database: 'up' });
   });
