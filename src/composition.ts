@@ -65,7 +65,7 @@ export function createDrafter(config: Config, logger: Logger): Drafter {
 export async function startOrchestrator(
   config: Config,
   logger: Logger,
-  options: { http?: boolean; worker?: boolean; invokeMaxAttempts?: number } = {},
+  options: { http?: boolean; worker?: boolean; invokeMaxAttempts?: number; onLivenessLost?: (error: Error) => void } = {},
 ): Promise<Orchestrator> {
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -128,6 +128,7 @@ export async function startOrchestrator(
         logger,
         concurrency: config.worker.concurrency,
         sweepIntervalMs: config.worker.sweepIntervalMs,
+        onLivenessLost: options.onLivenessLost,
         invokeMaxAttempts: options.invokeMaxAttempts,
       });
       closers.push(() => worker!.stop());

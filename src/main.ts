@@ -6,7 +6,7 @@ import { createLogger } from './logger.js';
 const config = loadConfig();
 const logger = createLogger({ level: config.logLevel });
 
-const orchestrator = await startOrchestrator(config, logger).catch((error: unknown) => {
+const orchestrator = await startOrchestrator(config, logger, { onLivenessLost: () => process.exit(1) }).catch((error: unknown) => {
   logger.fatal({ err: error }, 'could not start');
   process.exit(1);
 });

@@ -11,7 +11,7 @@ if (!config.databaseUrl) {
   process.exit(1);
 }
 
-const orchestrator = await startOrchestrator(config, logger, { http: false, worker: true }).catch((error: unknown) => {
+const orchestrator = await startOrchestrator(config, logger, { http: false, worker: true, onLivenessLost: () => process.exit(1) }).catch((error: unknown) => {
   logger.fatal({ err: error }, 'could not start');
   process.exit(1);
 });

@@ -43,6 +43,11 @@ export interface WorkerDeps {
   invokeMaxAttempts?: number;
   /** How often to look for jobs left locked by a worker process that died. */
   sweepIntervalMs?: number;
+  /**
+   * Called after the liveness session was lost and the running jobs were abandoned. Other workers will soon
+   * treat this process as dead and run its jobs, so it must not go on: the entry points exit here.
+   */
+  onLivenessLost?: (error: Error) => void;
 }
 
 export interface WorkerHandle {
@@ -141,15 +146,28 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     sweep().catch((error: unknown) => log.warn({ err: error }, 'sweep for dead workers failed'));
   }, deps.sweepIntervalMs ?? 10_000);
   sweeper.unref();
+  // Fencing: without its session this process cannot prove it lives, and within LIVENESS_GRACE_MS others
+  // will release its jobs; it stops working on them before that, rather than run them twice.
+  let fenced: Promise<void> | null = null;
+  liveness.on('error', (error: Error) => {
+    if (fenced) return;
+    log.fatal({ err: error }, 'liveness session lost: abandoning running jobs');
+    clearInterval(sweeper);
+    fenced = runner
+      .kill('liveness session lost')
+      .catch(() => {})
+      .finally(() => deps.onLivenessLost?.(error));
+  });
   log.info({ concurrency: deps.concurrency }, 'worker started');
 
   return {
     processId,
     async stop() {
       clearInterval(sweeper);
-      await runner.stop();
+      if (fenced) await fenced;
+      else await runner.stop();
       await utils.release();
-      liveness.release();
+      liveness.release(fenced ? true : undefined); // a broken session is destroyed, not pooled
       log.info('worker stopped');
     },
   };

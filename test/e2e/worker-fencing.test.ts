@@ -1,0 +1,27 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
+import { startTestOrchestrator, waitFor, type TestOrchestrator } from '../helpers/orchestrator.js';
+
+/**
+ * A worker whose liveness session dies can no longer prove it lives; other workers will soon run its jobs.
+ * It must stop on its own (and its entry point exits) instead of running them a second time.
+ */
+let harness: TestOrchestrator;
+const lost: Error[] = [];
+beforeAll(async () => {
+  harness = await startTestOrchestrator({}, { onLivenessLost: (error) => void lost.push(error) });
+});
+afterAll(() => harness.stop());
+
+describe('worker fencing', () => {
+  it('when the liveness session is killed, then the worker abandons its jobs and says so', async () => {
+    const { rows } = await sql<{ pid: number }>`
+      select pid from pg_stat_activity where application_name like 'orchestrator-worker:%' and datname = current_database()`.execute(
+      harness.orchestrator.db,
+    );
+    expect(rows).toHaveLength(1);
+    await sql`select pg_terminate_backend(${rows[0].pid})`.execute(harness.orchestrator.db);
+    await waitFor(() => lost.length > 0, 10_000, 'the worker to notice');
+    expect(lost[0]).toBeInstanceOf(Error);
+  });
+});
