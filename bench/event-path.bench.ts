@@ -212,7 +212,7 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
   // --- the service ---
   const jwtSecret = randomBytes(32).toString('hex');
   const config = loadConfig({
-    NODE_ENV: 'production',
+    NODE_ENV: 'development', // production would refuse the embedded database and the simulators it uses
     PORT: '0',
     DATABASE_URL: databaseUrl,
     JWT_SECRET: jwtSecret,

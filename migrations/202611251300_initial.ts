@@ -11,6 +11,7 @@ const TABLES = [
   'approval_decisions',
   'outbound_messages',
   'escalations',
+  'opt_outs',
   'effect_log',
 ];
 
@@ -147,6 +148,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('reason', 'text', (c) => c.notNull())
     .addColumn('note', 'text')
     .addColumn('opened_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('closed_at', 'timestamptz')
+    .addColumn('resolution', 'text')
+    .execute();
+  await sql`create index escalations_open_idx on escalations (conversation_id) where closed_at is null`.execute(db);
+
+  // A number that opted out is out for every conversation and tenant, until it opts in again.
+  await db.schema
+    .createTable('opt_outs')
+    .addColumn('phone', 'text', (c) => c.primaryKey())
+    .addColumn('conversation_id', 'text', (c) => c.notNull())
+    .addColumn('opted_out_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
   await db.schema

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { conversationMachine, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
@@ -24,6 +24,9 @@ import { startSimulators, type RunningSimulators } from './simulators/index.js';
  * three downstream services (simulated when their URLs are unset), the drafter, the runtime, the
  * worker and the HTTP app. main.ts, worker-main.ts, the end-to-end tests and the benchmark share it.
  */
+
+/** How long shutdown lets requests in flight finish before their connections are cut. */
+export const HTTP_DRAIN_TIMEOUT_MS = 10_000;
 
 export interface Orchestrator {
   config: Config;
@@ -79,7 +82,7 @@ export async function startOrchestrator(
       closers.push(embedded.stop);
       databaseUrl = embedded.url;
     }
-    const pool = createPool(databaseUrl, 20, 'orchestrator', (error) => logger.warn({ err: error }, 'idle database client failed'));
+    const pool = createPool(databaseUrl, config.dbPoolSize, 'orchestrator', (error) => logger.warn({ err: error }, 'idle database client failed'));
     const db = createDb(pool);
     closers.push(() => db.destroy());
     const applied = await migrateToLatest(db);
@@ -92,7 +95,8 @@ export async function startOrchestrator(
       simulators = await startSimulators({ basePort: urls.simulatorBasePort, logger });
       closers.push(() => simulators!.close());
     }
-    const serviceToken = cachedServiceToken(config.jwtSecret);
+    // Never the inbound secret: whoever receives (or logs) this token could otherwise call our API with it.
+    const serviceToken = cachedServiceToken(config.outboundJwt.secret, config.outboundJwt.audience);
     const clients = createServiceClients({
       urls: {
         collectionsMonitor: urls.collectionsMonitor ?? simulators!.urls.collectionsMonitor,
@@ -152,13 +156,7 @@ export async function startOrchestrator(
       });
       const address = server.address();
       url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
-      closers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server!.close(() => resolve());
-            server!.closeAllConnections();
-          }),
-      );
+      closers.push(gracefulCloser(server));
       logger.info({ url }, 'orchestrator listening');
     }
 
@@ -173,6 +171,7 @@ export async function startOrchestrator(
 function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker'): Runtime {
   return {
     machine: runtime.machine,
+    isLive: runtime.isLive,
     async apply(envelope) {
       const stop = metrics.eventSeconds.startTimer({ source });
       try {
@@ -189,13 +188,47 @@ function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker
   };
 }
 
+/**
+ * Tracks requests from now on and returns the server's closer: stop accepting, close idle connections,
+ * let requests in flight finish (each answered with `Connection: close`) for up to `drainMs`, then cut
+ * what is left. Cutting at once would reset requests whose transaction may still commit, and a client
+ * that retries without an idempotency key would then apply them twice.
+ */
+export function gracefulCloser(server: Server, drainMs = HTTP_DRAIN_TIMEOUT_MS): () => Promise<void> {
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  const askToClose = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('connection', 'close');
+  };
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    if (closing) askToClose(res);
+    res.once('close', () => {
+      inFlight.delete(res);
+      // A response that had already sent its headers left a keep-alive connection behind: idle now, close it.
+      if (closing) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      closing = true;
+      inFlight.forEach(askToClose);
+      const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+      server.close(() => {
+        clearTimeout(deadline);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+}
+
 /** Our own service token for the calls we make, re-signed well before it expires. */
-function cachedServiceToken(secret: string) {
+function cachedServiceToken(secret: string, audience: string | undefined) {
   let token = '';
   let renewAt = 0;
   return () => {
     if (Date.now() >= renewAt) {
-      token = signToken(secret, 'service', 'orchestrator', '1h');
+      token = signToken(secret, 'service', 'orchestrator', '1h', { audience });
       renewAt = Date.now() + 30 * 60_000;
     }
     return token;

@@ -21,6 +21,14 @@ const duration = (fallback: string) =>
 const optionalUrl = z.url().optional();
 
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+/** Signs the token we send downstream; distinct from the inbound secret so a downstream service cannot replay it at us. */
+const DEV_OUTBOUND_JWT_SECRET = 'dev-only-outbound-secret-change-me-fedcba9876543210';
+
+/** Connections one process keeps for itself whatever the load: the worker's liveness session and graphile-worker's LISTEN. */
+const POOL_RESERVED_CONNECTIONS = 2;
+/** Default room above the worker's jobs: the two reserved connections, HTTP requests and sweeps. */
+const POOL_HEADROOM = 10;
+const POOL_MINIMUM = 20;
 
 const schema = z
   .object({
@@ -31,6 +39,9 @@ const schema = z
     DATA_DIR: z.string().default('.data'),
     EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
     JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
+    OUTBOUND_JWT_SECRET: z.string().min(32, 'OUTBOUND_JWT_SECRET must be at least 32 characters').optional(),
+    OUTBOUND_JWT_AUDIENCE: z.string().min(1).optional(),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).optional(),
     COLLECTIONS_MONITOR_URL: optionalUrl,
     SMS_AGENT_URL: optionalUrl,
     NOTIFICATION_SERVICE_URL: optionalUrl,
@@ -60,6 +71,19 @@ const schema = z
     message: 'JWT_SECRET is required in production',
     path: ['JWT_SECRET'],
   })
+  .refine((env) => env.NODE_ENV !== 'production' || env.OUTBOUND_JWT_SECRET !== undefined, {
+    message: 'OUTBOUND_JWT_SECRET is required in production',
+    path: ['OUTBOUND_JWT_SECRET'],
+  })
+  // The same secret both ways would let any downstream service replay our token against our API.
+  .refine((env) => (env.OUTBOUND_JWT_SECRET ?? DEV_OUTBOUND_JWT_SECRET) !== (env.JWT_SECRET ?? DEV_JWT_SECRET), {
+    message: 'OUTBOUND_JWT_SECRET must differ from JWT_SECRET',
+    path: ['OUTBOUND_JWT_SECRET'],
+  })
+  .refine((env) => env.DB_POOL_SIZE === undefined || env.DB_POOL_SIZE >= env.WORKER_CONCURRENCY + POOL_RESERVED_CONNECTIONS + 1, {
+    message: `DB_POOL_SIZE must be at least WORKER_CONCURRENCY + ${POOL_RESERVED_CONNECTIONS + 1} (jobs, the worker's liveness session and LISTEN, one for HTTP)`,
+    path: ['DB_POOL_SIZE'],
+  })
   // Production never falls back to an embedded database or to simulators that would swallow every SMS.
   .refine((env) => env.NODE_ENV !== 'production' || env.DATABASE_URL !== undefined, {
     message: 'DATABASE_URL is required in production',
@@ -86,9 +110,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
+    dbPoolSize: e.DB_POOL_SIZE ?? Math.max(POOL_MINIMUM, e.WORKER_CONCURRENCY + POOL_HEADROOM),
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    outboundJwt: { secret: e.OUTBOUND_JWT_SECRET ?? DEV_OUTBOUND_JWT_SECRET, audience: e.OUTBOUND_JWT_AUDIENCE },
     services: {
       collectionsMonitor: e.COLLECTIONS_MONITOR_URL,
       smsAgent: e.SMS_AGENT_URL,

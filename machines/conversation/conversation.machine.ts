@@ -9,6 +9,7 @@ import type {
   Language,
   SendResult,
 } from './conversation.types.js';
+import { isOptOutKeyword } from './opt-out.js';
 import { DEFAULT_ROUTING, humanOnlyIntent, routeDraft, type Route, type RoutingPolicy } from './routing.js';
 
 /**
@@ -31,6 +32,8 @@ export interface SendSmsInput {
   phone: string;
   text: string;
   language: Language;
+  /** Names the message across retries (see `outgoing.key`). */
+  messageKey: string;
 }
 
 /** Action params, shared with the runtime's executors. */
@@ -45,6 +48,8 @@ export interface ActionParams {
   };
   notifyManagers: { approvalId: string; confidence: number; reminder: boolean };
   openEscalation: { reason: EscalationReason; note: string | null };
+  closeEscalation: { resolution: 'resumed' | 'closed' | 'other' };
+  recordOptOut: { phone: string };
   notifyStaff: { kind: 'escalated' | 'inbound_while_escalated' | 'failed'; reason: string };
   sendOptOutConfirmation: { phone: string; language: Language };
 }
@@ -115,6 +120,8 @@ export const conversationMachine = setup({
     closeApproval: effect<'closeApproval'>(),
     notifyManagers: effect<'notifyManagers'>(),
     openEscalation: effect<'openEscalation'>(),
+    closeEscalation: effect<'closeEscalation'>(),
+    recordOptOut: effect<'recordOptOut'>(),
     notifyStaff: effect<'notifyStaff'>(),
     sendOptOutConfirmation: effect<'sendOptOutConfirmation'>(),
     /** The debtor said something: keep it until a reply that answers it goes out. */
@@ -139,6 +146,7 @@ export const conversationMachine = setup({
     hasUnanswered: ({ context }) => context.unanswered.length > 0,
     failedWhileSending: ({ context }) => context.failure?.step === 'sending',
     isPaidInFull: ({ event }) => event.type === 'payment.received' && event.paidInFull,
+    isOptOutMessage: ({ event }) => event.type === 'sms.received' && isOptOutKeyword(event.text),
   },
   delays: {
     // Defaults of design §1/§3; the runtime provides the configured values.
@@ -222,7 +230,8 @@ export const conversationMachine = setup({
             target: 'sending',
             actions: assign({
               draft: ({ event }) => event.output,
-              outgoing: ({ event }) => ({ text: event.output.text, decidedBy: 'auto' as const, approvalId: null }),
+              outgoing: ({ event }) => ({ text: event.output.text, decidedBy: 'auto' as const, approvalId: null, key: event.output.id }),
+              unanswered: [],
             }),
           },
           {
@@ -258,7 +267,9 @@ export const conversationMachine = setup({
                 text: event.text ?? context.draft!.text,
                 decidedBy: 'manager' as const,
                 approvalId: event.approvalId,
+                key: context.draft!.id,
               }),
+              unanswered: [],
             }),
             {
               type: 'closeApproval',
@@ -277,7 +288,8 @@ export const conversationMachine = setup({
           target: 'sending',
           actions: [
             assign({
-              outgoing: ({ event }) => ({ text: event.text, decidedBy: 'manager' as const, approvalId: event.approvalId }),
+              outgoing: ({ context, event }) => ({ text: event.text, decidedBy: 'manager' as const, approvalId: event.approvalId, key: context.draft!.id }),
+              unanswered: [],
             }),
             {
               type: 'closeApproval',
@@ -340,9 +352,9 @@ export const conversationMachine = setup({
       },
     },
 
+    // The transitions into `sending` from a draft clear `unanswered` (those messages are what it answers);
+    // a retry after a failure does not, so a message that arrived meanwhile still gets its turn.
     sending: {
-      // What was drafted from is now answered; anything arriving from here on waits for the next turn.
-      entry: assign({ unanswered: [] }),
       invoke: {
         id: 'sender',
         src: 'sendSms',
@@ -351,6 +363,7 @@ export const conversationMachine = setup({
           phone: context.phone,
           text: context.outgoing!.text,
           language: context.draft?.language ?? 'en',
+          messageKey: context.outgoing!.key,
         }),
         onDone: {
           target: 'sent',
@@ -367,10 +380,12 @@ export const conversationMachine = setup({
         },
       },
       on: {
-        // The text is already on its way; keep the new message for the next turn.
-        'sms.received': {
-          actions: 'rememberInbound',
-        },
+        'sms.received': [
+          // STOP wins over a text on its way: leaving `sending` stops the send if it has not gone out yet.
+          { guard: 'isOptOutMessage', target: 'drafting', actions: 'rememberInbound' },
+          // Otherwise the text goes out and the new message waits for the next turn.
+          { actions: 'rememberInbound' },
+        ],
       },
     },
 
@@ -385,6 +400,12 @@ export const conversationMachine = setup({
         { type: 'openEscalation', params: ({ context }) => context.escalation ?? { reason: 'staff' as const, note: null } },
         { type: 'notifyStaff', params: ({ context }) => ({ kind: 'escalated' as const, reason: context.escalation?.reason ?? 'staff' }) },
       ],
+      exit: {
+        type: 'closeEscalation',
+        params: ({ event }) => ({
+          resolution: event.type === 'staff.resume' ? ('resumed' as const) : event.type === 'staff.close' ? ('closed' as const) : ('other' as const),
+        }),
+      },
       on: {
         // Already with a person: a second escalation updates the note instead of opening another case.
         'staff.escalate': { actions: 'noteStaffEscalation' },
@@ -416,10 +437,14 @@ export const conversationMachine = setup({
 
     optedOut: {
       type: 'final',
-      entry: {
-        type: 'sendOptOutConfirmation',
-        params: ({ context }) => ({ phone: context.phone, language: context.draft?.language ?? 'en' }),
-      },
+      // The number is opted out for every conversation, not only this one; one confirmation, ever.
+      entry: [
+        { type: 'recordOptOut', params: ({ context }) => ({ phone: context.phone }) },
+        {
+          type: 'sendOptOutConfirmation',
+          params: ({ context }) => ({ phone: context.phone, language: context.draft?.language ?? 'en' }),
+        },
+      ],
     },
 
     closed: { type: 'final' },

@@ -74,7 +74,8 @@ export interface ConversationContext extends ConversationInput {
   unanswered: InboundMessage[];
   draft: Draft | null;
   /** The text on its way to the SMS Agent, and how it was decided. */
-  outgoing: { text: string; decidedBy: 'auto' | 'manager'; approvalId: string | null } | null;
+  /** `key` names the message for the SMS Agent: one per draft, so a retried send reconciles instead of resending. */
+  outgoing: { text: string; decidedBy: 'auto' | 'manager'; approvalId: string | null; key: string } | null;
   approvalId: string | null;
   slaLapses: number;
   lastSent: { smsId: string; text: string } | null;

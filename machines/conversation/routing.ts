@@ -15,8 +15,9 @@ export const DEFAULT_ROUTING: RoutingPolicy = { autoSendAbove: 0.85, reviewAtLea
 export function routeDraft(draft: Draft, policy: RoutingPolicy): Route {
   if (draft.intents.includes('opt_out')) return 'optOut';
   if (draft.intents.some((intent) => HUMAN_ONLY_INTENTS.includes(intent))) return 'escalate';
-  // A draft flagged for review (malformed model answer, failed checks) waits for a manager whatever its confidence.
-  if (draft.reviewReason !== null) return 'review';
+  // A draft flagged for review (malformed model answer, failed checks) waits for a manager whatever its confidence,
+  // and so does any reply to a payment plan until the plan policy decides plans in code.
+  if (draft.reviewReason !== null || draft.plan !== null) return 'review';
   if (draft.confidence < policy.reviewAtLeast) return 'lowConfidence';
   return draft.confidence > policy.autoSendAbove ? 'autoSend' : 'review';
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import { FileMigrationProvider, Migrator } from 'kysely/migration';
 import pg from 'pg';
+import { AppError } from '../errors.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -14,13 +15,26 @@ export type DbOrTrx = Db | Trx;
 // bigint (int8) and numeric come back as strings by default; counts are small, ids stay strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 
+/**
+ * How long a caller waits for a pool connection (or for a new one to connect) before giving up. Without
+ * it a saturated pool makes HTTP requests and /health wait forever instead of failing.
+ */
+export const DB_CONNECTION_TIMEOUT_MS = 10_000;
+
 export function createPool(
   connectionString: string,
   max = 10,
   applicationName = 'orchestrator',
   onIdleError: (error: Error) => void = (error) => process.emitWarning(`idle database client failed: ${error.message}`),
 ) {
-  const pool = new pg.Pool({ connectionString, max, application_name: applicationName });
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: applicationName,
+    connectionTimeoutMillis: DB_CONNECTION_TIMEOUT_MS,
+    // Long-lived sessions (the worker's liveness session, LISTEN) notice a dead peer behind a NAT or load balancer.
+    keepAlive: true,
+  });
   // An idle client that loses its server emits 'error'; without a listener that would end the process.
   pool.on('error', onIdleError);
   pool.on('connect', (client) => client.on('error', onIdleError));
@@ -28,7 +42,27 @@ export function createPool(
 }
 
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({
+      // The pool itself, except that waiting too long for a connection becomes a retryable 503.
+      pool: {
+        Client: pg.Client, // what the pool connects with; kysely uses it to cancel queries
+        options: pool.options,
+        connect: () => pool.connect().catch((error: unknown) => Promise.reject(toPoolError(error))),
+        end: () => pool.end(),
+      },
+    }),
+  });
+}
+
+/** pg-pool gives up with a plain Error that has no code: known only by its message (pg-pool 3.x). */
+const POOL_TIMEOUT_MESSAGES = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'];
+
+function toPoolError(error: unknown): unknown {
+  if (error instanceof Error && POOL_TIMEOUT_MESSAGES.includes(error.message)) {
+    return new AppError('database_unavailable', 'the database is busy or unreachable; try again shortly', 503, true, undefined, { cause: error });
+  }
+  return error;
 }
 
 const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');

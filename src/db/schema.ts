@@ -113,6 +113,14 @@ export interface EscalationsTable {
   reason: string;
   note: string | null;
   opened_at: Timestamp;
+  closed_at: Date | null;
+  resolution: string | null;
+}
+
+export interface OptOutsTable {
+  phone: string;
+  conversation_id: string;
+  opted_out_at: Timestamp;
 }
 
 export interface EffectLogTable {
@@ -131,5 +139,6 @@ export interface Database {
   approval_decisions: ApprovalDecisionsTable;
   outbound_messages: OutboundMessagesTable;
   escalations: EscalationsTable;
+  opt_outs: OptOutsTable;
   effect_log: EffectLogTable;
 }

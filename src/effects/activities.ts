@@ -82,9 +82,11 @@ export function createActivities(deps: EffectDeps): Activities {
 
     async sendSms(input: SendSmsInput, context: ActivityContext) {
       assertCompliant(input.text, input.language, policy);
+      const optedOut = await db.selectFrom('opt_outs').select('phone').where('phone', '=', input.phone).executeTakeFirst();
+      if (optedOut) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },
-        { key: context.token, conversationId: input.conversationId, phone: input.phone, text: input.text },
+        { key: input.messageKey, conversationId: input.conversationId, phone: input.phone, text: input.text },
         context.signal,
       );
       logger.info({ conversationId: input.conversationId, smsId }, 'sms handed to the SMS Agent');
@@ -171,6 +173,9 @@ export function createEffects(deps: EffectDeps): Effects {
       ),
 
     sendOptOutConfirmation: async (params: ActionParams['sendOptOutConfirmation'], context) => {
+      // One confirmation per number, ever: only the conversation that recorded the opt-out sends it.
+      const owner = await db.selectFrom('opt_outs').select('conversation_id').where('phone', '=', params.phone).executeTakeFirst();
+      if (owner && owner.conversation_id !== context.conversationId) return;
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },
         { key: context.key, conversationId: context.conversationId, phone: params.phone, text: OPT_OUT_CONFIRMATION[params.language] },

@@ -26,8 +26,11 @@ export async function deliverSms(
   if (earlier) {
     const since = earlier.first_attempt_at.getTime() - RECONCILE_SKEW_MS;
     const history = await smsAgent.history(message.phone, signal);
+    // Identical texts are common (templates): a message already claimed by another of ours is not this one.
+    const claimed = await claimedSmsIds(db, message.conversationId);
     const found = history.find(
-      (sms) => sms.direction === 'outbound' && sms.content === message.text && Date.parse(sms.createdAt) >= since,
+      (sms) =>
+        sms.direction === 'outbound' && sms.content === message.text && Date.parse(sms.createdAt) >= since && !claimed.has(sms.id),
     );
     if (found) {
       await markAccepted(db, message.key, found.id);
@@ -49,6 +52,16 @@ export async function deliverSms(
   const { id } = await smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
   await markAccepted(db, message.key, id);
   return { smsId: id, reconciled: false };
+}
+
+async function claimedSmsIds(db: Db, conversationId: string) {
+  const rows = await db
+    .selectFrom('outbound_messages')
+    .select('sms_agent_id')
+    .where('conversation_id', '=', conversationId)
+    .where('sms_agent_id', 'is not', null)
+    .execute();
+  return new Set(rows.map((row) => row.sms_agent_id!));
 }
 
 async function markAccepted(db: Db, key: string, smsAgentId: string) {

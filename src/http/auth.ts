@@ -17,8 +17,14 @@ export interface Principal {
 
 const claims = z.object({ sub: z.string().min(1), role: z.enum(ROLES) });
 
-export function signToken(secret: string, role: Role, subject: string, expiresIn: jwt.SignOptions['expiresIn'] = '12h') {
-  return jwt.sign({ role }, secret, { algorithm: 'HS256', subject, expiresIn });
+export function signToken(
+  secret: string,
+  role: Role,
+  subject: string,
+  expiresIn: jwt.SignOptions['expiresIn'] = '12h',
+  options: { audience?: string } = {},
+) {
+  return jwt.sign({ role }, secret, { algorithm: 'HS256', subject, expiresIn, ...(options.audience ? { audience: options.audience } : {}) });
 }
 
 /** Verifies HS256 bearer tokens; the principal is `req.user`. Errors in our one format. */

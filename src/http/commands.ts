@@ -78,9 +78,10 @@ export async function decideApproval(
       reviewer: approval.reviewer,
     });
   }
-  if (decision.action !== 'escalate' && decision.text !== undefined) {
+  if (decision.action !== 'escalate') {
+    // What would go out: the manager's text, or the draft as it stands (a draft may be queued because it failed).
     const language = await conversationLanguage(deps.db, approval.conversation_id);
-    const violations = checkOutgoingText(decision.text, { language, policy: deps.compliance });
+    const violations = checkOutgoingText(decision.text ?? approval.text, { language, policy: deps.compliance });
     if (violations.length > 0) {
       throw new AppError('compliance_violation', 'the text fails the compliance checks', 422, false, { violations });
     }

@@ -17,7 +17,11 @@ import { parse } from './validate.js';
 export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine }) {
   const router = Router();
   const pathId = z.string().trim().min(1).max(200);
-  const keyOf = (header: string | undefined, fallback?: string) => parse(idempotencyKey, header ?? fallback ?? newIdempotencyKey());
+  // The caller's key when there is one; otherwise a fresh one (no dedupe: such a caller cannot retry safely).
+  const keyOf = (header: string | undefined, fallback?: string) => {
+    const offered = header ?? fallback;
+    return offered === undefined ? newIdempotencyKey() : parse(idempotencyKey, offered);
+  };
 
   router.post('/orchestrate/sms-received', requireRole('service'), async (req, res) => {
     const body = parse(smsReceivedBody, req.body);

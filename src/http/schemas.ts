@@ -4,6 +4,9 @@ import type { Role } from './auth.js';
 /** Request bodies, validated at the edge. Money is integer cents. */
 
 const id = z.string().trim().min(1).max(200);
+/** Keys the runtime writes itself (job results, timers, generated ones) are not for callers to take. */
+const RESERVED_KEY = /^(result|timer|generated):/;
+const callerKey = id.refine((key) => !RESERVED_KEY.test(key), 'this prefix is reserved for keys the service makes itself');
 const text = z.string().trim().min(1).max(2_000);
 const phone = z.string().trim().regex(/^\+?[0-9 ().-]{5,20}$/, 'expected a phone number');
 
@@ -13,7 +16,7 @@ export const smsReceivedBody = z.object({
   phone_number: phone,
   content: text,
   conversation_id: id.optional(),
-  message_id: id.optional(),
+  message_id: callerKey.optional(),
 });
 
 export const approveResponseBody = z
@@ -36,7 +39,7 @@ const reason = z.string().trim().max(500).optional();
 
 /** Events callers may post to `POST /v1/conversations/{id}/events`, and who may post each. */
 export const eventBody = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('sms.received'), text, message_id: id.optional(), tenant_id: id.optional(), phone_number: phone.optional() }),
+  z.object({ type: z.literal('sms.received'), text, message_id: callerKey.optional(), tenant_id: id.optional(), phone_number: phone.optional() }),
   z.object({ type: z.literal('payment.received'), amount_cents: z.number().int().positive(), paid_in_full: z.boolean().default(false) }),
   z.object({ type: z.literal('review.approved'), approval_id: id, text: text.optional() }),
   z.object({ type: z.literal('review.modified'), approval_id: id, text }),
@@ -66,4 +69,4 @@ export const approvalsQuery = z.object({
   cursor: z.string().max(500).optional(),
 });
 
-export const idempotencyKey = z.string().trim().min(1).max(200);
+export const idempotencyKey = callerKey;

@@ -68,6 +68,8 @@ export interface ActionRouting {
 
 export interface Runtime {
   apply(envelope: EventEnvelope): Promise<ApplyResult>;
+  /** Is this invoke or timer still the live one of its conversation (read without a lock: a hint for workers)? */
+  isLive(conversationId: string, origin: NonNullable<EventEnvelope['origin']>): Promise<boolean>;
   readonly machine: ConversationMachine;
 }
 
@@ -211,7 +213,12 @@ export function createRuntime(deps: {
       .execute();
   }
 
-  return { apply, machine };
+  async function isLiveNow(conversationId: string, origin: NonNullable<EventEnvelope['origin']>) {
+    const row = await db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirst();
+    return row !== undefined && isLive(row.live_effects as unknown as LiveEffects, origin);
+  }
+
+  return { apply, isLive: isLiveNow, machine };
 }
 
 function isLive(live: LiveEffects, origin: NonNullable<EventEnvelope['origin']>) {

@@ -39,8 +39,12 @@ export interface EffectPayload {
   key: string;
 }
 
-/** How often a job is tried before its failure is fed back to the machine. */
-export const MAX_ATTEMPTS = { invoke: 4, timer: 10, effect: 8 } as const;
+/**
+ * How often graphile-worker runs a job at most. For invokes this is larger than the attempts after which
+ * the worker feeds the error to the machine (DEFAULT_INVOKE_ATTEMPTS), so a crash or a failed write during
+ * the last attempt still leaves a run that reports the outcome.
+ */
+export const MAX_ATTEMPTS = { invoke: 25, timer: 25, effect: 8 } as const;
 
 export const timerJobKey = (conversationId: string, timerId: string) => `timer:${conversationId}:${timerId}`;
 
@@ -58,7 +62,7 @@ export async function addJob(
   await sql`select graphile_worker.add_job(
     identifier => ${TASKS[task]}::text,
     payload => ${JSON.stringify(payload)}::json,
-    run_at => now() + ${options.delayMs ?? 0}::int * interval '1 millisecond',
+    run_at => now() + ${options.delayMs ?? 0}::bigint * interval '1 millisecond',
     max_attempts => ${MAX_ATTEMPTS[task]}::int,
     job_key => ${options.jobKey ?? null}::text
   )`.execute(trx);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { ActionParams } from '../../machines/conversation/conversation.machine.js';
 import { closeApproval, queueForApproval } from '../db/drafts.repository.js';
 import type { ActionRouting } from './apply-event.js';
@@ -15,6 +16,21 @@ export const actionRouting: ActionRouting = {
       await trx
         .insertInto('escalations')
         .values({ conversation_id: context.conversationId, reason: params.reason, note: params.note })
+        .execute();
+    },
+    closeEscalation: async (trx, params: ActionParams['closeEscalation'], context) => {
+      await trx
+        .updateTable('escalations')
+        .set({ closed_at: sql`now()`, resolution: params.resolution })
+        .where('conversation_id', '=', context.conversationId)
+        .where('closed_at', 'is', null)
+        .execute();
+    },
+    recordOptOut: async (trx, params: ActionParams['recordOptOut'], context) => {
+      await trx
+        .insertInto('opt_outs')
+        .values({ phone: params.phone, conversation_id: context.conversationId })
+        .onConflict((oc) => oc.column('phone').doNothing())
         .execute();
     },
   },

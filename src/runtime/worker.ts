@@ -56,6 +56,8 @@ export interface WorkerHandle {
 }
 
 const APP_NAME_PREFIX = 'orchestrator-worker:';
+/** Failed attempts of an invoke (retryable errors) before its error is fed to the machine. */
+export const DEFAULT_INVOKE_ATTEMPTS = 4;
 
 export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts'>): TaskList {
   const { runtime, activities, effects, logger } = deps;
@@ -66,6 +68,8 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
       const activity = activities[job.src];
       if (!activity) throw new Error(`no activity for actor src ${job.src}`);
       const origin = { kind: 'invoke' as const, id: job.invokeId, token: job.token };
+      // A stopped invoke (its state was left: superseded draft, STOP during a send, staff closed) does nothing.
+      if (!(await runtime.isLive(job.conversationId, origin))) return;
       const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
       let output: unknown;
       try {
@@ -76,7 +80,8 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
           signal: helpers.abortSignal ?? new AbortController().signal,
         });
       } catch (error) {
-        const maxAttempts = Math.min(helpers.job.max_attempts, deps.invokeMaxAttempts ?? helpers.job.max_attempts);
+        // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final.
+        const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
         const code = (error as { code?: string }).code ?? 'error';
         if (isRetryable(error) && helpers.job.attempts < maxAttempts) {
           logger.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');

@@ -25,10 +25,40 @@ describe('config', () => {
   });
 
   it('when production lacks a database or a service URL, then boot fails instead of falling back to local stand-ins', () => {
-    const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), OUTBOUND_JWT_SECRET: 'y'.repeat(32) };
     const urls = { COLLECTIONS_MONITOR_URL: 'http://cm:8001', SMS_AGENT_URL: 'http://sms:8002', NOTIFICATION_SERVICE_URL: 'http://ns:8003' };
     expect(() => loadConfig({ ...secret, ...urls })).toThrow(/DATABASE_URL is required/);
     expect(() => loadConfig({ ...secret, DATABASE_URL: 'postgres://db/x', SMS_AGENT_URL: urls.SMS_AGENT_URL })).toThrow(/SMS_AGENT_URL/);
     expect(loadConfig({ ...secret, ...urls, DATABASE_URL: 'postgres://db/x' }).services.smsAgent).toBe('http://sms:8002');
+  });
+
+  it('when nothing is set, then outbound tokens are signed with a development secret that our API does not accept', () => {
+    const config = loadConfig({});
+    expect(config.outboundJwt.secret.length).toBeGreaterThanOrEqual(32);
+    expect(config.outboundJwt.secret).not.toBe(config.jwtSecret);
+    expect(config.outboundJwt.audience).toBeUndefined();
+    expect(loadConfig({ OUTBOUND_JWT_AUDIENCE: 'downstream' }).outboundJwt.audience).toBe('downstream');
+  });
+
+  it('when production lacks OUTBOUND_JWT_SECRET, or it repeats JWT_SECRET or is short, then boot fails naming it', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(32),
+      DATABASE_URL: 'postgres://db/x',
+      COLLECTIONS_MONITOR_URL: 'http://cm:8001',
+      SMS_AGENT_URL: 'http://sms:8002',
+      NOTIFICATION_SERVICE_URL: 'http://ns:8003',
+    };
+    expect(() => loadConfig(production)).toThrow(/OUTBOUND_JWT_SECRET is required in production/);
+    expect(() => loadConfig({ ...production, OUTBOUND_JWT_SECRET: 'x'.repeat(32) })).toThrow(/OUTBOUND_JWT_SECRET must differ from JWT_SECRET/);
+    expect(() => loadConfig({ OUTBOUND_JWT_SECRET: 'short' })).toThrow(/OUTBOUND_JWT_SECRET must be at least 32 characters/);
+    expect(loadConfig({ ...production, OUTBOUND_JWT_SECRET: 'y'.repeat(32) }).outboundJwt.secret).toBe('y'.repeat(32));
+  });
+
+  it('when DB_POOL_SIZE is unset, then the pool is the larger of 20 and the worker concurrency plus 10', () => {
+    expect(loadConfig({}).dbPoolSize).toBe(20);
+    expect(loadConfig({ WORKER_CONCURRENCY: '100' }).dbPoolSize).toBe(110);
+    expect(loadConfig({ DB_POOL_SIZE: '8', WORKER_CONCURRENCY: '2' }).dbPoolSize).toBe(8);
+    expect(() => loadConfig({ DB_POOL_SIZE: '20', WORKER_CONCURRENCY: '30' })).toThrow(/DB_POOL_SIZE must be at least WORKER_CONCURRENCY/);
   });
 });

@@ -211,7 +211,7 @@ describe('conversation machine: routing of a fresh draft', () => {
   it('when a draft is auto-sent, then the sender is invoked with its text and language and nothing is queued for approval', () => {
     const { snapshot, actions } = step(run([sms()]), drafted(draft({ confidence: 0.95, language: 'es', text: 'Hola' })));
     expect(snapshot.value).toBe('sending');
-    expect(snapshot.context.outgoing).toEqual({ text: 'Hola', decidedBy: 'auto', approvalId: null });
+    expect(snapshot.context.outgoing).toEqual({ text: 'Hola', decidedBy: 'auto', approvalId: null, key: 'draft-1' });
     const spawn = actions.find((action) => action.type === 'xstate.spawnChild');
     expect(spawn?.params).toMatchObject({ id: 'sender', src: 'sendSms', input: { conversationId: 'conv-1', text: 'Hola', language: 'es' } });
     expect(types(actions)).not.toContain('openApproval');
@@ -247,7 +247,7 @@ describe('conversation machine: manager review', () => {
   it('when a manager approves or modifies, then the chosen text goes to the sender, decided by the manager', () => {
     const approvedStep = step(inPendingApproval(), approved());
     expect(approvedStep.snapshot.value).toBe('sending');
-    expect(approvedStep.snapshot.context.outgoing).toEqual({ text: draft().text, decidedBy: 'manager', approvalId: 'draft-1' });
+    expect(approvedStep.snapshot.context.outgoing).toEqual({ text: draft().text, decidedBy: 'manager', approvalId: 'draft-1', key: 'draft-1' });
     expect(approvedStep.actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ status: 'approved', reviewer: 'alice' });
 
     const modifiedStep = step(inPendingApproval(), modified());
@@ -309,6 +309,40 @@ describe('conversation machine: inbound messages', () => {
     const { snapshot, actions } = step(run([sms('STOP')]), drafted(draft({ intents: ['opt_out'], language: 'es' })));
     expect(snapshot.value).toBe('optedOut');
     expect(actions.filter((a) => a.type === 'sendOptOutConfirmation').map((a) => a.params)).toEqual([{ phone: INPUT.phone, language: 'es' }]);
+  });
+});
+
+describe('conversation machine: review findings (sends that must not happen, messages that must not be lost)', () => {
+  it('when the debtor sends STOP while a text is on its way, then the send is stopped and the machine drafts again', () => {
+    const { snapshot, actions } = step(inSending(), sms('STOP', 'msg-stop'));
+    expect(snapshot.value).toBe('drafting');
+    expect(Object.keys(snapshot.children)).not.toContain('sender');
+    expect(types(actions)).toContain('xstate.spawnChild');
+    expect(step(inSending(), sms('ok thanks', 'msg-2')).snapshot.value).toBe('sending');
+  });
+
+  it('when a message arrives during a send that fails, then after retry and sent it still gets a reply', () => {
+    const failed = run([sms(), drafted(draft({ confidence: 0.95 })), sms('one more thing', 'msg-2'), sendFailed()]);
+    expect(failed.value).toBe('failed');
+    const retried = step(failed, { type: 'retry', by: 'alice' }).snapshot;
+    expect(retried.context.unanswered.map((m) => m.text)).toEqual(['one more thing']);
+    expect(step(retried, sent()).snapshot.value).toBe('drafting');
+  });
+
+  it('when a draft carries a payment plan, then a manager approves it however confident the drafter is', () => {
+    const { snapshot } = step(run([sms()]), drafted(draft({ confidence: 0.99, intents: ['payment_plan'], plan: { weeklyAmountCents: 5_000, weeks: 8 } })));
+    expect(snapshot.value).toBe('pendingApproval');
+  });
+
+  it('when a person resumes or closes an escalated conversation, then its escalation is closed with that resolution', () => {
+    const escalated = step(inAwaitingReply(), { type: 'staff.escalate', by: 'alice' }).snapshot;
+    expect(step(escalated, { type: 'staff.resume', by: 'alice' }).actions.find((a) => a.type === 'closeEscalation')?.params).toEqual({ resolution: 'resumed' });
+    expect(step(escalated, { type: 'staff.close', by: 'alice' }).actions.find((a) => a.type === 'closeEscalation')?.params).toEqual({ resolution: 'closed' });
+  });
+
+  it('when the debtor opts out, then the number is recorded as opted out before the one confirmation', () => {
+    const { actions } = step(run([sms('STOP')]), drafted(draft({ intents: ['opt_out'], confidence: 0.99 })));
+    expect(types(actions).filter((type) => ['recordOptOut', 'sendOptOutConfirmation'].includes(type))).toEqual(['recordOptOut', 'sendOptOutConfirmation']);
   });
 });
 

@@ -113,11 +113,20 @@ describe('sms agent client', () => {
     expect(sims.sms.sent).toHaveLength(1);
   });
 
-  it('when the agent answers 503 twice, then the call is retried and succeeds', async () => {
+  it('when the agent answers 503 twice to a history read, then the read is retried and succeeds', async () => {
+    sims.sms.recordInbound(PHONE, 'Hello?');
     sims.sms.failNext(2, 503);
-    const { id } = await clients().services.smsAgent.send({ to: PHONE, body: 'Hi', conversationId: 'conv-1' }, 'key-503');
-    expect(id).toBe(sims.sms.sent[0].id);
+    const history = await clients().services.smsAgent.history(PHONE);
+    expect(history.map(({ content }) => content)).toEqual(['Hello?']);
     expect(sims.sms.requestCount).toBe(3);
+  });
+
+  it('when the agent answers 503 to a send, then the send is not repeated and the error is retryable', async () => {
+    sims.sms.failNext(1, 503);
+    const error = await failure(clients().services.smsAgent.send({ to: PHONE, body: 'Hi', conversationId: 'conv-1' }, 'key-503'));
+    expect(error).toMatchObject({ retryable: true, upstreamStatus: 503, service: 'sms_agent' });
+    expect(sims.sms.requestCount).toBe(1);
+    expect(sims.sms.sent).toHaveLength(0);
   });
 
   it('when the agent answers 400, then it is not retried and the error is not retryable', async () => {
@@ -128,7 +137,7 @@ describe('sms agent client', () => {
     expect(sims.sms.requestCount).toBe(1);
   });
 
-  it('when every answer is slower than the timeout, then a retryable ServiceError follows the retries, and the text was stored once', async () => {
+  it('when the agent accepts a send but answers after the timeout, then it receives exactly one POST and the error is retryable', async () => {
     sims.sms.setResponseDelay(500);
     const error = await failure(
       clients({ timeoutMs: 100 }).services.smsAgent.send({ to: PHONE, body: 'Slow', conversationId: 'c' }, 'key-slow'),
@@ -136,8 +145,26 @@ describe('sms agent client', () => {
     expect(error.retryable).toBe(true);
     expect(error.upstreamStatus).toBeUndefined();
     expect(error.message).toContain('timed out');
-    expect(sims.sms.requestCount).toBe(3);
+    expect(sims.sms.requestCount).toBe(1);
     expect(sims.sms.sent).toHaveLength(1);
+  });
+
+  it('when a history read is slower than the timeout, then it is still tried three times', async () => {
+    sims.sms.setResponseDelay(500);
+    const error = await failure(clients({ timeoutMs: 100 }).services.smsAgent.history(PHONE));
+    expect(error).toMatchObject({ retryable: true, upstreamStatus: undefined });
+    expect(sims.sms.requestCount).toBe(3);
+  });
+
+  it('when single-attempt sends time out in a row, then they still count towards the breaker', async () => {
+    sims.sms.setResponseDelay(300);
+    const { services, breakers } = clients({ timeoutMs: 50, breakerThreshold: 2 });
+    const send = (key: string) => services.smsAgent.send({ to: PHONE, body: 'Slow', conversationId: 'c' }, key);
+    await failure(send('key-b1'));
+    await failure(send('key-b2'));
+    expect(breakers.sms_agent()).toBe('open');
+    expect((await failure(send('key-b3'))).message).toContain('circuit breaker is open');
+    expect(sims.sms.requestCount).toBe(2);
   });
 
   it('when failures are consecutive, then the breaker opens, fails fast, and closes after halfOpenAfter', async () => {

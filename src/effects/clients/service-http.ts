@@ -50,6 +50,12 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** A name for logs instead of the path, which may hold a phone number (e.g. 'sms.history'). */
   operation?: string;
+  /**
+   * `false`: one attempt only, still through the breaker, with the timeout and the error mapping. For calls
+   * that must not be repeated blindly (a send the service may have accepted before it timed out): the caller's
+   * durable job retries instead, after reconciling with what the service already holds.
+   */
+  retry?: boolean;
 }
 
 export interface ServiceHttp {
@@ -58,7 +64,8 @@ export interface ServiceHttp {
 }
 
 /**
- * One got client + one cockatiel policy (retry around a circuit breaker) per downstream service.
+ * One got client + one cockatiel policy (retry around a circuit breaker) per downstream service; a request
+ * with `retry: false` goes through the breaker alone.
  * got never retries (`limit: 0`) so the two never stack; every failure leaves as a ServiceError that
  * says whether trying again may help.
  */
@@ -130,7 +137,8 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
   return {
     async request<T>(method: HttpMethod, path: string, request: RequestOptions = {}): Promise<T> {
       try {
-        return await policy.execute(({ signal }) => attempt<T>(method, path, request, signal), request.signal);
+        const guard = request.retry === false ? breaker : policy;
+        return await guard.execute(({ signal }) => attempt<T>(method, path, request, signal), request.signal);
       } catch (error) {
         if (error instanceof ServiceError) throw error;
         if (error instanceof BrokenCircuitError) {

@@ -31,6 +31,9 @@ export function createSmsAgentClient(http: ServiceHttp): SmsAgent {
         headers: { 'idempotency-key': idempotencyKey },
         signal,
         operation: 'sms.send',
+        // An agent that accepted the text but answered late would get it again on an immediate retry. The
+        // send job retries instead, after checking the agent's history for this text.
+        retry: false,
       });
       const parsed = sendResponse.safeParse(body);
       if (!parsed.success) throw new ServiceError(SMS_AGENT, 'sms_agent answered a send without an id', false);

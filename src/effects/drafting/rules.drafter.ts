@@ -15,6 +15,7 @@
  * payment_plan, so a manager sees the offer in the debtor's own words.
  */
 import type { Intent, PlanProposal } from '../../../machines/conversation/conversation.types.js';
+import { isOptOutKeyword } from '../../../machines/conversation/opt-out.js';
 import {
   DEFAULT_COMPLIANCE,
   checkOutgoingText,
@@ -37,27 +38,6 @@ interface IntentRule {
   raw?: boolean;
 }
 
-/** A whole message that is only an opt-out keyword (carrier convention), punctuation aside. */
-const OPT_OUT_KEYWORDS = new Set([
-  'stop',
-  'stop all',
-  'stopall',
-  'unsubscribe',
-  'unsub',
-  'quit',
-  'cancel',
-  'end',
-  'opt out',
-  'optout',
-  'revoke',
-  'alto',
-  'parar',
-  'para',
-  'basta',
-  'baja',
-  'cancelar',
-  'detener',
-]);
 
 const RULES: readonly IntentRule[] = [
   // opt_out
@@ -174,8 +154,7 @@ export function detectIntents(texts: readonly string[]): IntentDetection {
   };
   for (const text of texts) {
     const folded = foldText(text);
-    const bare = folded.replace(/[^\p{L}\p{N} ]+/gu, ' ').replace(/\s+/g, ' ').trim();
-    if (OPT_OUT_KEYWORDS.has(bare)) note('opt_out', 'opt_out.keyword');
+    if (isOptOutKeyword(text)) note('opt_out', 'opt_out.keyword');
     for (const rule of RULES) {
       if (rule.pattern.test(rule.raw ? text : folded)) note(rule.intent, rule.id);
     }

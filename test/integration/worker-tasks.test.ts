@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
+import type { JobHelpers } from 'graphile-worker';
+import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { createActivities, createEffects } from '../../src/effects/activities.js';
+import { createServiceClients } from '../../src/effects/clients/index.js';
+import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js';
+import { createLogger } from '../../src/logger.js';
+import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
+import { actionRouting } from '../../src/runtime/projections.js';
+import { createTaskList } from '../../src/runtime/worker.js';
+import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * The worker's tasks driven one job at a time (no runner), against real Postgres and the simulators: the
+ * cases where a text must not go out, or must not go out twice.
+ */
+
+let testDb: TestDatabase;
+let simulators: RunningSimulators;
+let runtime: Runtime;
+let tasks: ReturnType<typeof createTaskList>;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  const logger = createLogger({ level: 'silent' });
+  simulators = await startSimulators({ basePort: 0, logger });
+  const clients = createServiceClients({
+    urls: simulators.urls,
+    timeoutMs: 300,
+    token: () => 'test-token',
+    logger,
+    resilience: { backoffInitialMs: 5, backoffMaxMs: 10, breakerThreshold: 1_000 },
+  });
+  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+  const deps = { db: testDb.db, services: clients.services, drafter: createRulesDrafter(), logger, managersRecipient: 'managers' };
+  tasks = createTaskList({ runtime, activities: createActivities(deps), effects: createEffects(deps), logger });
+});
+afterAll(async () => {
+  await simulators.close();
+  await testDb.drop();
+});
+beforeEach(() => simulators.reset());
+
+const helpers = (attempts = 1) => ({ job: { attempts, max_attempts: 25 }, abortSignal: new AbortController().signal }) as unknown as JobHelpers;
+
+async function pendingJobs(conversationId: string, task: string) {
+  const { rows } = await sql<{ id: string; payload: any }>`
+    select j.id, j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
+    where t.identifier = ${task} and j.payload->>'conversationId' = ${conversationId} order by j.id`.execute(testDb.db);
+  return rows;
+}
+
+/** Runs the oldest job of that task for the conversation, as a worker would, then deletes it (completed). */
+async function runNext(conversationId: string, task: 'invoke' | 'effect', attempts = 1) {
+  const [job] = await pendingJobs(conversationId, task);
+  if (!job) throw new Error(`no ${task} job for ${conversationId}`);
+  try {
+    await tasks[task]!(job.payload, helpers(attempts));
+  } finally {
+    await sql`delete from graphile_worker._private_jobs where id = ${job.id}`.execute(testDb.db);
+  }
+  return job.payload;
+}
+
+async function state(conversationId: string) {
+  return (await testDb.db.selectFrom('conversations').select('state').where('id', '=', conversationId).executeTakeFirstOrThrow()).state;
+}
+
+async function inbound(conversationId: string, text: string, phone: string, key: string) {
+  await runtime.apply({
+    conversationId,
+    event: { type: 'sms.received', text, messageId: key, at: new Date().toISOString() },
+    idempotencyKey: key,
+    actor: 'service:test',
+    create: { conversationId, tenantId: 'tenant-w', phone },
+    ifNotAccepted: 'record',
+  });
+}
+
+const staff = (conversationId: string, type: 'staff.close' | 'retry', key: string) =>
+  runtime.apply({ conversationId, event: { type, by: 'alice' }, idempotencyKey: key, actor: 'manager:alice', ifNotAccepted: 'reject' });
+
+describe('worker tasks', () => {
+  it('when staff close a conversation before its send job runs, then nothing is sent', async () => {
+    await inbound('w-close', 'Hi, what is my balance?', '+15550400001', 'w-close-1');
+    await runNext('w-close', 'invoke'); // drafted and routed to sending
+    expect(await state('w-close')).toBe('sending');
+    await staff('w-close', 'staff.close', 'w-close-2');
+    await runNext('w-close', 'invoke'); // the sender job, no longer wanted
+    expect(simulators.sms.sent).toEqual([]);
+    expect(await state('w-close')).toBe('closed');
+  });
+
+  it('when STOP arrives while the reply waits to be sent, then the reply never goes out, only the one confirmation', async () => {
+    await inbound('w-stop', 'Hi, what is my balance?', '+15550400002', 'w-stop-1');
+    await runNext('w-stop', 'invoke');
+    await inbound('w-stop', 'STOP', '+15550400002', 'w-stop-2');
+    expect(await state('w-stop')).toBe('drafting');
+    await runNext('w-stop', 'invoke'); // the stopped sender: does nothing
+    await runNext('w-stop', 'invoke'); // the new drafter: opt-out
+    expect(await state('w-stop')).toBe('optedOut');
+    await runNext('w-stop', 'effect'); // the one effect of optedOut: the confirmation
+    expect(simulators.sms.sent.map((sms) => sms.body)).toEqual([expect.stringMatching(/unsubscribed/)]);
+  });
+
+  it('when a send timed out for good and a manager retries, then the earlier text is found and not sent again', async () => {
+    await inbound('w-retry', 'Hi, what is my balance?', '+15550400003', 'w-retry-1');
+    await runNext('w-retry', 'invoke');
+    simulators.sms.setResponseDelay(1_000); // accepted, but the answer comes after our 300 ms timeout
+    await runNext('w-retry', 'invoke', 4); // the last counted attempt: the error goes to the machine
+    expect(await state('w-retry')).toBe('failed');
+    expect(simulators.sms.sent).toHaveLength(1);
+    simulators.sms.setResponseDelay(0);
+    await staff('w-retry', 'retry', 'w-retry-2');
+    await runNext('w-retry', 'invoke');
+    expect(await state('w-retry')).toBe('awaitingReply');
+    expect(simulators.sms.sent).toHaveLength(1);
+  });
+
+  it('when a retryable failure is not yet the last counted attempt, then the job throws for graphile-worker to retry', async () => {
+    await inbound('w-attempts', 'Hi, what is my balance?', '+15550400004', 'w-attempts-1');
+    simulators.monitor.failNext(100, 503);
+    await expect(runNext('w-attempts', 'invoke', 1)).rejects.toMatchObject({ retryable: true });
+    expect(await state('w-attempts')).toBe('drafting');
+  });
+
+  it('when an earlier identical text was sent, then a new send with an unknown outcome is not mistaken for it', async () => {
+    await inbound('w-same', 'Hi, what is my balance?', '+15550400005', 'w-same-1');
+    await runNext('w-same', 'invoke');
+    await runNext('w-same', 'invoke');
+    expect(await state('w-same')).toBe('awaitingReply');
+    await inbound('w-same', 'Hi, what is my balance?', '+15550400005', 'w-same-2');
+    await runNext('w-same', 'invoke'); // same question, same template
+    simulators.sms.failNext(1, 503); // the first try of the second send fails before the agent stores it
+    const [sendJob] = await pendingJobs('w-same', 'invoke');
+    await expect(tasks.invoke!(sendJob.payload, helpers(1))).rejects.toMatchObject({ retryable: true });
+    await runNext('w-same', 'invoke', 2);
+    expect(simulators.sms.sent).toHaveLength(2);
+    expect(simulators.sms.sent[0].body).toBe(simulators.sms.sent[1].body);
+  });
+
+  it('when a number opted out in one conversation, then another conversation sends it nothing', async () => {
+    await inbound('w-out-a', 'STOP', '+15550400006', 'w-out-a-1');
+    await runNext('w-out-a', 'invoke');
+    await runNext('w-out-a', 'effect');
+    expect(simulators.sms.sent).toHaveLength(1); // the confirmation
+    await inbound('w-out-b', 'Hi, what is my balance?', '+15550400006', 'w-out-b-1');
+    await runNext('w-out-b', 'invoke');
+    await runNext('w-out-b', 'invoke');
+    expect(await state('w-out-b')).toBe('failed');
+    expect(simulators.sms.sent).toHaveLength(1);
+  });
+});
