@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { EventEmitter } from 'node:events';
-import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import { isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -128,17 +128,35 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
 
   // Liveness: a session named after our worker pool exists exactly as long as this process does.
   const liveness = await deps.pool.connect();
+  // If this host vanishes (not just the process), the server drops the session after ~30 s of silence
+  // instead of the kernel's default of hours, and other workers take over the jobs.
+  await liveness.query(`select set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+    set_config('tcp_keepalives_count', '4', false)`);
+  // Fencing: without its session this process cannot prove it lives, and within LIVENESS_GRACE_MS others
+  // will release its jobs; it stops working on them before that, rather than run them twice.
+  let runner: Runner | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  let fenced: Promise<void> | null = null;
+  liveness.on('error', (error: Error) => {
+    if (fenced) return;
+    log.fatal({ err: error }, 'liveness session lost: abandoning running jobs');
+    clearInterval(sweeper);
+    fenced = (runner ? runner.kill('liveness session lost') : Promise.resolve())
+      .catch(() => {})
+      .finally(() => deps.onLivenessLost?.(error));
+  });
   const events = new EventEmitter() as WorkerEvents;
   events.on('pool:create', ({ workerPool }) => {
     liveness
       .query(`select set_config('application_name', $1, false)`, [`${APP_NAME_PREFIX}${workerPool.id}`])
-      .catch((error: unknown) => log.error({ err: error }, 'could not name the liveness session'));
+      // Unnamed, the pool looks dead to every other worker: fence it like a lost session.
+      .catch((error: unknown) => liveness.emit('error', error instanceof Error ? error : new Error(String(error))));
   });
   const utils = await makeWorkerUtils({ pgPool: deps.pool, logger: graphileLogger(log) });
   const sweep = () => releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log);
   await sweep();
 
-  const runner = await run({
+  runner = await run({
     pgPool: deps.pool,
     concurrency: deps.concurrency,
     taskList: createTaskList(deps),
@@ -147,22 +165,11 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     pollInterval: 1_000,
     logger: graphileLogger(log),
   });
-  const sweeper = setInterval(() => {
+  if (fenced) await runner.kill('liveness session lost while starting').catch(() => {});
+  sweeper = setInterval(() => {
     sweep().catch((error: unknown) => log.warn({ err: error }, 'sweep for dead workers failed'));
   }, deps.sweepIntervalMs ?? 10_000);
   sweeper.unref();
-  // Fencing: without its session this process cannot prove it lives, and within LIVENESS_GRACE_MS others
-  // will release its jobs; it stops working on them before that, rather than run them twice.
-  let fenced: Promise<void> | null = null;
-  liveness.on('error', (error: Error) => {
-    if (fenced) return;
-    log.fatal({ err: error }, 'liveness session lost: abandoning running jobs');
-    clearInterval(sweeper);
-    fenced = runner
-      .kill('liveness session lost')
-      .catch(() => {})
-      .finally(() => deps.onLivenessLost?.(error));
-  });
   log.info({ concurrency: deps.concurrency }, 'worker started');
 
   return {
@@ -170,7 +177,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     async stop() {
       clearInterval(sweeper);
       if (fenced) await fenced;
-      else await runner.stop();
+      else await runner!.stop();
       await utils.release();
       liveness.release(fenced ? true : undefined); // a broken session is destroyed, not pooled
       log.info('worker stopped');
