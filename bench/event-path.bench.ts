@@ -764,8 +764,8 @@ The CPU table says where the time goes. What a CPU profile and SQL variants show
 transactions (the raw loop without the job ran about 1.7× faster at 20 clients, and with a bare \`pg_notify\` instead
 of the job only about 10% faster; \`synchronous_commit=off\` did not help); in the service, about a third of its
 CPU is socket writes (10 per event: 9 statements and the response; loopback TCP is expensive in this VM), then
-kysely (query building, ~7%), XState, express and passport, and \`jsonwebtoken\` re-creating a key object from the
-secret on every verification (~3%).
+kysely (query building, ~7%), XState, express and passport (\`jsonwebtoken\` re-creating a key object from the
+secret on every verification cost ~3%; the verifier now keeps one).
 `;
 }
 
