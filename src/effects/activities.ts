@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { checkOutgoingText, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, ActivityContext, EffectContext, Effects } from '../runtime/worker.js';
-import type { Drafter } from './drafting/drafter.js';
+import { toDraft, type Drafter } from './drafting/drafter.js';
 import type { NotificationPriority, Services } from './ports.js';
 import { deliverSms } from './sms-delivery.js';
 
@@ -44,17 +44,7 @@ export function createActivities(deps: EffectDeps): Activities {
       const violations = checkOutgoingText(proposal.text, { language: tenant.language, policy });
       const reviewReason =
         proposal.reviewReason ?? (violations.length > 0 ? `compliance:${violations.map((v) => v.code).join(',')}` : null);
-      const draft: Draft = {
-        id: randomUUID(),
-        text: proposal.text,
-        intents: proposal.intents,
-        confidence: proposal.confidence,
-        drafter: proposal.drafter,
-        model: proposal.model,
-        language: tenant.language,
-        plan: proposal.plan,
-        reviewReason,
-      };
+      const draft = toDraft(proposal, randomUUID(), tenant.language, reviewReason);
       await insertDraft(db, {
         ...draft,
         conversationId: input.conversationId,

@@ -6,6 +6,7 @@ import { insertDraft } from '../../src/db/drafts.repository.js';
 import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runtime/apply-event.js';
 import { actionRouting } from '../../src/runtime/projections.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { makeDraft } from '../helpers/fixtures.js';
 
 let testDb: TestDatabase;
 let runtime: Runtime;
@@ -34,20 +35,7 @@ async function jobs(conversationId: string, task: string) {
   return rows;
 }
 
-function draft(overrides: Partial<Draft> = {}): Draft {
-  return {
-    id: `draft-${++counter}`,
-    text: 'Hi, this is a debt collector. Reply STOP to opt out.',
-    intents: ['question'],
-    confidence: 0.7,
-    drafter: 'rules',
-    model: null,
-    language: 'en',
-    plan: null,
-    reviewReason: null,
-    ...overrides,
-  };
-}
+const draft = (overrides: Partial<Draft> = {}) => makeDraft({ id: `draft-${++counter}`, ...overrides });
 
 async function finishDrafting(conversationId: string, output: Draft) {
   const [job] = (await jobs(conversationId, 'invoke')).slice(-1);

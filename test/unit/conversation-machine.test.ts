@@ -10,6 +10,7 @@ import {
 } from '../../machines/conversation/conversation.machine.js';
 import { HUMAN_ONLY_INTENTS, type Draft, type Intent } from '../../machines/conversation/conversation.types.js';
 import { allowedEvents } from '../../src/runtime/machine-snapshot.js';
+import { makeDraft } from '../helpers/fixtures.js';
 
 /**
  * The machine alone: no database, no workers. XState's pure `transition` / `getMicrosteps` are exactly what
@@ -23,20 +24,7 @@ const INPUT = { conversationId: 'conv-1', tenantId: 'tenant-1', phone: '+1555000
 const AT = '2026-01-01T12:00:00.000Z';
 const HOUR = 3_600_000;
 
-function draft(overrides: Partial<Draft> = {}): Draft {
-  return {
-    id: 'draft-1',
-    text: 'Hi, this is a debt collector. We got your message. Reply STOP to opt out.',
-    intents: ['question'],
-    confidence: 0.7,
-    drafter: 'rules',
-    model: null,
-    language: 'en',
-    plan: null,
-    reviewReason: null,
-    ...overrides,
-  };
-}
+const draft = makeDraft;
 
 const sms = (text = 'hello', messageId = 'msg-1') => ({ type: 'sms.received', text, messageId, at: AT });
 const drafted = (output: Draft) => ({ type: 'xstate.done.actor.drafter', output });

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { INTENTS, type Draft, type Intent } from '../../machines/conversation/conversation.types.js';
+import { INTENTS, type Intent } from '../../machines/conversation/conversation.types.js';
 import { DEFAULT_ROUTING, routeDraft } from '../../machines/conversation/routing.js';
-import type { DraftProposal, DraftRequest } from '../../src/effects/drafting/drafter.js';
+import { toDraft, type DraftProposal, type DraftRequest } from '../../src/effects/drafting/drafter.js';
 import { createOpenAiDrafter, responseFormatFor, type OpenAiDrafterOptions } from '../../src/effects/drafting/openai.drafter.js';
 import { PROMPT_VERSION } from '../../src/effects/drafting/prompt.js';
 import type { SmsHistoryMessage, Tenant } from '../../src/effects/ports.js';
@@ -62,17 +62,7 @@ const answer = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const asDraft = (proposal: DraftProposal, language: 'en' | 'es' = 'en'): Draft => ({
-  id: 'd-1',
-  text: proposal.text,
-  intents: proposal.intents,
-  confidence: proposal.confidence,
-  drafter: proposal.drafter,
-  model: proposal.model,
-  language,
-  plan: proposal.plan,
-  reviewReason: proposal.reviewReason,
-});
+const asDraft = (proposal: DraftProposal, language: 'en' | 'es' = 'en') => toDraft(proposal, 'd-1', language);
 
 async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { INTENTS, type Draft, type Intent } from '../../machines/conversation/conversation.types.js';
+import { INTENTS, type Intent } from '../../machines/conversation/conversation.types.js';
 import { DEFAULT_ROUTING, routeDraft, type Route } from '../../machines/conversation/routing.js';
-import type { DraftProposal } from '../../src/effects/drafting/drafter.js';
+import { toDraft, type DraftProposal } from '../../src/effects/drafting/drafter.js';
 import {
   RULES_CONFIDENCE,
   composeReply,
@@ -34,17 +34,7 @@ const request = (texts: string[], overrides: Partial<Tenant> = {}) => ({
   unanswered: texts.map((text, index) => ({ text, at: `2025-01-0${index + 1}T10:00:00Z`, messageId: `m-${index}` })),
 });
 
-const asDraft = (proposal: DraftProposal, language: 'en' | 'es' = 'en'): Draft => ({
-  id: 'd-1',
-  text: proposal.text,
-  intents: proposal.intents,
-  confidence: proposal.confidence,
-  drafter: proposal.drafter,
-  model: proposal.model,
-  language,
-  plan: proposal.plan,
-  reviewReason: proposal.reviewReason,
-});
+const asDraft = (proposal: DraftProposal, language: 'en' | 'es' = 'en') => toDraft(proposal, 'd-1', language);
 
 /** One English and one Spanish message per intent, with the route it must take under default routing. */
 const CASES: Array<{ intent: Intent; en: string; es: string; route: Route }> = [

@@ -6,7 +6,7 @@
  * A drafter only proposes. Routing (machines/conversation/routing.ts) decides what goes out, and a
  * proposal with `reviewReason` set never goes out without a manager.
  */
-import type { InboundMessage, Intent, PlanProposal } from '../../../machines/conversation/conversation.types.js';
+import type { Draft, InboundMessage, Intent, Language, PlanProposal } from '../../../machines/conversation/conversation.types.js';
 import type { SmsHistoryMessage, Tenant } from '../ports.js';
 
 export interface DraftRequest {
@@ -46,4 +46,19 @@ export interface DraftProposal {
 export interface Drafter {
   readonly name: 'openai' | 'rules';
   draft(request: DraftRequest, signal?: AbortSignal): Promise<DraftProposal>;
+}
+
+/** The machine's view of a proposal: what routing and sending need, under a draft id, in the debtor's language. */
+export function toDraft(proposal: DraftProposal, id: string, language: Language, reviewReason = proposal.reviewReason): Draft {
+  return {
+    id,
+    text: proposal.text,
+    intents: proposal.intents,
+    confidence: proposal.confidence,
+    drafter: proposal.drafter,
+    model: proposal.model,
+    language,
+    plan: proposal.plan,
+    reviewReason,
+  };
 }

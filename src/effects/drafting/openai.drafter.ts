@@ -21,7 +21,7 @@ import OpenAI, {
 } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
-import { INTENTS, type Intent, type PlanProposal } from '../../../machines/conversation/conversation.types.js';
+import { INTENTS, type Intent } from '../../../machines/conversation/conversation.types.js';
 import { ServiceError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import {
@@ -166,14 +166,8 @@ export function buildUserPayload(request: DraftRequest, historyTokenBudget: numb
 
 const LANGUAGE_NAMES = { en: 'English', es: 'Spanish' } as const;
 
-interface Interpretation {
-  text: string;
-  intents: Intent[];
-  confidence: number;
-  plan: PlanProposal | null;
-  reasons: string[];
-  reviewReason: string | null;
-}
+/** The part of a proposal that comes from reading the model's answer. */
+type Interpretation = Pick<DraftProposal, 'text' | 'intents' | 'confidence' | 'plan' | 'reasons' | 'reviewReason'>;
 
 function stripCodeFence(text: string): string {
   const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/.exec(text.trim());
