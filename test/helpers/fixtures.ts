@@ -1,4 +1,5 @@
 import type { Draft } from '../../machines/conversation/conversation.types.js';
+import type { Tenant } from '../../src/effects/ports.js';
 
 /** A draft as the drafter activity hands it to the machine; tests override what they need. */
 export function makeDraft(overrides: Partial<Draft> = {}): Draft {
@@ -12,6 +13,21 @@ export function makeDraft(overrides: Partial<Draft> = {}): Draft {
     language: 'en',
     plan: null,
     reviewReason: null,
+    ...overrides,
+  };
+}
+
+/** A tenant as the Collections Monitor client returns it. */
+export function makeTenant(overrides: Partial<Tenant> = {}): Tenant {
+  return {
+    tenantId: 't-1',
+    tenantName: 'Ana García',
+    amountOwedCents: 123_456,
+    daysLate: 45,
+    language: 'en',
+    phoneNumbers: ['+15551234567'],
+    paymentReliabilityScore: 0.4,
+    failedPaymentPlans: 1,
     ...overrides,
   };
 }

@@ -9,6 +9,7 @@ import type { SmsHistoryMessage, Tenant } from '../../src/effects/ports.js';
 import { ServiceError } from '../../src/errors.js';
 import { complianceFooter } from '../../src/policies/compliance.js';
 import { startOpenAiStub, type OpenAiStub } from '../helpers/openai-stub.js';
+import { makeTenant } from '../helpers/fixtures.js';
 
 const PHONE = '+15557654321';
 const SECRET_TEXT = 'my secret sentence 4242';
@@ -30,17 +31,7 @@ afterAll(async () => {
   await stub.close();
 });
 
-const tenant = (overrides: Partial<Tenant> = {}): Tenant => ({
-  tenantId: 't-1',
-  tenantName: 'Ana García',
-  amountOwedCents: 123_456,
-  daysLate: 45,
-  language: 'en',
-  phoneNumbers: [PHONE],
-  paymentReliabilityScore: 0.4,
-  failedPaymentPlans: 1,
-  ...overrides,
-});
+const tenant = (overrides: Partial<Tenant> = {}) => makeTenant({ phoneNumbers: [PHONE], ...overrides });
 
 const request = (texts: string[], overrides: Partial<Tenant> = {}, history: SmsHistoryMessage[] = []): DraftRequest => ({
   conversationId: 'c-1',

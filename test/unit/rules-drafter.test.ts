@@ -12,20 +12,11 @@ import {
   parseAmountCents,
   shortFirstName,
 } from '../../src/effects/drafting/rules.drafter.js';
-import type { Tenant } from '../../src/effects/ports.js';
 import { checkOutgoingText, complianceFooter } from '../../src/policies/compliance.js';
+import type { Tenant } from '../../src/effects/ports.js';
+import { makeTenant } from '../helpers/fixtures.js';
 
-const tenant = (overrides: Partial<Tenant> = {}): Tenant => ({
-  tenantId: 't-1',
-  tenantName: 'Ana García',
-  amountOwedCents: 123_456,
-  daysLate: 45,
-  language: 'en',
-  phoneNumbers: ['+15551234567'],
-  paymentReliabilityScore: 0.4,
-  failedPaymentPlans: 1,
-  ...overrides,
-});
+const tenant = makeTenant;
 
 const request = (texts: string[], overrides: Partial<Tenant> = {}) => ({
   conversationId: 'c-1',
