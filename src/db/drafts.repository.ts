@@ -107,6 +107,7 @@ export async function listApprovals(db: DbOrTrx, options: { status: string; limi
       'drafts.final_text',
       'conversations.tenant_id',
       'conversations.state',
+      'conversations.snapshot',
     ])
     .where('drafts.review_status', '=', options.status)
     .orderBy('drafts.queued_at')

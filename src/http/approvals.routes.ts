@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { listApprovals } from '../db/drafts.repository.js';
 import type { Db } from '../db/database.js';
 import { badRequest } from '../errors.js';
+import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
 import { requireRole } from './auth.js';
 import { approvalsQuery } from './schemas.js';
 import { parse } from './validate.js';
@@ -22,6 +23,7 @@ export function approvalsRouter(deps: { db: Db }) {
         conversation_id: row.conversation_id,
         tenant_id: row.tenant_id,
         conversation_state: row.state,
+        conversation: conversationSummary(row.snapshot as unknown as StoredSnapshot),
         status: row.review_status,
         draft: {
           text: row.text,
@@ -42,6 +44,17 @@ export function approvalsRouter(deps: { db: Db }) {
   });
 
   return router;
+}
+
+/** What a manager needs beside the draft: what the debtor said since our last text, and that last text. */
+function conversationSummary(snapshot: StoredSnapshot) {
+  const { context } = snapshot;
+  return {
+    debtor_messages: context.unanswered.map((message) => ({ text: message.text, at: message.at })),
+    last_sent_text: context.lastSent?.text ?? null,
+    sent_count: context.sentCount,
+    language: context.draft?.language ?? null,
+  };
 }
 
 function encodeCursor(id: string) {

@@ -63,7 +63,11 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
     );
     const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
     const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === 'conv-plan-1');
-    expect(item).toMatchObject({ status: 'pending', draft: { drafter: 'rules', intents: expect.arrayContaining(['payment_plan']) } });
+    expect(item).toMatchObject({
+      status: 'pending',
+      draft: { drafter: 'rules', intents: expect.arrayContaining(['payment_plan']) },
+      conversation: { debtor_messages: [{ text: 'I can pay $50 a week for 8 weeks' }], last_sent_text: null, sent_count: 0, language: 'en' },
+    });
     expect((notification.metadata as { response_queue_id: string }).response_queue_id).toBe(item.response_queue_id);
 
     const modified = 'This is a debt collector. $50 a week for 8 weeks works; we will confirm the dates. Reply STOP to opt out.';
