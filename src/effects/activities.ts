@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import { insertDraft } from '../db/drafts.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { checkOutgoingText, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
+import { assertCompliant, checkOutgoingText, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, ActivityContext, EffectContext, Effects } from '../runtime/worker.js';
 import { toDraft, type Drafter } from './drafting/drafter.js';
 import type { NotificationPriority, Services } from './ports.js';
@@ -71,6 +71,7 @@ export function createActivities(deps: EffectDeps): Activities {
     },
 
     async sendSms(input: SendSmsInput, context: ActivityContext) {
+      // Send-time check: a text that fails is never sent; the conversation goes to `failed` for a person.
       assertCompliant(input.text, input.language, policy);
       const optedOut = await db.selectFrom('opt_outs').select('phone').where('phone', '=', input.phone).executeTakeFirst();
       if (optedOut) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
@@ -83,16 +84,6 @@ export function createActivities(deps: EffectDeps): Activities {
       return { smsId };
     },
   };
-}
-
-/** Send-time compliance: a text that fails is never sent; the conversation goes to `failed` for a person. */
-function assertCompliant(text: string, language: Language, policy: CompliancePolicy) {
-  const violations = checkOutgoingText(text, { language, policy });
-  if (violations.length > 0) {
-    throw new AppError('compliance_violation', `the text fails compliance: ${violations.map((v) => v.code).join(', ')}`, 422, false, {
-      violations,
-    });
-  }
 }
 
 const OPT_OUT_CONFIRMATION: Record<Language, string> = {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { Response } from 'express';
 import type { ConversationEvent, Language } from '../../machines/conversation/conversation.types.js';
 import type { Db } from '../db/database.js';
 import { findApproval } from '../db/drafts.repository.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import { checkOutgoingText, type CompliancePolicy } from '../policies/compliance.js';
+import { assertCompliant, type CompliancePolicy } from '../policies/compliance.js';
 import type { ApplyResult, Runtime } from '../runtime/apply-event.js';
 import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
 import type { Principal } from './auth.js';
@@ -42,56 +43,49 @@ export function toMachineEvent(body: EventBody, principal: Principal, idempotenc
   }
 }
 
+/** A manager's decision on an approval-queue item, as the machine takes it. */
+export type ReviewEvent = Extract<ConversationEvent, { approvalId: string }>;
+
+export const isReviewEvent = (event: ConversationEvent): event is ReviewEvent => 'approvalId' in event;
+
 /**
- * A manager's decision on an approval-queue item. Checks what the machine cannot know (does the item
- * exist, is it still pending, does a manager's own text pass compliance) and leaves the race to the
- * row lock: of two managers deciding at once, one applies and the other gets a 409.
+ * Applies a manager's decision. Checks what the machine cannot know (does the item exist, is it still
+ * pending, does the text that would go out pass compliance) and leaves the race to the row lock: of two
+ * managers deciding at once, one applies and the other gets a 409.
  */
 export async function decideApproval(
   deps: CommandDeps,
   principal: Principal,
-  decision:
-    | { action: 'approve'; approvalId: string; text?: string }
-    | { action: 'modify'; approvalId: string; text: string }
-    | { action: 'escalate'; approvalId: string; reason?: string },
+  event: ReviewEvent,
   idempotencyKey: string,
   expectedConversationId?: string,
 ): Promise<ApplyResult> {
-  const approval = await findApproval(deps.db, decision.approvalId);
+  const approval = await findApproval(deps.db, event.approvalId);
   if (!approval || (expectedConversationId && approval.conversation_id !== expectedConversationId)) {
-    throw notFound(`approval ${decision.approvalId}`);
+    throw notFound(`approval ${event.approvalId}`);
   }
-  const event: ConversationEvent =
-    decision.action === 'approve'
-      ? { type: 'review.approved', approvalId: decision.approvalId, managerId: principal.subject, ...(decision.text ? { text: decision.text } : {}) }
-      : decision.action === 'modify'
-        ? { type: 'review.modified', approvalId: decision.approvalId, managerId: principal.subject, text: decision.text }
-        : { type: 'review.escalated', approvalId: decision.approvalId, managerId: principal.subject, reason: decision.reason };
   const apply = () =>
     deps.runtime.apply({ conversationId: approval.conversation_id, event, idempotencyKey, actor: actorOf(principal), ifNotAccepted: 'reject' });
 
   // A retried request (same key) gets its first answer, though the item is no longer pending.
   if (await seenBefore(deps.db, approval.conversation_id, idempotencyKey)) return apply();
   if (approval.review_status !== 'pending') {
-    throw conflict('already_decided', `approval ${decision.approvalId} is already ${approval.review_status}`, {
+    throw conflict('already_decided', `approval ${event.approvalId} is already ${approval.review_status}`, {
       status: approval.review_status,
       reviewer: approval.reviewer,
     });
   }
-  if (decision.action !== 'escalate') {
+  if (event.type !== 'review.escalated') {
     // What would go out: the manager's text, or the draft as it stands (a draft may be queued because it failed).
     const language = await conversationLanguage(deps.db, approval.conversation_id);
-    const violations = checkOutgoingText(decision.text ?? approval.text, { language, policy: deps.compliance });
-    if (violations.length > 0) {
-      throw new AppError('compliance_violation', 'the text fails the compliance checks', 422, false, { violations });
-    }
+    assertCompliant(event.text ?? approval.text, language, deps.compliance);
   }
   try {
     return await apply();
   } catch (error) {
     // Lost the race: between our read and the lock, another decision (or a newer SMS) moved the conversation.
     if (error instanceof AppError && error.code === 'event_not_allowed') {
-      throw conflict('already_decided', `approval ${decision.approvalId} is no longer pending`, error.details);
+      throw conflict('already_decided', `approval ${event.approvalId} is no longer pending`, error.details);
     }
     throw error;
   }
@@ -114,4 +108,16 @@ async function conversationLanguage(db: Db, conversationId: string): Promise<Lan
 
 export function newIdempotencyKey() {
   return `generated:${randomUUID()}`;
+}
+
+/** 202 for an event applied now, 200 with the first answer for a duplicate. */
+export function sendApplied(res: Response, result: ApplyResult, extra: Record<string, unknown> = {}) {
+  res.status(result.duplicate ? 200 : 202).json({
+    conversation_id: result.conversationId,
+    state: result.state,
+    version: result.version,
+    outcome: result.outcome,
+    duplicate: result.duplicate,
+    ...extra,
+  });
 }

@@ -1,15 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
-import { forbidden, notFound } from '../errors.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, type StoredSnapshot } from '../runtime/machine-snapshot.js';
-import { actorOf, decideApproval, toMachineEvent, type CommandDeps } from './commands.js';
-import { principalOf, type Principal } from './auth.js';
+import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
+import { principalOf } from './auth.js';
 import { EVENT_ROLES, eventBody, idempotencyKey } from './schemas.js';
 import { parse } from './validate.js';
-import { badRequest } from '../errors.js';
 
 /** The native API: any machine event in, state and audit trail out. */
 export function conversationsRouter(deps: CommandDeps & { machine: ConversationMachine }) {
@@ -27,23 +26,21 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
     if (!key) throw badRequest('an Idempotency-Key header is required', [{ path: 'Idempotency-Key', message: 'required' }]);
     const idempotency = parse(idempotencyKey, key);
 
-    if (body.type === 'review.approved' || body.type === 'review.modified' || body.type === 'review.escalated') {
-      const result = await decideApproval(deps, principal, reviewDecision(body), idempotency, id);
-      return res.status(result.duplicate ? 200 : 202).json(toResponse(result));
-    }
+    const event = toMachineEvent(body, principal, idempotency);
+    if (isReviewEvent(event)) return sendApplied(res, await decideApproval(deps, principal, event, idempotency, id));
     const create =
       body.type === 'sms.received' && body.tenant_id && body.phone_number
         ? { conversationId: id, tenantId: body.tenant_id, phone: body.phone_number }
         : undefined;
     const result = await deps.runtime.apply({
       conversationId: id,
-      event: toMachineEvent(body, principal, idempotency),
+      event,
       idempotencyKey: idempotency,
       actor: actorOf(principal),
       create,
       ifNotAccepted: body.type === 'sms.received' ? 'record' : 'reject',
     });
-    res.status(result.duplicate ? 200 : 202).json(toResponse(result));
+    sendApplied(res, result);
   });
 
   router.get('/v1/conversations/:id', async (req, res) => {
@@ -64,29 +61,6 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
   });
 
   return router;
-}
-
-function reviewDecision(body: z.infer<typeof eventBody>) {
-  switch (body.type) {
-    case 'review.approved':
-      return { action: 'approve' as const, approvalId: body.approval_id, text: body.text };
-    case 'review.modified':
-      return { action: 'modify' as const, approvalId: body.approval_id, text: body.text };
-    case 'review.escalated':
-      return { action: 'escalate' as const, approvalId: body.approval_id, reason: body.reason };
-    default:
-      throw new Error(`not a review event: ${body.type}`);
-  }
-}
-
-export function toResponse(result: { conversationId: string; state: string; version: number; outcome: string; duplicate: boolean }) {
-  return {
-    conversation_id: result.conversationId,
-    state: result.state,
-    version: result.version,
-    outcome: result.outcome,
-    duplicate: result.duplicate,
-  };
 }
 
 export async function loadConversation(db: Db, id: string) {
@@ -132,7 +106,6 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
   };
 }
 
-export type { Principal };
 
 /** The machine definition, for tools and people: states, events, its version and a Mermaid diagram. */
 export function machineRouter(machine: ConversationMachine) {

@@ -5,8 +5,8 @@ import { z } from 'zod';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { forbidden } from '../errors.js';
 import { principalOf, requireRole } from './auth.js';
-import { actorOf, decideApproval, newIdempotencyKey, type CommandDeps } from './commands.js';
-import { describeConversation, loadConversation, toResponse } from './conversations.routes.js';
+import { actorOf, decideApproval, newIdempotencyKey, sendApplied, type CommandDeps, type ReviewEvent } from './commands.js';
+import { describeConversation, loadConversation } from './conversations.routes.js';
 import { approveResponseBody, escalateBody, idempotencyKey, smsReceivedBody } from './schemas.js';
 import { parse } from './validate.js';
 
@@ -35,7 +35,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
       create: { conversationId, tenantId: body.tenant_id, phone: body.phone_number },
       ifNotAccepted: 'record',
     });
-    res.status(result.duplicate ? 200 : 202).json({ ...toResponse(result), workflow_id: conversationId });
+    sendApplied(res, result, { workflow_id: conversationId });
   });
 
   router.post('/orchestrate/approve-response', requireRole('manager'), async (req, res) => {
@@ -44,14 +44,16 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     if (body.manager_id !== undefined && body.manager_id !== principal.subject) {
       throw forbidden('manager_mismatch', 'manager_id must be the manager of the token');
     }
-    const decision =
+    const approvalId = body.response_queue_id;
+    const managerId = principal.subject;
+    const event: ReviewEvent =
       body.action === 'approve'
-        ? { action: 'approve' as const, approvalId: body.response_queue_id, text: body.approved_text }
+        ? { type: 'review.approved', approvalId, managerId, ...(body.approved_text ? { text: body.approved_text } : {}) }
         : body.action === 'modify'
-          ? { action: 'modify' as const, approvalId: body.response_queue_id, text: body.modified_text! }
-          : { action: 'escalate' as const, approvalId: body.response_queue_id, reason: body.escalation_reason };
-    const result = await decideApproval(deps, principal, decision, keyOf(req.header('idempotency-key')));
-    res.status(result.duplicate ? 200 : 202).json({ ...toResponse(result), response_queue_id: body.response_queue_id, action: body.action });
+          ? { type: 'review.modified', approvalId, managerId, text: body.modified_text! }
+          : { type: 'review.escalated', approvalId, managerId, reason: body.escalation_reason };
+    const result = await decideApproval(deps, principal, event, keyOf(req.header('idempotency-key')));
+    sendApplied(res, result, { response_queue_id: body.response_queue_id, action: body.action });
   });
 
   router.post('/orchestrate/escalate', requireRole('manager', 'service'), async (req, res) => {
@@ -64,7 +66,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
       actor: actorOf(principal),
       ifNotAccepted: 'reject',
     });
-    res.status(result.duplicate ? 200 : 202).json(toResponse(result));
+    sendApplied(res, result);
   });
 
   router.post('/orchestrate/retry/:workflowId', requireRole('manager'), async (req, res) => {
@@ -76,7 +78,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
       actor: actorOf(principal),
       ifNotAccepted: 'reject',
     });
-    res.status(result.duplicate ? 200 : 202).json(toResponse(result));
+    sendApplied(res, result);
   });
 
   router.get('/orchestrate/workflow/:conversationId/status', async (req, res) => {

@@ -7,6 +7,8 @@
  * so "más"/"mas" and "cárcel"/"carcel" are the same to every pattern below.
  */
 
+import { AppError } from '../errors.js';
+
 export type ComplianceLanguage = 'en' | 'es';
 
 export type ViolationCode = 'empty' | 'too_long' | 'missing_disclosure' | 'missing_opt_out' | 'banned_phrase';
@@ -140,4 +142,14 @@ export function checkOutgoingText(
     if (matches(pattern, trimmed, folded)) violations.push({ code: 'banned_phrase', detail: pattern.source });
   }
   return violations;
+}
+
+/** Refuses a text that fails the checks (422, not retryable): shared by a manager's decision and the send. */
+export function assertCompliant(text: string, language: ComplianceLanguage, policy: CompliancePolicy = DEFAULT_COMPLIANCE): void {
+  const violations = checkOutgoingText(text, { language, policy });
+  if (violations.length > 0) {
+    throw new AppError('compliance_violation', `the text fails the compliance checks: ${violations.map((v) => v.code).join(', ')}`, 422, false, {
+      violations,
+    });
+  }
 }
