@@ -3,18 +3,21 @@ import type { ActionParams, DraftReplyInput, SendSmsInput } from '../../machines
 import type { Draft, Language } from '../../machines/conversation/conversation.types.js';
 import type { Db } from '../db/database.js';
 import { insertDraft } from '../db/drafts.repository.js';
+import { findOptOut } from '../db/opt-outs.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, ActivityContext, EffectContext, Effects } from '../runtime/worker.js';
 import { toDraft, type Drafter } from './drafting/drafter.js';
-import type { NotificationPriority, Services } from './ports.js';
+import type { NotificationPriority, NotificationService, Services } from './ports.js';
 import { deliverSms } from './sms-delivery.js';
+
+type NotificationContent = Parameters<NotificationService['send']>[0];
 
 /**
  * The I/O of the machine, built from its dependencies (temporal-style "activities"): the invoked
  * actors by their `src`, and the named side effects. Everything here may run more than once for the
- * same job, so each call is idempotent by its token or key.
+ * same job, so each one is idempotent: by the draft id, the message key or the effect key.
  */
 
 export interface EffectDeps {
@@ -73,8 +76,7 @@ export function createActivities(deps: EffectDeps): Activities {
     async sendSms(input: SendSmsInput, context: ActivityContext) {
       // Send-time check: a text that fails is never sent; the conversation goes to `failed` for a person.
       assertCompliant(input.text, input.language, policy);
-      const optedOut = await db.selectFrom('opt_outs').select('phone').where('phone', '=', input.phone).executeTakeFirst();
-      if (optedOut) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
+      if (await findOptOut(db, input.phone)) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },
         { key: input.messageKey, conversationId: input.conversationId, phone: input.phone, text: input.text },
@@ -103,11 +105,18 @@ const STAFF_PRIORITY: Record<string, NotificationPriority> = {
 export function createEffects(deps: EffectDeps): Effects {
   const { db, services, logger } = deps;
 
-  /** At-least-once made safe: skip what a previous run of this job already finished. */
-  async function once(context: EffectContext, kind: string, work: () => Promise<object>) {
+  /**
+   * A notification to the managers' recipient, at least once made safe: a run of the job that finds its
+   * key in effect_log does nothing (the service also gets the key as Idempotency-Key).
+   */
+  async function notify(context: EffectContext, kind: string, content: Omit<NotificationContent, 'channel' | 'recipient'>) {
     const done = await db.selectFrom('effect_log').select('key').where('key', '=', context.key).executeTakeFirst();
     if (done) return;
-    const result = await work();
+    const result = await services.notifications.send(
+      { channel: 'email', recipient: deps.managersRecipient, ...content },
+      context.key,
+      context.signal,
+    );
     await db
       .insertInto('effect_log')
       .values({ key: context.key, kind, result: JSON.stringify(result) })
@@ -117,45 +126,29 @@ export function createEffects(deps: EffectDeps): Effects {
 
   return {
     notifyManagers: (params: ActionParams['notifyManagers'], context) =>
-      once(context, 'notifyManagers', () =>
-        services.notifications.send(
-          {
-            channel: 'email',
-            recipient: deps.managersRecipient,
-            subject: params.reminder ? 'Reminder: a reply still waits for approval' : 'A reply waits for approval',
-            body: `Conversation ${context.conversationId} has a draft (confidence ${params.confidence.toFixed(2)}) waiting in the approval queue as ${params.approvalId}.`,
-            priority: params.reminder ? 'high' : params.confidence < 0.7 ? 'high' : 'normal',
-            metadata: { conversation_id: context.conversationId, response_queue_id: params.approvalId, reminder: params.reminder },
-          },
-          context.key,
-          context.signal,
-        ),
-      ),
+      notify(context, 'notifyManagers', {
+        subject: params.reminder ? 'Reminder: a reply still waits for approval' : 'A reply waits for approval',
+        body: `Conversation ${context.conversationId} has a draft (confidence ${params.confidence.toFixed(2)}) waiting in the approval queue as ${params.approvalId}.`,
+        priority: params.reminder ? 'high' : params.confidence < 0.7 ? 'high' : 'normal',
+        metadata: { conversation_id: context.conversationId, response_queue_id: params.approvalId, reminder: params.reminder },
+      }),
 
     notifyStaff: (params: ActionParams['notifyStaff'], context) =>
-      once(context, 'notifyStaff', () =>
-        services.notifications.send(
-          {
-            channel: 'email',
-            recipient: deps.managersRecipient,
-            subject:
-              params.kind === 'escalated'
-                ? `Conversation escalated: ${params.reason}`
-                : params.kind === 'failed'
-                  ? `Conversation failed while ${params.reason}`
-                  : 'The debtor wrote in an escalated conversation',
-            body: `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).`,
-            priority: params.kind === 'failed' ? 'high' : (STAFF_PRIORITY[params.reason] ?? 'normal'),
-            metadata: { conversation_id: context.conversationId, kind: params.kind, reason: params.reason },
-          },
-          context.key,
-          context.signal,
-        ),
-      ),
+      notify(context, 'notifyStaff', {
+        subject:
+          params.kind === 'escalated'
+            ? `Conversation escalated: ${params.reason}`
+            : params.kind === 'failed'
+              ? `Conversation failed while ${params.reason}`
+              : 'The debtor wrote in an escalated conversation',
+        body: `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).`,
+        priority: params.kind === 'failed' ? 'high' : (STAFF_PRIORITY[params.reason] ?? 'normal'),
+        metadata: { conversation_id: context.conversationId, kind: params.kind, reason: params.reason },
+      }),
 
     sendOptOutConfirmation: async (params: ActionParams['sendOptOutConfirmation'], context) => {
       // One confirmation per number, ever: only the conversation that recorded the opt-out sends it.
-      const owner = await db.selectFrom('opt_outs').select('conversation_id').where('phone', '=', params.phone).executeTakeFirst();
+      const owner = await findOptOut(db, params.phone);
       if (owner && owner.conversation_id !== context.conversationId) return;
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },

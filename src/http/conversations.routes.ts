@@ -106,7 +106,6 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
   };
 }
 
-
 /** The machine definition, for tools and people: states, events, its version and a Mermaid diagram. */
 export function machineRouter(machine: ConversationMachine) {
   const router = Router();

@@ -78,7 +78,6 @@ export interface CommittedTransition {
   from: string | null;
   to: string;
   event: AnyEventObject;
-  snapshot: StoredSnapshot;
 }
 
 export function createRuntime(deps: {
@@ -137,15 +136,9 @@ export function createRuntime(deps: {
       const nextVersion = row.version + 1;
       const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
       const audit = new AuditWriter(trx, envelope, row.audit_seq, row.audit_hash);
-      let from = row.state;
-      for (const [next, stepActions] of steps) {
-        const to = stateName(next);
-        await audit.append(from, to);
-        await writer.run(stepActions);
-        committed.push({ conversationId: row.id, from, to, event: envelope.event, snapshot: toStored(next) });
-        from = to;
-      }
-      const final = steps.at(-1)![0];
+      const final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
+        committed.push({ conversationId: row.id, from, to, event: envelope.event }),
+      );
       writer.dropStoppedInvokes(final);
 
       await trx
@@ -199,13 +192,9 @@ export function createRuntime(deps: {
     const live: LiveEffects = { invokes: {}, timers: {} };
     const writer = new WorkWriter(trx, envelope.conversationId, 0, live, actions);
     const audit = new AuditWriter(trx, { ...envelope, event: { type: 'xstate.init' } }, 0, null);
-    let from: string | null = null;
-    for (const [next, stepActions] of steps) {
-      await audit.append(from, stateName(next));
-      await writer.run(stepActions);
-      committed.push({ conversationId: envelope.conversationId, from, to: stateName(next), event: { type: 'xstate.init' }, snapshot: toStored(next) });
-      from = stateName(next);
-    }
+    await recordSteps(steps, null, audit, writer, (from, to) =>
+      committed.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' } }),
+    );
     await trx
       .updateTable('conversations')
       .set({ live_effects: JSON.stringify(live), audit_seq: audit.seq, audit_hash: audit.hash })
@@ -219,6 +208,24 @@ export function createRuntime(deps: {
   }
 
   return { apply, isLive: isLiveNow, machine };
+}
+
+/** Each microstep is one transition: an audit row, then its actions as work. Returns the last snapshot. */
+async function recordSteps(
+  steps: ReturnType<typeof getMicrosteps<ConversationMachine>>,
+  from: string | null,
+  audit: AuditWriter,
+  writer: WorkWriter,
+  onStep: (from: string | null, to: string) => void,
+): Promise<ConversationSnapshot> {
+  for (const [next, stepActions] of steps) {
+    const to = stateName(next);
+    await audit.append(from, to);
+    await writer.run(stepActions);
+    onStep(from, to);
+    from = to;
+  }
+  return steps.at(-1)![0];
 }
 
 function isLive(live: LiveEffects, origin: NonNullable<EventEnvelope['origin']>) {

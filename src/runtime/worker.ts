@@ -14,10 +14,7 @@ import { TASKS, type EffectPayload, type InvokePayload, type TimerPayload } from
  */
 
 export interface ActivityContext {
-  conversationId: string;
-  /** Unique per invocation, stable across retries of its job: the idempotency key of what it does. */
-  token: string;
-  attempt: number;
+  /** Aborted when the worker shuts down; pass it to every call that can wait. */
   signal: AbortSignal;
 }
 /** The implementation of an invoked actor, by its `src` in the machine. */
@@ -73,12 +70,7 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
       const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
       let output: unknown;
       try {
-        output = await activity(job.input, {
-          conversationId: job.conversationId,
-          token: job.token,
-          attempt: helpers.job.attempts,
-          signal: helpers.abortSignal ?? new AbortController().signal,
-        });
+        output = await activity(job.input, { signal: helpers.abortSignal ?? new AbortController().signal });
       } catch (error) {
         // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final.
         const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
