@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { conversationMachine, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
@@ -10,6 +10,7 @@ import type { Drafter } from './effects/drafting/drafter.js';
 import { createOpenAiDrafter } from './effects/drafting/openai.drafter.js';
 import { createRulesDrafter } from './effects/drafting/rules.drafter.js';
 import { signToken } from './http/auth.js';
+import { gracefulCloser } from './http/graceful-close.js';
 import type { Logger } from './logger.js';
 import { createMetrics, eventLabel, stateLabel, type Metrics } from './metrics.js';
 import { DEFAULT_COMPLIANCE } from './policies/compliance.js';
@@ -24,9 +25,6 @@ import { startSimulators, type RunningSimulators } from './simulators/index.js';
  * three downstream services (simulated when their URLs are unset), the drafter, the runtime, the
  * worker and the HTTP app. main.ts, worker-main.ts, the end-to-end tests and the benchmark share it.
  */
-
-/** How long shutdown lets requests in flight finish before their connections are cut. */
-export const HTTP_DRAIN_TIMEOUT_MS = 10_000;
 
 export interface Orchestrator {
   config: Config;
@@ -186,40 +184,6 @@ function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker
       }
     },
   };
-}
-
-/**
- * Tracks requests from now on and returns the server's closer: stop accepting, close idle connections,
- * let requests in flight finish (each answered with `Connection: close`) for up to `drainMs`, then cut
- * what is left. Cutting at once would reset requests whose transaction may still commit, and a client
- * that retries without an idempotency key would then apply them twice.
- */
-export function gracefulCloser(server: Server, drainMs = HTTP_DRAIN_TIMEOUT_MS): () => Promise<void> {
-  const inFlight = new Set<ServerResponse>();
-  let closing = false;
-  const askToClose = (res: ServerResponse) => {
-    if (!res.headersSent) res.setHeader('connection', 'close');
-  };
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-    inFlight.add(res);
-    if (closing) askToClose(res);
-    res.once('close', () => {
-      inFlight.delete(res);
-      // A response that had already sent its headers left a keep-alive connection behind: idle now, close it.
-      if (closing) setImmediate(() => server.closeIdleConnections());
-    });
-  });
-  return () =>
-    new Promise<void>((resolve) => {
-      closing = true;
-      inFlight.forEach(askToClose);
-      const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
-      server.close(() => {
-        clearTimeout(deadline);
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
 }
 
 /** Our own service token for the calls we make, re-signed well before it expires. */

@@ -38,7 +38,7 @@ export interface SendSmsInput {
 
 /** Action params, shared with the runtime's executors. */
 export interface ActionParams {
-  openApproval: { approvalId: string; draft: Draft };
+  openApproval: { approvalId: string };
   closeApproval: {
     approvalId: string;
     status: 'approved' | 'modified' | 'escalated' | 'superseded' | 'expired' | 'withdrawn';
@@ -249,7 +249,7 @@ export const conversationMachine = setup({
     pendingApproval: {
       entry: [
         assign({ approvalId: ({ context }) => context.draft!.id, slaLapses: 0 }),
-        { type: 'openApproval', params: ({ context }) => ({ approvalId: context.draft!.id, draft: context.draft! }) },
+        { type: 'openApproval', params: ({ context }) => ({ approvalId: context.draft!.id }) },
         {
           type: 'notifyManagers',
           params: ({ context }) => ({ approvalId: context.draft!.id, confidence: context.draft!.confidence, reminder: false }),

@@ -6,7 +6,7 @@ import { insertDraft } from '../db/drafts.repository.js';
 import { findOptOut } from '../db/opt-outs.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { assertCompliant, checkOutgoingText, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
+import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, ActivityContext, EffectContext, Effects } from '../runtime/worker.js';
 import { toDraft, type Drafter } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
@@ -44,9 +44,8 @@ export function createActivities(deps: EffectDeps): Activities {
         context.signal,
       );
       // Draft-time check; the text is checked again when it is sent.
-      const violations = checkOutgoingText(proposal.text, { language: tenant.language, policy });
       const reviewReason =
-        proposal.reviewReason ?? (violations.length > 0 ? `compliance:${violations.map((v) => v.code).join(',')}` : null);
+        proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, { language: tenant.language, policy }));
       const draft = toDraft(proposal, randomUUID(), tenant.language, reviewReason);
       await insertDraft(db, {
         ...draft,

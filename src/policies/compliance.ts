@@ -144,6 +144,11 @@ export function checkOutgoingText(
   return violations;
 }
 
+/** How a draft that fails the checks is marked for review: `compliance:<code>,<code>`, or null when it passes. */
+export function complianceReviewReason(violations: readonly Violation[]): string | null {
+  return violations.length > 0 ? `compliance:${violations.map((violation) => violation.code).join(',')}` : null;
+}
+
 /** Refuses a text that fails the checks (422, not retryable): shared by a manager's decision and the send. */
 export function assertCompliant(text: string, language: ComplianceLanguage, policy: CompliancePolicy = DEFAULT_COMPLIANCE): void {
   const violations = checkOutgoingText(text, { language, policy });

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { gracefulCloser } from '../../src/composition.js';
+import { gracefulCloser } from '../../src/http/graceful-close.js';
 
 /** A bare server whose handler answers after `?ms=` milliseconds (`&stream=1`: headers at once), and a keep-alive client. */
 const servers: http.Server[] = [];

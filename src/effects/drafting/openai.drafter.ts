@@ -27,6 +27,7 @@ import type { Logger } from '../../logger.js';
 import {
   DEFAULT_COMPLIANCE,
   checkOutgoingText,
+  complianceReviewReason,
   complianceFooter,
   type CompliancePolicy,
 } from '../../policies/compliance.js';
@@ -270,9 +271,8 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
 
     const text = answer.reply.trim();
     const violations = checkOutgoingText(text, { language: request.tenant.language, policy });
-    let reviewReason: string | null = null;
+    let reviewReason = complianceReviewReason(violations);
     if (violations.length > 0) {
-      reviewReason = `compliance:${violations.map((violation) => violation.code).join(',')}`;
       reasons.push(...violations.map((violation) => `violation: ${violation.code}${violation.detail ? ` (${violation.detail})` : ''}`));
     }
     // The model copies amounts, it never computes them: a plan amount the debtor did not write is suspect.
