@@ -6,7 +6,7 @@ import { installJobQueue } from '../src/runtime/job-queue.js';
 /** `npm run migrate`: our migrations and graphile-worker's schema, on DATABASE_URL or the embedded database. */
 const config = loadConfig();
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-const pool = createPool(config.databaseUrl ?? embedded!.url, 2, 'orchestrator-migrate');
+const pool = createPool(config.databaseUrl ?? embedded!.url, { max: 2, applicationName: 'orchestrator-migrate' });
 const db = createDb(pool);
 try {
   const applied = await migrateToLatest(db);

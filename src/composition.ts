@@ -80,7 +80,10 @@ export async function startOrchestrator(
       closers.push(embedded.stop);
       databaseUrl = embedded.url;
     }
-    const pool = createPool(databaseUrl, config.dbPoolSize, 'orchestrator', (error) => logger.warn({ err: error }, 'idle database client failed'));
+    const pool = createPool(databaseUrl, {
+      max: config.dbPoolSize,
+      onIdleError: (error) => logger.warn({ err: error }, 'idle database client failed'),
+    });
     const db = createDb(pool);
     closers.push(() => db.destroy());
     const applied = await migrateToLatest(db);

@@ -21,17 +21,20 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
  */
 export const DB_CONNECTION_TIMEOUT_MS = 10_000;
 
-export function createPool(
-  connectionString: string,
-  max = 10,
-  applicationName = 'orchestrator',
-  onIdleError: (error: Error) => void = (error) => process.emitWarning(`idle database client failed: ${error.message}`),
-) {
+export interface PoolOptions {
+  max?: number;
+  applicationName?: string;
+  connectionTimeoutMs?: number;
+  onIdleError?: (error: Error) => void;
+}
+
+export function createPool(connectionString: string, options: PoolOptions = {}) {
+  const onIdleError = options.onIdleError ?? ((error: Error) => process.emitWarning(`idle database client failed: ${error.message}`));
   const pool = new pg.Pool({
     connectionString,
-    max,
-    application_name: applicationName,
-    connectionTimeoutMillis: DB_CONNECTION_TIMEOUT_MS,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'orchestrator',
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? DB_CONNECTION_TIMEOUT_MS,
     // Long-lived sessions (the worker's liveness session, LISTEN) notice a dead peer behind a NAT or load balancer.
     keepAlive: true,
   });

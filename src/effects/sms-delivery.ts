@@ -18,10 +18,10 @@ export async function deliverSms(
   deps: { db: Db; smsAgent: SmsAgent; logger: Logger },
   message: { key: string; conversationId: string; phone: string; text: string },
   signal?: AbortSignal,
-): Promise<{ smsId: string; reconciled: boolean }> {
+): Promise<{ smsId: string }> {
   const { db, smsAgent, logger } = deps;
   const earlier = await db.selectFrom('outbound_messages').selectAll().where('idempotency_key', '=', message.key).executeTakeFirst();
-  if (earlier?.status === 'accepted') return { smsId: earlier.sms_agent_id!, reconciled: true };
+  if (earlier?.status === 'accepted') return { smsId: earlier.sms_agent_id! };
 
   if (earlier) {
     const since = earlier.first_attempt_at.getTime() - RECONCILE_SKEW_MS;
@@ -35,7 +35,7 @@ export async function deliverSms(
     if (found) {
       await markAccepted(db, message.key, found.id);
       logger.warn({ conversationId: message.conversationId, key: message.key }, 'earlier send found at the SMS Agent; not sent again');
-      return { smsId: found.id, reconciled: true };
+      return { smsId: found.id };
     }
     await db
       .updateTable('outbound_messages')
@@ -51,7 +51,7 @@ export async function deliverSms(
 
   const { id } = await smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
   await markAccepted(db, message.key, id);
-  return { smsId: id, reconciled: false };
+  return { smsId: id };
 }
 
 async function claimedSmsIds(db: Db, conversationId: string) {

@@ -42,7 +42,7 @@ async function ensureTemplate(client: pg.Client) {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [TEMPLATE_DB]);
     if (rowCount) return;
     await client.query(`create database ${TEMPLATE_DB}_building`);
-    const pool = createPool(withDatabase(adminUrl(), `${TEMPLATE_DB}_building`), 2);
+    const pool = createPool(withDatabase(adminUrl(), `${TEMPLATE_DB}_building`), { max: 2 });
     const db = createDb(pool);
     await migrateToLatest(db);
     await installJobQueue(pool);
@@ -61,7 +61,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     await client.query(`create database ${name} template ${TEMPLATE_DB}`);
   });
   const url = withDatabase(adminUrl(), name);
-  const pool = createPool(url, 10);
+  const pool = createPool(url, { max: 10 });
   const db = createDb(pool);
   return {
     url,
