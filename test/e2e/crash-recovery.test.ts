@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
 import { spawnService, type ChildService } from '../helpers/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
-import { TEST_JWT_SECRET, waitFor } from '../helpers/orchestrator.js';
+import { TEST_JWT_SECRET, waitFor, waitForState } from '../helpers/orchestrator.js';
 
 /**
  * Real processes, killed for real (SIGKILL): the worker in the middle of a send, and the whole service
@@ -62,6 +62,16 @@ async function freePort(): Promise<number> {
 
 const serviceToken = signToken(TEST_JWT_SECRET, 'service', 'sms-agent');
 
+/** The SMS Agent's call, to a service running as a child process. */
+async function postInbound(port: number, key: string, body: Record<string, string>) {
+  await request(`http://127.0.0.1:${port}`)
+    .post('/orchestrate/sms-received')
+    .set('Authorization', `Bearer ${serviceToken}`)
+    .set('Idempotency-Key', key)
+    .send(body)
+    .expect(202);
+}
+
 describe('crash recovery', () => {
   it('when the worker is killed while a send is in flight, then a new worker finishes it and the debtor gets the text once', async () => {
     const port = await freePort();
@@ -72,12 +82,7 @@ describe('crash recovery', () => {
 
     // The SMS Agent stores the text at once but answers only after 5 s: the send is in flight.
     simulators.sms.setResponseDelay(5_000);
-    await request(`http://127.0.0.1:${port}`)
-      .post('/orchestrate/sms-received')
-      .set('Authorization', `Bearer ${serviceToken}`)
-      .set('Idempotency-Key', 'crash-msg-1')
-      .send({ tenant_id: 'tenant-crash', phone_number: '+15550199001', content: 'Hi, what is my balance?', conversation_id: 'conv-crash-1' })
-      .expect(202);
+    await postInbound(port, 'crash-msg-1', { tenant_id: 'tenant-crash', phone_number: '+15550199001', content: 'Hi, what is my balance?', conversation_id: 'conv-crash-1' });
     await waitFor(() => simulators.sms.sent.some((sms) => sms.to === '+15550199001'), 20_000, 'the send to reach the SMS Agent');
     expect(await state('conv-crash-1')).toBe('sending');
 
@@ -86,7 +91,7 @@ describe('crash recovery', () => {
     worker = start('src/worker-main.ts');
     await worker.waitForLog('worker started');
 
-    await waitFor(async () => (await state('conv-crash-1')) === 'awaitingReply', 30_000, 'the conversation to reach awaitingReply');
+    await waitForState(testDb, 'conv-crash-1', ['awaitingReply'], 30_000);
     expect(simulators.sms.sent.filter((sms) => sms.to === '+15550199001')).toHaveLength(1);
     const outbound = await testDb.db.selectFrom('outbound_messages').selectAll().where('conversation_id', '=', 'conv-crash-1').execute();
     // The second attempt found the first one's text at the SMS Agent instead of sending again.
@@ -103,20 +108,15 @@ describe('crash recovery', () => {
     const timers = { NO_REPLY_TIMEOUT: '6s', PORT: String(port) };
     let service = start('src/main.ts', timers);
     await service.waitForLog('orchestrator listening');
-    await request(`http://127.0.0.1:${port}`)
-      .post('/orchestrate/sms-received')
-      .set('Authorization', `Bearer ${serviceToken}`)
-      .set('Idempotency-Key', 'timer-msg-1')
-      .send({ tenant_id: 'tenant-timer', phone_number: '+15550199002', content: 'Hello, can you call me?', conversation_id: 'conv-timer-1' })
-      .expect(202);
-    await waitFor(async () => (await state('conv-timer-1')) === 'awaitingReply', 20_000, 'awaitingReply');
+    await postInbound(port, 'timer-msg-1', { tenant_id: 'tenant-timer', phone_number: '+15550199002', content: 'Hello, can you call me?', conversation_id: 'conv-timer-1' });
+    await waitForState(testDb, 'conv-timer-1', ['awaitingReply'], 20_000);
 
     await service.kill('SIGKILL');
     const killedAt = Date.now();
     service = start('src/main.ts', timers);
     await service.waitForLog('orchestrator listening');
 
-    await waitFor(async () => (await state('conv-timer-1')) === 'escalated', 30_000, 'the no-reply timer to escalate');
+    await waitForState(testDb, 'conv-timer-1', ['escalated'], 30_000);
     const fired = await testDb.db
       .selectFrom('transitions')
       .selectAll()

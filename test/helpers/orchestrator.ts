@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config.js';
 import { startOrchestrator, type Orchestrator } from '../../src/composition.js';
+import type { Db } from '../../src/db/database.js';
 import { signToken, type Role } from '../../src/http/auth.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -48,7 +49,7 @@ export async function startTestOrchestrator(
 
 /** Polls until the conversation reaches one of the states (or fails with the last state seen). */
 export async function waitForState(
-  orchestrator: Orchestrator,
+  orchestrator: { db: Db },
   conversationId: string,
   states: string[],
   timeoutMs = 15_000,
