@@ -7,6 +7,7 @@ import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runti
 import { actionRouting } from '../../src/runtime/projections.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
+import { queuedJobs } from '../helpers/jobs.js';
 
 let testDb: TestDatabase;
 let runtime: Runtime;
@@ -27,13 +28,7 @@ const inbound = (conversationId: string, text: string, key = `sms-${++counter}`)
   ifNotAccepted: 'record',
 });
 
-async function jobs(conversationId: string, task: string) {
-  const { rows } = await sql<{ payload: any; run_at: Date; key: string | null }>`
-    select j.payload, j.run_at, j.key from graphile_worker._private_jobs j
-    join graphile_worker._private_tasks t on t.id = j.task_id
-    where t.identifier = ${task} and j.payload->>'conversationId' = ${conversationId} order by j.id`.execute(testDb.db);
-  return rows;
-}
+const jobs = (conversationId: string, task: string) => queuedJobs(testDb.db, conversationId, task);
 
 const draft = (overrides: Partial<Draft> = {}) => makeDraft({ id: `draft-${++counter}`, ...overrides });
 

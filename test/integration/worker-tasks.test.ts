@@ -11,6 +11,7 @@ import { actionRouting } from '../../src/runtime/projections.js';
 import { createTaskList } from '../../src/runtime/worker.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { queuedJobs } from '../helpers/jobs.js';
 
 /**
  * The worker's tasks driven one job at a time (no runner), against real Postgres and the simulators: the
@@ -45,12 +46,7 @@ beforeEach(() => simulators.reset());
 
 const helpers = (attempts = 1) => ({ job: { attempts, max_attempts: 25 }, abortSignal: new AbortController().signal }) as unknown as JobHelpers;
 
-async function pendingJobs(conversationId: string, task: string) {
-  const { rows } = await sql<{ id: string; payload: any }>`
-    select j.id, j.payload from graphile_worker._private_jobs j join graphile_worker._private_tasks t on t.id = j.task_id
-    where t.identifier = ${task} and j.payload->>'conversationId' = ${conversationId} order by j.id`.execute(testDb.db);
-  return rows;
-}
+const pendingJobs = (conversationId: string, task: string) => queuedJobs(testDb.db, conversationId, task);
 
 /** Runs the oldest job of that task for the conversation, as a worker would, then deletes it (completed). */
 async function runNext(conversationId: string, task: 'invoke' | 'effect', attempts = 1) {

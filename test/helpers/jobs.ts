@@ -1,0 +1,18 @@
+import { sql } from 'kysely';
+import type { Db } from '../../src/db/database.js';
+
+export interface QueuedJob {
+  id: string;
+  payload: any;
+  run_at: Date;
+  key: string | null;
+}
+
+/** The conversation's jobs of one task still in graphile-worker's queue, oldest first. */
+export async function queuedJobs(db: Db, conversationId: string, task: string): Promise<QueuedJob[]> {
+  const { rows } = await sql<QueuedJob>`
+    select j.id, j.payload, j.run_at, j.key from graphile_worker._private_jobs j
+    join graphile_worker._private_tasks t on t.id = j.task_id
+    where t.identifier = ${task} and j.payload->>'conversationId' = ${conversationId} order by j.id`.execute(db);
+  return rows;
+}
