@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { conversationMachine, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
+import { conversationMachine, createPlanDelays, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { createDb, createPool, migrateToLatest, type Db } from './db/database.js';
@@ -41,10 +41,10 @@ export interface Orchestrator {
   close(): Promise<void>;
 }
 
-export function configuredMachine(config: Config): ConversationMachine {
+export function configuredMachine(config: Config, clock: () => number = Date.now): ConversationMachine {
   return conversationMachine.provide({
     guards: createRoutingGuards(config.routing),
-    delays: { noReply: config.timers.noReplyMs, approvalSla: config.timers.approvalSlaMs },
+    delays: { noReply: config.timers.noReplyMs, approvalSla: config.timers.approvalSlaMs, ...createPlanDelays(clock) },
   }) as ConversationMachine;
 }
 
@@ -66,7 +66,14 @@ export function createDrafter(config: Config, logger: Logger): Drafter {
 export async function startOrchestrator(
   config: Config,
   logger: Logger,
-  options: { http?: boolean; worker?: boolean; invokeMaxAttempts?: number; onLivenessLost?: (error: Error) => void } = {},
+  options: {
+    http?: boolean;
+    worker?: boolean;
+    invokeMaxAttempts?: number;
+    onLivenessLost?: (error: Error) => void;
+    /** Milliseconds since the epoch, for the plan's dates and timers; tests move it forward. */
+    clock?: () => number;
+  } = {},
 ): Promise<Orchestrator> {
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
@@ -110,7 +117,8 @@ export async function startOrchestrator(
     });
 
     const drafter = createDrafter(config, logger);
-    const machine = configuredMachine(config);
+    const clock = options.clock ?? Date.now;
+    const machine = configuredMachine(config, clock);
     const metrics = createMetrics();
     const base = createRuntime({
       db,
@@ -124,7 +132,16 @@ export async function startOrchestrator(
 
     let worker: WorkerHandle | null = null;
     if (options.worker ?? config.worker.run) {
-      const deps = { db, services: clients.services, drafter, logger, managersRecipient: config.managersRecipient, compliance: DEFAULT_COMPLIANCE };
+      const deps = {
+        db,
+        services: clients.services,
+        drafter,
+        logger,
+        managersRecipient: config.managersRecipient,
+        compliance: DEFAULT_COMPLIANCE,
+        negotiation: config.negotiation,
+        clock,
+      };
       worker = await startWorker({
         pool,
         runtime: instrument(base, metrics, 'worker'),

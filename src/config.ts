@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseAmountToCents } from './negotiation/money.js';
+import { isTimeZone } from './negotiation/time-zones.js';
 
 /** The only reader of process.env. Validated once at boot; a bad value stops the process with a clear message. */
 
@@ -62,6 +64,24 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
     WORKER_SWEEP_INTERVAL: duration('10s'),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
+    DEFAULT_TIME_ZONE: z
+      .string()
+      .default('America/New_York')
+      .refine(isTimeZone, 'expected an IANA time zone such as America/Chicago'),
+    PLAN_MIN_WEEKLY: z
+      .string()
+      .default('25')
+      .refine((value) => (parseAmountToCents(value) ?? 0) > 0, 'expected a positive amount in dollars such as 25 or 25.50')
+      .transform((value) => parseAmountToCents(value)!),
+    PLAN_MAX_WEEKS: z.coerce.number().int().min(1).max(104).default(12),
+    PLAN_MIN_TOTAL_PERCENT: z.coerce.number().int().min(1).max(100).default(90),
+    PLAN_MAX_DAYS_TO_FIRST_PAYMENT: z.coerce.number().int().min(0).max(365).default(30),
+    PLAN_AUTO_AGREE_MAX_WEEKS: z.coerce.number().int().min(0).max(104).default(4),
+    PLAN_MANAGER_AFTER_FAILED: z.coerce.number().int().min(0).max(100).default(2),
+    PLAN_MAX_COUNTER_RATIO: z.coerce.number().min(1).max(100).default(3),
+    PLAN_GRACE_PERIOD: duration('3d'),
+    PLAN_REMINDER_DAYS_BEFORE: z.coerce.number().int().min(0).max(30).default(2),
+    PLAN_REMINDER_HOUR: z.coerce.number().int().min(8).max(20).default(10),
   })
   .refine((env) => env.REVIEW_AT_LEAST <= env.AUTO_SEND_ABOVE, {
     message: 'REVIEW_AT_LEAST must not exceed AUTO_SEND_ABOVE',
@@ -132,5 +152,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     timers: { noReplyMs: e.NO_REPLY_TIMEOUT, approvalSlaMs: e.APPROVAL_SLA },
     worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY, sweepIntervalMs: e.WORKER_SWEEP_INTERVAL },
     managersRecipient: e.MANAGERS_RECIPIENT,
+    negotiation: {
+      defaultTimeZone: e.DEFAULT_TIME_ZONE,
+      policy: {
+        minWeeklyCents: e.PLAN_MIN_WEEKLY,
+        maxWeeks: e.PLAN_MAX_WEEKS,
+        minTotalBasisPoints: e.PLAN_MIN_TOTAL_PERCENT * 100,
+        maxDaysToFirstPayment: e.PLAN_MAX_DAYS_TO_FIRST_PAYMENT,
+        autoAgreeMaxWeeks: e.PLAN_AUTO_AGREE_MAX_WEEKS,
+        managerAfterFailedPlans: e.PLAN_MANAGER_AFTER_FAILED,
+        maxCounterRatio: e.PLAN_MAX_COUNTER_RATIO,
+      },
+      timers: { reminderDaysBefore: e.PLAN_REMINDER_DAYS_BEFORE, reminderHour: e.PLAN_REMINDER_HOUR, graceMs: e.PLAN_GRACE_PERIOD },
+    },
   });
 }

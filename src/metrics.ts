@@ -1,6 +1,7 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CONVERSATION_STATES } from '../machines/conversation/conversation.machine.js';
 import { EXTERNAL_EVENT_TYPES } from '../machines/conversation/conversation.types.js';
+import { topLevelState } from './runtime/machine-snapshot.js';
 
 /** Every metric, declared once. Labels are bounded sets and never carry personal data. */
 export function createMetrics() {
@@ -49,7 +50,9 @@ export function eventLabel(type: string): string {
   return 'other';
 }
 
+/** A state path by its top-level state (`negotiating.awaitingConfirmation` → `negotiating`): a bounded set. */
 export function stateLabel(state: string | null): string {
   if (state === null) return 'none';
-  return KNOWN_STATES.has(state) ? state : 'other';
+  const top = topLevelState(state);
+  return KNOWN_STATES.has(top) ? top : 'other';
 }

@@ -6,7 +6,7 @@ import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from 'xst
  *
  * `npm run diagram` rewrites docs/machine.md; `GET /v1/machine` serves it.
  *
- * What is drawn: every top-level state; every transition that moves (targetless ones, such as an SMS kept
+ * What is drawn: every state, a compound one as a box around its children with its own start; every transition that moves (targetless ones, such as an SMS kept
  * while `sending`, and self-transitions are left out); eventless `always` transitions; invoke results as
  * `<id> done` / `<id> error`; final states into `[*]`. Transitions declared on the machine's root apply in
  * every non-final state that does not handle the same event itself; they are drawn once, from a
@@ -18,21 +18,14 @@ const ANY_STATE = 'anyState';
 
 export function toMermaid(machine: AnyStateMachine): string {
   const root = machine.root;
-  const states = Object.values(root.states) as AnyStateNode[];
-  for (const node of states) {
-    if (Object.keys(node.states).length > 0) {
-      throw new Error(`state ${node.key} has child states: this diagram only draws a flat machine`);
-    }
-  }
-
   const lines = ['stateDiagram-v2'];
-  for (const node of states) lines.push(`  ${node.key}`);
+  declare(root, '  ', lines);
 
   const initial = root.initial?.target?.[0] as AnyStateNode | undefined;
-  if (initial) lines.push(`  [*] --> ${initial.key}`);
+  if (initial) lines.push(`  [*] --> ${nodeId(initial)}`);
 
-  for (const node of states) {
-    for (const edge of edgesOf(node)) lines.push(`  ${node.key} --> ${edge.target} : ${edge.label}`);
+  for (const node of descendants(root)) {
+    for (const edge of edgesOf(node)) lines.push(`  ${nodeId(node)} --> ${edge.target} : ${edge.label}`);
   }
 
   const global = edgesOf(root);
@@ -43,10 +36,38 @@ export function toMermaid(machine: AnyStateMachine): string {
     lines.push(`  class ${ANY_STATE} pseudo`);
   }
 
-  for (const node of states) {
-    if (node.type === 'final') lines.push(`  ${node.key} --> [*]`);
+  for (const node of descendants(root)) {
+    if (node.type === 'final' && node.parent === root) lines.push(`  ${nodeId(node)} --> [*]`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Mermaid ids are flat: a child state is `parent_child`, shown under its own name inside its parent's box. */
+function nodeId(node: AnyStateNode): string {
+  return node.path.join('_');
+}
+
+function children(node: AnyStateNode): AnyStateNode[] {
+  return Object.values(node.states) as AnyStateNode[];
+}
+
+function descendants(node: AnyStateNode): AnyStateNode[] {
+  return children(node).flatMap((child) => [child, ...descendants(child)]);
+}
+
+/** States in definition order; a compound state is a box with its children and its own start arrow. */
+function declare(parent: AnyStateNode, indent: string, lines: string[]) {
+  for (const node of children(parent)) {
+    if (children(node).length === 0) {
+      lines.push(parent.parent === undefined ? `${indent}${node.key}` : `${indent}state "${node.key}" as ${nodeId(node)}`);
+      continue;
+    }
+    lines.push(`${indent}state ${nodeId(node)} {`);
+    declare(node, `${indent}  `, lines);
+    const initial = node.initial?.target?.[0] as AnyStateNode | undefined;
+    if (initial && node.type !== 'parallel') lines.push(`${indent}  [*] --> ${nodeId(initial)}`);
+    lines.push(`${indent}}`);
+  }
 }
 
 interface Edge {
@@ -67,8 +88,7 @@ function edgesOf(node: AnyStateNode): Edge[] {
       const guard = transition.guard !== undefined ? `[${guardLabel(transition.guard)}]` : guardedBefore ? '[else]' : '';
       for (const target of transition.target ?? []) {
         if (target === node) continue; // self-transition
-        const key = target.path.join('.');
-        edges.push({ target: key, label: [event, guard].filter(Boolean).join(' ') });
+        edges.push({ target: nodeId(target), label: [event, guard].filter(Boolean).join(' ') });
       }
     });
   }

@@ -2,8 +2,10 @@
  * Types of the `conversation` machine. Pure data: no I/O, no imports beyond this folder.
  *
  * Glossary: a *conversation* is one debtor's SMS thread; an *event* is anything that may move it;
- * a *draft* is a proposed reply; an *approval* is a draft waiting for a manager.
+ * a *draft* is a proposed reply; an *approval* is a draft waiting for a manager; an *offer* is a plan our
+ * text proposed and asked the debtor to confirm; an *agreed plan* is one they confirmed.
  */
+import type { Instalment, PaymentPlan, PlanVerdict } from './plan.types.js';
 
 export const INTENTS = [
   'payment_plan',
@@ -19,6 +21,8 @@ export const INTENTS = [
   'paid',
   'wrong_number',
   'greeting',
+  'plan_accepted',
+  'plan_declined',
   'other',
 ] as const;
 export type Intent = (typeof INTENTS)[number];
@@ -28,10 +32,38 @@ export const HUMAN_ONLY_INTENTS: readonly Intent[] = ['cease', 'attorney', 'bank
 
 export type Language = 'en' | 'es';
 
-/** A plan the debtor proposed. Money is integer cents; the model never computes amounts. */
-export interface PlanProposal {
-  weeklyAmountCents: number;
-  weeks: number;
+/**
+ * What a draft does about a payment plan, decided by code (the plan policy), never by a model:
+ * - `offer`: the text restates a plan (the debtor's, or our counter-proposal) and asks them to confirm;
+ * - `agree`: the debtor accepted the plan we offered; it is agreed now and the text confirms it;
+ * - `unrealistic`: no plan the policy accepts is near what they offered; a person takes over.
+ */
+export type Negotiation =
+  | { kind: 'offer'; plan: PaymentPlan; verdict: Exclude<PlanVerdict, 'invalid'>; counter: boolean; reasons: string[] }
+  | { kind: 'agree'; plan: ScheduledPlan }
+  | { kind: 'unrealistic'; reasons: string[] };
+
+/** A plan with the instants its timers fire at, computed at the edge in the debtor's time zone. */
+export interface ScheduledPlan extends Omit<PaymentPlan, 'schedule'> {
+  timeZone: string;
+  /** `remindAt` is null when the reminder's moment had passed when the plan was agreed (nothing to remind of). */
+  schedule: Array<Instalment & { remindAt: string | null; deadlineAt: string }>;
+  /** When a plan whose last instalment was missed counts as missed twice. */
+  finalDeadlineAt: string;
+}
+
+export type InstalmentStatus = 'due' | 'kept' | 'missed';
+
+/** The plan the debtor agreed to, as it runs: what is paid, kept and missed. */
+export interface AgreedPlan extends Omit<ScheduledPlan, 'schedule'> {
+  /** The id of the draft that agreed it; also the id of its payment_plans row. */
+  id: string;
+  status: 'active' | 'completed' | 'broken' | 'replaced' | 'cancelled';
+  schedule: Array<ScheduledPlan['schedule'][number] & { paidCents: number; status: InstalmentStatus }>;
+  paidCents: number;
+  missed: number;
+  /** Index of the last instalment a reminder went out for; -1 before the first. */
+  remindedThrough: number;
 }
 
 export interface Draft {
@@ -44,7 +76,8 @@ export interface Draft {
   model: string | null;
   /** The debtor's language, which every text to them is written in. */
   language: Language;
-  plan: PlanProposal | null;
+  /** What this draft does about a payment plan; null when it does not touch one. */
+  negotiation: Negotiation | null;
   /** Set when the draft must not go out on its own (malformed model answer, failed checks…). */
   reviewReason: string | null;
 }
@@ -61,7 +94,9 @@ export type EscalationReason =
   | 'low_confidence'
   | 'approval_sla'
   | 'manager'
-  | 'staff';
+  | 'staff'
+  | 'unrealistic_proposal'
+  | 'missed_payments';
 
 export interface ConversationInput {
   conversationId: string;
@@ -75,7 +110,14 @@ export interface ConversationContext extends ConversationInput {
   draft: Draft | null;
   /** The text on its way to the SMS Agent, and how it was decided. */
   /** `key` names the message for the SMS Agent: one per draft, so a retried send reconciles instead of resending. */
-  outgoing: { text: string; decidedBy: 'auto' | 'manager'; approvalId: string | null; key: string } | null;
+  outgoing: {
+    text: string;
+    decidedBy: 'auto' | 'manager';
+    approvalId: string | null;
+    key: string;
+    /** The plan this text offers, if any: it becomes `offeredPlan` once the text is sent. */
+    offer: PaymentPlan | null;
+  } | null;
   approvalId: string | null;
   slaLapses: number;
   lastSent: { smsId: string; text: string } | null;
@@ -83,6 +125,10 @@ export interface ConversationContext extends ConversationInput {
   /** Payments reported by the Collections Monitor since the conversation began, integer cents. */
   paidCents: number;
   escalation: { reason: EscalationReason; note: string | null } | null;
+  /** The plan our last text offered and asked the debtor to confirm; any other text we send clears it. */
+  offeredPlan: PaymentPlan | null;
+  /** The agreed plan while it runs (and after, with its final status). */
+  plan: AgreedPlan | null;
   failure: { step: 'drafting' | 'sending'; message: string } | null;
 }
 
@@ -95,13 +141,16 @@ export type ConversationEvent =
   | { type: 'review.approved'; approvalId: string; managerId: string; text?: string }
   | { type: 'review.modified'; approvalId: string; managerId: string; text: string }
   | { type: 'review.escalated'; approvalId: string; managerId: string; reason?: string }
+  | { type: 'review.rejected'; approvalId: string; managerId: string; reason?: string }
   | { type: 'staff.escalate'; by: string; reason?: string }
   | { type: 'staff.resume'; by: string }
   | { type: 'staff.close'; by: string; reason?: string }
   | { type: 'payment.received'; amountCents: number; paidInFull: boolean }
   | { type: 'retry'; by: string }
   | { type: 'timer.no_reply' }
-  | { type: 'timer.approval_sla' };
+  | { type: 'timer.approval_sla' }
+  | { type: 'timer.plan_reminder' }
+  | { type: 'timer.plan_deadline' };
 
 /** Events that callers may post through the API (the rest come from jobs and timers). */
 export const EXTERNAL_EVENT_TYPES = [
@@ -109,6 +158,7 @@ export const EXTERNAL_EVENT_TYPES = [
   'review.approved',
   'review.modified',
   'review.escalated',
+  'review.rejected',
   'staff.escalate',
   'staff.resume',
   'staff.close',

@@ -1,7 +1,7 @@
 import { HUMAN_ONLY_INTENTS, type Draft } from './conversation.types.js';
 
-/** Where a fresh draft goes. Hard rules first, then confidence (design §3). */
-export type Route = 'optOut' | 'escalate' | 'review' | 'autoSend' | 'lowConfidence';
+/** Where a fresh draft goes. Hard rules first, then what the plan policy decided, then confidence (docs/architecture.md). */
+export type Route = 'optOut' | 'escalate' | 'unrealistic' | 'agreePlan' | 'review' | 'autoSend' | 'lowConfidence';
 
 export interface RoutingPolicy {
   /** Strictly above this, a draft goes out on its own. */
@@ -15,9 +15,14 @@ export const DEFAULT_ROUTING: RoutingPolicy = { autoSendAbove: 0.85, reviewAtLea
 export function routeDraft(draft: Draft, policy: RoutingPolicy): Route {
   if (draft.intents.includes('opt_out')) return 'optOut';
   if (draft.intents.some((intent) => HUMAN_ONLY_INTENTS.includes(intent))) return 'escalate';
+  const negotiation = draft.negotiation;
+  if (negotiation?.kind === 'unrealistic') return 'unrealistic';
+  // The debtor said yes to a plan we offered, which the policy or a manager had cleared: it is agreed now,
+  // and the confirmation (composed by code) goes out.
+  if (negotiation?.kind === 'agree') return 'agreePlan';
   // A draft flagged for review (malformed model answer, failed checks) waits for a manager whatever its confidence,
-  // and so does any reply to a payment plan until the plan policy decides plans in code.
-  if (draft.reviewReason !== null || draft.plan !== null) return 'review';
+  // and so does an offer of a plan the policy says a manager must approve.
+  if (draft.reviewReason !== null || negotiation?.verdict === 'needs_approval') return 'review';
   if (draft.confidence < policy.reviewAtLeast) return 'lowConfidence';
   return draft.confidence > policy.autoSendAbove ? 'autoSend' : 'review';
 }

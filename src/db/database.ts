@@ -14,6 +14,8 @@ export type DbOrTrx = Db | Trx;
 
 // bigint (int8) and numeric come back as strings by default; counts are small, ids stay strings.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
+// A date is a calendar day in someone's time zone, not an instant: keep `YYYY-MM-DD` as it is.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
 /**
  * How long a caller waits for a pool connection (or for a new one to connect) before giving up. Without

@@ -11,7 +11,8 @@ export interface DraftRecord {
   promptVersion: string | null;
   confidence: number;
   intents: string[];
-  plan: object | null;
+  /** What the draft does about a payment plan (stored in the `plan` column). */
+  negotiation: object | null;
   reasons: string[];
   rawText: string | null;
   text: string;
@@ -31,7 +32,7 @@ export async function insertDraft(db: DbOrTrx, draft: DraftRecord) {
       prompt_version: draft.promptVersion,
       confidence: draft.confidence,
       intents: JSON.stringify(draft.intents),
-      plan: draft.plan === null ? null : JSON.stringify(draft.plan),
+      plan: draft.negotiation === null ? null : JSON.stringify(draft.negotiation),
       reasons: JSON.stringify(draft.reasons),
       raw_text: draft.rawText,
       text: draft.text,

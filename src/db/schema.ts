@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
 
 /** Row types of our tables (snake_case here, camelCase in repositories). */
 
@@ -15,8 +16,9 @@ export interface ConversationsTable {
   id: string;
   tenant_id: string;
   phone: string;
+  /** The full state path (`negotiating.awaitingConfirmation`); its first segment is the top-level state. */
   state: string;
-  snapshot: JSONColumnType<{ value: string; status: string; context: unknown }>;
+  snapshot: JSONColumnType<StoredSnapshot>;
   live_effects: JSONColumnType<LiveEffects>;
   machine_version: string;
   version: number;
@@ -130,6 +132,43 @@ export interface EffectLogTable {
   at: Timestamp;
 }
 
+export interface PaymentPlansTable {
+  id: string;
+  conversation_id: string;
+  tenant_id: string;
+  status: 'active' | 'completed' | 'broken' | 'replaced' | 'cancelled';
+  frequency: string;
+  /** int8 columns come back as strings (src/db/database.ts); the repository maps them to numbers. */
+  instalment_cents: ColumnType<string, number, number>;
+  instalment_count: number;
+  down_payment_cents: ColumnType<string, number, number>;
+  total_cents: ColumnType<string, number, number>;
+  paid_cents: ColumnType<string, number, number>;
+  missed: number;
+  time_zone: string;
+  agreed_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PlanInstalmentsTable {
+  plan_id: string;
+  seq: number;
+  /** A calendar date in the debtor's time zone, read as `YYYY-MM-DD`. */
+  due_on: ColumnType<string, string, string>;
+  amount_cents: ColumnType<string, number, number>;
+  paid_cents: ColumnType<string, number, number>;
+  status: 'due' | 'kept' | 'missed';
+}
+
+export interface PaymentPlanHistoryTable {
+  id: Generated<string>;
+  plan_id: string;
+  status: string;
+  paid_cents: ColumnType<string, number, number>;
+  missed: number;
+  at: Timestamp;
+}
+
 export interface Database {
   conversations: ConversationsTable;
   inbox: InboxTable;
@@ -141,4 +180,7 @@ export interface Database {
   escalations: EscalationsTable;
   opt_outs: OptOutsTable;
   effect_log: EffectLogTable;
+  payment_plans: PaymentPlansTable;
+  plan_instalments: PlanInstalmentsTable;
+  payment_plan_history: PaymentPlanHistoryTable;
 }

@@ -1,13 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import type { ActionParams, DraftReplyInput, SendSmsInput } from '../../machines/conversation/conversation.machine.js';
-import type { Draft, Language } from '../../machines/conversation/conversation.types.js';
+import type { ActionParams } from '../../machines/conversation/conversation.machine.js';
+import type { Language } from '../../machines/conversation/conversation.types.js';
 import type { Db } from '../db/database.js';
 import { insertDraft } from '../db/drafts.repository.js';
 import { findOptOut } from '../db/opt-outs.repository.js';
+import { countBrokenPlans } from '../db/payment-plans.repository.js';
+import {
+  DEFAULT_PLAN_POLICY,
+  DEFAULT_PLAN_TIMERS,
+  missedText,
+  negotiate,
+  reminderText,
+  type PlanPolicy,
+  type PlanTimerPolicy,
+} from '../negotiation/index.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
-import type { Activities, ActivityContext, EffectContext, Effects } from '../runtime/worker.js';
+import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
 import { toDraft, type Drafter } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
 import { deliverSms } from './sms-delivery.js';
@@ -20,6 +30,19 @@ type NotificationContent = Parameters<NotificationService['send']>[0];
  * same job, so each one is idempotent: by the draft id, the message key or the effect key.
  */
 
+export interface NegotiationSettings {
+  policy: PlanPolicy;
+  timers: PlanTimerPolicy;
+  /** The debtor's zone when the Collections Monitor does not say. */
+  defaultTimeZone: string;
+}
+
+export const DEFAULT_NEGOTIATION: NegotiationSettings = {
+  policy: DEFAULT_PLAN_POLICY,
+  timers: DEFAULT_PLAN_TIMERS,
+  defaultTimeZone: 'America/New_York',
+};
+
 export interface EffectDeps {
   db: Db;
   services: Services;
@@ -27,26 +50,48 @@ export interface EffectDeps {
   logger: Logger;
   managersRecipient: string;
   compliance?: CompliancePolicy;
+  negotiation?: NegotiationSettings;
+  /** Milliseconds since the epoch; injectable so tests can move time. */
+  clock?: () => number;
 }
 
 export function createActivities(deps: EffectDeps): Activities {
   const { db, services, drafter, logger } = deps;
   const policy = deps.compliance ?? DEFAULT_COMPLIANCE;
+  const settings = deps.negotiation ?? DEFAULT_NEGOTIATION;
+  const clock = deps.clock ?? Date.now;
 
   return {
-    async draftReply(input: DraftReplyInput, context: ActivityContext): Promise<Draft> {
-      const [tenant, history] = await Promise.all([
+    async draftReply(input, context) {
+      const [tenant, history, brokenPlans] = await Promise.all([
         services.collectionsMonitor.getTenant(input.tenantId, context.signal),
         services.smsAgent.history(input.phone, context.signal),
+        countBrokenPlans(db, input.tenantId),
       ]);
+      // Jobs written before plans existed carry no plan fields.
+      const offeredPlan = input.offeredPlan ?? null;
+      const plan = input.plan ?? null;
+      const step = negotiate({
+        texts: input.unanswered.map((message) => message.text),
+        offeredPlan,
+        activePlan: plan,
+        owedCents: tenant.amountOwedCents,
+        failedPlans: tenant.failedPaymentPlans + brokenPlans,
+        language: tenant.language,
+        timeZone: tenant.timeZone ?? settings.defaultTimeZone,
+        now: new Date(clock()),
+        policy: settings.policy,
+        timers: settings.timers,
+        compliance: policy,
+      });
       const proposal = await drafter.draft(
-        { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered },
+        { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered, step, plan },
         context.signal,
       );
       // Draft-time check; the text is checked again when it is sent.
       const reviewReason =
         proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, { language: tenant.language, policy }));
-      const draft = toDraft(proposal, randomUUID(), tenant.language, reviewReason);
+      const draft = toDraft(proposal, randomUUID(), tenant.language, step, reviewReason);
       await insertDraft(db, {
         ...draft,
         conversationId: input.conversationId,
@@ -64,6 +109,7 @@ export function createActivities(deps: EffectDeps): Activities {
           model: draft.model,
           confidence: draft.confidence,
           intents: draft.intents,
+          negotiation: step?.kind ?? null,
           reviewReason,
           latencyMs: proposal.latencyMs,
         },
@@ -72,7 +118,7 @@ export function createActivities(deps: EffectDeps): Activities {
       return draft;
     },
 
-    async sendSms(input: SendSmsInput, context: ActivityContext) {
+    async sendSms(input, context) {
       // Send-time check: a text that fails is never sent; the conversation goes to `failed` for a person.
       assertCompliant(input.text, input.language, policy);
       if (await findOptOut(db, input.phone)) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
@@ -92,6 +138,14 @@ const OPT_OUT_CONFIRMATION: Record<Language, string> = {
   es: 'Se ha dado de baja y no recibirá más mensajes nuestros.',
 };
 
+const STAFF_SUBJECT: Record<ActionParams['notifyStaff']['kind'], (reason: string) => string> = {
+  escalated: (reason) => `Conversation escalated: ${reason}`,
+  failed: (reason) => `Conversation failed while ${reason}`,
+  inbound_while_escalated: () => 'The debtor wrote in an escalated conversation',
+  plan_agreed: () => 'A payment plan was agreed',
+  instalment_missed: () => 'A plan instalment was missed',
+};
+
 const STAFF_PRIORITY: Record<string, NotificationPriority> = {
   attorney: 'critical',
   bankruptcy: 'critical',
@@ -99,10 +153,13 @@ const STAFF_PRIORITY: Record<string, NotificationPriority> = {
   dispute: 'high',
   hostile: 'high',
   approval_sla: 'high',
+  missed_payments: 'high',
+  unrealistic_proposal: 'normal',
 };
 
 export function createEffects(deps: EffectDeps): Effects {
   const { db, services, logger } = deps;
+  const policy = deps.compliance ?? DEFAULT_COMPLIANCE;
 
   /**
    * A notification to the managers' recipient, at least once made safe: a run of the job that finds its
@@ -123,8 +180,15 @@ export function createEffects(deps: EffectDeps): Effects {
       .execute();
   }
 
+  /** A text about the plan, composed by code: never to an opted-out number, checked again before it goes. */
+  async function sendCodeText(context: EffectContext, phone: string, text: string, language: Language) {
+    if (await findOptOut(db, phone)) return;
+    assertCompliant(text, language, policy);
+    return deliverSms({ db, smsAgent: services.smsAgent, logger }, { key: context.key, conversationId: context.conversationId, phone, text }, context.signal);
+  }
+
   return {
-    notifyManagers: (params: ActionParams['notifyManagers'], context) =>
+    notifyManagers: (params, context) =>
       notify(context, 'notifyManagers', {
         subject: params.reminder ? 'Reminder: a reply still waits for approval' : 'A reply waits for approval',
         body: `Conversation ${context.conversationId} has a draft (confidence ${params.confidence.toFixed(2)}) waiting in the approval queue as ${params.approvalId}.`,
@@ -132,20 +196,24 @@ export function createEffects(deps: EffectDeps): Effects {
         metadata: { conversation_id: context.conversationId, response_queue_id: params.approvalId, reminder: params.reminder },
       }),
 
-    notifyStaff: (params: ActionParams['notifyStaff'], context) =>
+    notifyStaff: (params, context) =>
       notify(context, 'notifyStaff', {
-        subject:
-          params.kind === 'escalated'
-            ? `Conversation escalated: ${params.reason}`
-            : params.kind === 'failed'
-              ? `Conversation failed while ${params.reason}`
-              : 'The debtor wrote in an escalated conversation',
-        body: `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).`,
-        priority: params.kind === 'failed' ? 'high' : (STAFF_PRIORITY[params.reason] ?? 'normal'),
+        subject: STAFF_SUBJECT[params.kind](params.reason),
+        body:
+          params.kind === 'plan_agreed'
+            ? `Conversation ${context.conversationId}: the debtor agreed a payment plan (see GET /v1/plans).`
+            : `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).`,
+        priority: params.kind === 'failed' || params.kind === 'instalment_missed' ? 'high' : (STAFF_PRIORITY[params.reason] ?? 'normal'),
         metadata: { conversation_id: context.conversationId, kind: params.kind, reason: params.reason },
       }),
 
-    sendOptOutConfirmation: async (params: ActionParams['sendOptOutConfirmation'], context) => {
+    sendPlanNotice: async (params, context) => {
+      const text = params.kind === 'reminder' ? reminderText(params.plan, params.language) : missedText(params.plan, params.language);
+      const sent = await sendCodeText(context, params.phone, text, params.language);
+      if (sent) logger.info({ conversationId: context.conversationId, smsId: sent.smsId, notice: params.kind }, 'plan notice sent');
+    },
+
+    sendOptOutConfirmation: async (params, context) => {
       // One confirmation per number, ever: only the conversation that recorded the opt-out sends it.
       const owner = await findOptOut(db, params.phone);
       if (owner && owner.conversation_id !== context.conversationId) return;

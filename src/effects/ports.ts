@@ -14,6 +14,8 @@ export interface Tenant {
   phoneNumbers: string[];
   paymentReliabilityScore: number | null;
   failedPaymentPlans: number;
+  /** IANA zone of the debtor when the monitor knows it (`time_zone`); null otherwise. */
+  timeZone: string | null;
 }
 
 export interface SmsHistoryMessage {

@@ -23,7 +23,7 @@ export function approvalsRouter(deps: { db: Db }) {
         conversation_id: row.conversation_id,
         tenant_id: row.tenant_id,
         conversation_state: row.state,
-        conversation: conversationSummary(row.snapshot as unknown as StoredSnapshot),
+        conversation: conversationSummary(row.snapshot),
         status: row.review_status,
         draft: {
           text: row.text,

@@ -6,7 +6,6 @@ import { findApproval } from '../db/drafts.repository.js';
 import { AppError, conflict, notFound } from '../errors.js';
 import { assertCompliant, type CompliancePolicy } from '../policies/compliance.js';
 import type { ApplyResult, Runtime } from '../runtime/apply-event.js';
-import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
 import type { Principal } from './auth.js';
 import type { EventBody } from './schemas.js';
 
@@ -75,7 +74,7 @@ export async function decideApproval(
       reviewer: approval.reviewer,
     });
   }
-  if (event.type !== 'review.escalated') {
+  if (event.type === 'review.approved' || event.type === 'review.modified') {
     // What would go out: the manager's text, or the draft as it stands (a draft may be queued because it failed).
     const language = await conversationLanguage(deps.db, approval.conversation_id);
     assertCompliant(event.text ?? approval.text, language, deps.compliance);
@@ -103,7 +102,7 @@ async function seenBefore(db: Db, conversationId: string, idempotencyKey: string
 
 async function conversationLanguage(db: Db, conversationId: string): Promise<Language> {
   const row = await db.selectFrom('conversations').select('snapshot').where('id', '=', conversationId).executeTakeFirst();
-  return (row?.snapshot as unknown as StoredSnapshot | undefined)?.context.draft?.language ?? 'en';
+  return row?.snapshot?.context.draft?.language ?? 'en';
 }
 
 export function newIdempotencyKey() {

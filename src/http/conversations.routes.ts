@@ -4,7 +4,7 @@ import type { Db } from '../db/database.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
-import { allowedEvents, fromStored, machineVersion, type StoredSnapshot } from '../runtime/machine-snapshot.js';
+import { allowedEvents, fromStored, machineVersion } from '../runtime/machine-snapshot.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
 import { principalOf } from './auth.js';
 import { EVENT_ROLES, eventBody, idempotencyKey } from './schemas.js';
@@ -73,7 +73,7 @@ type ConversationRow = Awaited<ReturnType<typeof loadConversation>>;
 
 /** State, a summary of the context without personal data, and the events a caller may send now. */
 export function describeConversation(machine: ConversationMachine, row: ConversationRow) {
-  const stored = row.snapshot as unknown as StoredSnapshot;
+  const stored = row.snapshot;
   const context = stored.context;
   return {
     conversation_id: row.id,

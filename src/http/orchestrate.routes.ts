@@ -89,7 +89,11 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
 
   router.get('/orchestrate/metrics', async (_req, res) => {
     const [states, approvals, transitions] = await Promise.all([
-      deps.db.selectFrom('conversations').select(['state', sql<number>`count(*)::int`.as('count')]).groupBy('state').execute(),
+      deps.db
+        .selectFrom('conversations')
+        .select([sql<string>`split_part(state, '.', 1)`.as('state'), sql<number>`count(*)::int`.as('count')])
+        .groupBy(sql`1`)
+        .execute(),
       deps.db
         .selectFrom('drafts')
         .select([sql<number>`count(*)::int`.as('pending'), sql<Date | null>`min(queued_at)`.as('oldest')])

@@ -23,3 +23,6 @@ export {
 export { detectPlanReply, type PlanReply } from './plan-reply.js';
 export { MAX_PLAN_TEXT, describePlan, type PlanLanguage } from './plan-text.js';
 export { formatCents, moneyTokenToCents } from './money.js';
+export { negotiate, type NegotiationInput, type NegotiationStep } from './negotiate.js';
+export { agreedText, askTermsText, declinedText, missedText, offerText, reminderText } from './plan-messages.js';
+export { DEFAULT_PLAN_TIMERS, schedulePlanTimers, type PlanTimerPolicy } from './plan-timers.js';

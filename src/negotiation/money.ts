@@ -1,8 +1,25 @@
 /**
- * Money for negotiation: integer cents only. Parsing delegates to the exact decimal-string parser the
- * collections-monitor client already uses, so a debtor's "$1,250.50" and the monitor's "1250.50" agree.
+ * Money: integer cents only, parsed from decimal strings without binary floats. One parser for the
+ * monitor's `amount_owed`, configured amounts and a debtor's "$1,250.50", so they always agree.
  */
-import { parseAmountToCents } from '../effects/clients/collections-monitor.client.js';
+
+const DECIMAL = /^(-)?(\d+)(?:\.(\d*))?$/;
+
+/**
+ * "1250.50" → 125050, "99.9" → 9990, "100" → 10000, "$1,250.5" → 125050, without going through a float
+ * (0.1 + 0.2 style errors). Digits past the cent round half up. Undefined when it is not an amount.
+ */
+export function parseAmountToCents(text: string): number | undefined {
+  const match = DECIMAL.exec(text.trim().replace(/^\$/, '').replace(/,/g, ''));
+  if (!match) return undefined;
+  const [, minus, whole, fraction = ''] = match;
+  const padded = fraction.padEnd(3, '0');
+  let cents = BigInt(whole) * 100n + BigInt(padded.slice(0, 2));
+  if (Number(padded[2]) >= 5) cents += 1n;
+  if (cents > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  const value = Number(cents);
+  return minus && value !== 0 ? -value : value;
+}
 
 /** "$1,234.56" from 123456, by integer arithmetic. */
 export function formatCents(cents: number): string {

@@ -106,7 +106,13 @@ function wordings(plan: PaymentPlan, language: PlanLanguage): string[] {
   return variants;
 }
 
-export function describePlan(plan: PaymentPlan, language: PlanLanguage): string {
+/** The fullest wording within `maxLength` characters (the tersest when none fits). */
+export function describePlan(plan: PaymentPlan, language: PlanLanguage, maxLength = MAX_PLAN_TEXT): string {
   const variants = wordings(plan, language);
-  return variants.find((text) => [...text].length <= MAX_PLAN_TEXT) ?? variants[variants.length - 1];
+  return variants.find((text) => [...text].length <= maxLength) ?? variants[variants.length - 1];
+}
+
+/** A due date as the restatement writes it: "Fri, Dec 4" / "vie 4 de dic". */
+export function formatDueDate(iso: string, language: PlanLanguage, weekday = true): string {
+  return WORDS[language].date(iso, weekday);
 }

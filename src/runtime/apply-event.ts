@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { getInitialMicrosteps, getMicrosteps, type AnyEventObject } from 'xstate';
-import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
+import type { ActionParams, ConversationMachine, NamedAction } from '../../machines/conversation/conversation.machine.js';
 import type { ConversationInput } from '../../machines/conversation/conversation.types.js';
 import type { Db, Trx } from '../db/database.js';
 import type { LiveEffects } from '../db/schema.js';
@@ -15,7 +15,6 @@ import {
   stateName,
   toStored,
   type ConversationSnapshot,
-  type StoredSnapshot,
 } from './machine-snapshot.js';
 
 /**
@@ -58,13 +57,16 @@ export interface ActionContext {
 }
 
 /** A named machine action that is a write to our own tables: it runs inside the event's transaction. */
-export type Projection = (trx: Trx, params: any, context: ActionContext) => Promise<void>;
+export type Projection<P> = (trx: Trx, params: P, context: ActionContext) => Promise<void>;
 
-export interface ActionRouting {
-  projections: Record<string, Projection>;
-  /** Named actions that are side effects outside the database: queued as `effect` jobs. */
-  effects: ReadonlySet<string>;
-}
+/** Marks a named action that is a side effect outside the database: it is queued as an `effect` job. */
+export const EFFECT = 'effect' as const;
+
+/**
+ * Where each named action of the machine goes, exhaustively: a missing or misspelled action fails the
+ * type check (src/runtime/projections.ts holds the table).
+ */
+export type ActionRouting = { readonly [K in NamedAction]: Projection<ActionParams[K]> | typeof EFFECT };
 
 export interface Runtime {
   apply(envelope: EventEnvelope): Promise<ApplyResult>;
@@ -117,7 +119,7 @@ export function createRuntime(deps: {
       if (envelope.origin && !isLive(live, envelope.origin)) return done('stale');
       if (envelope.origin?.kind === 'timer') delete live.timers[envelope.origin.id];
 
-      const stored = row.snapshot as unknown as StoredSnapshot;
+      const stored = row.snapshot;
       const snapshot = fromStored(machine, stored);
       // getMicrosteps returns a step even when nothing is enabled; `can` tells whether the machine takes it.
       const accepted = stored.status !== 'done' && snapshot.can(envelope.event as never);
@@ -377,12 +379,12 @@ class WorkWriter {
         return; // a stopped invoke is dropped from the live set below; its late result is ignored
       default: {
         const key = this.nextKey();
-        const projection = this.actions.projections[action.type];
-        if (projection) return projection(this.trx, params, { conversationId: this.conversationId, version: this.version, key });
-        if (this.actions.effects.has(action.type)) {
+        const route = Object.hasOwn(this.actions, action.type) ? this.actions[action.type as NamedAction] : undefined;
+        if (route === EFFECT) {
           await addJob(this.trx, 'effect', { conversationId: this.conversationId, type: action.type, params, key });
           return;
         }
+        if (route) return (route as Projection<unknown>)(this.trx, params, { conversationId: this.conversationId, version: this.version, key });
         throw new AppError('unknown_action', `the machine named an action with no executor: ${action.type}`);
       }
     }

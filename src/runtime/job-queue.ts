@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
+import { z } from 'zod';
 import type { Trx } from '../db/database.js';
+import { AppError } from '../errors.js';
 
 /**
  * Durable work lives in graphile-worker's tables, written in the same transaction as the transition
@@ -17,26 +19,37 @@ import type { Trx } from '../db/database.js';
 
 export const TASKS = { invoke: 'invoke', timer: 'timer', effect: 'effect' } as const;
 
-export interface InvokePayload {
-  conversationId: string;
-  invokeId: string;
-  src: string;
-  input: unknown;
-  token: string;
-}
+/** Payloads as written by apply-event; a job checks its own when it starts, so a bad one fails loudly. */
+export const invokePayload = z.object({
+  conversationId: z.string().min(1),
+  invokeId: z.string().min(1),
+  src: z.string().min(1),
+  input: z.unknown(),
+  token: z.string().min(1),
+});
+export type InvokePayload = z.infer<typeof invokePayload>;
 
-export interface TimerPayload {
-  conversationId: string;
-  timerId: string;
-  token: string;
-  event: { type: string };
-}
+export const timerPayload = z.object({
+  conversationId: z.string().min(1),
+  timerId: z.string().min(1),
+  token: z.string().min(1),
+  event: z.looseObject({ type: z.string().min(1) }),
+});
+export type TimerPayload = z.infer<typeof timerPayload>;
 
-export interface EffectPayload {
-  conversationId: string;
-  type: string;
-  params: unknown;
-  key: string;
+export const effectPayload = z.object({
+  conversationId: z.string().min(1),
+  type: z.string().min(1),
+  params: z.unknown(),
+  key: z.string().min(1),
+});
+export type EffectPayload = z.infer<typeof effectPayload>;
+
+export function readPayload<T>(schema: z.ZodType<T>, raw: unknown, task: string): T {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+  throw new AppError('bad_job_payload', `a ${task} job has a payload of the wrong shape (${fields})`, 500, false);
 }
 
 /**

@@ -2,22 +2,31 @@ import type { ActionParams } from '../../machines/conversation/conversation.mach
 import { closeApproval, queueForApproval } from '../db/drafts.repository.js';
 import { closeOpenEscalations, openEscalation } from '../db/escalations.repository.js';
 import { recordOptOut } from '../db/opt-outs.repository.js';
-import type { ActionRouting } from './apply-event.js';
+import { recordPlanProgress, storeAgreedPlan } from '../db/payment-plans.repository.js';
+import { EFFECT, type ActionRouting } from './apply-event.js';
 
 /**
  * Where each named action of the machine goes. Writes to our own tables run inside the event's
  * transaction (they commit with the transition or not at all); anything that leaves the database is
  * an `effect` job (src/effects/activities.ts, createEffects), run after commit with an idempotency key.
+ * The table is checked against the machine's action names by the type checker.
  */
-export const actionRouting: ActionRouting = {
-  projections: {
-    openApproval: (trx, params: ActionParams['openApproval']) => queueForApproval(trx, params.approvalId),
-    closeApproval: (trx, params: ActionParams['closeApproval']) => closeApproval(trx, params),
-    openEscalation: (trx, params: ActionParams['openEscalation'], context) =>
-      openEscalation(trx, context.conversationId, params.reason, params.note),
-    closeEscalation: (trx, params: ActionParams['closeEscalation'], context) =>
-      closeOpenEscalations(trx, context.conversationId, params.resolution),
-    recordOptOut: (trx, params: ActionParams['recordOptOut'], context) => recordOptOut(trx, params.phone, context.conversationId),
+export const actionRouting = {
+  openApproval: (trx, params) => queueForApproval(trx, params.approvalId),
+  closeApproval: (trx, params) => closeApproval(trx, params),
+  openEscalation: (trx, params, context) => openEscalation(trx, context.conversationId, params.reason, params.note),
+  closeEscalation: (trx, params, context) => closeOpenEscalations(trx, context.conversationId, params.resolution),
+  recordOptOut: (trx, params, context) => recordOptOut(trx, params.phone, context.conversationId),
+  recordPlan: (trx, params, context) => storeAgreedPlan(trx, context.conversationId, params.plan),
+  recordPlanProgress: async (trx, params) => {
+    if (params.plan) await recordPlanProgress(trx, params.plan);
   },
-  effects: new Set(['notifyManagers', 'notifyStaff', 'sendOptOutConfirmation']),
-};
+  notifyManagers: EFFECT,
+  notifyStaff: EFFECT,
+  sendOptOutConfirmation: EFFECT,
+  sendPlanNotice: EFFECT,
+} as const satisfies ActionRouting;
+
+/** The named actions that run as effect jobs: what src/effects/activities.ts must implement. */
+export type EffectAction = { [K in keyof typeof actionRouting]: (typeof actionRouting)[K] extends typeof EFFECT ? K : never }[keyof typeof actionRouting];
+export type EffectParams<K extends EffectAction> = ActionParams[K];

@@ -6,7 +6,10 @@ import type pg from 'pg';
 import { isRetryable } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Runtime } from './apply-event.js';
-import { TASKS, type EffectPayload, type InvokePayload, type TimerPayload } from './job-queue.js';
+import type { InputFrom, OutputFrom } from 'xstate';
+import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
+import { effectPayload, invokePayload, readPayload, TASKS, timerPayload } from './job-queue.js';
+import type { EffectAction } from './projections.js';
 
 /**
  * Runs the durable work written by apply-event and feeds results back through the same write path.
@@ -17,17 +20,21 @@ export interface ActivityContext {
   /** Aborted when the worker shuts down; pass it to every call that can wait. */
   signal: AbortSignal;
 }
-/** The implementation of an invoked actor, by its `src` in the machine. */
-export type Activity = (input: any, context: ActivityContext) => Promise<unknown>;
-export type Activities = Record<string, Activity>;
+/**
+ * The implementations of the machine's invoked actors, by `src`, typed from the machine itself: an actor
+ * without an activity, or an activity whose input or output differs from its actor's, fails the type check.
+ */
+export type Activities = {
+  [K in keyof ConversationActors]: (input: InputFrom<ConversationActors[K]>, context: ActivityContext) => Promise<OutputFrom<ConversationActors[K]>>;
+};
 
 export interface EffectContext {
   conversationId: string;
   key: string;
   signal: AbortSignal;
 }
-export type EffectHandler = (params: any, context: EffectContext) => Promise<unknown>;
-export type Effects = Record<string, EffectHandler>;
+/** The named actions that run as effect jobs (src/runtime/projections.ts), each with its own params. */
+export type Effects = { [K in EffectAction]: (params: ActionParams[K], context: EffectContext) => Promise<unknown> };
 
 export interface WorkerDeps {
   pool: pg.Pool;
@@ -61,9 +68,9 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
 
   return {
     [TASKS.invoke]: async (raw, helpers) => {
-      const job = raw as InvokePayload;
-      const activity = activities[job.src];
-      if (!activity) throw new Error(`no activity for actor src ${job.src}`);
+      const job = readPayload(invokePayload, raw, TASKS.invoke);
+      if (!Object.hasOwn(activities, job.src)) throw new Error(`no activity for actor src ${job.src}`);
+      const activity = activities[job.src as keyof Activities] as (input: unknown, context: ActivityContext) => Promise<unknown>;
       const origin = { kind: 'invoke' as const, id: job.invokeId, token: job.token };
       // A stopped invoke (its state was left: superseded draft, STOP during a send, staff closed) does nothing.
       if (!(await runtime.isLive(job.conversationId, origin))) return;
@@ -90,7 +97,7 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
     },
 
     [TASKS.timer]: async (raw) => {
-      const job = raw as TimerPayload;
+      const job = readPayload(timerPayload, raw, TASKS.timer);
       await runtime.apply({
         conversationId: job.conversationId,
         event: job.event,
@@ -102,9 +109,9 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
     },
 
     [TASKS.effect]: async (raw, helpers: JobHelpers) => {
-      const job = raw as EffectPayload;
-      const handler = effects[job.type];
-      if (!handler) throw new Error(`no effect handler for ${job.type}`);
+      const job = readPayload(effectPayload, raw, TASKS.effect);
+      if (!Object.hasOwn(effects, job.type)) throw new Error(`no effect handler for ${job.type}`);
+      const handler = effects[job.type as EffectAction] as (params: unknown, context: EffectContext) => Promise<unknown>;
       await handler(job.params, {
         conversationId: job.conversationId,
         key: job.key,

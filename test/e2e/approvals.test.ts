@@ -14,14 +14,14 @@ const service = (h: TestOrchestrator) => ({ Authorization: `Bearer ${h.token('se
 const manager = (h: TestOrchestrator, subject = 'manager-1') => ({ Authorization: `Bearer ${h.token('manager', subject)}` });
 
 let phoneCounter = 0;
-/** An inbound plan proposal: the rules drafter routes it to approval (confidence 0.7). */
+/** An inbound hardship message: the rules drafter routes it to approval (confidence 0.7). */
 async function pendingApproval(h: TestOrchestrator, conversationId: string): Promise<string> {
   phoneCounter += 1;
   await request(h.url)
     .post('/orchestrate/sms-received')
     .set(service(h))
     .set('Idempotency-Key', `${conversationId}-msg`)
-    .send({ tenant_id: 'tenant-a', phone_number: `+1555020${String(phoneCounter).padStart(4, '0')}`, content: 'I can pay $40 a week for 6 weeks', conversation_id: conversationId })
+    .send({ tenant_id: 'tenant-a', phone_number: `+1555020${String(phoneCounter).padStart(4, '0')}`, content: 'I lost my job last month', conversation_id: conversationId })
     .expect(202);
   await waitForState(h.orchestrator, conversationId, ['pendingApproval']);
   const row = await h.orchestrator.db

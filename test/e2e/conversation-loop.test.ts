@@ -47,12 +47,14 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
     expect(status.body.allowed_events).toEqual(expect.arrayContaining(['sms.received', 'staff.escalate', 'staff.close']));
   });
 
-  it('when a debtor proposes a plan, then a manager is notified, modifies the draft, and the modified text is what goes out', async () => {
+  it('when a debtor proposes a plan a manager must approve, then the manager is notified, modifies the draft, and the modified text is what goes out', async () => {
+    // Eight weeks is longer than the policy lets code agree alone (four): the offer waits for a manager.
+    harness.orchestrator.simulators!.monitor.setTenant('tenant-7', { amount_owed: '750.00', failed_payment_plans: 0 });
     await request(harness.url)
       .post('/orchestrate/sms-received')
       .set(service())
       .set('Idempotency-Key', 'msg-plan-1')
-      .send({ tenant_id: 'tenant-7', phone_number: '+15550100002', content: 'I can pay $50 a week for 8 weeks', conversation_id: 'conv-plan-1' })
+      .send({ tenant_id: 'tenant-7', phone_number: '+15550100002', content: 'I can pay $100 a week for 8 weeks', conversation_id: 'conv-plan-1' })
       .expect(202);
     await waitForState(harness.orchestrator, 'conv-plan-1', ['pendingApproval']);
 
@@ -66,17 +68,18 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
     expect(item).toMatchObject({
       status: 'pending',
       draft: { drafter: 'rules', intents: expect.arrayContaining(['payment_plan']) },
-      conversation: { debtor_messages: [{ text: 'I can pay $50 a week for 8 weeks' }], last_sent_text: null, sent_count: 0, language: 'en' },
+      conversation: { debtor_messages: [{ text: 'I can pay $100 a week for 8 weeks' }], last_sent_text: null, sent_count: 0, language: 'en' },
     });
     expect((notification.metadata as { response_queue_id: string }).response_queue_id).toBe(item.response_queue_id);
 
-    const modified = 'This is a debt collector. $50 a week for 8 weeks works; we will confirm the dates. Reply STOP to opt out.';
+    const modified = 'This is a debt collector. $100 a week for 8 weeks works, from Dec 2. Reply YES to agree. Reply STOP to opt out.';
     await request(harness.url)
       .post('/orchestrate/approve-response')
       .set(manager('manager-9'))
       .send({ response_queue_id: item.response_queue_id, action: 'modify', modified_text: modified, manager_id: 'manager-9' })
       .expect(202);
-    await waitForState(harness.orchestrator, 'conv-plan-1', ['awaitingReply']);
+    // The text still offers the plan: the conversation waits for the debtor's yes.
+    await waitForState(harness.orchestrator, 'conv-plan-1', ['negotiating.awaitingConfirmation']);
 
     const sent = harness.orchestrator.simulators!.sms.sent.filter((sms) => sms.to === '+15550100002');
     expect(sent.map((sms) => sms.body)).toEqual([modified]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { PROMPT_VERSION } from '../../src/effects/drafting/prompt.js';
 import { startOpenAiStub, type OpenAiStub, type StubReply } from '../helpers/openai-stub.js';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
 
@@ -70,7 +71,7 @@ describe('drafting with the openai drafter (real SDK, local stub)', () => {
     const conversationId = await inbound('Hi, what do I owe?');
     expect(await waitForState(harness.orchestrator, conversationId, settled)).toBe(expected);
     const draft = await latestDraft(conversationId);
-    expect(draft).toMatchObject({ drafter: 'openai', model: 'gpt-4-turbo', prompt_version: 'drafter.v1' });
+    expect(draft).toMatchObject({ drafter: 'openai', model: 'gpt-4-turbo', prompt_version: PROMPT_VERSION });
     expect(draft.usage).toMatchObject({ totalTokens: expect.any(Number) });
     if (reviewReason) expect(draft.review_reason).toContain(reviewReason);
     else expect(draft.review_reason).toBeNull();
@@ -122,7 +123,7 @@ describe('drafting with the openai drafter (real SDK, local stub)', () => {
 
   it('when a mid-confidence draft is modified by a manager, then the modified text is what the SMS Agent receives', async () => {
     stub.enqueue(answer({ intents: ['payment_plan'], confidence: 0.75, reply: `We can look at a plan. ${FOOTER}` }));
-    const conversationId = await inbound('Could I pay $30 a week for 10 weeks?');
+    const conversationId = await inbound('Could I pay it in smaller parts?');
     await waitForState(harness.orchestrator, conversationId, ['pendingApproval']);
     const draft = await latestDraft(conversationId);
     await waitFor(
@@ -130,7 +131,7 @@ describe('drafting with the openai drafter (real SDK, local stub)', () => {
       10_000,
       'the manager notification',
     );
-    const modified = `$30 a week for 10 weeks is noted; a manager will confirm. ${FOOTER}`;
+    const modified = `Yes, tell us what you can pay each week. ${FOOTER}`;
     await request(harness.url)
       .post('/orchestrate/approve-response')
       .set('Authorization', `Bearer ${harness.token('manager', 'mia')}`)

@@ -42,7 +42,7 @@ async function finishDrafting(conversationId: string, output: Draft) {
     promptVersion: null,
     confidence: output.confidence,
     intents: output.intents,
-    plan: null,
+    negotiation: null,
     reasons: [],
     rawText: null,
     text: output.text,

@@ -10,7 +10,7 @@ import {
 } from '../../machines/conversation/conversation.machine.js';
 import { HUMAN_ONLY_INTENTS, type Draft, type Intent } from '../../machines/conversation/conversation.types.js';
 import { allowedEvents } from '../../src/runtime/machine-snapshot.js';
-import { makeDraft } from '../helpers/fixtures.js';
+import { makeDraft, makePlan, makeScheduledPlan, offerOf } from '../helpers/fixtures.js';
 
 /**
  * The machine alone: no database, no workers. XState's pure `transition` / `getMicrosteps` are exactly what
@@ -49,6 +49,8 @@ function run(events: AnyEventObject[], machine: ConversationMachine = conversati
   return events.reduce((snapshot, event) => step(snapshot, event, machine).snapshot, start(machine));
 }
 
+const PLAN = makePlan();
+
 const types = (actions: Action[]) => actions.map((action) => action.type);
 const inPendingApproval = (machine?: ConversationMachine) => run([sms(), drafted(draft())], machine);
 const inSending = () => run([sms(), drafted(draft({ confidence: 0.95 }))]);
@@ -58,23 +60,32 @@ describe('conversation machine: reachability (xstate/graph)', () => {
   // One sample of every event the machine takes; one draft per route (they share an id, the approval id).
   const SAMPLE_EVENTS = [
     sms(),
+    sms('STOP', 'msg-stop'),
     drafted(draft({ intents: ['opt_out'], confidence: 0.95 })),
     drafted(draft({ intents: ['dispute'], confidence: 0.9 })),
     drafted(draft({ confidence: 0.3 })),
     drafted(draft({ confidence: 0.95 })),
     drafted(draft({ confidence: 0.7 })),
+    drafted(draft({ intents: ['payment_plan'], confidence: 0.9, negotiation: offerOf() })),
+    drafted(draft({ intents: ['payment_plan'], confidence: 0.7, negotiation: offerOf(makePlan(), 'needs_approval') })),
+    drafted(draft({ intents: ['plan_accepted'], confidence: 0.95, negotiation: { kind: 'agree', plan: makeScheduledPlan() } })),
+    drafted(draft({ intents: ['payment_plan'], confidence: 0.7, negotiation: { kind: 'unrealistic', reasons: ['below_min_weekly'] } })),
     draftFailed(),
     approved(),
     modified(),
     reviewEscalated(),
+    { type: 'review.rejected', approvalId: 'draft-1', managerId: 'alice' },
     sent(),
     sendFailed(),
     { type: 'timer.no_reply' },
     { type: 'timer.approval_sla' },
+    { type: 'timer.plan_reminder' },
+    { type: 'timer.plan_deadline' },
     { type: 'staff.escalate', by: 'alice', reason: 'called in' },
     { type: 'staff.resume', by: 'alice' },
     { type: 'staff.close', by: 'alice' },
-    { type: 'payment.received', amountCents: 5_000, paidInFull: false },
+    { type: 'payment.received', amountCents: 20_000, paidInFull: false },
+    { type: 'payment.received', amountCents: 75_000, paidInFull: false },
     { type: 'payment.received', amountCents: 5_000, paidInFull: true },
     { type: 'retry', by: 'alice' },
   ];
@@ -85,44 +96,67 @@ describe('conversation machine: reachability (xstate/graph)', () => {
     // Context grows with every inbound SMS: keep only what changes the machine's options, so the graph is finite.
     serializeState: (snapshot) => {
       const { context } = snapshot as Snapshot;
-      return JSON.stringify([snapshot.value, context.unanswered.length > 0, context.slaLapses, context.failure?.step ?? null]);
+      const plan = context.plan && [context.plan.status, context.plan.missed > 0, context.plan.schedule.map((i) => i.status).join()];
+      const offers = [context.offeredPlan !== null, (context.outgoing?.offer ?? null) !== null];
+      return JSON.stringify([snapshot.value, context.unanswered.length > 0, context.slaLapses, context.failure?.step ?? null, offers, plan]);
     },
     // XState's pure transition still answers root-level events on a done snapshot; the runtime never asks it to.
     stopWhen: (snapshot) => snapshot.status === 'done',
   });
 
-  /** Every state a path passes through, the transient ones (`sent`, left by `always` in the same step) included. */
-  function visitedStates(): Set<string> {
-    const visited = new Set<string>();
+  /**
+   * Every state node a path passes through (compound and transient ones included), and every transition
+   * taken when each sample event is tried in each reachable state (the graph's edges, not only the paths').
+   */
+  let covered: { nodes: Set<string>; transitions: Set<string> } | undefined;
+  function coverage() {
+    if (covered) return covered;
+    const nodes = new Set<string>();
+    const transitions = new Set<string>();
     for (const path of paths) {
       let previous: Snapshot | undefined;
       for (const { event, state } of path.steps) {
-        const snapshot = state as Snapshot;
         if (previous) {
-          for (const [micro] of getMicrosteps(conversationMachine, previous, event as never)) visited.add(String(micro.value));
+          for (const [micro] of getMicrosteps(conversationMachine, previous, event as never)) {
+            for (const node of micro._nodes) nodes.add(node.id);
+          }
         }
-        visited.add(String(snapshot.value));
-        previous = snapshot;
+        for (const node of (state as Snapshot)._nodes) nodes.add(node.id);
+        previous = state as Snapshot;
+      }
+      const reached = path.state as Snapshot;
+      if (reached.status === 'done') continue;
+      for (const event of SAMPLE_EVENTS) {
+        for (const t of conversationMachine.getTransitionData(reached, event as never) ?? []) {
+          if (t.target) transitions.add(`${t.source.id} ${t.eventType} ${t.target.map((x) => x.id).join(',')}`);
+        }
       }
     }
-    return visited;
+    covered = { nodes, transitions };
+    return covered;
   }
 
-  it('when every sample event is tried from the start, then every state but planAgreed is reached', () => {
-    const all = Object.keys(conversationMachine.root.states);
-    const unreached = all.filter((state) => !visitedStates().has(state));
-    expect(unreached).toEqual(['planAgreed']);
+  const allNodes = (node: typeof conversationMachine.root): string[] =>
+    Object.values(node.states).flatMap((child) => [child.id, ...allNodes(child as typeof node)]);
+
+  it('when every sample event is tried from the start, then every state node is reached, nested ones included', () => {
+    const { nodes } = coverage();
+    const all = allNodes(conversationMachine.root);
+    expect(all.filter((id) => !nodes.has(id))).toEqual([]);
+    expect(all).toEqual(expect.arrayContaining(['conversation.negotiating.awaitingConfirmation', 'conversation.negotiating.missedPayment', 'conversation.planAgreed']));
+    // Reported, so a reader of the test output sees how much of the machine the paths exercise.
+    console.info(`xstate/graph: ${paths.length} shortest paths reach ${nodes.size}/${all.length + 1} state nodes`);
   });
 
-  it('when the definition is searched, then no transition leads to planAgreed yet (update the test above when one does)', () => {
-    const nodes = [conversationMachine.root, ...Object.values(conversationMachine.root.states)];
-    const targets = nodes.flatMap((node) =>
-      [...node.transitions.values(), node.always ?? []].flat().flatMap((t) => (t.target ?? []).map((target) => target.key)),
-    );
-    expect(targets).not.toContain('planAgreed');
-    expect(new Set(targets)).toEqual(
-      new Set(['drafting', 'escalated', 'closed', 'awaitingReply', 'optedOut', 'sending', 'pendingApproval', 'failed', 'sent']),
-    );
+  it('when every sample event is tried from the start, then every transition that moves is taken at least once', () => {
+    const { transitions } = coverage();
+    const defined = [conversationMachine.root, ...allNodes(conversationMachine.root).map((id) => conversationMachine.getStateNodeById(id))]
+      .flatMap((node) => [...node.transitions.values()].flat())
+      .filter((t) => t.target)
+      .map((t) => `${t.source.id} ${t.eventType} ${t.target!.map((x) => x.id).join(',')}`);
+    const untaken = [...new Set(defined)].filter((key) => !transitions.has(key) && !key.startsWith('conversation '));
+    expect(untaken).toEqual([]);
+    console.info(`xstate/graph: ${transitions.size} distinct transitions taken of ${new Set(defined).size} defined (root-level ones are taken from the states below it)`);
   });
 
   it('when only the debtor, the drafter and the SMS Agent act, then the shortest way to awaitingReply is one auto-sent reply', () => {
@@ -199,7 +233,7 @@ describe('conversation machine: routing of a fresh draft', () => {
   it('when a draft is auto-sent, then the sender is invoked with its text and language and nothing is queued for approval', () => {
     const { snapshot, actions } = step(run([sms()]), drafted(draft({ confidence: 0.95, language: 'es', text: 'Hola' })));
     expect(snapshot.value).toBe('sending');
-    expect(snapshot.context.outgoing).toEqual({ text: 'Hola', decidedBy: 'auto', approvalId: null, key: 'draft-1' });
+    expect(snapshot.context.outgoing).toEqual({ text: 'Hola', decidedBy: 'auto', approvalId: null, key: 'draft-1', offer: null });
     const spawn = actions.find((action) => action.type === 'xstate.spawnChild');
     expect(spawn?.params).toMatchObject({ id: 'sender', src: 'sendSms', input: { conversationId: 'conv-1', text: 'Hola', language: 'es' } });
     expect(types(actions)).not.toContain('openApproval');
@@ -235,7 +269,7 @@ describe('conversation machine: manager review', () => {
   it('when a manager approves or modifies, then the chosen text goes to the sender, decided by the manager', () => {
     const approvedStep = step(inPendingApproval(), approved());
     expect(approvedStep.snapshot.value).toBe('sending');
-    expect(approvedStep.snapshot.context.outgoing).toEqual({ text: draft().text, decidedBy: 'manager', approvalId: 'draft-1', key: 'draft-1' });
+    expect(approvedStep.snapshot.context.outgoing).toEqual({ text: draft().text, decidedBy: 'manager', approvalId: 'draft-1', key: 'draft-1', offer: null });
     expect(approvedStep.actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ status: 'approved', reviewer: 'alice' });
 
     const modifiedStep = step(inPendingApproval(), modified());
@@ -317,8 +351,9 @@ describe('conversation machine: review findings (sends that must not happen, mes
     expect(step(retried, sent()).snapshot.value).toBe('drafting');
   });
 
-  it('when a draft carries a payment plan, then a manager approves it however confident the drafter is', () => {
-    const { snapshot } = step(run([sms()]), drafted(draft({ confidence: 0.99, intents: ['payment_plan'], plan: { weeklyAmountCents: 5_000, weeks: 8 } })));
+  it('when a draft offers a plan the policy says a manager must approve, then it waits for one however confident the drafter is', () => {
+    const offer = { kind: 'offer' as const, plan: PLAN, verdict: 'needs_approval' as const, counter: false, reasons: ['longer_than_auto_agree'] };
+    const { snapshot } = step(run([sms()]), drafted(draft({ confidence: 0.99, intents: ['payment_plan'], negotiation: offer })));
     expect(snapshot.value).toBe('pendingApproval');
   });
 

@@ -19,7 +19,12 @@ describe('docs/machine.md', () => {
     const diagram = toMermaid(conversationMachine);
     expect(toMermaid(conversationMachine)).toBe(diagram);
     expect(diagram.startsWith('stateDiagram-v2\n')).toBe(true);
-    for (const state of Object.keys(conversationMachine.root.states)) expect(diagram).toMatch(new RegExp(`^  ${state}$`, 'm'));
+    for (const state of Object.keys(conversationMachine.root.states)) expect(diagram).toMatch(new RegExp(`^  (${state}|state ${state} \\{)$`, 'm'));
+    // A child state is drawn inside its parent's box, under its own name, with the parent's start arrow.
+    expect(diagram).toContain('  state negotiating {\n    state "awaitingConfirmation" as negotiating_awaitingConfirmation\n');
+    expect(diagram).toContain('    [*] --> negotiating_awaitingConfirmation\n');
+    expect(diagram).toContain('  sent --> negotiating_awaitingConfirmation : always [hasOfferedPlan]\n');
+    expect(diagram).toContain('  planAgreed --> negotiating_missedPayment : timer.plan_deadline [else]\n');
     expect(diagram).toContain('  [*] --> idle\n');
     expect(diagram).toContain('  optedOut --> [*]\n');
     expect(diagram).toContain('  closed --> [*]\n');

@@ -9,7 +9,8 @@ import type { SmsHistoryMessage, Tenant } from '../../src/effects/ports.js';
 import { ServiceError } from '../../src/errors.js';
 import { complianceFooter } from '../../src/policies/compliance.js';
 import { startOpenAiStub, type OpenAiStub } from '../helpers/openai-stub.js';
-import { makeTenant } from '../helpers/fixtures.js';
+import { makeDraftRequest, makePlan, makeTenant } from '../helpers/fixtures.js';
+import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
 
 const PHONE = '+15557654321';
 const SECRET_TEXT = 'my secret sentence 4242';
@@ -33,12 +34,8 @@ afterAll(async () => {
 
 const tenant = (overrides: Partial<Tenant> = {}) => makeTenant({ phoneNumbers: [PHONE], ...overrides });
 
-const request = (texts: string[], overrides: Partial<Tenant> = {}, history: SmsHistoryMessage[] = []): DraftRequest => ({
-  conversationId: 'c-1',
-  tenant: tenant(overrides),
-  history,
-  unanswered: texts.map((text, index) => ({ text, at: `2025-01-0${index + 1}T10:00:00Z`, messageId: `m-${index}` })),
-});
+const request = (texts: string[], overrides: Partial<Tenant> = {}, history: SmsHistoryMessage[] = [], offeredPlan: PaymentPlan | null = null) =>
+  makeDraftRequest(texts, tenant(overrides), { history, offeredPlan });
 
 const drafter = (overrides: Partial<OpenAiDrafterOptions> = {}) =>
   createOpenAiDrafter({ apiKey: 'sk-test', baseUrl: stub.baseUrl, model: 'gpt-4-turbo', timeoutMs: 2_000, maxRetries: 2, logger, ...overrides });
@@ -53,7 +50,7 @@ const answer = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const asDraft = (proposal: DraftProposal, language: 'en' | 'es' = 'en') => toDraft(proposal, 'd-1', language);
+const asDraft = (proposal: DraftProposal, language: 'en' | 'es' = 'en', step: DraftRequest['step'] = null) => toDraft(proposal, 'd-1', language, step);
 
 async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
   try {
@@ -66,7 +63,7 @@ async function rejection(promise: Promise<unknown>): Promise<ServiceError> {
 }
 
 describe('openai drafter — answers', () => {
-  const inbound: Record<Intent, string> = {
+  const inbound: Record<Exclude<Intent, 'plan_accepted' | 'plan_declined'>, string> = {
     payment_plan: 'I can pay $50 a week for 8 weeks',
     promise_to_pay: 'I will pay on Friday',
     hardship: 'I lost my job',
@@ -80,19 +77,19 @@ describe('openai drafter — answers', () => {
     paid: 'I already paid',
     wrong_number: 'wrong number',
     greeting: 'hello',
-    other: 'ok',
+    other: 'maybe later',
   };
 
-  for (const intent of INTENTS) {
+  // Plan intents are decided by code (the step); they have their own tests below.
+  const PLAN_INTENTS: Intent[] = ['payment_plan', 'plan_accepted', 'plan_declined'];
+  for (const intent of INTENTS.filter((candidate) => !PLAN_INTENTS.includes(candidate))) {
     it(`when the model answers ${intent}, then the proposal carries it with the model's confidence and no review reason`, async () => {
-      const plan = intent === 'payment_plan' ? { weekly_amount_cents: 5_000, weeks: 8 } : null;
-      stub.enqueue({ json: answer({ intents: [intent], plan, confidence: 0.77, reasons: [`looks like ${intent}`] }) });
-      const proposal = await drafter().draft(request([inbound[intent]]));
+      stub.enqueue({ json: answer({ intents: [intent], plan: null, confidence: 0.77, reasons: [`looks like ${intent}`] }) });
+      const proposal = await drafter().draft(request([inbound[intent as keyof typeof inbound]]));
       expect(proposal).toMatchObject({
         text: reply('Thanks for your message. How would you like to settle your balance?'),
         intents: [intent],
         confidence: 0.77,
-        plan: plan && { weeklyAmountCents: 5_000, weeks: 8 },
         reviewReason: null,
         drafter: 'openai',
         model: 'gpt-4-turbo',
@@ -117,7 +114,7 @@ describe('openai drafter — answers', () => {
     const proposal = await drafter().draft(request(['hello']));
     expect(proposal).toMatchObject({ reviewReason: 'malformed_model_answer', rawText: 'Sure! Here is a reply: Hi Ana…', confidence: 0, drafter: 'openai', intents: ['greeting'] });
     expect(proposal.text.endsWith(complianceFooter('en'))).toBe(true);
-    expect(proposal.reasons).toContain('fallback: text, intents and plan from the rules drafter');
+    expect(proposal.reasons).toContain('fallback: text and intents from the rules drafter');
     expect(routeDraft(asDraft(proposal), DEFAULT_ROUTING)).toBe('review');
   });
 
@@ -172,8 +169,28 @@ describe('openai drafter — answers', () => {
 
   it('when the model proposes a plan amount the debtor never wrote, then it waits for review', async () => {
     stub.enqueue({ json: answer({ intents: ['payment_plan'], plan: { weekly_amount_cents: 4_615, weeks: 13 }, confidence: 0.95 }) });
-    const proposal = await drafter().draft(request(['I can pay $200 a month for 3 months']));
-    expect(proposal).toMatchObject({ reviewReason: 'unverified_plan_amount', plan: { weeklyAmountCents: 4_615, weeks: 13 } });
+    const proposal = await drafter().draft(request(['Can I pay a bit less each month?']));
+    expect(proposal).toMatchObject({ reviewReason: 'unverified_plan_amount' });
+  });
+
+  it('when the debtor offers a plan, then code restates it (not the model) and a different amount from the model is flagged', async () => {
+    stub.enqueue({ json: answer({ intents: ['payment_plan'], plan: { weekly_amount_cents: 20_000, weeks: 4 }, confidence: 0.5 }) });
+    const req = request(['I can pay $200 a week for 4 weeks'], { amountOwedCents: 75_000 });
+    const proposal = await drafter().draft(req);
+    expect(proposal.text).toMatch(/^4 weekly payments: \$200\.00 from .* Reply YES to agree\. /);
+    expect(proposal).toMatchObject({ confidence: 0.9, reviewReason: null, intents: ['payment_plan'] });
+    expect(routeDraft(asDraft(proposal, 'en', req.step), DEFAULT_ROUTING)).toBe('autoSend');
+
+    stub.enqueue({ json: answer({ intents: ['payment_plan'], plan: { weekly_amount_cents: 25_000, weeks: 3 }, confidence: 0.9 }) });
+    expect((await drafter().draft(req)).reviewReason).toBe('plan_mismatch');
+  });
+
+  it('when the debtor says yes to our offer and the model misreads it, then code still agrees the plan', async () => {
+    stub.enqueue({ json: answer({ intents: ['other'], confidence: 0.3 }) });
+    const req = request(['Yes'], { amountOwedCents: 75_000 }, [], makePlan());
+    const proposal = await drafter().draft(req);
+    expect(proposal.intents).toContain('plan_accepted');
+    expect(routeDraft(asDraft(proposal, 'en', req.step), DEFAULT_ROUTING)).toBe('agreePlan');
   });
 
   it('when the debtor wrote STOP and the model missed it, then the rules safety net adds opt_out', async () => {

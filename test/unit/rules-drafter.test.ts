@@ -1,34 +1,23 @@
 import { describe, expect, it } from '@jest/globals';
 import { INTENTS, type Intent } from '../../machines/conversation/conversation.types.js';
 import { DEFAULT_ROUTING, routeDraft, type Route } from '../../machines/conversation/routing.js';
-import { toDraft, type DraftProposal } from '../../src/effects/drafting/drafter.js';
-import {
-  RULES_CONFIDENCE,
-  composeReply,
-  createRulesDrafter,
-  detectIntents,
-  extractPlan,
-  formatCents,
-  parseAmountCents,
-  shortFirstName,
-} from '../../src/effects/drafting/rules.drafter.js';
+import { STEP_CONFIDENCE, toDraft, type DraftProposal, type DraftRequest } from '../../src/effects/drafting/drafter.js';
+import { RULES_CONFIDENCE, composeReply, createRulesDrafter, detectIntents, shortFirstName } from '../../src/effects/drafting/rules.drafter.js';
+import { formatCents } from '../../src/negotiation/index.js';
+import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
 import { checkOutgoingText, complianceFooter } from '../../src/policies/compliance.js';
 import type { Tenant } from '../../src/effects/ports.js';
-import { makeTenant } from '../helpers/fixtures.js';
+import { makeDraftRequest, makePlan, makeTenant } from '../helpers/fixtures.js';
 
 const tenant = makeTenant;
 
-const request = (texts: string[], overrides: Partial<Tenant> = {}) => ({
-  conversationId: 'c-1',
-  tenant: tenant(overrides),
-  history: [],
-  unanswered: texts.map((text, index) => ({ text, at: `2025-01-0${index + 1}T10:00:00Z`, messageId: `m-${index}` })),
-});
+const request = (texts: string[], overrides: Partial<Tenant> = {}, offeredPlan: PaymentPlan | null = null) =>
+  makeDraftRequest(texts, tenant(overrides), { offeredPlan });
 
-const asDraft = (proposal: DraftProposal, language: 'en' | 'es' = 'en') => toDraft(proposal, 'd-1', language);
+const asDraft = (proposal: DraftProposal, language: 'en' | 'es', req: DraftRequest) => toDraft(proposal, 'd-1', language, req.step);
 
 /** One English and one Spanish message per intent, with the route it must take under default routing. */
-const CASES: Array<{ intent: Intent; en: string; es: string; route: Route }> = [
+const CASES: Array<{ intent: Intent; en: string; es: string; route: Route; offered?: boolean }> = [
   { intent: 'opt_out', en: 'STOP', es: 'No me escriban más', route: 'optOut' },
   { intent: 'cease', en: 'Stop contacting me', es: 'Dejen de llamarme', route: 'escalate' },
   { intent: 'attorney', en: 'Talk to my attorney', es: 'Hable con mi abogado', route: 'escalate' },
@@ -36,13 +25,16 @@ const CASES: Array<{ intent: Intent; en: string; es: string; route: Route }> = [
   { intent: 'dispute', en: "This is not my debt, I don't owe you", es: 'Esa deuda no es mía, no debo nada', route: 'escalate' },
   { intent: 'hostile', en: 'You people are thieves', es: 'Son unos rateros', route: 'escalate' },
   { intent: 'hardship', en: 'I lost my job last month', es: 'Perdí mi trabajo el mes pasado', route: 'review' },
+  // $400 against $1,234.56: our counter-proposal covers the balance in 12 weeks, which a manager approves.
   { intent: 'payment_plan', en: 'I can pay $50 a week for 8 weeks', es: 'Puedo pagar 50 dólares por semana durante 8 semanas', route: 'review' },
+  { intent: 'plan_accepted', en: 'Yes', es: 'Sí, de acuerdo', route: 'agreePlan', offered: true },
+  { intent: 'plan_declined', en: 'No', es: 'No puedo', route: 'autoSend', offered: true },
   { intent: 'promise_to_pay', en: "I'll pay on Friday", es: 'Pagaré el viernes', route: 'autoSend' },
   { intent: 'paid', en: 'I already paid', es: 'Ya pagué', route: 'review' },
   { intent: 'wrong_number', en: 'Wrong number', es: 'Número equivocado', route: 'lowConfidence' },
   { intent: 'question', en: 'How much do I owe?', es: '¿Cuánto debo?', route: 'autoSend' },
   { intent: 'greeting', en: 'Hello', es: 'Hola', route: 'autoSend' },
-  { intent: 'other', en: 'ok', es: 'bueno', route: 'review' },
+  { intent: 'other', en: 'maybe later', es: 'tal vez luego', route: 'review' },
 ];
 
 describe('rules drafter', () => {
@@ -59,16 +51,19 @@ describe('rules drafter', () => {
     expect(CASES.map((c) => c.intent).sort()).toEqual([...INTENTS].sort());
   });
 
-  for (const { intent, en, es, route } of CASES) {
+  for (const { intent, en, es, route, offered } of CASES) {
     for (const [language, text] of [['en', en], ['es', es]] as const) {
       it(`when a ${language} debtor writes a ${intent} message, then the intent is ${intent}, the route ${route}, and the reply is compliant in the tenant's language`, async () => {
-        const proposal = await drafter.draft(request([text], { language }));
+        // An offer on the table is makePlan(): $750 in four weekly payments, against a $750 balance.
+        const req = offered ? request([text], { language, amountOwedCents: 75_000 }, makePlan()) : request([text], { language });
+        const proposal = await drafter.draft(req);
         expect(proposal.intents[0]).toBe(intent);
-        expect(proposal.confidence).toBe(RULES_CONFIDENCE[intent]);
-        expect(routeDraft(asDraft(proposal, language), DEFAULT_ROUTING)).toBe(route);
+        expect(proposal.confidence).toBe(req.step ? STEP_CONFIDENCE[req.step.kind] : RULES_CONFIDENCE[intent]);
+        expect(routeDraft(asDraft(proposal, language, req), DEFAULT_ROUTING)).toBe(route);
         expect(checkOutgoingText(proposal.text, { language })).toEqual([]);
         expect(proposal.text.endsWith(complianceFooter(language))).toBe(true);
-        expect(proposal.reasons.some((reason) => reason.startsWith(`rule:${intent}.`) || (intent === 'other' && reason === 'rule:none'))).toBe(true);
+        const why = req.step ? `negotiation:${req.step.kind}` : `rule:${intent}.`;
+        expect(proposal.reasons.some((reason) => reason.startsWith(why) || (intent === 'other' && reason === 'rule:none'))).toBe(true);
       });
     }
   }
@@ -117,77 +112,63 @@ describe('rules drafter', () => {
       tenant({ tenantName: 'Bo', amountOwedCents: 0 }),
       tenant({ tenantName: '', amountOwedCents: 1 }),
     ];
-    const plans = [null, { weeklyAmountCents: 9_999_999, weeks: 104 }];
     for (const language of ['en', 'es'] as const) {
       for (const base of tenants) {
         for (const intent of INTENTS) {
-          for (const plan of plans) {
-            const { text, violations } = composeReply(intent, { ...base, language }, plan);
-            expect([language, intent, text, violations]).toEqual([language, intent, text, []]);
-            expect([...text].length).toBeLessThanOrEqual(160);
-          }
+          const { text, violations } = composeReply(intent, { ...base, language });
+          expect([language, intent, text, violations]).toEqual([language, intent, text, []]);
+          expect([...text].length).toBeLessThanOrEqual(160);
         }
       }
     }
   });
 });
 
-describe('plan extraction', () => {
-  it('when the debtor states a weekly amount and a number of weeks, then the plan is in integer cents', () => {
-    const cases: Array<[string, number, number]> = [
-      ['$50 a week for 8 weeks', 5_000, 8],
-      ['I can do $37.50 per week over 12 weeks', 3_750, 12],
-      ['weekly payments of $25 for ten weeks', 2_500, 10],
-      ['$40/wk x 6 wks', 4_000, 6],
-      ['50 dólares por semana durante 8 semanas', 5_000, 8],
-      ['puedo dar 75,50 dolares a la semana por ocho semanas', 7_550, 8],
-      ['$1,200 weekly for 2 weeks', 120_000, 2],
-    ];
-    for (const [text, weeklyAmountCents, weeks] of cases) {
-      expect([text, extractPlan([text])]).toEqual([text, { plan: { weeklyAmountCents, weeks }, reason: 'plan:weekly' }]);
-    }
+describe('rules drafter: replies about a plan (the step code decided)', () => {
+  const drafter = createRulesDrafter();
+  const balance = { amountOwedCents: 75_000 };
+
+  it('when the debtor offers a plan the policy accepts, then the reply restates it in code and asks for a yes, and it goes out alone', async () => {
+    const req = request(['I can pay $200/week for 4 weeks starting next Friday'], balance);
+    const proposal = await drafter.draft(req);
+    expect(proposal.text).toBe('4 weekly payments: $200.00 from Fri, Jan 9, last $150.00 on Jan 30. Total $750.00. Reply YES to agree. This is a debt collector. Reply STOP to opt out.');
+    expect(routeDraft(asDraft(proposal, 'en', req), DEFAULT_ROUTING)).toBe('autoSend');
   });
 
-  it('when the offer is monthly, then no plan is invented and the reason says why', () => {
-    expect(extractPlan(['$200 per month for 3 months'])).toEqual({ plan: null, reason: 'plan:monthly_not_converted' });
-    expect(extractPlan(['200 dólares al mes'])).toEqual({ plan: null, reason: 'plan:monthly_not_converted' });
-    expect(extractPlan(['$50 a week for 2 months'])).toEqual({ plan: null, reason: 'plan:duration_in_months_not_converted' });
+  it('when the debtor says yes to our offer, then the plan is agreed and the reply confirms it, never a balance reminder', async () => {
+    const req = request(['yes'], balance, makePlan());
+    const proposal = await drafter.draft(req);
+    expect(req.step?.negotiation).toMatchObject({ kind: 'agree', plan: { totalCents: 75_000, count: 4, timeZone: 'America/Chicago' } });
+    expect(proposal.text).toMatch(/^Thank you, your plan is set: /);
+    expect(proposal.text).not.toMatch(/balance/i);
   });
 
-  it('when the number of weeks is missing, then there is no plan but the intent is still payment_plan', async () => {
-    expect(extractPlan(['I can pay $50 a week'])).toEqual({ plan: null, reason: 'plan:weeks_missing' });
-    const proposal = await createRulesDrafter().draft(request(['I can pay $50 a week']));
-    expect(proposal).toMatchObject({ intents: ['payment_plan'], plan: null, confidence: 0.7 });
-    expect(proposal.text).toContain('how many weeks');
+  it('when the debtor says yes and nothing was offered, then the reply asks for their terms, never a balance reminder', async () => {
+    const proposal = await drafter.draft(request(['yes'], balance));
+    expect(proposal.text).toBe('Great. How much can you pay each week, and starting when? This is a debt collector. Reply STOP to opt out.');
   });
 
-  it('when there is no amount at all, then there is no plan and no reason', () => {
-    expect(extractPlan(['hello', 'I will pay soon'])).toEqual({ plan: null, reason: null });
+  it('when the debtor says no to our offer, then the reply asks what they could pay', async () => {
+    const proposal = await drafter.draft(request(['no'], { ...balance, language: 'es' }, makePlan()));
+    expect(proposal.text).toBe('Entendido. ¿Cuánto podría pagar por semana y desde cuándo? Este es un cobrador de deudas. Responda STOP para cancelar.');
   });
 
-  it('when the debtor revises an offer, then the latest message wins', () => {
-    expect(extractPlan(['$30 a week for 10 weeks', 'actually $40 a week for 8 weeks']).plan).toEqual({ weeklyAmountCents: 4_000, weeks: 8 });
+  it('when an offer is far from anything the policy accepts, then a person takes over (unrealistic)', async () => {
+    const req = request(['$10 a week for 52 weeks'], balance);
+    const proposal = await drafter.draft(req);
+    expect(routeDraft(asDraft(proposal, 'en', req), DEFAULT_ROUTING)).toBe('unrealistic');
   });
 
-  it('when a plan is found, then the reply repeats it and it waits for a manager', async () => {
-    const proposal = await createRulesDrafter().draft(request(['I can pay $50 a week for 8 weeks']));
-    expect(proposal.plan).toEqual({ weeklyAmountCents: 5_000, weeks: 8 });
-    expect(proposal.text).toContain('$50.00 a week for 8 weeks');
-    expect(proposal.reasons).toContain('plan:weekly');
-    expect(routeDraft(asDraft(proposal), DEFAULT_ROUTING)).toBe('review');
+  it('when the debtor revises an offer, then the latest message wins', async () => {
+    const req = request(['$30 a week for 10 weeks', 'actually $250 a week for 3 weeks'], balance);
+    expect(req.step?.negotiation).toMatchObject({ kind: 'offer', plan: { instalmentCents: 25_000, count: 3 } });
   });
 
-  it('when amounts are written in different notations, then they parse to cents without floating point', () => {
-    expect(parseAmountCents('50')).toBe(5_000);
-    expect(parseAmountCents('50.5')).toBe(5_050);
-    expect(parseAmountCents('50,00')).toBe(5_000);
-    expect(parseAmountCents('0.10')).toBe(10);
-    expect(parseAmountCents('19.99')).toBe(1_999);
-    expect(parseAmountCents('1,250.75')).toBe(125_075);
-    expect(parseAmountCents('1.250,75')).toBe(125_075);
-    expect(parseAmountCents('1,000')).toBe(100_000);
-    expect(parseAmountCents('1,00,0')).toBeNull();
-    expect(parseAmountCents('123456789')).toBeNull();
+  it('when a dispute comes with an offer, then the dispute decides the reply and the route', async () => {
+    const req = request(['This is not my debt but I can pay $200 a week for 4 weeks'], balance);
+    const proposal = await drafter.draft(req);
+    expect(proposal.intents[0]).toBe('dispute');
+    expect(routeDraft(asDraft(proposal, 'en', req), DEFAULT_ROUTING)).toBe('escalate');
   });
 
   it('when cents are formatted, then it is dollars with grouping and two decimals', () => {

@@ -51,6 +51,7 @@ describe('collections monitor client', () => {
       phoneNumbers: raw.phone_numbers,
       paymentReliabilityScore: raw.payment_reliability_score,
       failedPaymentPlans: raw.failed_payment_plans,
+      timeZone: null,
     });
     expect(Number.isInteger(tenant.amountOwedCents)).toBe(true);
     expect(await services.collectionsMonitor.getTenant('tenant-123')).toEqual(tenant);

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { ServiceError } from '../../errors.js';
 import type { CollectionsMonitor, Tenant } from '../ports.js';
 import type { ServiceHttp } from './service-http.js';
+import { parseAmountToCents } from '../../negotiation/money.js';
+import { isTimeZone } from '../../negotiation/time-zones.js';
+
+export { parseAmountToCents };
 
 export const COLLECTIONS_MONITOR = 'collections_monitor';
 
@@ -21,6 +25,7 @@ const tenantResponse = z.object({
       phone_numbers: z.array(z.string()).nullish().transform((value) => value ?? []),
       payment_reliability_score: z.coerce.number().nullish().transform((value) => value ?? null),
       failed_payment_plans: count.nullish().transform((value) => value ?? 0),
+      time_zone: z.string().nullish().transform((value) => (value && isTimeZone(value) ? value : null)),
     }),
   }),
 });
@@ -51,27 +56,10 @@ export function createCollectionsMonitorClient(http: ServiceHttp): CollectionsMo
         phoneNumbers: tenant.phone_numbers,
         paymentReliabilityScore: tenant.payment_reliability_score,
         failedPaymentPlans: tenant.failed_payment_plans,
+        timeZone: tenant.time_zone,
       } satisfies Tenant;
     },
   };
-}
-
-const DECIMAL = /^(-)?(\d+)(?:\.(\d*))?$/;
-
-/**
- * "1250.50" → 125050, "99.9" → 9990, "100" → 10000, "$1,250.5" → 125050, without going through a float
- * (0.1 + 0.2 style errors). Digits past the cent round half up. Undefined when it is not an amount.
- */
-export function parseAmountToCents(text: string): number | undefined {
-  const match = DECIMAL.exec(text.trim().replace(/^\$/, '').replace(/,/g, ''));
-  if (!match) return undefined;
-  const [, minus, whole, fraction = ''] = match;
-  const padded = fraction.padEnd(3, '0');
-  let cents = BigInt(whole) * 100n + BigInt(padded.slice(0, 2));
-  if (Number(padded[2]) >= 5) cents += 1n;
-  if (cents > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
-  const value = Number(cents);
-  return minus && value !== 0 ? -value : value;
 }
 
 /** 'es', 'es-MX', 'Spanish', 'español' → 'es'; anything else (or nothing) → 'en'. */

@@ -3,10 +3,12 @@
  * `openai` (openai.drafter.ts, a model behind the official SDK) and `rules` (rules.drafter.ts, the
  * deterministic offline default used when no API key is configured).
  *
- * A drafter only proposes. Routing (machines/conversation/routing.ts) decides what goes out, and a
+ * A drafter only proposes. What the debtor's words do to a payment plan is decided by code before it runs
+ * (src/negotiation, `step`); routing (machines/conversation/routing.ts) decides what goes out, and a
  * proposal with `reviewReason` set never goes out without a manager.
  */
-import type { Draft, InboundMessage, Intent, Language, PlanProposal } from '../../../machines/conversation/conversation.types.js';
+import type { AgreedPlan, Draft, InboundMessage, Intent, Language } from '../../../machines/conversation/conversation.types.js';
+import type { NegotiationStep } from '../../negotiation/index.js';
 import type { SmsHistoryMessage, Tenant } from '../ports.js';
 
 export interface DraftRequest {
@@ -16,6 +18,10 @@ export interface DraftRequest {
   history: SmsHistoryMessage[];
   /** Inbound texts not yet answered; the reply answers all of them. */
   unanswered: InboundMessage[];
+  /** What the new messages do to the plan under discussion, decided by code; null when they do not touch one. */
+  step: NegotiationStep | null;
+  /** The plan that runs now, if any. */
+  plan: AgreedPlan | null;
 }
 
 export interface DraftUsage {
@@ -24,12 +30,17 @@ export interface DraftUsage {
   totalTokens: number;
 }
 
+/** A plan the model says the debtor stated, kept only to be checked against what code read. */
+export interface ModelPlan {
+  weeklyAmountCents: number;
+  weeks: number;
+}
+
 export interface DraftProposal {
   text: string;
   intents: Intent[];
   /** In [0, 1]. */
   confidence: number;
-  plan: PlanProposal | null;
   /** Why the drafter decided what it did (rule ids, model reasons); never message text. */
   reasons: string[];
   /** Set when the proposal must not go out on its own: malformed model answer, failed compliance… */
@@ -48,8 +59,35 @@ export interface Drafter {
   draft(request: DraftRequest, signal?: AbortSignal): Promise<DraftProposal>;
 }
 
+/** What a negotiation step adds to a drafter's intents: the plan intent it is about. */
+export const STEP_INTENT: Readonly<Record<NegotiationStep['kind'], Intent>> = {
+  offer: 'payment_plan',
+  unrealistic: 'payment_plan',
+  agree: 'plan_accepted',
+  ask_terms: 'payment_plan',
+  declined: 'plan_declined',
+};
+
+/**
+ * How sure code is of its own step. An offer the policy accepts, a confirmation and a plain question for
+ * terms may go out alone; what else the debtor said (hardship, a question) can still lower the draft's.
+ */
+export const STEP_CONFIDENCE: Readonly<Record<NegotiationStep['kind'], number>> = {
+  offer: 0.9,
+  agree: 0.95,
+  ask_terms: 0.9,
+  declined: 0.9,
+  unrealistic: 0.7,
+};
+
 /** The machine's view of a proposal: what routing and sending need, under a draft id, in the debtor's language. */
-export function toDraft(proposal: DraftProposal, id: string, language: Language, reviewReason = proposal.reviewReason): Draft {
+export function toDraft(
+  proposal: DraftProposal,
+  id: string,
+  language: Language,
+  step: NegotiationStep | null,
+  reviewReason = proposal.reviewReason,
+): Draft {
   return {
     id,
     text: proposal.text,
@@ -58,7 +96,7 @@ export function toDraft(proposal: DraftProposal, id: string, language: Language,
     drafter: proposal.drafter,
     model: proposal.model,
     language,
-    plan: proposal.plan,
+    negotiation: step?.negotiation ?? null,
     reviewReason,
   };
 }

@@ -8,7 +8,11 @@
  *   throws: it comes back as a proposal with `reviewReason` set, so a manager sees it and nothing goes out
  *   on its own. The raw answer is kept in `rawText` for the draft record.
  *
- * When the answer is unusable, the text, intents and plan come from the rules drafter (reasons say so), so
+ * Plans are code's: what the debtor's words do to a plan was decided before the model was asked (the
+ * request's `step`), and the text about it (a restatement, a confirmation) replaces the model's. A plan
+ * the model reports that code did not read, or reads differently, is flagged for a manager.
+ *
+ * When the answer is unusable, the text and intents come from the rules drafter (reasons say so), so
  * the manager starts from a compliant suggestion and the hard rules (opt-out first) still see the debtor's
  * intent. Confidence is 0 then: the model said nothing we could use.
  */
@@ -31,9 +35,10 @@ import {
   complianceFooter,
   type CompliancePolicy,
 } from '../../policies/compliance.js';
-import type { DraftProposal, DraftRequest, DraftUsage, Drafter } from './drafter.js';
+import { describePlan, formatCents } from '../../negotiation/index.js';
+import { STEP_CONFIDENCE, STEP_INTENT, type DraftProposal, type DraftRequest, type DraftUsage, type Drafter, type ModelPlan } from './drafter.js';
 import { PROMPT_VERSION, renderDrafterPrompt } from './prompt.js';
-import { amountsIn, createRulesDrafter, detectIntents, formatCents, shortFirstName } from './rules.drafter.js';
+import { createRulesDrafter, detectIntents, shortFirstName } from './rules.drafter.js';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 /** Roughly the last dozen or two SMS; older turns rarely change the next reply. */
@@ -162,13 +167,15 @@ export function buildUserPayload(request: DraftRequest, historyTokenBudget: numb
     earlier_messages: kept,
     earlier_messages_omitted: earlier.length - kept.length,
     new_messages: unanswered.map((message) => ({ at: message.at, text: message.text })),
+    negotiation: request.step && { decided: request.step.kind, reply_about_the_plan: request.step.text },
+    running_plan: request.plan && describePlan(request.plan, tenant.language),
   };
 }
 
 const LANGUAGE_NAMES = { en: 'English', es: 'Spanish' } as const;
 
 /** The part of a proposal that comes from reading the model's answer. */
-type Interpretation = Pick<DraftProposal, 'text' | 'intents' | 'confidence' | 'plan' | 'reasons' | 'reviewReason'>;
+type Interpretation = Pick<DraftProposal, 'text' | 'intents' | 'confidence' | 'reasons' | 'reviewReason'>;
 
 function stripCodeFence(text: string): string {
   const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/.exec(text.trim());
@@ -223,8 +230,7 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
       text: rules.text,
       intents: rules.intents,
       confidence: 0,
-      plan: rules.plan,
-      reasons: [`model answer unusable: ${detail}`, 'fallback: text, intents and plan from the rules drafter', ...rules.reasons],
+      reasons: [`model answer unusable: ${detail}`, 'fallback: text and intents from the rules drafter', ...rules.reasons],
       reviewReason,
     };
   }
@@ -257,30 +263,39 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
     const answer = parsed.data;
     const reasons = answer.reasons.map((reason) => `model: ${reason}`);
     const intents: Intent[] = [...new Set(answer.intents)];
-    const plan = answer.plan ? { weeklyAmountCents: answer.plan.weekly_amount_cents, weeks: answer.plan.weeks } : null;
+    const modelPlan: ModelPlan | null = answer.plan ? { weeklyAmountCents: answer.plan.weekly_amount_cents, weeks: answer.plan.weeks } : null;
     const texts = request.unanswered.map((message) => message.text);
+    const step = request.step;
 
     // STOP must always work: if the keyword rules see an opt-out the model missed, it is added.
     if (!intents.includes('opt_out') && detectIntents(texts).intents.includes('opt_out')) {
       intents.unshift('opt_out');
       reasons.push('safety_net: opt-out keyword detected by rules');
     }
-    if (plan && !intents.includes('payment_plan')) intents.push('payment_plan');
+    if (step && !intents.includes(STEP_INTENT[step.kind])) intents.push(STEP_INTENT[step.kind]);
+    if (modelPlan && !intents.includes('payment_plan')) intents.push('payment_plan');
     if (intents.length > 1 && intents.includes('other')) intents.splice(intents.indexOf('other'), 1);
     if (intents.length === 0) intents.push('other');
 
-    const text = answer.reply.trim();
+    // What to say about a plan is code's: its text replaces the model's, and so does its confidence.
+    const text = step?.text ?? answer.reply.trim();
+    const confidence = step?.text ? STEP_CONFIDENCE[step.kind] : answer.confidence;
+    if (step?.text) reasons.push(`negotiation:${step.kind} (text composed by code)`);
     const violations = checkOutgoingText(text, { language: request.tenant.language, policy });
     let reviewReason = complianceReviewReason(violations);
     if (violations.length > 0) {
       reasons.push(...violations.map((violation) => `violation: ${violation.code}${violation.detail ? ` (${violation.detail})` : ''}`));
     }
-    // The model copies amounts, it never computes them: a plan amount the debtor did not write is suspect.
-    if (plan && !texts.some((message) => amountsIn(message).some((mention) => mention.cents === plan.weeklyAmountCents))) {
+    // The model copies amounts, it never computes them: a plan code did not read, or read otherwise, is suspect.
+    const read = step?.negotiation?.kind === 'offer' && !step.negotiation.counter ? step.negotiation.plan : null;
+    if (modelPlan && !read && step?.kind !== 'unrealistic') {
       reviewReason ??= 'unverified_plan_amount';
-      reasons.push('plan: weekly amount not found in the debtor messages');
+      reasons.push('plan: the model reports a plan that code did not read in the debtor messages');
+    } else if (modelPlan && read && (read.frequency !== 'weekly' || read.instalmentCents !== modelPlan.weeklyAmountCents)) {
+      reviewReason ??= 'plan_mismatch';
+      reasons.push('plan: the weekly amount the model reports differs from the one code read');
     }
-    return { text, intents, confidence: answer.confidence, plan, reasons, reviewReason };
+    return { text, intents, confidence, reasons, reviewReason };
   }
 
   return {
@@ -358,7 +373,7 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
           completionTokens: usage?.completionTokens,
           intents: proposal.intents,
           confidence: proposal.confidence,
-          hasPlan: proposal.plan !== null,
+          negotiation: request.step?.kind ?? null,
           reviewReason: proposal.reviewReason,
         },
         'draft proposed by the model',

@@ -1,12 +1,12 @@
 /**
- * The drafter's system prompt is a versioned file (prompts/drafter.v1.md), not a literal in code: a change
+ * The drafter's system prompt is a versioned file (prompts/drafter.vN.md), not a literal in code: a change
  * to it is a new file and a new PROMPT_VERSION, recorded with every draft it produced.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PROMPT_VERSION = 'drafter.v1';
+export const PROMPT_VERSION = 'drafter.v2';
 const PROMPT_FILE = `${PROMPT_VERSION}.md`;
 
 /**

@@ -8,13 +8,10 @@
  * no rule recognised waits for a manager; a possible wrong number goes to a person. With several intents
  * the lowest confidence wins, so the most delicate part of a message decides.
  *
- * Plans: only a weekly amount with an explicit number of weeks becomes a PlanProposal ("$50 a week for
- * 8 weeks", "50 dólares por semana durante 8 semanas"). Monthly offers and durations in months are left
- * null on purpose: turning "$200 a month" into weeks means inventing an amount the debtor never said
- * (200 × 12 / 52 is not a whole number of cents), and the plan policy is weekly. The intent is still
- * payment_plan, so a manager sees the offer in the debtor's own words.
+ * Plans are not read here: what the debtor's words do to a plan (an offer, a yes, a no) is decided by code
+ * before any drafter runs (src/negotiation, the request's `step`), and its text is taken as it is.
  */
-import type { Intent, PlanProposal } from '../../../machines/conversation/conversation.types.js';
+import type { Intent } from '../../../machines/conversation/conversation.types.js';
 import { isOptOutKeyword } from '../../../machines/conversation/opt-out.js';
 import {
   DEFAULT_COMPLIANCE,
@@ -25,7 +22,8 @@ import {
 } from '../../policies/compliance.js';
 import type { Logger } from '../../logger.js';
 import type { Tenant } from '../ports.js';
-import type { DraftProposal, DraftRequest, Drafter } from './drafter.js';
+import { formatCents } from '../../negotiation/index.js';
+import { STEP_CONFIDENCE, STEP_INTENT, type DraftProposal, type DraftRequest, type Drafter } from './drafter.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Intent rules. Patterns run on folded text (lower case, no accents, curly quotes straightened) unless
@@ -112,6 +110,8 @@ const PRECEDENCE: readonly Intent[] = [
   'hostile',
   'wrong_number',
   'paid',
+  'plan_declined',
+  'plan_accepted',
   'payment_plan',
   'hardship',
   'promise_to_pay',
@@ -136,6 +136,8 @@ export const RULES_CONFIDENCE: Readonly<Record<Intent, number>> = Object.freeze(
   paid: 0.7,
   other: 0.65,
   wrong_number: 0.5,
+  plan_accepted: 0.9,
+  plan_declined: 0.9,
 });
 
 export interface IntentDetection {
@@ -164,113 +166,12 @@ export function detectIntents(texts: readonly string[]): IntentDetection {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Money and plans. Integer cents throughout; amounts are parsed from digits, never through floats.
-
-const NUMBER_WORDS: Readonly<Record<string, number>> = {
-  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
-  uno: 1, una: 1, dos: 2, tres: 3, cuatro: 4, cinco: 5, seis: 6, siete: 7, ocho: 8, nueve: 9, diez: 10, once: 11, doce: 12,
-};
-const COUNT = `(\\d{1,3}|${Object.keys(NUMBER_WORDS).join('|')})`;
-
-/** "$50", "$ 1,250.50", "50 dollars", "50 dólares", "75 usd", "40 dlls". */
-const AMOUNT = /(?:\$\s?(\d[\d.,]*\d|\d)|\b(\d[\d.,]*\d|\d)\s?(?:dollars?|dolares|usd|dlls?|dls|bucks|\$))/g;
-const WEEKLY_AFTER = /^[\s,]*(?:(?:a|per|each|every|\/)\s?(?:week|wk)\b|weekly\b|(?:por|a la|cada) semana\b|semanal(?:es|mente)?\b)/;
-const MONTHLY_AFTER = /^[\s,]*(?:(?:a|per|each|every|\/)\s?(?:month|mo)\b|monthly\b|(?:al|por|cada) mes\b|mensual(?:es|mente)?\b)/;
-const WEEKLY_BEFORE = /(?:weekly|each week|every week|per week|semanal(?:es)?|cada semana|por semana)\s+(?:payments?\s+)?(?:of\s+|de\s+)?$/;
-const MONTHLY_BEFORE = /(?:monthly|each month|every month|per month|mensual(?:es)?|cada mes|por mes)\s+(?:payments?\s+)?(?:of\s+|de\s+)?$/;
-const WEEKS_FOR = new RegExp(`\\b(?:for|over|during|durante|por|en|x)\\s+(?:the next\\s+|los proximos\\s+|las proximas\\s+)?${COUNT}\\s+(?:weeks?|wks?|semanas)\\b`);
-const WEEKS_BARE = new RegExp(`\\b${COUNT}\\s+(?:weeks?|wks?|semanas)\\b`);
-const MONTHS_SPAN = new RegExp(`\\b${COUNT}\\s+(?:months?|meses)\\b`);
-
-function countValue(token: string): number {
-  return /^\d+$/.test(token) ? Number.parseInt(token, 10) : (NUMBER_WORDS[token] ?? 0);
-}
-
-/**
- * "50" → 5000, "50.5" → 5050, "1,250.00" → 125000, "1.250,00" → 125000, "50,00" → 5000, "1,000" → 100000.
- * A final separator followed by one or two digits is the decimal mark; followed by three it groups thousands.
- */
-export function parseAmountCents(token: string): number | null {
-  const match = /^(.*?)(?:[.,](\d{1,2}))?$/.exec(token);
-  if (!match) return null;
-  const [, whole, decimals = ''] = match;
-  if (!/^\d{1,3}(?:([.,])\d{3})?(?:\1\d{3})*$|^\d+$/.test(whole)) return null;
-  const digits = whole.replace(/[.,]/g, '');
-  if (digits.length > 7) return null;
-  return Number.parseInt(digits, 10) * 100 + Number.parseInt(decimals.padEnd(2, '0'), 10);
-}
-
-export interface AmountMention {
-  cents: number;
-  period: 'week' | 'month' | null;
-}
-
-/** Every money amount in a text, with the period it is stated per, if any. */
-export function amountsIn(text: string): AmountMention[] {
-  const folded = foldText(text);
-  const mentions: AmountMention[] = [];
-  for (const match of folded.matchAll(AMOUNT)) {
-    const cents = parseAmountCents(match[1] ?? match[2]);
-    if (cents === null || cents === 0) continue;
-    const after = folded.slice(match.index + match[0].length, match.index + match[0].length + 30);
-    const before = folded.slice(Math.max(0, match.index - 30), match.index);
-    const period =
-      WEEKLY_AFTER.test(after) || WEEKLY_BEFORE.test(before)
-        ? 'week'
-        : MONTHLY_AFTER.test(after) || MONTHLY_BEFORE.test(before)
-          ? 'month'
-          : null;
-    mentions.push({ cents, period });
-  }
-  return mentions;
-}
-
-export interface PlanExtraction {
-  plan: PlanProposal | null;
-  /** Why, e.g. 'plan:weekly', 'plan:monthly_not_converted'; null when no amount was offered at all. */
-  reason: string | null;
-}
-
-const MAX_WEEKS = 104;
-
-/** The debtor's own weekly offer, if one message states both a weekly amount and a number of weeks. */
-export function extractPlan(texts: readonly string[]): PlanExtraction {
-  let reason: string | null = null;
-  // The latest message wins: a debtor who revises an offer means the new one.
-  for (const text of [...texts].reverse()) {
-    const folded = foldText(text);
-    const amounts = amountsIn(text);
-    const weekly = amounts.find((mention) => mention.period === 'week');
-    if (weekly) {
-      const weeksToken = (WEEKS_FOR.exec(folded) ?? WEEKS_BARE.exec(folded))?.[1];
-      const weeks = weeksToken ? countValue(weeksToken) : 0;
-      if (weeks >= 1 && weeks <= MAX_WEEKS) return { plan: { weeklyAmountCents: weekly.cents, weeks }, reason: 'plan:weekly' };
-      reason ??= MONTHS_SPAN.test(folded) ? 'plan:duration_in_months_not_converted' : 'plan:weeks_missing';
-    } else if (amounts.some((mention) => mention.period === 'month')) {
-      reason ??= 'plan:monthly_not_converted';
-    }
-  }
-  return { plan: null, reason };
-}
-
-/** "$1,234.56" from 123456, by integer arithmetic. */
-export function formatCents(cents: number): string {
-  const sign = cents < 0 ? '-' : '';
-  const absolute = Math.abs(Math.trunc(cents));
-  const dollars = Math.floor(absolute / 100)
-    .toString()
-    .replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${sign}$${dollars}.${String(absolute % 100).padStart(2, '0')}`;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Templates. Bodies stay short enough that body + footer fits 160 characters with a 12-letter name and
 // a seven-digit balance; candidates without the name, then without the amount, are tried if not.
 
 interface Fill {
   name: string | null;
   amount: string | null;
-  plan: PlanProposal | null;
 }
 
 type Template = (fill: Fill) => string;
@@ -282,10 +183,9 @@ const TEMPLATES: Record<'en' | 'es', Record<Intent, Template>> = {
     greeting: ({ name, amount }) => `Hi${space(name)}, thanks for getting back to us.${amount ? ` Your balance is ${amount}.` : ''} How would you like to settle it?`,
     question: ({ name, amount }) => `Happy to help${comma(name)}.${amount ? ` Your balance is ${amount}.` : ''} You can pay in full or propose a weekly amount and number of weeks.`,
     promise_to_pay: ({ name, amount }) => `Thank you${comma(name)}. We noted your promise to pay${amount ? ` your balance of ${amount}` : ''}. Reply here once it is paid.`,
-    payment_plan: ({ name, plan }) =>
-      plan
-        ? `Thanks${comma(name)}. We got your offer of ${formatCents(plan.weeklyAmountCents)} a week for ${plan.weeks} weeks. We will review it and reply soon.`
-        : `Thanks${comma(name)}. Please tell us how much you can pay each week and for how many weeks.`,
+    payment_plan: ({ name }) => `Thanks${comma(name)}. Please tell us how much you can pay each week and for how many weeks.`,
+    plan_accepted: ({ name }) => `Great${comma(name)}. How much can you pay each week, and starting when?`,
+    plan_declined: ({ name }) => `Understood${comma(name)}. What amount could you pay each week, and starting when?`,
     hardship: ({ name }) => `Sorry to hear that${comma(name)}. We can find a plan that fits. What could you pay each week, and for how many weeks?`,
     paid: ({ name }) => `Thank you${comma(name)}. We will check our records for your payment and get back to you.`,
     other: ({ name, amount }) => `Thanks for your message${comma(name)}.${amount ? ` Your balance is ${amount}.` : ''} How would you like to resolve it?`,
@@ -302,10 +202,9 @@ const TEMPLATES: Record<'en' | 'es', Record<Intent, Template>> = {
     greeting: ({ name, amount }) => `Hola${space(name)}, gracias por responder.${amount ? ` Su saldo es de ${amount}.` : ''} ¿Cómo desea pagarlo?`,
     question: ({ name, amount }) => `Con gusto le ayudamos${comma(name)}.${amount ? ` Su saldo es de ${amount}.` : ''} Puede pagar todo o proponer un pago semanal.`,
     promise_to_pay: ({ name, amount }) => `Gracias${comma(name)}. Anotamos su promesa de pago${amount ? ` de ${amount}` : ''}. Avísenos cuando pague.`,
-    payment_plan: ({ name, plan }) =>
-      plan
-        ? `Gracias${comma(name)}. Recibimos su oferta de ${formatCents(plan.weeklyAmountCents)} por semana por ${plan.weeks} semanas. La revisaremos.`
-        : `Gracias${comma(name)}. Díganos cuánto puede pagar por semana y por cuántas semanas.`,
+    payment_plan: ({ name }) => `Gracias${comma(name)}. Díganos cuánto puede pagar por semana y por cuántas semanas.`,
+    plan_accepted: ({ name }) => `Perfecto${comma(name)}. ¿Cuánto puede pagar por semana y desde cuándo?`,
+    plan_declined: ({ name }) => `Entendido${comma(name)}. ¿Cuánto podría pagar por semana y desde cuándo?`,
     hardship: ({ name }) => `Lo sentimos${comma(name)}. Podemos buscar un plan a su medida. ¿Cuánto podría pagar por semana?`,
     paid: ({ name }) => `Gracias${comma(name)}. Revisaremos nuestros registros de su pago y le responderemos.`,
     other: ({ name, amount }) => `Gracias por su mensaje${comma(name)}.${amount ? ` Su saldo es de ${amount}.` : ''} ¿Cómo desea resolverlo?`,
@@ -328,7 +227,6 @@ export function shortFirstName(fullName: string): string | null {
 export function composeReply(
   intent: Intent,
   tenant: Pick<Tenant, 'language' | 'tenantName' | 'amountOwedCents'>,
-  plan: PlanProposal | null,
   policy: CompliancePolicy = DEFAULT_COMPLIANCE,
 ): { text: string; violations: ReturnType<typeof checkOutgoingText> } {
   const language = tenant.language;
@@ -336,9 +234,9 @@ export function composeReply(
   const amount = tenant.amountOwedCents > 0 ? formatCents(tenant.amountOwedCents) : null;
   const template = TEMPLATES[language][intent];
   const candidates: Fill[] = [
-    { name, amount, plan },
-    { name: null, amount, plan },
-    { name: null, amount: null, plan },
+    { name, amount },
+    { name: null, amount },
+    { name: null, amount: null },
   ];
   let last = { text: '', violations: [] as ReturnType<typeof checkOutgoingText> };
   for (const fill of candidates) {
@@ -365,27 +263,33 @@ export function createRulesDrafter(options: RulesDrafterOptions = {}): Drafter {
       const started = performance.now();
       const texts = request.unanswered.map((message) => message.text);
       const detection = detectIntents(texts);
-      const extraction = extractPlan(texts);
-      const plan = extraction.plan;
-      // A stated weekly offer is a plan even if no plan keyword matched ("$40/wk x 6 wks").
+      const step = request.step;
+      // A plan step adds its intent; what else the debtor said stays (an opt-out or a dispute still routes first).
+      const stepIntent = step ? STEP_INTENT[step.kind] : null;
       const intents: Intent[] =
-        plan && !detection.intents.includes('payment_plan')
-          ? PRECEDENCE.filter((intent) => intent === 'payment_plan' || (intent !== 'other' && detection.intents.includes(intent)))
+        stepIntent && !detection.intents.includes(stepIntent)
+          ? PRECEDENCE.filter((intent) => intent === stepIntent || (intent !== 'other' && detection.intents.includes(intent)))
           : detection.intents;
       const templateIntent = intents[0];
-      const { text, violations } = composeReply(templateIntent, request.tenant, plan, policy);
-      const confidence = Math.min(...intents.map((intent) => RULES_CONFIDENCE[intent]));
+      // The step's own text (a restatement, a confirmation) is code's answer to the plan part; the most
+      // delicate intent still picks the template when it outranks the plan (a dispute, a wrong number).
+      const useStepText = step?.text != null && templateIntent === stepIntent;
+      const { text, violations } = useStepText
+        ? { text: step.text!, violations: checkOutgoingText(step.text!, { language: request.tenant.language, policy }) }
+        : composeReply(templateIntent, request.tenant, policy);
+      const confidence = Math.min(
+        ...intents.map((intent) => (intent === stepIntent ? STEP_CONFIDENCE[step!.kind] : RULES_CONFIDENCE[intent])),
+      );
       const reasons = [
         'drafter:rules (deterministic keyword rules, no model)',
         ...detection.matched,
-        ...(extraction.reason ? [extraction.reason] : []),
-        `template:${templateIntent}.${request.tenant.language}`,
+        ...(step ? [`negotiation:${step.kind}`, ...step.matched] : []),
+        useStepText ? `template:negotiation.${step!.kind}.${request.tenant.language}` : `template:${templateIntent}.${request.tenant.language}`,
       ];
       const proposal: DraftProposal = {
         text,
         intents,
         confidence,
-        plan,
         reasons,
         // Only reachable with a configured policy stricter than the templates were written for.
         reviewReason: violations.length > 0 ? `compliance:${violations.map((violation) => violation.code).join(',')}` : null,

@@ -1,0 +1,16 @@
+import { initialTransition, transition } from 'xstate';
+import { conversationMachine as m } from './machines/conversation/conversation.machine.js';
+import { makeDraft as draft, makeScheduledPlan, offerOf } from './test/helpers/fixtures.js';
+const AT='2026-01-01T12:00:00.000Z';
+let [s] = initialTransition(m, { conversationId: 'c', tenantId: 't', phone: '+1' });
+const ev = (e: any) => { const [n, a] = transition(m, s, e); s = n; console.log(e.type, JSON.stringify(n.value), a.map((x: any) => x.type).join(',')); };
+ev({ type: 'sms.received', text: 'hi', messageId: 'm', at: AT });
+ev({ type: 'xstate.done.actor.drafter', output: draft({ intents: ['payment_plan'], confidence: 0.9, negotiation: offerOf() }) });
+ev({ type: 'xstate.done.actor.sender', output: { smsId: 's' } });
+ev({ type: 'sms.received', text: 'yes', messageId: 'm2', at: AT });
+ev({ type: 'xstate.done.actor.drafter', output: draft({ id: 'd2', intents: ['plan_accepted'], confidence: 0.95, negotiation: { kind: 'agree', plan: makeScheduledPlan() } }) });
+ev({ type: 'xstate.done.actor.sender', output: { smsId: 's2' } });
+console.log(JSON.stringify(s.context.plan?.status));
+ev({ type: 'payment.received', amountCents: 20000, paidInFull: false });
+ev({ type: 'timer.plan_deadline' });
+ev({ type: 'timer.plan_deadline' });
