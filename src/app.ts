@@ -8,6 +8,8 @@ import { conversationsRouter, machineRouter } from './http/conversations.routes.
 import { createErrorHandler, notFoundHandler } from './http/errors.js';
 import { healthRouter, type DependencyInfo } from './http/health.routes.js';
 import { orchestrateRouter } from './http/orchestrate.routes.js';
+import { plansRouter } from './http/plans.routes.js';
+import type { PlanAssessmentDeps } from './effects/plan-assessment.js';
 import { requestIdMiddleware } from './http/request-context.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -23,6 +25,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   dependencies: DependencyInfo;
+  /** What POST /orchestrate/payment-plan-detected needs to judge a plan. */
+  plans: PlanAssessmentDeps;
 }
 
 /** The HTTP app, without `listen`: main.ts serves it, supertest drives it. */
@@ -50,6 +54,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(conversationsRouter(deps));
   app.use(orchestrateRouter(deps));
   app.use(approvalsRouter(deps));
+  app.use(plansRouter(deps));
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));

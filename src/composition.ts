@@ -168,6 +168,7 @@ export async function startOrchestrator(
         logger,
         metrics,
         dependencies: { breakers: clients.breakers, simulated: simulators !== null, drafter: drafter.name },
+        plans: { db, collectionsMonitor: clients.services.collectionsMonitor, negotiation: config.negotiation, clock },
       });
       server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.port, () => resolve(listening)).once('error', reject);

@@ -6,6 +6,7 @@ import type {
   ConversationInput,
   Draft,
   EscalationReason,
+  EscalationSeverity,
   InboundMessage,
   Language,
   SendResult,
@@ -66,7 +67,7 @@ export interface ActionParams {
     reason: string | null;
   };
   notifyManagers: { approvalId: string; confidence: number; reminder: boolean };
-  openEscalation: { reason: EscalationReason; note: string | null };
+  openEscalation: { reason: EscalationReason; note: string | null; severity?: EscalationSeverity | null };
   closeEscalation: { resolution: 'resumed' | 'closed' | 'other' };
   recordOptOut: { phone: string };
   notifyStaff: {
@@ -193,7 +194,10 @@ export const conversationSetup = setup({
       escalation: (_, params: { reason: EscalationReason }) => ({ reason: params.reason, note: null }),
     }),
     noteStaffEscalation: assign({
-      escalation: ({ event }) => ({ reason: 'staff' as const, note: event.type === 'staff.escalate' ? (event.reason ?? null) : null }),
+      escalation: ({ event }) =>
+        event.type === 'staff.escalate'
+          ? { reason: event.escalationType ?? ('staff' as const), note: event.reason ?? null, severity: event.severity ?? null }
+          : { reason: 'staff' as const, note: null },
     }),
     /** A payment counts toward the conversation and, while one runs, toward the plan's oldest unpaid instalment. */
     recordPayment: assign({

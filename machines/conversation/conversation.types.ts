@@ -96,7 +96,23 @@ export type EscalationReason =
   | 'manager'
   | 'staff'
   | 'unrealistic_proposal'
-  | 'missed_payments';
+  | 'missed_payments'
+  | EscalationType;
+
+/** What a person or a service may name when escalating (the collections dashboard's list). */
+export const ESCALATION_TYPES = [
+  'hostile_language',
+  'payment_dispute',
+  'unrealistic_proposal',
+  'no_response',
+  'cease_request',
+  'attorney',
+  'bankruptcy',
+  'hardship',
+  'manual',
+] as const;
+export type EscalationType = (typeof ESCALATION_TYPES)[number];
+export type EscalationSeverity = 'low' | 'medium' | 'high' | 'critical';
 
 export interface ConversationInput {
   conversationId: string;
@@ -124,7 +140,7 @@ export interface ConversationContext extends ConversationInput {
   sentCount: number;
   /** Payments reported by the Collections Monitor since the conversation began, integer cents. */
   paidCents: number;
-  escalation: { reason: EscalationReason; note: string | null } | null;
+  escalation: { reason: EscalationReason; note: string | null; severity?: EscalationSeverity | null } | null;
   /** The plan our last text offered and asked the debtor to confirm; any other text we send clears it. */
   offeredPlan: PaymentPlan | null;
   /** The agreed plan while it runs (and after, with its final status). */
@@ -142,7 +158,7 @@ export type ConversationEvent =
   | { type: 'review.modified'; approvalId: string; managerId: string; text: string }
   | { type: 'review.escalated'; approvalId: string; managerId: string; reason?: string }
   | { type: 'review.rejected'; approvalId: string; managerId: string; reason?: string }
-  | { type: 'staff.escalate'; by: string; reason?: string }
+  | { type: 'staff.escalate'; by: string; reason?: string; escalationType?: EscalationType; severity?: EscalationSeverity }
   | { type: 'staff.resume'; by: string }
   | { type: 'staff.close'; by: string; reason?: string }
   | { type: 'payment.received'; amountCents: number; paidInFull: boolean }

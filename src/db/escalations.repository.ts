@@ -3,8 +3,48 @@ import type { DbOrTrx } from './database.js';
 
 /** Escalations: a person owns the conversation from `opened_at` until `closed_at`. */
 
-export async function openEscalation(db: DbOrTrx, conversationId: string, reason: string, note: string | null) {
-  await db.insertInto('escalations').values({ conversation_id: conversationId, reason, note }).execute();
+export async function openEscalation(
+  db: DbOrTrx,
+  conversationId: string,
+  escalation: { reason: string; note: string | null; severity?: string | null },
+) {
+  await db
+    .insertInto('escalations')
+    .values({ conversation_id: conversationId, reason: escalation.reason, note: escalation.note, severity: escalation.severity ?? null })
+    .execute();
+}
+
+/** The case a person owns now, if any: what `POST /orchestrate/escalate` answers with. */
+export async function findOpenEscalation(db: DbOrTrx, conversationId: string) {
+  return db
+    .selectFrom('escalations')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('closed_at', 'is', null)
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+}
+
+/** Open escalations, oldest first (the managers' list), optionally of one reason. */
+export async function listOpenEscalations(db: DbOrTrx, filter: { reason?: string; limit: number }) {
+  let query = db
+    .selectFrom('escalations')
+    .innerJoin('conversations', 'conversations.id', 'escalations.conversation_id')
+    .select([
+      'escalations.id',
+      'escalations.conversation_id',
+      'conversations.tenant_id',
+      'escalations.reason',
+      'escalations.note',
+      'escalations.severity',
+      'escalations.opened_at',
+    ])
+    .where('escalations.closed_at', 'is', null)
+    .orderBy('escalations.opened_at')
+    .orderBy('escalations.id')
+    .limit(filter.limit);
+  if (filter.reason) query = query.where('escalations.reason', '=', filter.reason);
+  return query.execute();
 }
 
 export async function closeOpenEscalations(db: DbOrTrx, conversationId: string, resolution: string) {

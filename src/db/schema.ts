@@ -114,6 +114,8 @@ export interface EscalationsTable {
   conversation_id: string;
   reason: string;
   note: string | null;
+  /** As the escalating person or service named it; null when the machine escalated on its own. */
+  severity: string | null;
   opened_at: Timestamp;
   closed_at: Date | null;
   resolution: string | null;

@@ -5,15 +5,7 @@ import type { Db } from '../db/database.js';
 import { insertDraft } from '../db/drafts.repository.js';
 import { findOptOut } from '../db/opt-outs.repository.js';
 import { countBrokenPlans } from '../db/payment-plans.repository.js';
-import {
-  DEFAULT_PLAN_POLICY,
-  DEFAULT_PLAN_TIMERS,
-  missedText,
-  negotiate,
-  reminderText,
-  type PlanPolicy,
-  type PlanTimerPolicy,
-} from '../negotiation/index.js';
+import { DEFAULT_NEGOTIATION, debtorPlanFacts, missedText, negotiate, reminderText, type NegotiationSettings } from '../negotiation/index.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
@@ -29,19 +21,6 @@ type NotificationContent = Parameters<NotificationService['send']>[0];
  * actors by their `src`, and the named side effects. Everything here may run more than once for the
  * same job, so each one is idempotent: by the draft id, the message key or the effect key.
  */
-
-export interface NegotiationSettings {
-  policy: PlanPolicy;
-  timers: PlanTimerPolicy;
-  /** The debtor's zone when the Collections Monitor does not say. */
-  defaultTimeZone: string;
-}
-
-export const DEFAULT_NEGOTIATION: NegotiationSettings = {
-  policy: DEFAULT_PLAN_POLICY,
-  timers: DEFAULT_PLAN_TIMERS,
-  defaultTimeZone: 'America/New_York',
-};
 
 export interface EffectDeps {
   db: Db;
@@ -75,10 +54,8 @@ export function createActivities(deps: EffectDeps): Activities {
         texts: input.unanswered.map((message) => message.text),
         offeredPlan,
         activePlan: plan,
-        owedCents: tenant.amountOwedCents,
-        failedPlans: tenant.failedPaymentPlans + brokenPlans,
+        ...debtorPlanFacts(tenant, brokenPlans, settings),
         language: tenant.language,
-        timeZone: tenant.timeZone ?? settings.defaultTimeZone,
         now: new Date(clock()),
         policy: settings.policy,
         timers: settings.timers,
@@ -160,6 +137,7 @@ const STAFF_PRIORITY: Record<string, NotificationPriority> = {
 export function createEffects(deps: EffectDeps): Effects {
   const { db, services, logger } = deps;
   const policy = deps.compliance ?? DEFAULT_COMPLIANCE;
+  const clock = deps.clock ?? Date.now;
 
   /**
    * A notification to the managers' recipient, at least once made safe: a run of the job that finds its
@@ -208,6 +186,10 @@ export function createEffects(deps: EffectDeps): Effects {
       }),
 
     sendPlanNotice: async (params, context) => {
+      // A reminder that fires after its instalment's deadline (the conversation was elsewhere) is stale: the
+      // deadline's own notice says what matters.
+      const watched = params.plan.schedule.find((instalment) => instalment.status !== 'kept');
+      if (params.kind === 'reminder' && watched && clock() > Date.parse(watched.deadlineAt)) return;
       const text = params.kind === 'reminder' ? reminderText(params.plan, params.language) : missedText(params.plan, params.language);
       const sent = await sendCodeText(context, params.phone, text, params.language);
       if (sent) logger.info({ conversationId: context.conversationId, smsId: sent.smsId, notice: params.kind }, 'plan notice sent');

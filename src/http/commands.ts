@@ -31,8 +31,10 @@ export function toMachineEvent(body: EventBody, principal: Principal, idempotenc
       return { type: 'review.modified', approvalId: body.approval_id, managerId: principal.subject, text: body.text };
     case 'review.escalated':
       return { type: 'review.escalated', approvalId: body.approval_id, managerId: principal.subject, reason: body.reason };
+    case 'review.rejected':
+      return { type: 'review.rejected', approvalId: body.approval_id, managerId: principal.subject, reason: body.reason };
     case 'staff.escalate':
-      return { type: 'staff.escalate', by: principal.subject, reason: body.reason };
+      return { type: 'staff.escalate', by: principal.subject, reason: body.reason, escalationType: body.escalation_type, severity: body.severity };
     case 'staff.resume':
       return { type: 'staff.resume', by: principal.subject };
     case 'staff.close':

@@ -4,7 +4,8 @@ import type { Db } from '../db/database.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
-import { allowedEvents, fromStored, machineVersion } from '../runtime/machine-snapshot.js';
+import { allowedEvents, fromStored, machineVersion, topLevelState } from '../runtime/machine-snapshot.js';
+import { planView } from './plan-view.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
 import { principalOf } from './auth.js';
 import { EVENT_ROLES, eventBody, idempotencyKey } from './schemas.js';
@@ -78,7 +79,9 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
   return {
     conversation_id: row.id,
     tenant_id: row.tenant_id,
+    /** The full state path (`negotiating.awaitingConfirmation`); `top_state` is its first segment. */
     state: row.state,
+    top_state: topLevelState(row.state),
     status: stored.status,
     version: row.version,
     machine_version: row.machine_version,
@@ -101,6 +104,10 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
       escalation: context.escalation,
       failure: context.failure,
     },
+    /** The plan our last text offered, waiting for the debtor's yes. */
+    offered_plan: context.offeredPlan ? planView(context.offeredPlan) : null,
+    /** The agreed plan, with each instalment's status (also in GET /v1/plans). */
+    plan: context.plan ? planView(context.plan) : null,
     pending_timers: Object.keys((row.live_effects as { timers: Record<string, string> }).timers),
     allowed_events: allowedEvents(fromStored(machine, stored)),
   };

@@ -3,18 +3,21 @@ import { Router } from 'express';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
-import { forbidden } from '../errors.js';
+import { findOpenEscalation } from '../db/escalations.repository.js';
+import { assessPlanOffer, type PlanAssessmentDeps } from '../effects/plan-assessment.js';
+import { conflict, forbidden } from '../errors.js';
 import { principalOf, requireRole } from './auth.js';
 import { actorOf, decideApproval, newIdempotencyKey, sendApplied, type CommandDeps, type ReviewEvent } from './commands.js';
 import { describeConversation, loadConversation } from './conversations.routes.js';
-import { approveResponseBody, escalateBody, idempotencyKey, smsReceivedBody } from './schemas.js';
+import { planView } from './plan-view.js';
+import { approveResponseBody, escalateBody, idempotencyKey, paymentPlanDetectedBody, smsReceivedBody } from './schemas.js';
 import { parse } from './validate.js';
 
 /**
  * The calls the services around us already make (design §4), mapped onto machine events.
  * The workflow id of the old API is the conversation id.
  */
-export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine }) {
+export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine; plans: PlanAssessmentDeps }) {
   const router = Router();
   const pathId = z.string().trim().min(1).max(200);
   // The caller's key when there is one; otherwise a fresh one (no dedupe: such a caller cannot retry safely).
@@ -46,12 +49,14 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     }
     const approvalId = body.response_queue_id;
     const managerId = principal.subject;
-    const event: ReviewEvent =
-      body.action === 'approve'
-        ? { type: 'review.approved', approvalId, managerId, ...(body.approved_text ? { text: body.approved_text } : {}) }
-        : body.action === 'modify'
-          ? { type: 'review.modified', approvalId, managerId, text: body.modified_text! }
-          : { type: 'review.escalated', approvalId, managerId, reason: body.escalation_reason };
+    const events: Record<typeof body.action, () => ReviewEvent> = {
+      approve: () => ({ type: 'review.approved', approvalId, managerId, ...(body.approved_text ? { text: body.approved_text } : {}) }),
+      modify: () => ({ type: 'review.modified', approvalId, managerId, text: body.modified_text! }),
+      escalate: () => ({ type: 'review.escalated', approvalId, managerId, reason: body.escalation_reason }),
+      // The draft is discarded and a person owns the conversation.
+      reject: () => ({ type: 'review.rejected', approvalId, managerId, reason: body.escalation_reason }),
+    };
+    const event = events[body.action]();
     const result = await decideApproval(deps, principal, event, keyOf(req.header('idempotency-key')));
     sendApplied(res, result, { response_queue_id: body.response_queue_id, action: body.action });
   });
@@ -60,13 +65,66 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     const body = parse(escalateBody, req.body);
     const principal = principalOf(req);
     const result = await deps.runtime.apply({
-      conversationId: body.conversation_id,
-      event: { type: 'staff.escalate', by: principal.subject, reason: body.reason },
+      conversationId: body.conversationId,
+      event: { type: 'staff.escalate', by: principal.subject, reason: body.reason, escalationType: body.escalationType, severity: body.severity },
       idempotencyKey: keyOf(req.header('idempotency-key')),
       actor: actorOf(principal),
       ifNotAccepted: 'reject',
     });
-    sendApplied(res, result);
+    const escalation = await findOpenEscalation(deps.db, result.conversationId);
+    sendApplied(res, result, {
+      escalation_id: escalation?.id ?? null,
+      escalation_type: escalation?.reason ?? body.escalationType,
+      severity: escalation?.severity ?? body.severity ?? null,
+      status: 'created',
+    });
+  });
+
+  /**
+   * Another service saw a plan: judged by our own policy, from the debtor's words. The verdict feeds the
+   * conversation only where it must not wait for the next turn: a plan far from anything acceptable hands
+   * the conversation to a person (`unrealistic_proposal`). Acceptable plans and counter-proposals are
+   * offered by the conversation's own drafting when the debtor's message is applied.
+   */
+  router.post('/orchestrate/payment-plan-detected', requireRole('service', 'manager'), async (req, res) => {
+    const body = parse(paymentPlanDetectedBody, req.body);
+    const principal = principalOf(req);
+    const conversation = await loadConversation(deps.db, body.conversation_id);
+    if (conversation.tenant_id !== body.tenant_id) {
+      throw conflict('conversation_mismatch', 'the conversation belongs to another tenant');
+    }
+    const assessment = await assessPlanOffer(deps.plans, {
+      tenantId: body.tenant_id,
+      messageContent: body.message_content,
+      aiResponse: body.ai_response,
+    });
+    if (!assessment.detected) {
+      res.json({ conversation_id: conversation.id, detected: false, plan: null, verdict: null, reasons: [], counter_proposal: null, escalated: false });
+      return;
+    }
+    const evaluation = assessment.evaluation;
+    const unrealistic = evaluation?.verdict === 'invalid' && evaluation.counterProposal === null;
+    const applied = unrealistic
+      ? await deps.runtime.apply({
+          conversationId: conversation.id,
+          event: { type: 'staff.escalate', by: principal.subject, reason: 'detected plan is unrealistic', escalationType: 'unrealistic_proposal', severity: 'medium' },
+          idempotencyKey: keyOf(req.header('idempotency-key')),
+          actor: actorOf(principal),
+          ifNotAccepted: 'record',
+        })
+      : null;
+    res.json({
+      conversation_id: conversation.id,
+      detected: true,
+      source: assessment.source,
+      plan: assessment.plan && planView(assessment.plan),
+      verdict: evaluation?.verdict ?? 'incomplete',
+      reasons: evaluation?.reasons ?? ['incomplete_terms'],
+      counter_proposal: evaluation?.counterProposal ? planView(evaluation.counterProposal) : null,
+      flags: assessment.flags,
+      escalated: applied?.outcome === 'applied',
+      state: applied?.state ?? conversation.state,
+    });
   });
 
   router.post('/orchestrate/retry/:workflowId', requireRole('manager'), async (req, res) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ESCALATION_TYPES } from '../../machines/conversation/conversation.types.js';
 import type { Role } from './auth.js';
 
 /** Request bodies, validated at the edge. Money is integer cents. */
@@ -22,7 +23,7 @@ export const smsReceivedBody = z.object({
 export const approveResponseBody = z
   .object({
     response_queue_id: id,
-    action: z.enum(['approve', 'modify', 'escalate']),
+    action: z.enum(['approve', 'modify', 'escalate', 'reject']),
     approved_text: text.optional(),
     modified_text: text.optional(),
     escalation_reason: z.string().trim().max(500).optional(),
@@ -33,7 +34,59 @@ export const approveResponseBody = z
     path: ['modified_text'],
   });
 
-export const escalateBody = z.object({ conversation_id: id, reason: z.string().trim().min(1).max(500) });
+const severity = z.enum(['low', 'medium', 'high', 'critical']);
+/** The dashboard's `priority` words, read as a severity. */
+const priority = z
+  .enum(['low', 'normal', 'medium', 'high', 'urgent', 'critical'])
+  .transform((value) => (value === 'normal' ? 'medium' : value === 'urgent' ? 'critical' : value));
+
+/**
+ * Every shape callers already send: ours `{conversation_id, reason}`; the typed one `{conversation_id,
+ * escalation_type, severity, reason?}`; older ones with `workflow_id` and `escalation_reason`/`priority`.
+ */
+export const escalateBody = z
+  .object({
+    conversation_id: id.optional(),
+    workflow_id: id.optional(),
+    escalation_type: z.enum(ESCALATION_TYPES).optional(),
+    severity: severity.optional(),
+    priority: priority.optional(),
+    reason: z.string().trim().min(1).max(500).optional(),
+    escalation_reason: z.string().trim().min(1).max(500).optional(),
+  })
+  .refine((body) => body.conversation_id !== undefined || body.workflow_id !== undefined, {
+    message: 'conversation_id (or workflow_id) is required',
+    path: ['conversation_id'],
+  })
+  .refine((body) => body.reason !== undefined || body.escalation_reason !== undefined || body.escalation_type !== undefined, {
+    message: 'say why: reason, escalation_reason or escalation_type',
+    path: ['reason'],
+  })
+  .transform((body) => ({
+    conversationId: (body.conversation_id ?? body.workflow_id)!,
+    escalationType: body.escalation_type ?? ('manual' as const),
+    severity: body.severity ?? body.priority,
+    reason: body.reason ?? body.escalation_reason,
+  }));
+
+/** The SMS Agent's plan detection: the debtor's message, and the model's answer when it drafted one. */
+export const paymentPlanDetectedBody = z.object({
+  conversation_id: id,
+  tenant_id: id,
+  message_content: text,
+  ai_response: z.string().trim().max(2_000).optional(),
+});
+
+export const plansQuery = z.object({
+  status: z.enum(['active', 'completed', 'broken', 'replaced', 'cancelled']).optional(),
+  conversation_id: id.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const escalationsQuery = z.object({
+  reason: z.string().trim().min(1).max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
 
 const reason = z.string().trim().max(500).optional();
 
@@ -44,7 +97,8 @@ export const eventBody = z.discriminatedUnion('type', [
   z.object({ type: z.literal('review.approved'), approval_id: id, text: text.optional() }),
   z.object({ type: z.literal('review.modified'), approval_id: id, text }),
   z.object({ type: z.literal('review.escalated'), approval_id: id, reason }),
-  z.object({ type: z.literal('staff.escalate'), reason }),
+  z.object({ type: z.literal('review.rejected'), approval_id: id, reason }),
+  z.object({ type: z.literal('staff.escalate'), reason, escalation_type: z.enum(ESCALATION_TYPES).optional(), severity: severity.optional() }),
   z.object({ type: z.literal('staff.resume') }),
   z.object({ type: z.literal('staff.close'), reason }),
   z.object({ type: z.literal('retry') }),
@@ -57,6 +111,7 @@ export const EVENT_ROLES: Record<EventBody['type'], Role[]> = {
   'review.approved': ['manager'],
   'review.modified': ['manager'],
   'review.escalated': ['manager'],
+  'review.rejected': ['manager'],
   'staff.escalate': ['manager', 'service'],
   'staff.resume': ['manager'],
   'staff.close': ['manager'],
@@ -64,7 +119,7 @@ export const EVENT_ROLES: Record<EventBody['type'], Role[]> = {
 };
 
 export const approvalsQuery = z.object({
-  status: z.enum(['pending', 'approved', 'modified', 'escalated', 'superseded', 'expired', 'withdrawn']).default('pending'),
+  status: z.enum(['pending', 'approved', 'modified', 'escalated', 'rejected', 'superseded', 'expired', 'withdrawn']).default('pending'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });

@@ -26,3 +26,5 @@ export { formatCents, moneyTokenToCents } from './money.js';
 export { negotiate, type NegotiationInput, type NegotiationStep } from './negotiate.js';
 export { agreedText, askTermsText, declinedText, missedText, offerText, reminderText } from './plan-messages.js';
 export { DEFAULT_PLAN_TIMERS, schedulePlanTimers, type PlanTimerPolicy } from './plan-timers.js';
+export { parsePlanDirective } from './plan-directive.js';
+export { DEFAULT_NEGOTIATION, debtorPlanFacts, type DebtorPlanFacts, type NegotiationSettings } from './settings.js';

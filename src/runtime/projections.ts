@@ -14,7 +14,7 @@ import { EFFECT, type ActionRouting } from './apply-event.js';
 export const actionRouting = {
   openApproval: (trx, params) => queueForApproval(trx, params.approvalId),
   closeApproval: (trx, params) => closeApproval(trx, params),
-  openEscalation: (trx, params, context) => openEscalation(trx, context.conversationId, params.reason, params.note),
+  openEscalation: (trx, params, context) => openEscalation(trx, context.conversationId, params),
   closeEscalation: (trx, params, context) => closeOpenEscalations(trx, context.conversationId, params.resolution),
   recordOptOut: (trx, params, context) => recordOptOut(trx, params.phone, context.conversationId),
   recordPlan: (trx, params, context) => storeAgreedPlan(trx, context.conversationId, params.plan),

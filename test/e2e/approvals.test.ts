@@ -136,7 +136,7 @@ describe('approving drafts', () => {
     const escalations = await harness.orchestrator.db.selectFrom('escalations').selectAll().where('conversation_id', '=', 'conv-ap-close').execute();
     expect(escalations).toHaveLength(1);
     const view = await request(harness.url).get('/v1/conversations/conv-ap-close').set(manager(harness)).expect(200);
-    expect(view.body.context.escalation).toEqual({ reason: 'staff', note: 'left a voicemail' });
+    expect(view.body.context.escalation).toEqual({ reason: 'staff', note: 'left a voicemail', severity: null });
   });
 
   it('when a service token reads the queue, then 403 (draft texts are for managers)', async () => {

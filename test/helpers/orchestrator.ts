@@ -18,7 +18,13 @@ export interface TestOrchestrator {
 /** The real service, in-process, on a fresh database and simulators on free ports. */
 export async function startTestOrchestrator(
   env: Record<string, string> = {},
-  options: { worker?: boolean; invokeMaxAttempts?: number; logLines?: string[]; onLivenessLost?: (error: Error) => void } = {},
+  options: {
+    worker?: boolean;
+    invokeMaxAttempts?: number;
+    logLines?: string[];
+    onLivenessLost?: (error: Error) => void;
+    clock?: () => number;
+  } = {},
 ): Promise<TestOrchestrator> {
   const testDb = await createTestDatabase();
   const config = loadConfig({

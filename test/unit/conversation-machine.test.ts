@@ -451,3 +451,90 @@ describe('conversation machine: timers are actions, not in-memory clocks', () =>
     expect((steps.at(-1)![1] as unknown as Action[]).find((a) => a.type === 'xstate.raise')?.params.delay).toBe(1_000);
   });
 });
+
+describe('conversation machine: payment plans', () => {
+  const agreeDraft = () => draft({ id: 'draft-2', intents: ['plan_accepted'], confidence: 0.95, negotiation: { kind: 'agree', plan: makeScheduledPlan() } });
+  const offered = () => run([sms(), drafted(draft({ intents: ['payment_plan'], confidence: 0.9, negotiation: offerOf() })), sent()]);
+  const agreed = () => run([sms(), drafted(draft({ intents: ['payment_plan'], confidence: 0.9, negotiation: offerOf() })), sent(), sms('yes', 'msg-2'), drafted(agreeDraft()), sent('sms-2')]);
+  const pay = (amountCents: number) => ({ type: 'payment.received', amountCents, paidInFull: false });
+
+  it('when an offer is sent, then the conversation waits in negotiating.awaitingConfirmation with the plan it offered and a no-reply timer', () => {
+    const snapshot = offered();
+    expect(snapshot.value).toEqual({ negotiating: 'awaitingConfirmation' });
+    expect(snapshot.context.offeredPlan).toEqual(PLAN);
+    expect(allowedEvents(snapshot)).toEqual(expect.arrayContaining(['sms.received', 'payment.received', 'staff.escalate']));
+  });
+
+  it('when the debtor agrees, then the plan is recorded and announced at once, and runs once the confirmation is sent', () => {
+    const before = run([sms(), drafted(draft({ intents: ['payment_plan'], confidence: 0.9, negotiation: offerOf() })), sent(), sms('yes', 'msg-2')]);
+    const { snapshot, actions } = step(before, drafted(agreeDraft()));
+    expect(snapshot.value).toBe('sending');
+    expect(types(actions)).toEqual(expect.arrayContaining(['recordPlan', 'notifyStaff']));
+    expect(actions.find((a) => a.type === 'recordPlan')?.params.plan).toMatchObject({ id: 'draft-2', status: 'active', totalCents: 75_000 });
+    const after = step(snapshot, sent('sms-2'));
+    expect(after.snapshot.value).toBe('planAgreed');
+    expect(after.snapshot.context.offeredPlan).toBeNull();
+    expect(after.actions.filter((a) => a.type === 'xstate.raise').map((a) => a.params.event.type)).toEqual(['timer.plan_reminder', 'timer.plan_deadline']);
+  });
+
+  it('when a payment keeps an instalment, then the timers move on to the next; paying the rest closes the conversation', () => {
+    const partly = step(agreed(), pay(20_000));
+    expect(partly.snapshot.value).toBe('planAgreed');
+    expect(partly.snapshot.context.plan?.schedule.map((i) => i.status)).toEqual(['kept', 'due', 'due', 'due']);
+    expect(types(partly.actions)).toEqual(expect.arrayContaining(['xstate.cancel', 'xstate.raise', 'recordPlanProgress']));
+    const done = step(partly.snapshot, pay(55_000));
+    expect(done.snapshot.value).toBe('closed');
+    expect(done.snapshot.context.plan?.status).toBe('completed');
+  });
+
+  it('when the reminder fires, then one notice goes out and a second firing for the same instalment does nothing', () => {
+    const reminded = step(agreed(), { type: 'timer.plan_reminder' });
+    expect(reminded.actions.find((a) => a.type === 'sendPlanNotice')?.params).toMatchObject({ kind: 'reminder', phone: INPUT.phone });
+    expect(reminded.snapshot.context.plan?.remindedThrough).toBe(0);
+    expect(reminded.snapshot.can({ type: 'timer.plan_reminder' })).toBe(false);
+  });
+
+  it('when an instalment is missed, then staff are told and the debtor asked; a second miss escalates and breaks the plan', () => {
+    const missed = step(agreed(), { type: 'timer.plan_deadline' });
+    expect(missed.snapshot.value).toEqual({ negotiating: 'missedPayment' });
+    expect(missed.actions.find((a) => a.type === 'notifyStaff')?.params).toMatchObject({ kind: 'instalment_missed' });
+    expect(missed.actions.find((a) => a.type === 'sendPlanNotice')?.params).toMatchObject({ kind: 'missed' });
+    const again = step(missed.snapshot, { type: 'timer.plan_deadline' });
+    expect(again.snapshot.value).toBe('escalated');
+    expect(again.snapshot.context).toMatchObject({ escalation: { reason: 'missed_payments' }, plan: { status: 'broken', missed: 2 } });
+  });
+
+  it('when a debtor in arrears catches up, then the plan runs again; the next miss still escalates (misses count over the plan)', () => {
+    const missed = step(agreed(), { type: 'timer.plan_deadline' }).snapshot;
+    const caughtUp = step(missed, pay(20_000)).snapshot;
+    expect(caughtUp.value).toBe('planAgreed');
+    expect(step(caughtUp, { type: 'timer.plan_deadline' }).snapshot.value).toBe('escalated');
+  });
+
+  it('when the debtor writes while a plan runs, then the reply is drafted with the plan and the conversation comes back to it', () => {
+    const drafting = step(agreed(), sms('when is my next payment?', 'msg-3'));
+    expect(drafting.snapshot.value).toBe('drafting');
+    expect(drafting.actions.find((a) => a.type === 'xstate.spawnChild')?.params.input).toMatchObject({ plan: { status: 'active' } });
+    const back = [drafted(draft({ id: 'draft-3', confidence: 0.95 })), sent('sms-3')].reduce((s, e) => step(s, e).snapshot, drafting.snapshot);
+    expect(back.value).toBe('planAgreed');
+  });
+
+  it('when a manager rejects a queued draft, then it is discarded and a person owns the conversation', () => {
+    const { snapshot, actions } = step(inPendingApproval(), { type: 'review.rejected', approvalId: 'draft-1', managerId: 'alice', reason: 'wrong tone' });
+    expect(snapshot.value).toBe('escalated');
+    expect(actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ status: 'rejected', reviewer: 'alice', finalText: null, reason: 'wrong tone' });
+    expect(snapshot.context.escalation).toMatchObject({ reason: 'manager', note: 'wrong tone' });
+  });
+
+  it('when an offer is unrealistic, then the conversation is escalated as unrealistic_proposal and nothing is sent', () => {
+    const { snapshot, actions } = step(run([sms()]), drafted(draft({ intents: ['payment_plan'], negotiation: { kind: 'unrealistic', reasons: ['below_min_weekly'] } })));
+    expect(snapshot.context.escalation?.reason).toBe('unrealistic_proposal');
+    expect(types(actions)).not.toContain('xstate.spawnChild');
+  });
+
+  it('when we send a text that offers nothing, then an earlier offer is withdrawn and a later yes is not an agreement', () => {
+    const snapshot = [sms('hmm', 'msg-2'), drafted(draft({ id: 'draft-2', confidence: 0.95 })), sent('sms-2')].reduce((s, e) => step(s, e).snapshot, offered());
+    expect(snapshot.value).toBe('awaitingReply');
+    expect(snapshot.context.offeredPlan).toBeNull();
+  });
+});

@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { PlanFrequency, PlanVerdict } from '../../machines/conversation/plan.types.js';
-import { DEFAULT_PLAN_POLICY, buildPlan, evaluatePlan, parseOffer, type ParsedOffer } from '../../src/negotiation/index.js';
+import { initialTransition, transition } from 'xstate';
+import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { toDraft } from '../../src/effects/drafting/drafter.js';
+import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js';
+import { DEFAULT_PLAN_POLICY, buildPlan, evaluatePlan, negotiate, parseOffer, type ParsedOffer } from '../../src/negotiation/index.js';
+import { DEFAULT_COMPLIANCE } from '../../src/policies/compliance.js';
+import { statePath } from '../../src/runtime/machine-snapshot.js';
+import { makeTenant } from '../helpers/fixtures.js';
 
 /** Wednesday 2026-11-25, 09:00 in Chicago. */
 const NOW = new Date('2026-11-25T15:00:00Z');
@@ -141,6 +148,116 @@ describe('parseOffer, buildPlan and evaluatePlan on real-looking messages', () =
     }
     const evaluation = built ? evaluatePlan(built, { owedCents, today: TODAY, timeZone: ZONE, failedPlans: 0 }, DEFAULT_PLAN_POLICY) : null;
     expect(evaluation?.verdict ?? null).toBe(verdict);
+  });
+});
+
+/**
+ * Where each row's conversation goes: the whole pipeline the service runs on the debtor's first message
+ * (code's negotiation step, the rules drafter, routing, the machine; an auto-sent text counts as sent).
+ * Offers the policy accepts wait for the debtor's yes; the rest wait for a manager or a person.
+ */
+const RESULTING_STATE: ReadonlyArray<[message: string, language: 'en' | 'es', state: string]> = [
+  ["I can pay $200/week for 4 weeks starting next Friday", 'en', 'negotiating.awaitingConfirmation'],
+  ["puedo pagar 200 por semana por 4 semanas a partir del viernes", 'es', 'negotiating.awaitingConfirmation'],
+  ["$10 a week for 52 weeks", 'en', 'escalated'],
+  ["$50 a week for 8 weeks", 'en', 'pendingApproval'],
+  ["I can pay $50 a week", 'en', 'pendingApproval'],
+  ["$100 a week for 8 weeks", 'en', 'pendingApproval'],
+  ["half now and the rest next month", 'en', 'pendingApproval'],
+  ["200/wk for 8 weeks", 'en', 'negotiating.awaitingConfirmation'],
+  ["I can pay 150 every two weeks starting Friday", 'en', 'pendingApproval'],
+  ["50 bucks weekly", 'en', 'pendingApproval'],
+  ["$1,250.50 monthly", 'en', 'pendingApproval'],
+  ["$250 a week", 'en', 'negotiating.awaitingConfirmation'],
+  ["I can send $375 every 2 weeks", 'en', 'negotiating.awaitingConfirmation'],
+  ["$150 biweekly for 10 weeks", 'en', 'pendingApproval'],
+  ["150 bi-weekly", 'en', 'pendingApproval'],
+  ["$200 every two weeks for 5 weeks", 'en', 'pendingApproval'],
+  ["$300 twice a month", 'en', 'pendingApproval'],
+  ["twice a month 100 on the 1st and 15th", 'en', 'pendingApproval'],
+  ["$375 a month for 2 months", 'en', 'pendingApproval'],
+  ["$300 a month in 3 months", 'en', 'pendingApproval'],
+  ["pay you 80 a month for 12 months", 'en', 'escalated'],
+  ["$100 a week for 3 months", 'en', 'pendingApproval'],
+  ["100 a week for eight weeks", 'en', 'pendingApproval'],
+  ["I can pay $80 a week starting Dec 1", 'en', 'pendingApproval'],
+  ["$60 a week starting mon", 'en', 'pendingApproval'],
+  ["$60 a week starting the 1st", 'en', 'pendingApproval'],
+  ["starting the 1st $100 a month", 'en', 'escalated'],
+  ["weekly payments of 60", 'en', 'pendingApproval'],
+  ["$187.50 weekly for 4 weeks", 'en', 'negotiating.awaitingConfirmation'],
+  ["I can pay $1,000 a week", 'en', 'negotiating.awaitingConfirmation'],
+  ["$25 a week", 'en', 'negotiating.awaitingConfirmation'],
+  ["$20 a week", 'en', 'negotiating.awaitingConfirmation'],
+  ["$5 a week", 'en', 'escalated'],
+  ["$25 every other friday", 'en', 'escalated'],
+  ["$200 x 6", 'en', 'negotiating.awaitingConfirmation'],
+  ["$40/wk x6", 'en', 'pendingApproval'],
+  ["x 6 payments of $125", 'en', 'pendingApproval'],
+  ["200 a weak", 'en', 'negotiating.awaitingConfirmation'],
+  ["100 pr week", 'en', 'pendingApproval'],
+  ["100 cada semna", 'es', 'pendingApproval'],
+  ["I can pay u 30 a wk", 'en', 'pendingApproval'],
+  ["$40-50 a week", 'en', 'pendingApproval'],
+  ["$40–50/wk x 8", 'en', 'pendingApproval'],
+  ["I could do 30 to 40 a week starting next week", 'en', 'pendingApproval'],
+  ["entre 40 y 50 a la semana", 'es', 'pendingApproval'],
+  ["$100 now and $50 a week", 'en', 'pendingApproval'],
+  ["$100 today and $50 every friday", 'en', 'pendingApproval'],
+  ["100 down and the rest over 4 weeks", 'en', 'negotiating.awaitingConfirmation'],
+  ["$100 now, rest next month", 'en', 'pendingApproval'],
+  ["$500 now and $100 a week for 2 weeks", 'en', 'negotiating.awaitingConfirmation'],
+  ["puedo pagar 100 por semana", 'es', 'pendingApproval'],
+  ["75 dlls cada semana por 10 semanas", 'es', 'pendingApproval'],
+  ["75 por semana durante 10 semanas empezando el lunes", 'es', 'pendingApproval'],
+  ["$100 semanal", 'es', 'pendingApproval'],
+  ["50 dolares cada semana", 'es', 'pendingApproval'],
+  ["quincenal 150", 'es', 'pendingApproval'],
+  ["Puedo pagar 150 cada 15 días", 'es', 'pendingApproval'],
+  ["dos veces al mes 200", 'es', 'pendingApproval'],
+  ["puedo dar 250 al mes", 'es', 'pendingApproval'],
+  ["200 dlls por mes", 'es', 'pendingApproval'],
+  ["pago 100 el día 15 de cada mes", 'es', 'escalated'],
+  ["pasado mañana 50 por semana", 'es', 'pendingApproval'],
+  ["la mitad ahora y el resto el mes que viene", 'es', 'pendingApproval'],
+  ["el resto el viernes y 200 hoy", 'es', 'pendingApproval'],
+  ["I can do 8 weeks", 'en', 'awaitingReply'],
+  ["four weeks", 'en', 'awaitingReply'],
+  ["cuatro semanas", 'es', 'awaitingReply'],
+  ["can I pay monthly?", 'en', 'awaitingReply'],
+  ["pay 300 in 2 weeks", 'en', 'pendingApproval'],
+  ["$750 on friday", 'en', 'pendingApproval'],
+  ["I can pay 200", 'en', 'pendingApproval'],
+  ["yes but only $50", 'en', 'pendingApproval'],
+  ["I have 2 kids", 'en', 'pendingApproval'],
+  ["call me at 5", 'en', 'pendingApproval'],
+  ["can you call me at 5pm tomorrow", 'en', 'pendingApproval'],
+  ["I was sick for 2 weeks", 'en', 'pendingApproval'],
+  ["I owe $750", 'en', 'pendingApproval'],
+  ["I make 500 a week", 'en', 'pendingApproval'],
+  ["I get paid on the 15th", 'en', 'pendingApproval'],
+  ["I'll pay on Friday", 'en', 'awaitingReply'],
+  ["I can pay the full amount friday", 'en', 'pendingApproval'],
+  ["mi hijo tiene 5 años", 'en', 'pendingApproval'],
+  ["Hola, buenos días", 'en', 'awaitingReply'],
+  ["STOP", 'en', 'optedOut'],
+];
+
+describe('the conversation each row leads to (rules drafter, routing, machine)', () => {
+  it('when the tables are compared, then every row has its resulting state', () => {
+    expect(RESULTING_STATE.map(([message]) => message)).toEqual(ROWS.map(([message]) => message));
+  });
+
+  it.each(RESULTING_STATE)('when the debtor writes %j (%s), then the conversation goes to %s', async (message, language, state) => {
+    const owedCents = ROWS.find(([row]) => row === message)![1];
+    const tenant = makeTenant({ amountOwedCents: owedCents, failedPaymentPlans: 0, language, timeZone: ZONE });
+    const step = negotiate({ texts: [message], offeredPlan: null, activePlan: null, owedCents, failedPlans: 0, language, timeZone: ZONE, now: NOW, compliance: DEFAULT_COMPLIANCE });
+    const proposal = await createRulesDrafter().draft({ conversationId: 'c', tenant, history: [], unanswered: [{ text: message, at: NOW.toISOString(), messageId: 'm' }], step, plan: null });
+    let [snapshot] = initialTransition(conversationMachine, { conversationId: 'c', tenantId: 't', phone: '+15550001111' });
+    [snapshot] = transition(conversationMachine, snapshot, { type: 'sms.received', text: message, messageId: 'm', at: NOW.toISOString() });
+    [snapshot] = transition(conversationMachine, snapshot, { type: 'xstate.done.actor.drafter', output: toDraft(proposal, 'd', language, step) } as never);
+    if (snapshot.value === 'sending') [snapshot] = transition(conversationMachine, snapshot, { type: 'xstate.done.actor.sender', output: { smsId: 's' } } as never);
+    expect(statePath(snapshot.value)).toBe(state);
   });
 });
 

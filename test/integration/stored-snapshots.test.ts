@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
+import { actionRouting } from '../../src/runtime/projections.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * Conversations stored by the first release of the machine (flat states, no plan fields in the context,
+ * a draft carrying `plan` as weekly amount and weeks) keep loading and move on under this one.
+ */
+
+let testDb: TestDatabase;
+let runtime: Runtime;
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+});
+afterAll(() => testDb.drop());
+
+/** A pendingApproval snapshot exactly as the first release wrote it (copied from a stored row). */
+const FIRST_RELEASE_SNAPSHOT = {
+  value: 'pendingApproval',
+  status: 'active',
+  context: {
+    conversationId: 'c-old',
+    tenantId: 'tenant-1',
+    phone: '+15550001111',
+    unanswered: [{ text: 'I can pay $50 a week for 8 weeks', at: '2026-11-20T10:00:00.000Z', messageId: 'm-1' }],
+    draft: {
+      id: 'draft-old',
+      text: 'Thanks. We got your offer of $50.00 a week for 8 weeks. We will review it and reply soon. This is a debt collector. Reply STOP to opt out.',
+      intents: ['payment_plan'],
+      confidence: 0.7,
+      drafter: 'rules',
+      model: null,
+      language: 'en',
+      plan: { weeklyAmountCents: 5_000, weeks: 8 },
+      reviewReason: null,
+    },
+    outgoing: null,
+    approvalId: 'draft-old',
+    slaLapses: 0,
+    lastSent: null,
+    sentCount: 0,
+    paidCents: 0,
+    escalation: null,
+    failure: null,
+  },
+};
+
+describe('snapshots stored by an earlier machine', () => {
+  it('when a first-release conversation waiting for approval is approved, then it loads, sends, and carries the new fields', async () => {
+    await testDb.db
+      .insertInto('conversations')
+      .values({
+        id: 'c-old',
+        tenant_id: 'tenant-1',
+        phone: '+15550001111',
+        state: 'pendingApproval',
+        snapshot: JSON.stringify(FIRST_RELEASE_SNAPSHOT),
+        live_effects: JSON.stringify({ invokes: {}, timers: { 'timer.approval_sla': 'c-old:1:3' } }),
+        machine_version: 'first-release',
+        version: 1,
+      })
+      .execute();
+    const result = await runtime.apply({
+      conversationId: 'c-old',
+      event: { type: 'review.approved', approvalId: 'draft-old', managerId: 'alice' },
+      idempotencyKey: 'approve-old',
+      actor: 'manager:alice',
+      ifNotAccepted: 'reject',
+    });
+    expect(result).toMatchObject({ state: 'sending', outcome: 'applied', version: 2 });
+    const row = await testDb.db.selectFrom('conversations').selectAll().where('id', '=', 'c-old').executeTakeFirstOrThrow();
+    expect(row.snapshot.context).toMatchObject({
+      offeredPlan: null,
+      plan: null,
+      draft: { id: 'draft-old', negotiation: null },
+      outgoing: { text: FIRST_RELEASE_SNAPSHOT.context.draft.text, decidedBy: 'manager', offer: null },
+    });
+    expect(row.snapshot.context.draft).not.toHaveProperty('plan');
+    expect(row.machine_version).not.toBe('first-release');
+
+    const sent = await runtime.apply({
+      conversationId: 'c-old',
+      event: { type: 'xstate.done.actor.sender', output: { smsId: 'sms-old' } },
+      idempotencyKey: 'sent-old',
+      actor: 'worker',
+      ifNotAccepted: 'reject',
+    });
+    expect(sent.state).toBe('awaitingReply');
+  });
+
+  it("when a conversation is in a nested state, then the stored value is XState's own and audit rows carry the full path", async () => {
+    await testDb.db
+      .insertInto('conversations')
+      .values({
+        id: 'c-nested',
+        tenant_id: 'tenant-1',
+        phone: '+15550002222',
+        state: 'sending',
+        snapshot: JSON.stringify({ ...FIRST_RELEASE_SNAPSHOT, value: 'sending', context: { ...FIRST_RELEASE_SNAPSHOT.context, conversationId: 'c-nested', unanswered: [], outgoing: { text: 'x', decidedBy: 'auto', approvalId: null, key: 'k', offer: { frequency: 'weekly', instalmentCents: 20_000, count: 1, downPaymentCents: 0, totalCents: 20_000, schedule: [{ dueOn: '2026-12-04', amountCents: 20_000 }] } } } }),
+        live_effects: JSON.stringify({ invokes: {}, timers: {} }),
+        machine_version: 'x',
+        version: 1,
+      })
+      .execute();
+    const result = await runtime.apply({
+      conversationId: 'c-nested',
+      event: { type: 'xstate.done.actor.sender', output: { smsId: 'sms-1' } },
+      idempotencyKey: 'sent-nested',
+      actor: 'worker',
+      ifNotAccepted: 'reject',
+    });
+    expect(result.state).toBe('negotiating.awaitingConfirmation');
+    const row = await testDb.db.selectFrom('conversations').select(['state', 'snapshot']).where('id', '=', 'c-nested').executeTakeFirstOrThrow();
+    expect(row.snapshot.value).toEqual({ negotiating: 'awaitingConfirmation' });
+    const trail = await testDb.db.selectFrom('transitions').select(['from_state', 'to_state']).where('conversation_id', '=', 'c-nested').orderBy('seq').execute();
+    expect(trail.map((t) => [t.from_state, t.to_state])).toEqual([
+      ['sending', 'sent'],
+      ['sent', 'negotiating.awaitingConfirmation'],
+    ]);
+  });
+});
