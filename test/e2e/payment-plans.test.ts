@@ -49,6 +49,11 @@ function debtor(tenantId: string) {
         .expect(202);
     },
     status: async () => (await request(harness.url).get(`/v1/conversations/${conversationId}`).set(manager()).expect(200)).body,
+    /** A first hello, answered: the conversation exists and waits for the debtor. */
+    async greets() {
+      await this.says('hello');
+      await waitForState(harness.orchestrator, conversationId, ['awaitingReply']);
+    },
   };
 }
 
@@ -191,16 +196,13 @@ async function pendingOffer(conversationId: string) {
   };
 }
 
+const detected = (body: object, status = 200) => request(harness.url).post('/orchestrate/payment-plan-detected').set(service()).send(body).expect(status);
+
 describe('endpoints the existing callers use', () => {
   it('when the SMS Agent reports a PAYMENT_PLAN line, then the answer carries the plan, the verdict and the reasons, without moving an acceptable plan', async () => {
     const d = debtor('tenant-detect-1');
-    await d.says('hello');
-    await waitForState(harness.orchestrator, d.conversationId, ['awaitingReply']);
-    const answer = await request(harness.url)
-      .post('/orchestrate/payment-plan-detected')
-      .set(service())
-      .send({ conversation_id: d.conversationId, tenant_id: 'tenant-detect-1', message_content: 'I can do 100 a week', ai_response: 'PAYMENT_PLAN: weekly=100, weeks=8, start=2030-01-01' })
-      .expect(200);
+    await d.greets();
+    const answer = await detected({ conversation_id: d.conversationId, tenant_id: 'tenant-detect-1', message_content: 'I can do 100 a week', ai_response: 'PAYMENT_PLAN: weekly=100, weeks=8, start=2030-01-01' });
     expect(answer.body).toMatchObject({
       detected: true,
       source: 'message',
@@ -216,25 +218,19 @@ describe('endpoints the existing callers use', () => {
 
   it('when the model\u2019s plan is not in the debtor\u2019s words, then it is flagged and never agreeable on its own', async () => {
     const d = debtor('tenant-detect-2');
-    await d.says('hello');
-    await waitForState(harness.orchestrator, d.conversationId, ['awaitingReply']);
-    const answer = await request(harness.url)
-      .post('/orchestrate/payment-plan-detected')
-      .set(service())
-      .send({ conversation_id: d.conversationId, tenant_id: 'tenant-detect-2', message_content: 'ok I will see', ai_response: 'PAYMENT_PLAN: weekly=250, weeks=3' })
-      .expect(200);
+    await d.greets();
+    const answer = await detected({ conversation_id: d.conversationId, tenant_id: 'tenant-detect-2', message_content: 'ok I will see', ai_response: 'PAYMENT_PLAN: weekly=250, weeks=3' });
     expect(answer.body).toMatchObject({ detected: true, source: 'ai_response', verdict: 'needs_approval', flags: ['not_in_message'] });
   });
 
   it('when the detected plan is unrealistic, then the conversation is escalated as unrealistic_proposal; another tenant\u2019s conversation is a 409', async () => {
     const d = debtor('tenant-detect-3');
-    await d.says('hello');
-    await waitForState(harness.orchestrator, d.conversationId, ['awaitingReply']);
+    await d.greets();
     const body = { conversation_id: d.conversationId, tenant_id: 'tenant-detect-3', message_content: '$5 a week for 100 weeks' };
-    const answer = await request(harness.url).post('/orchestrate/payment-plan-detected').set(service()).send(body).expect(200);
+    const answer = await detected(body);
     expect(answer.body).toMatchObject({ verdict: 'invalid', counter_proposal: null, escalated: true, state: 'escalated' });
     expect(answer.body.reasons).toEqual(expect.arrayContaining(['too_long', 'below_min_weekly']));
-    const mismatch = await request(harness.url).post('/orchestrate/payment-plan-detected').set(service()).send({ ...body, tenant_id: 'someone-else' }).expect(409);
+    const mismatch = await detected({ ...body, tenant_id: 'someone-else' }, 409);
     expect(mismatch.body.error.code).toBe('conversation_mismatch');
   });
 
@@ -246,8 +242,7 @@ describe('endpoints the existing callers use', () => {
     ];
     for (const [index, shape] of shapes.entries()) {
       const d = debtor(`tenant-escalate-${index}`);
-      await d.says('hello');
-      await waitForState(harness.orchestrator, d.conversationId, ['awaitingReply']);
+      await d.greets();
       const answer = await request(harness.url).post('/orchestrate/escalate').set(manager()).send(shape(d.conversationId)).expect(202);
       expect(answer.body).toMatchObject({ state: 'escalated', status: 'created', escalation_id: expect.any(String) });
       const open = await harness.orchestrator.db.selectFrom('escalations').selectAll().where('id', '=', answer.body.escalation_id).executeTakeFirstOrThrow();

@@ -48,21 +48,36 @@ const FIRST_RELEASE_SNAPSHOT = {
   },
 };
 
+/** A conversation row written as an earlier release wrote it. */
+async function storeConversation(id: string, state: string, snapshot: object, timers: Record<string, string> = {}) {
+  await testDb.db
+    .insertInto('conversations')
+    .values({
+      id,
+      tenant_id: 'tenant-1',
+      phone: '+15550001111',
+      state,
+      snapshot: JSON.stringify(snapshot),
+      live_effects: JSON.stringify({ invokes: {}, timers }),
+      machine_version: 'first-release',
+      version: 1,
+    })
+    .execute();
+}
+
+/** The sender's result, as a worker feeds it back. */
+const sent = (conversationId: string, smsId: string) =>
+  runtime.apply({
+    conversationId,
+    event: { type: 'xstate.done.actor.sender', output: { smsId } },
+    idempotencyKey: `sent-${conversationId}`,
+    actor: 'worker',
+    ifNotAccepted: 'reject',
+  });
+
 describe('snapshots stored by an earlier machine', () => {
   it('when a first-release conversation waiting for approval is approved, then it loads, sends, and carries the new fields', async () => {
-    await testDb.db
-      .insertInto('conversations')
-      .values({
-        id: 'c-old',
-        tenant_id: 'tenant-1',
-        phone: '+15550001111',
-        state: 'pendingApproval',
-        snapshot: JSON.stringify(FIRST_RELEASE_SNAPSHOT),
-        live_effects: JSON.stringify({ invokes: {}, timers: { 'timer.approval_sla': 'c-old:1:3' } }),
-        machine_version: 'first-release',
-        version: 1,
-      })
-      .execute();
+    await storeConversation('c-old', 'pendingApproval', FIRST_RELEASE_SNAPSHOT, { 'timer.approval_sla': 'c-old:1:3' });
     const result = await runtime.apply({
       conversationId: 'c-old',
       event: { type: 'review.approved', approvalId: 'draft-old', managerId: 'alice' },
@@ -81,38 +96,14 @@ describe('snapshots stored by an earlier machine', () => {
     expect(row.snapshot.context.draft).not.toHaveProperty('plan');
     expect(row.machine_version).not.toBe('first-release');
 
-    const sent = await runtime.apply({
-      conversationId: 'c-old',
-      event: { type: 'xstate.done.actor.sender', output: { smsId: 'sms-old' } },
-      idempotencyKey: 'sent-old',
-      actor: 'worker',
-      ifNotAccepted: 'reject',
-    });
-    expect(sent.state).toBe('awaitingReply');
+    expect((await sent('c-old', 'sms-old')).state).toBe('awaitingReply');
   });
 
   it("when a conversation is in a nested state, then the stored value is XState's own and audit rows carry the full path", async () => {
-    await testDb.db
-      .insertInto('conversations')
-      .values({
-        id: 'c-nested',
-        tenant_id: 'tenant-1',
-        phone: '+15550002222',
-        state: 'sending',
-        snapshot: JSON.stringify({ ...FIRST_RELEASE_SNAPSHOT, value: 'sending', context: { ...FIRST_RELEASE_SNAPSHOT.context, conversationId: 'c-nested', unanswered: [], outgoing: { text: 'x', decidedBy: 'auto', approvalId: null, key: 'k', offer: { frequency: 'weekly', instalmentCents: 20_000, count: 1, downPaymentCents: 0, totalCents: 20_000, schedule: [{ dueOn: '2026-12-04', amountCents: 20_000 }] } } } }),
-        live_effects: JSON.stringify({ invokes: {}, timers: {} }),
-        machine_version: 'x',
-        version: 1,
-      })
-      .execute();
-    const result = await runtime.apply({
-      conversationId: 'c-nested',
-      event: { type: 'xstate.done.actor.sender', output: { smsId: 'sms-1' } },
-      idempotencyKey: 'sent-nested',
-      actor: 'worker',
-      ifNotAccepted: 'reject',
-    });
-    expect(result.state).toBe('negotiating.awaitingConfirmation');
+    const offer = { frequency: 'weekly', instalmentCents: 20_000, count: 1, downPaymentCents: 0, totalCents: 20_000, schedule: [{ dueOn: '2026-12-04', amountCents: 20_000 }] };
+    const context = { ...FIRST_RELEASE_SNAPSHOT.context, conversationId: 'c-nested', unanswered: [], outgoing: { text: 'x', decidedBy: 'auto', approvalId: null, key: 'k', offer } };
+    await storeConversation('c-nested', 'sending', { ...FIRST_RELEASE_SNAPSHOT, value: 'sending', context });
+    expect((await sent('c-nested', 'sms-1')).state).toBe('negotiating.awaitingConfirmation');
     const row = await testDb.db.selectFrom('conversations').select(['state', 'snapshot']).where('id', '=', 'c-nested').executeTakeFirstOrThrow();
     expect(row.snapshot.value).toEqual({ negotiating: 'awaitingConfirmation' });
     const trail = await testDb.db.selectFrom('transitions').select(['from_state', 'to_state']).where('conversation_id', '=', 'c-nested').orderBy('seq').execute();
