@@ -27,6 +27,7 @@ export interface AppDeps {
   dependencies: DependencyInfo;
   /** What POST /orchestrate/payment-plan-detected needs to judge a plan. */
   plans: PlanAssessmentDeps;
+  clock: () => number;
 }
 
 /** The HTTP app, without `listen`: main.ts serves it, supertest drives it. */

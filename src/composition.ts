@@ -140,6 +140,8 @@ export async function startOrchestrator(
         managersRecipient: config.managersRecipient,
         compliance: DEFAULT_COMPLIANCE,
         negotiation: config.negotiation,
+        contactWindow: config.contactWindow,
+        onComplianceDecision: (rule: string, decision: string) => metrics.complianceDecisions.inc({ rule, decision }),
         clock,
       };
       worker = await startWorker({
@@ -169,6 +171,7 @@ export async function startOrchestrator(
         metrics,
         dependencies: { breakers: clients.breakers, simulated: simulators !== null, drafter: drafter.name },
         plans: { db, collectionsMonitor: clients.services.collectionsMonitor, negotiation: config.negotiation, clock },
+        clock,
       });
       server = await new Promise<Server>((resolve, reject) => {
         const listening = app.listen(config.port, () => resolve(listening)).once('error', reject);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseAmountToCents } from './negotiation/money.js';
 import { isTimeZone } from './negotiation/time-zones.js';
+import { DEFAULT_CONTACT_WINDOW } from './policies/contact-window.js';
 
 /** The only reader of process.env. Validated once at boot; a bad value stops the process with a clear message. */
 
@@ -82,6 +83,18 @@ const schema = z
     PLAN_GRACE_PERIOD: duration('3d'),
     PLAN_REMINDER_DAYS_BEFORE: z.coerce.number().int().min(0).max(30).default(2),
     PLAN_REMINDER_HOUR: z.coerce.number().int().min(8).max(20).default(10),
+    CALLING_HOURS_START: z.coerce.number().int().min(0).max(23).default(8),
+    CALLING_HOURS_END: z.coerce.number().int().min(1).max(24).default(21),
+    REPLY_WINDOW: duration('30m'),
+    SERVICE_TIME_ZONES: z
+      .string()
+      .default('America/New_York,America/Chicago,America/Denver,America/Phoenix,America/Los_Angeles')
+      .transform((value) => value.split(',').map((zone) => zone.trim()).filter(Boolean))
+      .refine((zones) => zones.length > 0 && zones.every(isTimeZone), 'expected a comma-separated list of IANA time zones'),
+  })
+  .refine((env) => env.CALLING_HOURS_START < env.CALLING_HOURS_END, {
+    message: 'CALLING_HOURS_START must be before CALLING_HOURS_END',
+    path: ['CALLING_HOURS_END'],
   })
   .refine((env) => env.REVIEW_AT_LEAST <= env.AUTO_SEND_ABOVE, {
     message: 'REVIEW_AT_LEAST must not exceed AUTO_SEND_ABOVE',
@@ -164,6 +177,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
         maxCounterRatio: e.PLAN_MAX_COUNTER_RATIO,
       },
       timers: { reminderDaysBefore: e.PLAN_REMINDER_DAYS_BEFORE, reminderHour: e.PLAN_REMINDER_HOUR, graceMs: e.PLAN_GRACE_PERIOD },
+    },
+    contactWindow: {
+      startHour: e.CALLING_HOURS_START,
+      endHour: e.CALLING_HOURS_END,
+      replyWindowMs: e.REPLY_WINDOW,
+      fallbackZones: e.SERVICE_TIME_ZONES,
+      maxAreaCodeZones: DEFAULT_CONTACT_WINDOW.maxAreaCodeZones,
     },
   });
 }

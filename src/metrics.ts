@@ -28,6 +28,12 @@ export function createMetrics() {
       labelNames: ['from', 'to'] as const,
       registers: [registry],
     }),
+    complianceDecisions: new Counter({
+      name: 'orchestrator_compliance_decisions_total',
+      help: 'Decisions of the send-time gate that held a text back or let it through by an exception, by rule and decision',
+      labelNames: ['rule', 'decision'] as const,
+      registers: [registry],
+    }),
     httpSeconds: new Histogram({
       name: 'orchestrator_http_request_seconds',
       help: 'HTTP requests by route and status',

@@ -50,6 +50,9 @@ export interface SendSmsInput {
   phone: string;
   text: string;
   language: Language;
+  timeZone?: string | null;
+  /** See `outgoing.inReplyTo`. */
+  inReplyTo?: string | null;
   /** Names the message across retries (see `outgoing.key`). */
   messageKey: string;
 }
@@ -109,6 +112,7 @@ export function createPlanDelays(now: () => number) {
     planReminder: ({ context }: { context: ConversationContext }) =>
       context.plan ? until(reminderAt(context.plan) ?? deadlineAt(context.plan)) : 0,
     planDeadline: ({ context }: { context: ConversationContext }) => (context.plan ? until(deadlineAt(context.plan)) : 0),
+    sendWindow: ({ context }: { context: ConversationContext }) => until(context.outgoing?.deferredUntil ?? null),
   };
 }
 
@@ -118,6 +122,9 @@ const actors = {
   sendSms: fromPromise<SendResult, SendSmsInput>(notProvided('sendSms')),
 };
 export type ConversationActors = typeof actors;
+
+/** When the newest message still unanswered arrived (what a reply answers), if any. */
+const latestInbound = (context: ConversationContext) => context.unanswered.at(-1)?.at ?? null;
 
 const activePlan = (context: ConversationContext) => (context.plan?.status === 'active' ? context.plan : null);
 const paymentOf = (event: ConversationEvent) => (event.type === 'payment.received' ? event : null);
@@ -158,6 +165,7 @@ export const conversationSetup = setup({
         approvalId: null,
         key: context.draft!.id,
         offer: context.draft!.negotiation?.kind === 'offer' ? context.draft!.negotiation.plan : null,
+        inReplyTo: latestInbound(context),
       }),
       unanswered: [],
     }),
@@ -167,8 +175,12 @@ export const conversationSetup = setup({
         context.draft?.negotiation?.kind === 'agree' ? agreePlan(context.draft.negotiation.plan, context.draft.id) : context.plan,
       offeredPlan: null,
     }),
+    /** Quiet hours: the text waits for the window, and is checked again then. */
+    noteDeferral: assign({
+      outgoing: ({ context, event }) => ({ ...context.outgoing!, deferredUntil: (event as unknown as { output: { deferredUntil: string } }).output.deferredUntil }),
+    }),
     noteSent: assign({
-      lastSent: ({ context, event }) => ({ smsId: (event as unknown as { output: SendResult }).output.smsId, text: context.outgoing!.text }),
+      lastSent: ({ context, event }) => ({ smsId: (event as unknown as { output: { smsId: string } }).output.smsId, text: context.outgoing!.text }),
       sentCount: ({ context }) => context.sentCount + 1,
       // What the text offered is what a "yes" will accept; any other text withdraws an earlier offer.
       offeredPlan: ({ context }) => context.outgoing!.offer,
@@ -183,6 +195,7 @@ export const conversationSetup = setup({
         approvalId: 'approvalId' in event ? event.approvalId : null,
         key: context.draft!.id,
         offer: context.draft!.negotiation?.kind === 'offer' ? context.draft!.negotiation.plan : null,
+        inReplyTo: latestInbound(context),
       }),
       unanswered: [],
     }),
@@ -236,6 +249,7 @@ export const conversationSetup = setup({
       const plan = activePlan(context);
       return payment !== null && plan !== null && !isInArrears(applyPayment(plan, payment.amountCents));
     },
+    isDeferred: ({ event }) => 'output' in event && typeof event.output === 'object' && event.output !== null && 'deferredUntil' in event.output,
     isOptOutMessage: ({ event }) => event.type === 'sms.received' && isOptOutKeyword(event.text),
   },
   delays: {
@@ -250,6 +264,7 @@ export const NO_REPLY_TIMER = 'timer.no_reply';
 export const APPROVAL_SLA_TIMER = 'timer.approval_sla';
 export const PLAN_REMINDER_TIMER = 'timer.plan_reminder';
 export const PLAN_DEADLINE_TIMER = 'timer.plan_deadline';
+export const SEND_WINDOW_TIMER = 'timer.send_window';
 
 export function errorMessage(error: unknown): string {
   if (error && typeof error === 'object' && 'message' in error) return String(error.message);

@@ -76,6 +76,8 @@ export interface Draft {
   model: string | null;
   /** The debtor's language, which every text to them is written in. */
   language: Language;
+  /** The debtor's zone as the Collections Monitor gave it (null: unknown); the send-time gate reads it. */
+  timeZone?: string | null;
   /** What this draft does about a payment plan; null when it does not touch one. */
   negotiation: Negotiation | null;
   /** Set when the draft must not go out on its own (malformed model answer, failed checks…). */
@@ -133,6 +135,10 @@ export interface ConversationContext extends ConversationInput {
     key: string;
     /** The plan this text offers, if any: it becomes `offeredPlan` once the text is sent. */
     offer: PaymentPlan | null;
+    /** When the latest debtor message this text answers arrived: a reply may go out once outside quiet hours. */
+    inReplyTo?: string | null;
+    /** Held back by quiet hours until this instant, when the send is tried (and checked) again. */
+    deferredUntil?: string | null;
   } | null;
   approvalId: string | null;
   slaLapses: number;
@@ -148,9 +154,8 @@ export interface ConversationContext extends ConversationInput {
   failure: { step: 'drafting' | 'sending'; message: string } | null;
 }
 
-export interface SendResult {
-  smsId: string;
-}
+/** The sender's answer: handed to the SMS Agent, or held back until an allowed time (quiet hours). */
+export type SendResult = { smsId: string } | { deferredUntil: string; reason: string };
 
 export type ConversationEvent =
   | { type: 'sms.received'; text: string; messageId: string; at: string }
@@ -166,7 +171,8 @@ export type ConversationEvent =
   | { type: 'timer.no_reply' }
   | { type: 'timer.approval_sla' }
   | { type: 'timer.plan_reminder' }
-  | { type: 'timer.plan_deadline' };
+  | { type: 'timer.plan_deadline' }
+  | { type: 'timer.send_window' };
 
 /** Events that callers may post through the API (the rest come from jobs and timers). */
 export const EXTERNAL_EVENT_TYPES = [

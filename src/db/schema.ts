@@ -171,6 +171,15 @@ export interface PaymentPlanHistoryTable {
   at: Timestamp;
 }
 
+export interface ComplianceDecisionsTable {
+  id: Generated<string>;
+  conversation_id: string;
+  rule: string;
+  decision: string;
+  detail: string;
+  at: Timestamp;
+}
+
 export interface Database {
   conversations: ConversationsTable;
   inbox: InboxTable;
@@ -185,4 +194,5 @@ export interface Database {
   payment_plans: PaymentPlansTable;
   plan_instalments: PlanInstalmentsTable;
   payment_plan_history: PaymentPlanHistoryTable;
+  compliance_decisions: ComplianceDecisionsTable;
 }

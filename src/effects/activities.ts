@@ -12,7 +12,9 @@ import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COM
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
 import { toDraft, type Drafter } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
+import { checkSendTime, type SendGateDeps } from './send-gate.js';
 import { deliverSms } from './sms-delivery.js';
+import type { ContactWindowPolicy } from '../policies/contact-window.js';
 
 type NotificationContent = Parameters<NotificationService['send']>[0];
 
@@ -32,13 +34,24 @@ export interface EffectDeps {
   negotiation?: NegotiationSettings;
   /** Milliseconds since the epoch; injectable so tests can move time. */
   clock?: () => number;
+  contactWindow?: ContactWindowPolicy;
+  /** Counts the send-time gate's decisions by rule (metrics). */
+  onComplianceDecision?: (rule: string, decision: string) => void;
 }
+
+const sendGate = (deps: EffectDeps): SendGateDeps => ({
+  db: deps.db,
+  clock: deps.clock ?? Date.now,
+  contactWindow: deps.contactWindow,
+  onDecision: deps.onComplianceDecision,
+});
 
 export function createActivities(deps: EffectDeps): Activities {
   const { db, services, drafter, logger } = deps;
   const policy = deps.compliance ?? DEFAULT_COMPLIANCE;
   const settings = deps.negotiation ?? DEFAULT_NEGOTIATION;
   const clock = deps.clock ?? Date.now;
+  const gate = sendGate(deps);
 
   return {
     async draftReply(input, context) {
@@ -68,7 +81,7 @@ export function createActivities(deps: EffectDeps): Activities {
       // Draft-time check; the text is checked again when it is sent.
       const reviewReason =
         proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, { language: tenant.language, policy }));
-      const draft = toDraft(proposal, randomUUID(), tenant.language, step, reviewReason);
+      const draft = { ...toDraft(proposal, randomUUID(), tenant.language, step, reviewReason), timeZone: tenant.timeZone };
       await insertDraft(db, {
         ...draft,
         conversationId: input.conversationId,
@@ -99,6 +112,17 @@ export function createActivities(deps: EffectDeps): Activities {
       // Send-time check: a text that fails is never sent; the conversation goes to `failed` for a person.
       assertCompliant(input.text, input.language, policy);
       if (await findOptOut(db, input.phone)) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
+      // Quiet hours: outside the debtor's window the text waits (the machine holds it in sending.waitingForWindow).
+      const time = await checkSendTime(gate, {
+        conversationId: input.conversationId,
+        phone: input.phone,
+        timeZone: input.timeZone ?? null,
+        inReplyTo: input.inReplyTo ?? null,
+      });
+      if (!time.allowed) {
+        logger.info({ conversationId: input.conversationId, notBefore: time.notBefore }, 'send deferred by quiet hours');
+        return { deferredUntil: time.notBefore.toISOString(), reason: time.detail };
+      }
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },
         { key: input.messageKey, conversationId: input.conversationId, phone: input.phone, text: input.text },
@@ -138,6 +162,7 @@ export function createEffects(deps: EffectDeps): Effects {
   const { db, services, logger } = deps;
   const policy = deps.compliance ?? DEFAULT_COMPLIANCE;
   const clock = deps.clock ?? Date.now;
+  const gate = sendGate(deps);
 
   /**
    * A notification to the managers' recipient, at least once made safe: a run of the job that finds its
@@ -158,10 +183,18 @@ export function createEffects(deps: EffectDeps): Effects {
       .execute();
   }
 
-  /** A text about the plan, composed by code: never to an opted-out number, checked again before it goes. */
-  async function sendCodeText(context: EffectContext, phone: string, text: string, language: Language) {
+  /**
+   * A text we start (a plan reminder or notice), composed by code: never to an opted-out number, checked
+   * again before it goes, and outside quiet hours its job is put back until the window opens.
+   */
+  async function sendCodeText(context: EffectContext, phone: string, text: string, language: Language, timeZone: string | null) {
     if (await findOptOut(db, phone)) return;
     assertCompliant(text, language, policy);
+    const time = await checkSendTime(gate, { conversationId: context.conversationId, phone, timeZone, inReplyTo: null });
+    if (!time.allowed) {
+      await context.runAgainAt(time.notBefore);
+      return;
+    }
     return deliverSms({ db, smsAgent: services.smsAgent, logger }, { key: context.key, conversationId: context.conversationId, phone, text }, context.signal);
   }
 
@@ -191,7 +224,7 @@ export function createEffects(deps: EffectDeps): Effects {
       const watched = params.plan.schedule.find((instalment) => instalment.status !== 'kept');
       if (params.kind === 'reminder' && watched && clock() > Date.parse(watched.deadlineAt)) return;
       const text = params.kind === 'reminder' ? reminderText(params.plan, params.language) : missedText(params.plan, params.language);
-      const sent = await sendCodeText(context, params.phone, text, params.language);
+      const sent = await sendCodeText(context, params.phone, text, params.language, params.plan.timeZone);
       if (sent) logger.info({ conversationId: context.conversationId, smsId: sent.smsId, notice: params.kind }, 'plan notice sent');
     },
 

@@ -15,14 +15,16 @@ export interface CommandDeps {
   db: Db;
   runtime: Runtime;
   compliance: CompliancePolicy;
+  /** The service's clock (injectable in tests): when an inbound SMS arrived is the reply window's start. */
+  clock: () => number;
 }
 
 export const actorOf = (principal: Principal) => `${principal.role}:${principal.subject}`;
 
-export function toMachineEvent(body: EventBody, principal: Principal, idempotencyKey: string): ConversationEvent {
+export function toMachineEvent(body: EventBody, principal: Principal, idempotencyKey: string, now: number): ConversationEvent {
   switch (body.type) {
     case 'sms.received':
-      return { type: 'sms.received', text: body.text, messageId: body.message_id ?? idempotencyKey, at: new Date().toISOString() };
+      return { type: 'sms.received', text: body.text, messageId: body.message_id ?? idempotencyKey, at: new Date(now).toISOString() };
     case 'payment.received':
       return { type: 'payment.received', amountCents: body.amount_cents, paidInFull: body.paid_in_full };
     case 'review.approved':

@@ -27,7 +27,7 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
     if (!key) throw badRequest('an Idempotency-Key header is required', [{ path: 'Idempotency-Key', message: 'required' }]);
     const idempotency = parse(idempotencyKey, key);
 
-    const event = toMachineEvent(body, principal, idempotency);
+    const event = toMachineEvent(body, principal, idempotency, deps.clock());
     if (isReviewEvent(event)) return sendApplied(res, await decideApproval(deps, principal, event, idempotency, id));
     const create =
       body.type === 'sms.received' && body.tenant_id && body.phone_number

@@ -32,7 +32,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     const key = keyOf(req.header('idempotency-key'), body.message_id);
     const result = await deps.runtime.apply({
       conversationId,
-      event: { type: 'sms.received', text: body.content, messageId: body.message_id ?? key, at: new Date().toISOString() },
+      event: { type: 'sms.received', text: body.content, messageId: body.message_id ?? key, at: new Date(deps.clock()).toISOString() },
       idempotencyKey: key,
       actor: actorOf(principalOf(req)),
       create: { conversationId, tenantId: body.tenant_id, phone: body.phone_number },

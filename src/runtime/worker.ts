@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Runtime } from './apply-event.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
-import { effectPayload, invokePayload, readPayload, TASKS, timerPayload } from './job-queue.js';
+import { effectPayload, invokePayload, MAX_ATTEMPTS, readPayload, TASKS, timerPayload } from './job-queue.js';
 import type { EffectAction } from './projections.js';
 
 /**
@@ -32,6 +32,8 @@ export interface EffectContext {
   conversationId: string;
   key: string;
   signal: AbortSignal;
+  /** Puts this effect back in the queue to run at `runAt` (quiet hours), under the same key. */
+  runAgainAt(runAt: Date): Promise<void>;
 }
 /** The named actions that run as effect jobs (src/runtime/projections.ts), each with its own params. */
 export type Effects = { [K in EffectAction]: (params: ActionParams[K], context: EffectContext) => Promise<unknown> };
@@ -116,6 +118,10 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
         conversationId: job.conversationId,
         key: job.key,
         signal: helpers.abortSignal ?? new AbortController().signal,
+        async runAgainAt(runAt) {
+          // A job key per effect: a second deferral of the same effect moves the one job instead of adding another.
+          await helpers.addJob(TASKS.effect, job, { runAt, jobKey: `later:${job.key}`, maxAttempts: MAX_ATTEMPTS.effect });
+        },
       });
     },
   };

@@ -36,7 +36,7 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
     expect(sent[0].body).toMatch(/debt collector/i);
     expect(sent[0].body).toMatch(/STOP/);
 
-    expect(await transitions('conv-loop-1')).toEqual(['∅→idle', 'idle→drafting', 'drafting→sending', 'sending→sent', 'sent→awaitingReply']);
+    expect(await transitions('conv-loop-1')).toEqual(['∅→idle', 'idle→drafting', 'drafting→sending.handingOff', 'sending.handingOff→sent', 'sent→awaitingReply']);
     const status = await request(harness.url).get('/orchestrate/workflow/conv-loop-1/status').set(manager()).expect(200);
     expect(status.body).toMatchObject({
       workflow_id: 'conv-loop-1',
@@ -89,7 +89,7 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
       final_text: modified,
     });
     const trail = await request(harness.url).get('/v1/conversations/conv-plan-1/transitions').set(manager()).expect(200);
-    expect(trail.body.transitions.find((row: { to_state: string }) => row.to_state === 'sending')).toMatchObject({
+    expect(trail.body.transitions.find((row: { to_state: string }) => row.to_state === 'sending.handingOff')).toMatchObject({
       from_state: 'pendingApproval',
       event_type: 'review.modified',
       actor: 'manager:manager-9',

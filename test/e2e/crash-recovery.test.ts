@@ -84,7 +84,7 @@ describe('crash recovery', () => {
     simulators.sms.setResponseDelay(5_000);
     await postInbound(port, 'crash-msg-1', { tenant_id: 'tenant-crash', phone_number: '+15550199001', content: 'Hi, what is my balance?', conversation_id: 'conv-crash-1' });
     await waitFor(() => simulators.sms.sent.some((sms) => sms.to === '+15550199001'), 20_000, 'the send to reach the SMS Agent');
-    expect(await state('conv-crash-1')).toBe('sending');
+    expect(await state('conv-crash-1')).toBe('sending.handingOff');
 
     await worker.kill('SIGKILL');
     simulators.sms.setResponseDelay(0);
@@ -97,7 +97,7 @@ describe('crash recovery', () => {
     // The second attempt found the first one's text at the SMS Agent instead of sending again.
     expect(outbound).toMatchObject([{ status: 'accepted', attempts: 1 }]);
     const trail = await testDb.db.selectFrom('transitions').select('to_state').where('conversation_id', '=', 'conv-crash-1').orderBy('seq').execute();
-    expect(trail.map((row) => row.to_state)).toEqual(['idle', 'drafting', 'sending', 'sent', 'awaitingReply']);
+    expect(trail.map((row) => row.to_state)).toEqual(['idle', 'drafting', 'sending.handingOff', 'sent', 'awaitingReply']);
 
     await worker.kill('SIGTERM');
     await api.kill('SIGTERM');

@@ -157,8 +157,9 @@ describe('payment plans, end to end (rules drafter)', () => {
     await textCount(d, 2);
     const firstDue = (await d.status()).plan.schedule[0].due_on as string;
 
-    // Two days after the first due date (grace 1 h): a payment of a cent re-arms the timers on the new clock.
-    clockOffsetMs = Date.parse(`${firstDue}T12:00:00Z`) + 2 * DAY - Date.now();
+    // Two days after the first due date (grace 1 h), at noon in Chicago (inside the calling hours): a payment
+    // of a cent re-arms the timers on the new clock.
+    clockOffsetMs = Date.parse(`${firstDue}T18:00:00Z`) + 2 * DAY - Date.now();
     try {
       await d.pays(1, `${d.conversationId}-cent`);
       await waitForState(harness.orchestrator, d.conversationId, ['negotiating.missedPayment']);

@@ -16,3 +16,12 @@ export async function queuedJobs(db: Db, conversationId: string, task: string): 
     where t.identifier = ${task} and j.payload->>'conversationId' = ${conversationId} order by j.id`.execute(db);
   return rows;
 }
+
+/**
+ * Makes a scheduled job due now: the test's way of letting time pass for a durable timer (its run_at is
+ * real time, fixed when it was scheduled). Returns how many jobs it moved.
+ */
+export async function runJobNow(db: Db, jobKey: string): Promise<number> {
+  const result = await sql`update graphile_worker._private_jobs set run_at = now() where key = ${jobKey}`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}

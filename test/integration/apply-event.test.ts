@@ -119,7 +119,7 @@ describe('apply-event', () => {
       actor: 'manager:m-1',
       ifNotAccepted: 'reject',
     });
-    expect(approved.state).toBe('sending');
+    expect(approved.state).toBe('sending.handingOff');
     expect(await jobs('c-approve', 'timer')).toEqual([]); // the SLA timer was removed with its state
     const sendJob = (await jobs('c-approve', 'invoke')).at(-1)!;
     expect(sendJob.payload).toMatchObject({ src: 'sendSms', input: { text: output.text } });

@@ -85,7 +85,7 @@ describe('snapshots stored by an earlier machine', () => {
       actor: 'manager:alice',
       ifNotAccepted: 'reject',
     });
-    expect(result).toMatchObject({ state: 'sending', outcome: 'applied', version: 2 });
+    expect(result).toMatchObject({ state: 'sending.handingOff', outcome: 'applied', version: 2 });
     const row = await testDb.db.selectFrom('conversations').selectAll().where('id', '=', 'c-old').executeTakeFirstOrThrow();
     expect(row.snapshot.context).toMatchObject({
       offeredPlan: null,

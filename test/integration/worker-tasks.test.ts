@@ -82,7 +82,7 @@ describe('worker tasks', () => {
   it('when staff close a conversation before its send job runs, then nothing is sent', async () => {
     await inbound('w-close', 'Hi, what is my balance?', '+15550400001', 'w-close-1');
     await runNext('w-close', 'invoke'); // drafted and routed to sending
-    expect(await state('w-close')).toBe('sending');
+    expect(await state('w-close')).toBe('sending.handingOff');
     await staff('w-close', 'staff.close', 'w-close-2');
     await runNext('w-close', 'invoke'); // the sender job, no longer wanted
     expect(simulators.sms.sent).toEqual([]);

@@ -9,7 +9,7 @@ import {
   type ConversationMachine,
 } from '../../machines/conversation/conversation.machine.js';
 import { HUMAN_ONLY_INTENTS, type Draft, type Intent } from '../../machines/conversation/conversation.types.js';
-import { allowedEvents } from '../../src/runtime/machine-snapshot.js';
+import { allowedEvents, statePath } from '../../src/runtime/machine-snapshot.js';
 import { makeDraft, makePlan, makeScheduledPlan, offerOf } from '../helpers/fixtures.js';
 
 /**
@@ -76,7 +76,9 @@ describe('conversation machine: reachability (xstate/graph)', () => {
     reviewEscalated(),
     { type: 'review.rejected', approvalId: 'draft-1', managerId: 'alice' },
     sent(),
+    { type: 'xstate.done.actor.sender', output: { deferredUntil: '2026-01-02T14:00:00.000Z', reason: 'outside_window' } },
     sendFailed(),
+    { type: 'timer.send_window' },
     { type: 'timer.no_reply' },
     { type: 'timer.approval_sla' },
     { type: 'timer.plan_reminder' },
@@ -180,7 +182,7 @@ describe('conversation machine: reachability (xstate/graph)', () => {
 describe('conversation machine: routing of a fresh draft', () => {
   const routeOf = (output: Draft, machine: ConversationMachine = conversationMachine) => {
     const snapshot = run([sms(), drafted(output)], machine);
-    return { state: snapshot.value, escalation: snapshot.context.escalation };
+    return { state: statePath(snapshot.value), escalation: snapshot.context.escalation };
   };
 
   it.each([0.99, 0.7, 0.1])('when the debtor opts out (confidence %s), then opt-out wins over confidence and every other intent', (confidence) => {
@@ -207,8 +209,8 @@ describe('conversation machine: routing of a fresh draft', () => {
   });
 
   it.each([
-    [0.99, 'sending'],
-    [0.851, 'sending'],
+    [0.99, 'sending.handingOff'],
+    [0.851, 'sending.handingOff'],
     [0.85, 'pendingApproval'],
     [0.7, 'pendingApproval'],
     [0.6, 'pendingApproval'],
@@ -221,7 +223,7 @@ describe('conversation machine: routing of a fresh draft', () => {
   });
 
   it.each([
-    [0.96, 'sending'],
+    [0.96, 'sending.handingOff'],
     [0.95, 'pendingApproval'],
     [0.3, 'pendingApproval'],
     [0.29, 'escalated'],
@@ -232,8 +234,8 @@ describe('conversation machine: routing of a fresh draft', () => {
 
   it('when a draft is auto-sent, then the sender is invoked with its text and language and nothing is queued for approval', () => {
     const { snapshot, actions } = step(run([sms()]), drafted(draft({ confidence: 0.95, language: 'es', text: 'Hola' })));
-    expect(snapshot.value).toBe('sending');
-    expect(snapshot.context.outgoing).toEqual({ text: 'Hola', decidedBy: 'auto', approvalId: null, key: 'draft-1', offer: null });
+    expect(snapshot.value).toEqual({ sending: 'handingOff' });
+    expect(snapshot.context.outgoing).toEqual({ text: 'Hola', decidedBy: 'auto', approvalId: null, key: 'draft-1', offer: null, inReplyTo: AT });
     const spawn = actions.find((action) => action.type === 'xstate.spawnChild');
     expect(spawn?.params).toMatchObject({ id: 'sender', src: 'sendSms', input: { conversationId: 'conv-1', text: 'Hola', language: 'es' } });
     expect(types(actions)).not.toContain('openApproval');
@@ -268,8 +270,8 @@ describe('conversation machine: manager review', () => {
 
   it('when a manager approves or modifies, then the chosen text goes to the sender, decided by the manager', () => {
     const approvedStep = step(inPendingApproval(), approved());
-    expect(approvedStep.snapshot.value).toBe('sending');
-    expect(approvedStep.snapshot.context.outgoing).toEqual({ text: draft().text, decidedBy: 'manager', approvalId: 'draft-1', key: 'draft-1', offer: null });
+    expect(approvedStep.snapshot.value).toEqual({ sending: 'handingOff' });
+    expect(approvedStep.snapshot.context.outgoing).toEqual({ text: draft().text, decidedBy: 'manager', approvalId: 'draft-1', key: 'draft-1', offer: null, inReplyTo: AT });
     expect(approvedStep.actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ status: 'approved', reviewer: 'alice' });
 
     const modifiedStep = step(inPendingApproval(), modified());
@@ -299,7 +301,7 @@ describe('conversation machine: manager review', () => {
 describe('conversation machine: inbound messages', () => {
   it('when an SMS arrives while sending, then the send goes on and the message is kept; after sent, the machine drafts again', () => {
     const sending = step(inSending(), sms('wait', 'msg-2'));
-    expect(sending.snapshot.value).toBe('sending');
+    expect(sending.snapshot.value).toEqual({ sending: 'handingOff' });
     expect(sending.snapshot.context.unanswered.map((m) => m.messageId)).toEqual(['msg-2']);
     expect(types(sending.actions)).not.toContain('xstate.stopChild');
 
@@ -340,7 +342,7 @@ describe('conversation machine: review findings (sends that must not happen, mes
     expect(snapshot.value).toBe('drafting');
     expect(Object.keys(snapshot.children)).not.toContain('sender');
     expect(types(actions)).toContain('xstate.spawnChild');
-    expect(step(inSending(), sms('ok thanks', 'msg-2')).snapshot.value).toBe('sending');
+    expect(step(inSending(), sms('ok thanks', 'msg-2')).snapshot.value).toEqual({ sending: 'handingOff' });
   });
 
   it('when a message arrives during a send that fails, then after retry and sent it still gets a reply', () => {
@@ -405,7 +407,7 @@ describe('conversation machine: failures', () => {
     const failed = step(inSending(), sendFailed()).snapshot;
     expect(failed.context.failure?.step).toBe('sending');
     const retried = step(failed, { type: 'retry', by: 'alice' });
-    expect(retried.snapshot.value).toBe('sending');
+    expect(retried.snapshot.value).toEqual({ sending: 'handingOff' });
     expect(retried.actions.find((a) => a.type === 'xstate.spawnChild')?.params.input.text).toBe(draft().text);
   });
 
@@ -468,7 +470,7 @@ describe('conversation machine: payment plans', () => {
   it('when the debtor agrees, then the plan is recorded and announced at once, and runs once the confirmation is sent', () => {
     const before = run([sms(), drafted(draft({ intents: ['payment_plan'], confidence: 0.9, negotiation: offerOf() })), sent(), sms('yes', 'msg-2')]);
     const { snapshot, actions } = step(before, drafted(agreeDraft()));
-    expect(snapshot.value).toBe('sending');
+    expect(snapshot.value).toEqual({ sending: 'handingOff' });
     expect(types(actions)).toEqual(expect.arrayContaining(['recordPlan', 'notifyStaff']));
     expect(actions.find((a) => a.type === 'recordPlan')?.params.plan).toMatchObject({ id: 'draft-2', status: 'active', totalCents: 75_000 });
     const after = step(snapshot, sent('sms-2'));

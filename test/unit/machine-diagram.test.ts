@@ -29,7 +29,8 @@ describe('docs/machine.md', () => {
     expect(diagram).toContain('  optedOut --> [*]\n');
     expect(diagram).toContain('  closed --> [*]\n');
     expect(diagram).toContain('  drafting --> failed : drafter error\n');
-    expect(diagram).toContain('  sending --> sent : sender done\n');
+    expect(diagram).toContain('  sending_handingOff --> sent : sender done [else]\n');
+    expect(diagram).toContain('  sending_handingOff --> sending_waitingForWindow : sender done [isDeferred]\n');
     expect(diagram).toContain('  sent --> awaitingReply : always [else]\n');
     // Targetless transitions (an SMS kept while sending, the first SLA lapse) are not edges.
     expect(diagram).not.toMatch(/sending --> sending|escalated --> escalated|pendingApproval --> pendingApproval/);

@@ -256,7 +256,7 @@ describe('the conversation each row leads to (rules drafter, routing, machine)',
     let [snapshot] = initialTransition(conversationMachine, { conversationId: 'c', tenantId: 't', phone: '+15550001111' });
     [snapshot] = transition(conversationMachine, snapshot, { type: 'sms.received', text: message, messageId: 'm', at: NOW.toISOString() });
     [snapshot] = transition(conversationMachine, snapshot, { type: 'xstate.done.actor.drafter', output: toDraft(proposal, 'd', language, step) } as never);
-    if (snapshot.value === 'sending') [snapshot] = transition(conversationMachine, snapshot, { type: 'xstate.done.actor.sender', output: { smsId: 's' } } as never);
+    if (snapshot.matches('sending')) [snapshot] = transition(conversationMachine, snapshot, { type: 'xstate.done.actor.sender', output: { smsId: 's' } } as never);
     expect(statePath(snapshot.value)).toBe(state);
   });
 });

@@ -1,0 +1,46 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { timezones } from 'libphonenumber-geo-carrier';
+import type { DbOrTrx } from '../db/database.js';
+import { candidateZones, decideSendTime, describeInstant, DEFAULT_CONTACT_WINDOW, type ContactWindowPolicy } from '../policies/contact-window.js';
+
+/**
+ * The send-time gate's clock-and-place part: may a text reach this number now? The zones come from the
+ * monitor (passed in) and the number's area code (Google's data, via libphonenumber-geo-carrier). A text
+ * held back is a recorded decision (`compliance_decisions`) and a metric; the caller waits durably.
+ */
+
+export interface SendGateDeps {
+  db: DbOrTrx;
+  clock: () => number;
+  contactWindow?: ContactWindowPolicy;
+  /** Counts each decision by rule and outcome (a bounded label set). */
+  onDecision?: (rule: string, decision: string) => void;
+}
+
+export type SendTimeVerdict = { allowed: true; rule: string } | { allowed: false; notBefore: Date; detail: string };
+
+export async function checkSendTime(
+  deps: SendGateDeps,
+  request: { conversationId: string; phone: string; timeZone: string | null; inReplyTo: string | null },
+): Promise<SendTimeVerdict> {
+  const policy = deps.contactWindow ?? DEFAULT_CONTACT_WINDOW;
+  const zones = candidateZones(request.timeZone, await numberZones(request.phone), policy);
+  const decision = decideSendTime(new Date(deps.clock()), zones, request.inReplyTo ? new Date(request.inReplyTo) : null, policy);
+  if (decision.allowed) {
+    if (decision.rule === 'reply_exception') deps.onDecision?.('quiet_hours', 'reply_exception');
+    return { allowed: true, rule: decision.rule };
+  }
+  // No window within three days in every candidate zone cannot happen for real zones; refuse to guess.
+  const notBefore = decision.notBefore ?? new Date(deps.clock() + 86_400_000);
+  const detail = `deferred until ${describeInstant(notBefore, zones)}`;
+  await deps.db.insertInto('compliance_decisions').values({ conversation_id: request.conversationId, rule: 'quiet_hours', decision: 'deferred', detail }).execute();
+  deps.onDecision?.('quiet_hours', 'deferred');
+  return { allowed: false, notBefore, detail };
+}
+
+/** The IANA zones of a number's area code (empty when unknown). */
+async function numberZones(phone: string): Promise<string[]> {
+  const parsed = parsePhoneNumberFromString(phone, 'US');
+  if (!parsed) return [];
+  return (await timezones(parsed)) ?? [];
+}
