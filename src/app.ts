@@ -9,6 +9,7 @@ import { createErrorHandler, notFoundHandler } from './http/errors.js';
 import { healthRouter, type DependencyInfo } from './http/health.routes.js';
 import { orchestrateRouter } from './http/orchestrate.routes.js';
 import { requestIdMiddleware } from './http/request-context.js';
+import { textGuard } from './http/text-guard.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { CompliancePolicy } from './policies/compliance.js';
@@ -20,6 +21,10 @@ export interface AppDeps {
   machine: ConversationMachine;
   compliance: CompliancePolicy;
   jwtSecret: string;
+  /** Longest token lifetime accepted (config JWT_MAX_AGE). */
+  jwtMaxAgeMs: number;
+  /** Keys the HMAC of derived conversation ids (config CONVERSATION_ID_SECRET). */
+  conversationIdSecret: string;
   logger: Logger;
   metrics: Metrics;
   dependencies: DependencyInfo;
@@ -37,15 +42,17 @@ export function createApp(deps: AppDeps): Express {
     res.on('finish', () => stop({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
     next();
   });
-  app.use(express.json({ limit: '64kb' }));
 
-  const authenticate = createAuthenticator(deps.jwtSecret);
+  const authenticate = createAuthenticator(deps.jwtSecret, { maxAgeMs: deps.jwtMaxAgeMs });
   app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate }));
   app.get('/metrics', authenticate, async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  // The token first, then the body: a caller without a token gets a 401, never a 400 about its body.
   app.use(authenticate);
+  app.use(express.json({ limit: '64kb' }));
+  app.use(textGuard);
   app.use(machineRouter(deps.machine));
   app.use(conversationsRouter(deps));
   app.use(orchestrateRouter(deps));
