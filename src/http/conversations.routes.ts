@@ -6,6 +6,7 @@ import type { ConversationMachine } from '../../machines/conversation/conversati
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion } from '../runtime/machine-snapshot.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
+import { assertConversationMatches } from './conversation-identity.js';
 import { principalOf } from './auth.js';
 import { EVENT_ROLES, eventBody, idempotencyKey } from './schemas.js';
 import { parse } from './validate.js';
@@ -32,6 +33,8 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
       body.type === 'sms.received' && body.tenant_id && body.phone_number
         ? { conversationId: id, tenantId: body.tenant_id, phone: body.phone_number }
         : undefined;
+    // The same hole as on /orchestrate/sms-received: a tenant and number that are not the conversation's.
+    if (create) await assertConversationMatches(deps.db, id, create.tenantId, create.phone);
     const result = await deps.runtime.apply({
       conversationId: id,
       event,
