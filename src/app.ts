@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import type { Db } from './db/database.js';
@@ -44,8 +44,10 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const authenticate = createAuthenticator(deps.jwtSecret, { maxAgeMs: deps.jwtMaxAgeMs });
-  app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate }));
-  app.get('/metrics', authenticate, async (_req, res) => {
+  // The routes ahead of the body parser take no body, but their path, query and headers are checked all the same.
+  const authenticateAndGuard: RequestHandler = (req, res, next) => authenticate(req, res, (error?: unknown) => (error ? next(error) : textGuard(req, res, next)));
+  app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate: authenticateAndGuard }));
+  app.get('/metrics', authenticateAndGuard, async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
