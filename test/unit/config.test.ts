@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig, parseDuration } from '../../src/config.js';
 
@@ -84,5 +85,13 @@ describe('config', () => {
     expect(loadConfig({ JWT_MAX_AGE: '2h' }).jwtMaxAgeMs).toBe(7_200_000);
     expect(() => loadConfig({ JWT_MAX_AGE: 'forever' })).toThrow(/JWT_MAX_AGE/);
     expect(() => loadConfig({ JWT_MAX_AGE: '0' })).toThrow(/JWT_MAX_AGE/);
+  });
+
+  it('when .env.example is read, then it lists every variable the config reads', () => {
+    const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
+    const read = [...source.matchAll(/^ {4}([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1]);
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    expect(read.length).toBeGreaterThan(30);
+    expect(read.filter((name) => !new RegExp(`^# ${name}=`, 'm').test(example))).toEqual([]);
   });
 });
