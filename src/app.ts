@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import type { Db } from './db/database.js';
@@ -11,6 +11,7 @@ import { orchestrateRouter } from './http/orchestrate.routes.js';
 import { plansRouter } from './http/plans.routes.js';
 import type { PlanAssessmentDeps } from './effects/plan-assessment.js';
 import { requestIdMiddleware } from './http/request-context.js';
+import { textGuard } from './http/text-guard.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { CompliancePolicy } from './policies/compliance.js';
@@ -22,6 +23,10 @@ export interface AppDeps {
   machine: ConversationMachine;
   compliance: CompliancePolicy;
   jwtSecret: string;
+  /** Longest token lifetime accepted (config JWT_MAX_AGE). */
+  jwtMaxAgeMs: number;
+  /** Keys the HMAC of derived conversation ids (config CONVERSATION_ID_SECRET). */
+  conversationIdSecret: string;
   logger: Logger;
   metrics: Metrics;
   dependencies: DependencyInfo;
@@ -42,15 +47,19 @@ export function createApp(deps: AppDeps): Express {
     res.on('finish', () => stop({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
     next();
   });
-  app.use(express.json({ limit: '64kb' }));
 
-  const authenticate = createAuthenticator(deps.jwtSecret);
-  app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate }));
-  app.get('/metrics', authenticate, async (_req, res) => {
+  const authenticate = createAuthenticator(deps.jwtSecret, { maxAgeMs: deps.jwtMaxAgeMs });
+  // The routes ahead of the body parser take no body, but their path, query and headers are checked all the same.
+  const authenticateAndGuard: RequestHandler = (req, res, next) => authenticate(req, res, (error?: unknown) => (error ? next(error) : textGuard(req, res, next)));
+  app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate: authenticateAndGuard }));
+  app.get('/metrics', authenticateAndGuard, async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  // The token first, then the body: a caller without a token gets a 401, never a 400 about its body.
   app.use(authenticate);
+  app.use(express.json({ limit: '64kb' }));
+  app.use(textGuard);
   app.use(machineRouter(deps.machine));
   app.use(conversationsRouter(deps));
   app.use(orchestrateRouter(deps));

@@ -167,6 +167,8 @@ export async function startOrchestrator(
         machine,
         compliance: DEFAULT_COMPLIANCE,
         jwtSecret: config.jwtSecret,
+        jwtMaxAgeMs: config.jwtMaxAgeMs,
+        conversationIdSecret: config.conversationIdSecret,
         logger,
         metrics,
         dependencies: { breakers: clients.breakers, simulated: simulators !== null, drafter: drafter.name },

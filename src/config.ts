@@ -27,6 +27,12 @@ const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 /** Signs the token we send downstream; distinct from the inbound secret so a downstream service cannot replay it at us. */
 const DEV_OUTBOUND_JWT_SECRET = 'dev-only-outbound-secret-change-me-fedcba9876543210';
 
+/**
+ * Keys the HMAC that derives conversation ids from tenant and phone (src/http/conversation-id.ts): without
+ * it, an id could be brute-forced back to the debtor's phone number.
+ */
+const DEV_CONVERSATION_ID_SECRET = 'dev-only-conversation-id-secret-change-me-0123456789';
+
 /** Connections one process keeps for itself whatever the load: the worker's liveness session and graphile-worker's LISTEN. */
 const POOL_RESERVED_CONNECTIONS = 2;
 /** Default room above the worker's jobs: the two reserved connections, HTTP requests and sweeps. */
@@ -44,6 +50,8 @@ const schema = z
     JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
     OUTBOUND_JWT_SECRET: z.string().min(32, 'OUTBOUND_JWT_SECRET must be at least 32 characters').optional(),
     OUTBOUND_JWT_AUDIENCE: z.string().min(1).optional(),
+    JWT_MAX_AGE: duration('24h').refine((ms) => ms > 0, 'JWT_MAX_AGE must be positive'),
+    CONVERSATION_ID_SECRET: z.string().min(32, 'CONVERSATION_ID_SECRET must be at least 32 characters').optional(),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).optional(),
     COLLECTIONS_MONITOR_URL: optionalUrl,
     SMS_AGENT_URL: optionalUrl,
@@ -108,6 +116,10 @@ const schema = z
     message: 'OUTBOUND_JWT_SECRET is required in production',
     path: ['OUTBOUND_JWT_SECRET'],
   })
+  .refine((env) => env.NODE_ENV !== 'production' || env.CONVERSATION_ID_SECRET !== undefined, {
+    message: 'CONVERSATION_ID_SECRET is required in production',
+    path: ['CONVERSATION_ID_SECRET'],
+  })
   // The same secret both ways would let any downstream service replay our token against our API.
   .refine((env) => (env.OUTBOUND_JWT_SECRET ?? DEV_OUTBOUND_JWT_SECRET) !== (env.JWT_SECRET ?? DEV_JWT_SECRET), {
     message: 'OUTBOUND_JWT_SECRET must differ from JWT_SECRET',
@@ -147,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    jwtMaxAgeMs: e.JWT_MAX_AGE,
+    conversationIdSecret: e.CONVERSATION_ID_SECRET ?? DEV_CONVERSATION_ID_SECRET,
     outboundJwt: { secret: e.OUTBOUND_JWT_SECRET ?? DEV_OUTBOUND_JWT_SECRET, audience: e.OUTBOUND_JWT_AUDIENCE },
     services: {
       collectionsMonitor: e.COLLECTIONS_MONITOR_URL,

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type Logger } from 'pino';
+import { AppError, ServiceError } from './errors.js';
 
 export type { Logger };
 
@@ -7,8 +8,8 @@ export type { Logger };
 export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
 
 /**
- * Personal data never reaches info-level logs: phone numbers and message texts are censored wherever
- * they appear under these keys, however deep the object that carries them.
+ * Personal data never reaches the logs, at any level: phone numbers and message texts are censored wherever
+ * they appear under these keys (up to three levels deep), and errors are logged through `errorFields`.
  */
 const REDACTED_KEYS = ['phone', 'phone_number', 'to', 'body', 'content', 'text', 'finalText', 'approved_text', 'modified_text', 'tenant_name', 'tenantName'];
 const REDACT_PATHS = [
@@ -18,11 +19,39 @@ const REDACT_PATHS = [
   'req.headers.authorization',
 ];
 
+/** Fields of an error that name what failed without quoting data: pg's SQLSTATE, table, constraint, routine; Node's errno. */
+const SAFE_ERROR_FIELDS = [
+  'code', 'errno', 'syscall', 'severity', 'table', 'column', 'constraint', 'schema', 'dataType', 'routine',
+  'status', 'statusCode', 'upstreamStatus', 'service', 'retryable',
+] as const;
+
+/**
+ * How every `err` is logged, at every level. An error's message is ours only when we wrote it (an AppError):
+ * anything else may quote what it failed on. A pg error's message, `detail` and `where` quote the values
+ * of the row or the JSON it refused — a debtor's text or number — so of those only the code, table,
+ * constraint and routine are kept. The stack is kept without its first line, which repeats the message.
+ */
+export function errorFields(error: unknown, depth = 0): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const fields: Record<string, unknown> = { type: error.constructor?.name ?? error.name };
+  // A ServiceError can carry what the downstream service answered, which may quote what we sent it.
+  if (error instanceof AppError && !(error instanceof ServiceError)) fields.message = error.message;
+  for (const key of SAFE_ERROR_FIELDS) {
+    const value = (error as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') fields[key] = value;
+  }
+  const frames = error.stack?.split('\n').filter((line) => line.startsWith('    at '));
+  if (frames && frames.length > 0) fields.stack = frames.join('\n');
+  if (error.cause !== undefined && depth < 3) fields.cause = errorFields(error.cause, depth + 1);
+  return fields;
+}
+
 export function createLogger(options: { level: string; name?: string; destination?: pino.DestinationStream }): Logger {
   return pino(
     {
       name: options.name ?? 'orchestrator',
       level: options.level,
+      serializers: { err: errorFields },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       mixin: () => {
         const context = requestContext.getStore();

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { listApprovals } from '../db/drafts.repository.js';
 import type { Db } from '../db/database.js';
 import { badRequest } from '../errors.js';
+import { findUnsafeCharacter } from '../text/text.js';
 import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
 import { requireRole } from './auth.js';
 import { approvalsQuery } from './schemas.js';
@@ -64,7 +65,8 @@ function encodeCursor(id: string) {
 function decodeCursor(cursor: string): string {
   try {
     const { after } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof after !== 'string' || after.length === 0) throw new Error('shape');
+    // A crafted cursor decodes to anything: the id goes into SQL, so it must be an id's length and valid text.
+    if (typeof after !== 'string' || after.length === 0 || after.length > 200 || findUnsafeCharacter(after)) throw new Error('shape');
     return after;
   } catch {
     throw badRequest('the cursor is not one we gave out', [{ path: 'cursor', message: 'invalid' }]);

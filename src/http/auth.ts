@@ -15,7 +15,24 @@ export interface Principal {
   role: Role;
 }
 
-const claims = z.object({ sub: z.string().min(1), role: z.enum(ROLES) });
+const claims = z.object({
+  sub: z.string().min(1),
+  role: z.enum(ROLES),
+  exp: z.number().optional(),
+  iat: z.number().optional(),
+});
+
+/**
+ * A token that never expires, or lives longer than `maxAgeMs`, is refused: a leaked one would open the API
+ * for good. The lifetime is measured from `iat` when there is one, and from now in any case (an `iat` in
+ * the future does not buy a longer life).
+ */
+export function withinMaxAge(payload: { exp?: number; iat?: number }, maxAgeMs: number, nowMs = Date.now()): boolean {
+  if (payload.exp === undefined) return false;
+  const expMs = payload.exp * 1_000;
+  if (expMs - nowMs > maxAgeMs) return false;
+  return payload.iat === undefined || expMs - payload.iat * 1_000 <= maxAgeMs;
+}
 
 export function signToken(
   secret: string,
@@ -28,7 +45,7 @@ export function signToken(
 }
 
 /** Verifies HS256 bearer tokens; the principal is `req.user`. Errors in our one format. */
-export function createAuthenticator(secret: string): RequestHandler {
+export function createAuthenticator(secret: string, options: { maxAgeMs: number }): RequestHandler {
   const authenticator = new passport.Passport();
   authenticator.use(
     new JwtStrategy(
@@ -40,7 +57,8 @@ export function createAuthenticator(secret: string): RequestHandler {
       },
       (payload: unknown, done: (error: unknown, user?: Principal | false) => void) => {
         const parsed = claims.safeParse(payload);
-        done(null, parsed.success ? { subject: parsed.data.sub, role: parsed.data.role } : false);
+        const accepted = parsed.success && withinMaxAge(parsed.data, options.maxAgeMs);
+        done(null, accepted ? { subject: parsed.data.sub, role: parsed.data.role } : false);
       },
     ),
   );

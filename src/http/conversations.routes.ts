@@ -7,6 +7,7 @@ import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, topLevelState } from '../runtime/machine-snapshot.js';
 import { planView } from './plan-view.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
+import { assertConversationMatches } from './conversation-identity.js';
 import { principalOf } from './auth.js';
 import { EVENT_ROLES, eventBody, idempotencyKey } from './schemas.js';
 import { parse } from './validate.js';
@@ -33,6 +34,8 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
       body.type === 'sms.received' && body.tenant_id && body.phone_number
         ? { conversationId: id, tenantId: body.tenant_id, phone: body.phone_number }
         : undefined;
+    // The same hole as on /orchestrate/sms-received: a tenant and number that are not the conversation's.
+    if (create) await assertConversationMatches(deps.db, id, create.tenantId, create.phone);
     const result = await deps.runtime.apply({
       conversationId: id,
       event,

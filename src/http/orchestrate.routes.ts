@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import { sql } from 'kysely';
 import { z } from 'zod';
@@ -8,6 +7,7 @@ import { assessPlanOffer, type PlanAssessmentDeps } from '../effects/plan-assess
 import { conflict, forbidden } from '../errors.js';
 import { principalOf, requireRole } from './auth.js';
 import { actorOf, decideApproval, newIdempotencyKey, sendApplied, type CommandDeps, type ReviewEvent } from './commands.js';
+import { assertConversationMatches, conversationIdFor } from './conversation-identity.js';
 import { describeConversation, loadConversation } from './conversations.routes.js';
 import { planView } from './plan-view.js';
 import { approveResponseBody, escalateBody, idempotencyKey, paymentPlanDetectedBody, smsReceivedBody } from './schemas.js';
@@ -17,7 +17,7 @@ import { parse } from './validate.js';
  * The calls the services around us already make (design §4), mapped onto machine events.
  * The workflow id of the old API is the conversation id.
  */
-export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine; plans: PlanAssessmentDeps }) {
+export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine; plans: PlanAssessmentDeps; conversationIdSecret: string }) {
   const router = Router();
   const pathId = z.string().trim().min(1).max(200);
   // The caller's key when there is one; otherwise a fresh one (no dedupe: such a caller cannot retry safely).
@@ -27,9 +27,11 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
   };
 
   router.post('/orchestrate/sms-received', requireRole('service'), async (req, res) => {
-    const body = parse(smsReceivedBody, req.body);
-    const conversationId = body.conversation_id ?? derivedConversationId(body.tenant_id, body.phone_number);
+    const body = parse(smsReceivedBody, req.body); // phone_number is E.164 from here on
     const key = keyOf(req.header('idempotency-key'), body.message_id);
+    // A caller's id is used as it is (ids stored under any earlier scheme keep working), but only for its own tenant and number.
+    const conversationId = body.conversation_id ?? (await conversationIdFor(deps.db, deps.conversationIdSecret, body.tenant_id, body.phone_number));
+    if (body.conversation_id !== undefined) await assertConversationMatches(deps.db, conversationId, body.tenant_id, body.phone_number);
     const result = await deps.runtime.apply({
       conversationId,
       event: { type: 'sms.received', text: body.content, messageId: body.message_id ?? key, at: new Date(deps.clock()).toISOString() },
@@ -172,10 +174,4 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
   });
 
   return router;
-}
-
-/** When the SMS Agent sends no conversation id: stable per tenant and phone, without the number in it. */
-export function derivedConversationId(tenantId: string, phone: string) {
-  const digits = phone.replace(/[^0-9+]/g, '');
-  return `conv-${createHash('sha256').update(`${tenantId}|${digits}`).digest('hex').slice(0, 24)}`;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ESCALATION_TYPES } from '../../machines/conversation/conversation.types.js';
+import { normalisePhone } from '../text/phone.js';
 import type { Role } from './auth.js';
 
 /** Request bodies, validated at the edge. Money is integer cents. */
@@ -9,7 +10,20 @@ const id = z.string().trim().min(1).max(200);
 const RESERVED_KEY = /^(result|timer|generated):/;
 const callerKey = id.refine((key) => !RESERVED_KEY.test(key), 'this prefix is reserved for keys the service makes itself');
 const text = z.string().trim().min(1).max(2_000);
-const phone = z.string().trim().regex(/^\+?[0-9 ().-]{5,20}$/, 'expected a phone number');
+/** The issue code `parse` (validate.ts) answers as `invalid_phone_number`. */
+export const INVALID_PHONE_NUMBER = 'invalid_phone_number';
+/** A phone number, handed on in E.164 (src/text/phone.ts): nothing after the schema sees the number as typed. */
+const phone = z
+  .string()
+  .max(40)
+  .transform((value, ctx) => {
+    const e164 = normalisePhone(value);
+    if (e164 === null) {
+      ctx.addIssue({ code: 'custom', message: 'expected a phone number, such as +15551234567', params: { code: INVALID_PHONE_NUMBER } });
+      return z.NEVER;
+    }
+    return e164;
+  });
 
 /** The SMS Agent's existing call. */
 export const smsReceivedBody = z.object({

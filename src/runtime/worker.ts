@@ -229,9 +229,17 @@ function graphileLogger(log: Logger) {
       ...(job ? { jobId: job.id, task: job.task_identifier, attempts: job.attempts } : {}),
       ...(error ? { err: error } : {}),
     };
-    // Its messages name the task and the error, never the payload.
-    if (level === 'error') log.error(fields, message);
-    else if (level === 'warning') log.warn(fields, message);
-    else log.debug(fields, message);
+    // Its messages name the task, never the payload; but a failure's message quotes the error's message and
+    // stack ("Failed task 7 (invoke, …) with error '…'"), which may quote a debtor's text (a pg error does):
+    // that part is cut, and the error is logged through the logger's safe serializer instead.
+    const safe = withoutErrorText(message);
+    if (level === 'error') log.error(fields, safe);
+    else if (level === 'warning') log.warn(fields, safe);
+    else log.debug(fields, safe);
   });
+}
+
+/** "Failed task 7 (invoke, 3ms, attempt 1 of 4) with error 'x':\n  stack" → "Failed task 7 (invoke, 3ms, attempt 1 of 4)". */
+export function withoutErrorText(message: string): string {
+  return message.split('\n')[0]!.replace(/ with error\b.*$/, ' (error text withheld)');
 }

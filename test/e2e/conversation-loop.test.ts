@@ -138,7 +138,7 @@ describe('the HTTP edge', () => {
     expect(response.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['content', 'phone_number']);
     const broken = await request(harness.url).post('/orchestrate/sms-received').set(service()).set('Content-Type', 'application/json').send('{"oops"');
     expect(broken.status).toBe(400);
-    expect(broken.body.error.code).toBe('malformed_json');
+    expect(broken.body.error.code).toBe('invalid_json');
     const count = await harness.orchestrator.db.selectFrom('inbox').select((eb) => eb.fn.countAll<number>().as('n')).where('conversation_id', '=', 'x').executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(0);
   });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig, parseDuration } from '../../src/config.js';
 
@@ -25,7 +26,7 @@ describe('config', () => {
   });
 
   it('when production lacks a database or a service URL, then boot fails instead of falling back to local stand-ins', () => {
-    const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), OUTBOUND_JWT_SECRET: 'y'.repeat(32) };
+    const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), OUTBOUND_JWT_SECRET: 'y'.repeat(32), CONVERSATION_ID_SECRET: 'z'.repeat(32) };
     const urls = { COLLECTIONS_MONITOR_URL: 'http://cm:8001', SMS_AGENT_URL: 'http://sms:8002', NOTIFICATION_SERVICE_URL: 'http://ns:8003' };
     expect(() => loadConfig({ ...secret, ...urls })).toThrow(/DATABASE_URL is required/);
     expect(() => loadConfig({ ...secret, DATABASE_URL: 'postgres://db/x', SMS_AGENT_URL: urls.SMS_AGENT_URL })).toThrow(/SMS_AGENT_URL/);
@@ -44,6 +45,7 @@ describe('config', () => {
     const production = {
       NODE_ENV: 'production',
       JWT_SECRET: 'x'.repeat(32),
+      CONVERSATION_ID_SECRET: 'z'.repeat(32),
       DATABASE_URL: 'postgres://db/x',
       COLLECTIONS_MONITOR_URL: 'http://cm:8001',
       SMS_AGENT_URL: 'http://sms:8002',
@@ -60,5 +62,36 @@ describe('config', () => {
     expect(loadConfig({ WORKER_CONCURRENCY: '100' }).dbPoolSize).toBe(110);
     expect(loadConfig({ DB_POOL_SIZE: '8', WORKER_CONCURRENCY: '2' }).dbPoolSize).toBe(8);
     expect(() => loadConfig({ DB_POOL_SIZE: '20', WORKER_CONCURRENCY: '30' })).toThrow(/DB_POOL_SIZE must be at least WORKER_CONCURRENCY/);
+  });
+
+  it('when production lacks CONVERSATION_ID_SECRET, then boot fails naming it; elsewhere a development secret keys the ids', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(32),
+      OUTBOUND_JWT_SECRET: 'y'.repeat(32),
+      DATABASE_URL: 'postgres://db/x',
+      COLLECTIONS_MONITOR_URL: 'http://cm:8001',
+      SMS_AGENT_URL: 'http://sms:8002',
+      NOTIFICATION_SERVICE_URL: 'http://ns:8003',
+    };
+    expect(() => loadConfig(production)).toThrow(/CONVERSATION_ID_SECRET is required in production/);
+    expect(() => loadConfig({ CONVERSATION_ID_SECRET: 'short' })).toThrow(/CONVERSATION_ID_SECRET must be at least 32 characters/);
+    expect(loadConfig({ ...production, CONVERSATION_ID_SECRET: 'z'.repeat(32) }).conversationIdSecret).toBe('z'.repeat(32));
+    expect(loadConfig({}).conversationIdSecret.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('when JWT_MAX_AGE is unset, then tokens may live 24 hours; a duration sets it', () => {
+    expect(loadConfig({}).jwtMaxAgeMs).toBe(24 * 3_600_000);
+    expect(loadConfig({ JWT_MAX_AGE: '2h' }).jwtMaxAgeMs).toBe(7_200_000);
+    expect(() => loadConfig({ JWT_MAX_AGE: 'forever' })).toThrow(/JWT_MAX_AGE/);
+    expect(() => loadConfig({ JWT_MAX_AGE: '0' })).toThrow(/JWT_MAX_AGE/);
+  });
+
+  it('when .env.example is read, then it lists every variable the config reads', () => {
+    const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
+    const read = [...source.matchAll(/^ {4}([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1]);
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    expect(read.length).toBeGreaterThan(30);
+    expect(read.filter((name) => !new RegExp(`^# ${name}=`, 'm').test(example))).toEqual([]);
   });
 });

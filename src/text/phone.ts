@@ -1,0 +1,35 @@
+import { parsePhoneNumberWithError } from 'libphonenumber-js';
+
+/**
+ * Phone numbers are compared and stored in E.164 (`+15551234567`), never as the caller typed them, so
+ * `+1 (555) 123-4567`, `15551234567` and `+15551234567` are one debtor. Numbers without a country code
+ * are read as US numbers.
+ */
+export const DEFAULT_PHONE_COUNTRY = 'US' as const;
+
+/** What a typed phone number may hold: digits, a leading `+`, spaces and the usual punctuation; no letters, no extension. */
+const SHAPE = /^\+?[0-9 ().-]{5,30}$/;
+
+/**
+ * The E.164 form of a phone number, or null when the text is not one.
+ *
+ * Why not `isValidPhoneNumber`: it checks the number against the ranges carriers have assigned, and
+ * refuses every 555 number — the fictional ones the quick start, the simulated SMS Agent and the tests
+ * use (`+15550100002`) — and, in real life, numbers from ranges newer than the library's metadata, which
+ * would lose a real debtor's text. So a number must be *possible* (right length for its country) and
+ * well-formed: only digits and punctuation, no extension (an SMS cannot reach one), and in the NANP
+ * (`+1`) an area code that does not start with 0 or 1, which no NANP number does.
+ */
+export function normalisePhone(raw: string): string | null {
+  const typed = raw.trim();
+  if (!SHAPE.test(typed) || !/[0-9]/.test(typed)) return null;
+  let parsed;
+  try {
+    parsed = parsePhoneNumberWithError(typed, DEFAULT_PHONE_COUNTRY);
+  } catch {
+    return null;
+  }
+  if (parsed.ext || !parsed.isPossible()) return null;
+  if (parsed.countryCallingCode === '1' && /^[01]/.test(parsed.nationalNumber)) return null;
+  return parsed.number;
+}
