@@ -3,6 +3,10 @@
  * means "stop texting me", whatever else is going on. Shared by the machine (a STOP during a send stops
  * the send) and the rules drafter.
  */
+import { bareWords } from './text.js';
+
+// Re-exported: the normaliser itself lives in text.ts, the one place every rule reads text through.
+export { bareWords };
 export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set([
   'stop',
   'stop all',
@@ -23,17 +27,6 @@ export const OPT_OUT_KEYWORDS: ReadonlySet<string> = new Set([
   'cancelar',
   'detener',
 ]);
-
-/** Lower case, accents removed, punctuation dropped, spaces folded. */
-export function bareWords(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N} ]+/gu, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-}
 
 export function isOptOutKeyword(text: string): boolean {
   return OPT_OUT_KEYWORDS.has(bareWords(text));

@@ -7,7 +7,11 @@
  * so "más"/"mas" and "cárcel"/"carcel" are the same to every pattern below.
  */
 
+import { foldText } from '../../machines/conversation/text.js';
 import { AppError } from '../errors.js';
+
+// The one normaliser lives with the machine (it must stay pure); re-exported for callers that import it from here.
+export { foldText };
 
 export type ComplianceLanguage = 'en' | 'es';
 
@@ -95,17 +99,6 @@ const FOOTER: Record<ComplianceLanguage, string> = {
 
 export function complianceFooter(language: ComplianceLanguage): string {
   return FOOTER[language];
-}
-
-/** Lower case, accents stripped, whitespace collapsed. Exported for the drafters' own keyword matching. */
-export function foldText(text: string): string {
-  return text
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .replace(/[\u2018\u2019\u02bc]/g, "'")
-    .toLowerCase()
-    .replace(/\s+/g, ' ')
-    .trim();
 }
 
 /** Length as a person counts it (code points), so an accent or an emoji counts once. */
