@@ -10,7 +10,7 @@ import type {
   Language,
   SendResult,
 } from './conversation.types.js';
-import { isOptOutKeyword } from './opt-out.js';
+import { isOptOutRequest } from './opt-out.js';
 import type { PaymentPlan } from './plan.types.js';
 import {
   agreePlan,
@@ -232,7 +232,8 @@ export const conversationSetup = setup({
       const plan = activePlan(context);
       return payment !== null && plan !== null && !isInArrears(applyPayment(plan, payment.amountCents));
     },
-    isOptOutMessage: ({ event }) => event.type === 'sms.received' && isOptOutKeyword(event.text),
+    // The same detector the drafters use: a natural "take me off your list" stops a send as surely as STOP.
+    isOptOutMessage: ({ event }) => event.type === 'sms.received' && isOptOutRequest(event.text),
   },
   delays: {
     // Defaults (docs/architecture.md); the runtime provides the configured values and its clock.

@@ -12,7 +12,7 @@
  * before any drafter runs (src/negotiation, the request's `step`), and its text is taken as it is.
  */
 import type { Intent } from '../../../machines/conversation/conversation.types.js';
-import { isOptOutKeyword } from '../../../machines/conversation/opt-out.js';
+import { detectOptOut } from '../../../machines/conversation/opt-out.js';
 import {
   DEFAULT_COMPLIANCE,
   checkOutgoingText,
@@ -38,14 +38,6 @@ interface IntentRule {
 
 
 const RULES: readonly IntentRule[] = [
-  // opt_out
-  { intent: 'opt_out', id: 'opt_out.shouted_stop', pattern: /\bSTOP\b/, raw: true },
-  { intent: 'opt_out', id: 'opt_out.stop_texting', pattern: /\b(stop|quit|no more) (texting|messaging|sending|the texts|these texts|text messages|messages|texts)\b/ },
-  { intent: 'opt_out', id: 'opt_out.unsubscribe', pattern: /\b(unsubscribe|opt (me )?out|remove me from (your|this) list)\b/ },
-  { intent: 'opt_out', id: 'opt_out.es_no_messages', pattern: /\bno me (escriban|escribas|escriba|manden|mandes|envien|mande) (mas )?(mensajes|textos)?/ },
-  { intent: 'opt_out', id: 'opt_out.es_no_more', pattern: /\bno (quiero|deseo) (recibir )?(mas )?(mensajes|textos)\b/ },
-  { intent: 'opt_out', id: 'opt_out.es_stop_sending', pattern: /\bdej(en|a|e) de (escribirme|mandarme|enviarme)( mensajes)?\b/ },
-  { intent: 'opt_out', id: 'opt_out.es_unsubscribe', pattern: /\b(darme de baja|dame de baja|denme de baja)\b/ },
   // cease
   { intent: 'cease', id: 'cease.stop_contacting', pattern: /\bstop (contacting|calling|bothering|harassing|harrassing) me\b/ },
   { intent: 'cease', id: 'cease.cease', pattern: /\bcease\b/ },
@@ -156,7 +148,9 @@ export function detectIntents(texts: readonly string[]): IntentDetection {
   };
   for (const text of texts) {
     const folded = foldText(text);
-    if (isOptOutKeyword(text)) note('opt_out', 'opt_out.keyword');
+    // The machine's own detector, so a draft routes to optedOut on exactly what stops a send.
+    const optOut = detectOptOut(text);
+    if (optOut) note('opt_out', optOut);
     for (const rule of RULES) {
       if (rule.pattern.test(rule.raw ? text : folded)) note(rule.intent, rule.id);
     }
