@@ -150,6 +150,11 @@ const STAFF_PRIORITY: Record<string, NotificationPriority> = {
   attorney: 'critical',
   bankruptcy: 'critical',
   cease: 'critical',
+  // A lawsuit threat or a regulator complaint has a response clock and counsel involved.
+  threat_to_sue: 'critical',
+  regulator_complaint: 'critical',
+  harassment_claim: 'high',
+  supervisor_request: 'high',
   dispute: 'high',
   hostile: 'high',
   approval_sla: 'high',

@@ -73,6 +73,10 @@ describe('openai drafter — answers', () => {
     bankruptcy: 'I filed for bankruptcy',
     opt_out: 'STOP',
     hostile: 'you are thieves',
+    threat_to_sue: "I'm going to sue you",
+    regulator_complaint: 'I will file a complaint with the CFPB',
+    supervisor_request: 'let me talk to a supervisor',
+    harassment_claim: 'this is harassment',
     question: 'how much do I owe?',
     paid: 'I already paid',
     wrong_number: 'wrong number',
@@ -197,7 +201,39 @@ describe('openai drafter — answers', () => {
     stub.enqueue({ json: answer({ intents: ['greeting'], confidence: 0.95 }) });
     const proposal = await drafter().draft(request(['STOP']));
     expect(proposal.intents).toEqual(['opt_out', 'greeting']);
+    expect(proposal.reasons).toContain('safety_net: opt_out detected by rules');
     expect(routeDraft(asDraft(proposal), DEFAULT_ROUTING)).toBe('optOut');
+  });
+
+  it('when the debtor wrote a natural opt-out the model missed, then the safety net adds it too', async () => {
+    stub.enqueue({ json: answer({ intents: ['question'], confidence: 0.95 }) });
+    const proposal = await drafter().draft(request(['please take me off your list']));
+    expect(proposal.intents).toEqual(['opt_out', 'question']);
+  });
+
+  it.each([
+    ['attorney', 'my atorney will call you'],
+    ['bankruptcy', 'I filed chapter 13 last week'],
+    ['threat_to_sue', 'see you in court'],
+    ['regulator_complaint', 'voy a reportarlos a la CFPB'],
+    ['supervisor_request', 'quiero hablar con un supervisor'],
+    ['harassment_claim', 'stop harrassing me'],
+    ['dispute', 'no reconozco esa deuda'],
+    ['cease', 'leave me alone'],
+    ['hostile', 'pinches rateros'],
+  ] as const)('when the debtor wrote %s and the model missed it, then the safety net adds it and the draft escalates', async (intent, text) => {
+    stub.enqueue({ json: answer({ intents: ['greeting'], confidence: 0.95 }) });
+    const proposal = await drafter().draft(request([text]));
+    expect(proposal.intents).toEqual(expect.arrayContaining(['greeting', intent]));
+    expect(proposal.reasons).toContain(`safety_net: ${intent} detected by rules`);
+    expect(routeDraft(asDraft(proposal), DEFAULT_ROUTING)).toBe('escalate');
+  });
+
+  it('when the model already saw the legal intent, then the safety net adds nothing', async () => {
+    stub.enqueue({ json: answer({ intents: ['attorney'], confidence: 0.9 }) });
+    const proposal = await drafter().draft(request(['talk to my lawyer']));
+    expect(proposal.intents).toEqual(['attorney']);
+    expect(proposal.reasons.some((reason) => reason.startsWith('safety_net'))).toBe(false);
   });
 });
 

@@ -24,6 +24,10 @@ const CASES: Array<{ intent: Intent; en: string; es: string; route: Route; offer
   { intent: 'bankruptcy', en: 'I filed for bankruptcy', es: 'Me declaré en bancarrota', route: 'escalate' },
   { intent: 'dispute', en: "This is not my debt, I don't owe you", es: 'Esa deuda no es mía, no debo nada', route: 'escalate' },
   { intent: 'hostile', en: 'You people are thieves', es: 'Son unos rateros', route: 'escalate' },
+  { intent: 'threat_to_sue', en: "I'm going to sue you", es: 'Los voy a demandar', route: 'escalate' },
+  { intent: 'regulator_complaint', en: 'I filed a complaint with the CFPB', es: 'Voy a reportarlos a la CFPB', route: 'escalate' },
+  { intent: 'supervisor_request', en: 'Let me talk to a supervisor', es: 'Quiero hablar con un supervisor', route: 'escalate' },
+  { intent: 'harassment_claim', en: 'This is harassment', es: 'Esto es acoso', route: 'escalate' },
   { intent: 'hardship', en: 'I lost my job last month', es: 'Perdí mi trabajo el mes pasado', route: 'review' },
   // $400 against $1,234.56: our counter-proposal covers the balance in 12 weeks, which a manager approves.
   { intent: 'payment_plan', en: 'I can pay $50 a week for 8 weeks', es: 'Puedo pagar 50 dólares por semana durante 8 semanas', route: 'review' },

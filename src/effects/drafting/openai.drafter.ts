@@ -35,10 +35,11 @@ import {
   complianceFooter,
   type CompliancePolicy,
 } from '../../policies/compliance.js';
+import { detectLegalIntents } from '../../policies/legal-intents.js';
 import { describePlan, formatCents } from '../../negotiation/index.js';
 import { STEP_CONFIDENCE, STEP_INTENT, type DraftProposal, type DraftRequest, type DraftUsage, type Drafter, type ModelPlan } from './drafter.js';
 import { PROMPT_VERSION, renderDrafterPrompt } from './prompt.js';
-import { createRulesDrafter, detectIntents, shortFirstName } from './rules.drafter.js';
+import { createRulesDrafter, shortFirstName } from './rules.drafter.js';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 /** Roughly the last dozen or two SMS; older turns rarely change the next reply. */
@@ -267,10 +268,13 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
     const texts = request.unanswered.map((message) => message.text);
     const step = request.step;
 
-    // STOP must always work: if the keyword rules see an opt-out the model missed, it is added.
-    if (!intents.includes('opt_out') && detectIntents(texts).intents.includes('opt_out')) {
-      intents.unshift('opt_out');
-      reasons.push('safety_net: opt-out keyword detected by rules');
+    // The law does not depend on the model: an opt-out or a human-only intent (a lawyer, a bankruptcy, a
+    // threat to sue…) that the code rules see and the model missed is added, so routing still sends it to a person.
+    for (const intent of detectLegalIntents(texts).intents) {
+      if (intents.includes(intent)) continue;
+      if (intent === 'opt_out') intents.unshift(intent);
+      else intents.push(intent);
+      reasons.push(`safety_net: ${intent} detected by rules`);
     }
     if (step && !intents.includes(STEP_INTENT[step.kind])) intents.push(STEP_INTENT[step.kind]);
     if (modelPlan && !intents.includes('payment_plan')) intents.push('payment_plan');
