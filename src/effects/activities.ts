@@ -18,7 +18,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
-import { toDraft, type Drafter } from './drafting/drafter.js';
+import { draftCheckOptions, isFirstText, toDraft, type DraftRequest, type Drafter } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
 import { deliverSms } from './sms-delivery.js';
 
@@ -83,14 +83,13 @@ export function createActivities(deps: EffectDeps): Activities {
         policy: settings.policy,
         timers: settings.timers,
         compliance: policy,
+        firstText: isFirstText({ history }),
       });
-      const proposal = await drafter.draft(
-        { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered, step, plan },
-        context.signal,
-      );
-      // Draft-time check; the text is checked again when it is sent.
-      const reviewReason =
-        proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, { language: tenant.language, policy }));
+      const request: DraftRequest = { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered, step, plan };
+      const proposal = await drafter.draft(request, context.signal);
+      // Draft-time check, with what only the draft knows (first text, ledger, plan amounts); the text is
+      // checked again when it is sent.
+      const reviewReason = proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, draftCheckOptions(request, policy)));
       const draft = toDraft(proposal, randomUUID(), tenant.language, step, reviewReason);
       await insertDraft(db, {
         ...draft,
@@ -213,7 +212,7 @@ export function createEffects(deps: EffectDeps): Effects {
       }),
 
     sendPlanNotice: async (params, context) => {
-      const text = params.kind === 'reminder' ? reminderText(params.plan, params.language) : missedText(params.plan, params.language);
+      const text = params.kind === 'reminder' ? reminderText(params.plan, params.language, policy) : missedText(params.plan, params.language, policy);
       const sent = await sendCodeText(context, params.phone, text, params.language);
       if (sent) logger.info({ conversationId: context.conversationId, smsId: sent.smsId, notice: params.kind }, 'plan notice sent');
     },

@@ -33,11 +33,12 @@ import {
   checkOutgoingText,
   complianceReviewReason,
   complianceFooter,
+  maxCharacters,
   type CompliancePolicy,
 } from '../../policies/compliance.js';
 import { detectLegalIntents } from '../../policies/legal-intents.js';
 import { describePlan, formatCents } from '../../negotiation/index.js';
-import { STEP_CONFIDENCE, STEP_INTENT, type DraftProposal, type DraftRequest, type DraftUsage, type Drafter, type ModelPlan } from './drafter.js';
+import { STEP_CONFIDENCE, STEP_INTENT, draftCheckOptions, isFirstText, type DraftProposal, type DraftRequest, type DraftUsage, type Drafter, type ModelPlan } from './drafter.js';
 import { PROMPT_VERSION, renderDrafterPrompt } from './prompt.js';
 import { createRulesDrafter, shortFirstName } from './rules.drafter.js';
 
@@ -285,7 +286,7 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
     const text = step?.text ?? answer.reply.trim();
     const confidence = step?.text ? STEP_CONFIDENCE[step.kind] : answer.confidence;
     if (step?.text) reasons.push(`negotiation:${step.kind} (text composed by code)`);
-    const violations = checkOutgoingText(text, { language: request.tenant.language, policy });
+    const violations = checkOutgoingText(text, draftCheckOptions(request, policy));
     let reviewReason = complianceReviewReason(violations);
     if (violations.length > 0) {
       reasons.push(...violations.map((violation) => `violation: ${violation.code}${violation.detail ? ` (${violation.detail})` : ''}`));
@@ -308,8 +309,8 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
       const language = request.tenant.language;
       const system = renderDrafterPrompt({
         language_name: LANGUAGE_NAMES[language],
-        max_length: String(policy.maxLength),
-        footer: complianceFooter(language),
+        max_length: String(maxCharacters(language, policy)),
+        footer: complianceFooter(language, { agencyName: policy.agencyName, firstText: isFirstText(request) }),
         intents: INTENTS.join(', '),
       });
       const messages: ChatCompletionMessageParam[] = [

@@ -23,7 +23,14 @@ import { detectLegalIntents } from '../../policies/legal-intents.js';
 import type { Logger } from '../../logger.js';
 import type { Tenant } from '../ports.js';
 import { formatCents } from '../../negotiation/index.js';
-import { STEP_CONFIDENCE, STEP_INTENT, type DraftProposal, type DraftRequest, type Drafter } from './drafter.js';
+import {
+  STEP_CONFIDENCE,
+  STEP_INTENT,
+  draftCheckOptions,
+  type DraftProposal,
+  type DraftRequest,
+  type Drafter,
+} from './drafter.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Intent rules. Opt-out and the human-only intents come from src/policies/legal-intents.ts (the same rules
@@ -146,8 +153,9 @@ export function detectIntents(texts: readonly string[]): IntentDetection {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Templates. Bodies stay short enough that body + footer fits 160 characters with a 12-letter name and
-// a seven-digit balance; candidates without the name, then without the amount, are tried if not.
+// Templates. Bodies stay short enough that body + closing fits the default SMS budget (4 segments) with a
+// 12-letter name and a seven-digit balance, in both languages, with the first text's full notice and a
+// 40-character agency name; candidates without the name, then without the amount, are tried if not.
 
 interface Fill {
   name: string | null;
@@ -217,11 +225,13 @@ export function composeReply(
   intent: Intent,
   tenant: Pick<Tenant, 'language' | 'tenantName' | 'amountOwedCents'>,
   policy: CompliancePolicy = DEFAULT_COMPLIANCE,
+  options: { firstText?: boolean } = {},
 ): { text: string; violations: ReturnType<typeof checkOutgoingText> } {
   const language = tenant.language;
   const name = shortFirstName(tenant.tenantName);
   const amount = tenant.amountOwedCents > 0 ? formatCents(tenant.amountOwedCents) : null;
   const template = TEMPLATES[language][intent];
+  const closing = complianceFooter(language, { agencyName: policy.agencyName, firstText: options.firstText });
   const candidates: Fill[] = [
     { name, amount },
     { name: null, amount },
@@ -229,8 +239,8 @@ export function composeReply(
   ];
   let last = { text: '', violations: [] as ReturnType<typeof checkOutgoingText> };
   for (const fill of candidates) {
-    const text = `${template(fill)} ${complianceFooter(language)}`;
-    const violations = checkOutgoingText(text, { language, policy });
+    const text = `${template(fill)} ${closing}`;
+    const violations = checkOutgoingText(text, { language, policy, firstText: options.firstText, ledgerCents: tenant.amountOwedCents });
     if (violations.length === 0) return { text, violations };
     last = { text, violations };
   }
@@ -263,9 +273,10 @@ export function createRulesDrafter(options: RulesDrafterOptions = {}): Drafter {
       // The step's own text (a restatement, a confirmation) is code's answer to the plan part; the most
       // delicate intent still picks the template when it outranks the plan (a dispute, a wrong number).
       const useStepText = step?.text != null && templateIntent === stepIntent;
+      const check = draftCheckOptions(request, policy);
       const { text, violations } = useStepText
-        ? { text: step.text!, violations: checkOutgoingText(step.text!, { language: request.tenant.language, policy }) }
-        : composeReply(templateIntent, request.tenant, policy);
+        ? { text: step.text!, violations: checkOutgoingText(step.text!, check) }
+        : composeReply(templateIntent, request.tenant, policy, { firstText: check.firstText });
       const confidence = Math.min(
         ...intents.map((intent) => (intent === stepIntent ? STEP_CONFIDENCE[step!.kind] : RULES_CONFIDENCE[intent])),
       );
