@@ -156,7 +156,7 @@ export const LEGAL_RULES: readonly LegalRule[] = [
     intent: 'supervisor_request',
     id: 'supervisor_request.es',
     pattern:
-      /\b(?:hablar|comunicarme|platicar|hable|hablo|hablarle) con (?:un |una |el |la |su |algun |alguna )?(?:supervisor|supervisora|superbisor|gerente|jefe|jefa|encargad[oa]|responsable|persona real|humano|persona|agente|representante|alguien)\b|(?<!\bmi )\b(?:supervisor(?:a|es)?|superbisor|gerente)\b/,
+      /\b(?:hablar|comunicarme|platicar|hable|hablo|hablarle) con (?:un |una |el |la |su |algun |alguna )?(?:supervisor|supervisora|superbisor|gerente|jefe|jefa|encargad[oa]|responsable|persona real|humano|persona|agente|representante|alguien)\b|(?<!\b(?:mi|my) )\b(?:supervisor(?:a|es)?|superbisor|gerente)\b/,
   },
   // hostile: insults and threats; a person answers, never a template
   {
