@@ -54,7 +54,7 @@ export interface CompliancePolicy {
 /**
  * English texts of the templates take at most 2 segments (GSM-7), the first one with its full notice too.
  * Spanish texts are UCS-2 (á í ó ú): 3 segments for a reply, 4 for a first reply, whose closing alone (agency,
- * debt collector, notice, opt-out) is about 145 characters, more than 2 UCS-2 segments (134) hold. A budget
+ * debt collector, notice, opt-out) is 143 characters with "Acme Recovery", more than 2 UCS-2 segments (134) hold. A budget
  * below 4 would send every first Spanish reply to a manager as too long.
  */
 export const DEFAULT_MAX_SEGMENTS = 4;
