@@ -13,7 +13,7 @@ import { signToken } from './http/auth.js';
 import { gracefulCloser } from './http/graceful-close.js';
 import type { Logger } from './logger.js';
 import { createMetrics, eventLabel, stateLabel, type Metrics } from './metrics.js';
-import { DEFAULT_COMPLIANCE } from './policies/compliance.js';
+import { DEFAULT_COMPLIANCE, type CompliancePolicy } from './policies/compliance.js';
 import { createRuntime, type Runtime } from './runtime/apply-event.js';
 import { installJobQueue } from './runtime/job-queue.js';
 import { actionRouting } from './runtime/projections.js';
@@ -48,10 +48,21 @@ export function configuredMachine(config: Config, clock: () => number = Date.now
   }) as ConversationMachine;
 }
 
+/** The content policy with what the deployment configures: the agency's name, the SMS budget, fees. */
+export function compliancePolicy(config: Config): CompliancePolicy {
+  return Object.freeze({
+    ...DEFAULT_COMPLIANCE,
+    agencyName: config.compliance.agencyName,
+    maxSegments: config.compliance.maxSegments,
+    allowFees: config.compliance.allowFees,
+  });
+}
+
 export function createDrafter(config: Config, logger: Logger): Drafter {
+  const compliance = compliancePolicy(config);
   if (!config.openai.apiKey) {
     logger.warn('OPENAI_API_KEY is not set: drafting with the offline "rules" drafter (deterministic, not a model)');
-    return createRulesDrafter();
+    return createRulesDrafter({ compliance });
   }
   logger.info({ model: config.openai.model, baseUrl: config.openai.baseUrl ?? 'default' }, 'drafting with OpenAI');
   return createOpenAiDrafter({
@@ -60,6 +71,7 @@ export function createDrafter(config: Config, logger: Logger): Drafter {
     model: config.openai.model,
     timeoutMs: config.openai.timeoutMs,
     logger,
+    compliance,
   });
 }
 
@@ -138,7 +150,7 @@ export async function startOrchestrator(
         drafter,
         logger,
         managersRecipient: config.managersRecipient,
-        compliance: DEFAULT_COMPLIANCE,
+        compliance: compliancePolicy(config),
         negotiation: config.negotiation,
         contactWindow: config.contactWindow,
         onComplianceDecision: (rule: string, decision: string) => metrics.complianceDecisions.inc({ rule, decision }),
@@ -165,7 +177,7 @@ export async function startOrchestrator(
         db,
         runtime,
         machine,
-        compliance: DEFAULT_COMPLIANCE,
+        compliance: compliancePolicy(config),
         jwtSecret: config.jwtSecret,
         jwtMaxAgeMs: config.jwtMaxAgeMs,
         conversationIdSecret: config.conversationIdSecret,

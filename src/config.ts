@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { parseAmountToCents } from './negotiation/money.js';
 import { isTimeZone } from './negotiation/time-zones.js';
 import { DEFAULT_CONTACT_WINDOW } from './policies/contact-window.js';
+import { MAX_AGENCY_NAME_LENGTH, normaliseAgencyName } from './policies/disclosure.js';
+import { DEFAULT_MAX_SEGMENTS } from './policies/compliance.js';
 
 /** The only reader of process.env. Validated once at boot; a bad value stops the process with a clear message. */
 
@@ -39,6 +41,9 @@ const POOL_RESERVED_CONNECTIONS = 2;
 const POOL_HEADROOM = 10;
 const POOL_MINIMUM = 20;
 
+/** Names the agency in development and tests only; production must say who it is (a wrong name misleads, §1006.18). */
+const DEV_AGENCY_NAME = 'Acme Recovery';
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -73,6 +78,18 @@ const schema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
     WORKER_SWEEP_INTERVAL: duration('10s'),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
+    AGENCY_NAME: z
+      .string()
+      .optional()
+      .refine(
+        (value) => value === undefined || (normaliseAgencyName(value) !== null && normaliseAgencyName(value)!.length <= MAX_AGENCY_NAME_LENGTH),
+        `AGENCY_NAME must be 1–${MAX_AGENCY_NAME_LENGTH} characters with a letter or digit`,
+      ),
+    SMS_MAX_SEGMENTS: z.coerce.number().int().min(1).max(10).default(DEFAULT_MAX_SEGMENTS),
+    ALLOW_FEE_LANGUAGE: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('0')
+      .transform((value) => value === '1' || value === 'true'),
     DEFAULT_TIME_ZONE: z
       .string()
       .default('America/New_York')
@@ -111,6 +128,10 @@ const schema = z
   .refine((env) => env.NODE_ENV !== 'production' || env.JWT_SECRET !== undefined, {
     message: 'JWT_SECRET is required in production',
     path: ['JWT_SECRET'],
+  })
+  .refine((env) => env.NODE_ENV !== 'production' || env.AGENCY_NAME !== undefined, {
+    message: 'AGENCY_NAME is required in production',
+    path: ['AGENCY_NAME'],
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.OUTBOUND_JWT_SECRET !== undefined, {
     message: 'OUTBOUND_JWT_SECRET is required in production',
@@ -179,6 +200,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     timers: { noReplyMs: e.NO_REPLY_TIMEOUT, approvalSlaMs: e.APPROVAL_SLA },
     worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY, sweepIntervalMs: e.WORKER_SWEEP_INTERVAL },
     managersRecipient: e.MANAGERS_RECIPIENT,
+    compliance: {
+      agencyName: normaliseAgencyName(e.AGENCY_NAME) ?? DEV_AGENCY_NAME,
+      maxSegments: e.SMS_MAX_SEGMENTS,
+      allowFees: e.ALLOW_FEE_LANGUAGE,
+    },
     negotiation: {
       defaultTimeZone: e.DEFAULT_TIME_ZONE,
       policy: {

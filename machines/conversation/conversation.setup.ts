@@ -11,7 +11,7 @@ import type {
   Language,
   SendResult,
 } from './conversation.types.js';
-import { isOptOutKeyword } from './opt-out.js';
+import { isOptOutRequest } from './opt-out.js';
 import type { PaymentPlan } from './plan.types.js';
 import {
   agreePlan,
@@ -250,7 +250,8 @@ export const conversationSetup = setup({
       return payment !== null && plan !== null && !isInArrears(applyPayment(plan, payment.amountCents));
     },
     isDeferred: ({ event }) => 'output' in event && typeof event.output === 'object' && event.output !== null && 'deferredUntil' in event.output,
-    isOptOutMessage: ({ event }) => event.type === 'sms.received' && isOptOutKeyword(event.text),
+    // The same detector the drafters use: a natural "take me off your list" stops a send as surely as STOP.
+    isOptOutMessage: ({ event }) => event.type === 'sms.received' && isOptOutRequest(event.text),
   },
   delays: {
     // Defaults (docs/architecture.md); the runtime provides the configured values and its clock.

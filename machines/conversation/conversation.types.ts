@@ -17,6 +17,10 @@ export const INTENTS = [
   'bankruptcy',
   'opt_out',
   'hostile',
+  'threat_to_sue',
+  'regulator_complaint',
+  'supervisor_request',
+  'harassment_claim',
   'question',
   'paid',
   'wrong_number',
@@ -28,7 +32,18 @@ export const INTENTS = [
 export type Intent = (typeof INTENTS)[number];
 
 /** Intents that take the conversation away from automation, whatever the confidence. */
-export const HUMAN_ONLY_INTENTS: readonly Intent[] = ['cease', 'attorney', 'bankruptcy', 'dispute', 'hostile'];
+/** In order of severity: the first one a draft carries is its escalation reason. */
+export const HUMAN_ONLY_INTENTS: readonly Intent[] = [
+  'cease',
+  'attorney',
+  'bankruptcy',
+  'threat_to_sue',
+  'regulator_complaint',
+  'harassment_claim',
+  'dispute',
+  'supervisor_request',
+  'hostile',
+];
 
 export type Language = 'en' | 'es';
 

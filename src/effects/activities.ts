@@ -10,7 +10,7 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
-import { toDraft, type Drafter } from './drafting/drafter.js';
+import { draftCheckOptions, isFirstText, toDraft, type DraftRequest, type Drafter } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
 import { checkSendTime, type SendGateDeps } from './send-gate.js';
 import { deliverSms } from './sms-delivery.js';
@@ -73,14 +73,13 @@ export function createActivities(deps: EffectDeps): Activities {
         policy: settings.policy,
         timers: settings.timers,
         compliance: policy,
+        firstText: isFirstText({ history }),
       });
-      const proposal = await drafter.draft(
-        { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered, step, plan },
-        context.signal,
-      );
-      // Draft-time check; the text is checked again when it is sent.
-      const reviewReason =
-        proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, { language: tenant.language, policy }));
+      const request: DraftRequest = { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered, step, plan };
+      const proposal = await drafter.draft(request, context.signal);
+      // Draft-time check, with what only the draft knows (first text, ledger, plan amounts); the text is
+      // checked again when it is sent.
+      const reviewReason = proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, draftCheckOptions(request, policy)));
       const draft = { ...toDraft(proposal, randomUUID(), tenant.language, step, reviewReason), timeZone: tenant.timeZone };
       await insertDraft(db, {
         ...draft,
@@ -151,6 +150,11 @@ const STAFF_PRIORITY: Record<string, NotificationPriority> = {
   attorney: 'critical',
   bankruptcy: 'critical',
   cease: 'critical',
+  // A lawsuit threat or a regulator complaint has a response clock and counsel involved.
+  threat_to_sue: 'critical',
+  regulator_complaint: 'critical',
+  harassment_claim: 'high',
+  supervisor_request: 'high',
   dispute: 'high',
   hostile: 'high',
   approval_sla: 'high',
@@ -223,7 +227,7 @@ export function createEffects(deps: EffectDeps): Effects {
       // deadline's own notice says what matters.
       const watched = params.plan.schedule.find((instalment) => instalment.status !== 'kept');
       if (params.kind === 'reminder' && watched && clock() > Date.parse(watched.deadlineAt)) return;
-      const text = params.kind === 'reminder' ? reminderText(params.plan, params.language) : missedText(params.plan, params.language);
+      const text = params.kind === 'reminder' ? reminderText(params.plan, params.language, policy) : missedText(params.plan, params.language, policy);
       const sent = await sendCodeText(context, params.phone, text, params.language, params.plan.timeZone);
       if (sent) logger.info({ conversationId: context.conversationId, smsId: sent.smsId, notice: params.kind }, 'plan notice sent');
     },

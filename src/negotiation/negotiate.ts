@@ -35,6 +35,8 @@ export interface NegotiationInput {
   policy?: PlanPolicy;
   timers?: PlanTimerPolicy;
   compliance: CompliancePolicy;
+  /** No text of ours in the thread yet: the reply carries the full notice (§1006.18(e)(1)). */
+  firstText?: boolean;
 }
 
 export type NegotiationStep =
@@ -64,7 +66,7 @@ export function negotiate(input: NegotiationInput): NegotiationStep | null {
     return {
       kind: 'agree',
       negotiation: { kind: 'agree', plan: schedulePlanTimers(input.offeredPlan, { timeZone: input.timeZone, now: input.now, policy: timers }) },
-      text: agreedText(input.offeredPlan, input.language, input.compliance),
+      text: agreedText(input.offeredPlan, input.language, input.compliance, { firstText: input.firstText }),
       matched: ['reply:accept'],
     };
   }
@@ -76,14 +78,14 @@ export function negotiate(input: NegotiationInput): NegotiationStep | null {
     return offer.instalmentCents === null && offer.downPaymentCents === null ? askTerms(input, offer.matched) : null;
   }
   if (reply === 'decline' && input.offeredPlan) {
-    return { kind: 'declined', negotiation: null, text: declinedText(input.language), matched: ['reply:decline'] };
+    return { kind: 'declined', negotiation: null, text: declinedText(input.language, input.compliance, { firstText: input.firstText }), matched: ['reply:decline'] };
   }
   if (reply === 'accept' && !input.activePlan) return askTerms(input, ['reply:accept_nothing_offered']);
   return null;
 }
 
 function askTerms(input: NegotiationInput, matched: string[]): NegotiationStep {
-  return { kind: 'ask_terms', negotiation: null, text: askTermsText(input.language), matched };
+  return { kind: 'ask_terms', negotiation: null, text: askTermsText(input.language, input.compliance, { firstText: input.firstText }), matched };
 }
 
 /** The policy's verdict on a plan: restate it, counter it, or hand it to a person. */
@@ -100,7 +102,7 @@ function judge(
     return {
       kind: 'offer',
       negotiation: { kind: 'offer', plan, verdict: evaluation.verdict, counter, reasons: evaluation.reasons },
-      text: offerText(plan, counter, input.language, input.compliance),
+      text: offerText(plan, counter, input.language, input.compliance, { firstText: input.firstText }),
       matched,
     };
   }

@@ -7,7 +7,7 @@
 import * as chrono from 'chrono-node';
 import { DateTime } from 'luxon';
 import type { PlanFrequency } from '../../machines/conversation/plan.types.js';
-import { foldText } from '../policies/compliance.js';
+import { foldText } from '../../machines/conversation/text.js';
 import { moneyTokenToCents } from './money.js';
 
 export interface ParsedOffer {

@@ -10,7 +10,7 @@
  * - a message ending in "?" ("ok?", "yes?") is a question, not an answer;
  * - "si" alone is yes; "si puedo" (yes I can) is yes too.
  */
-import { foldText } from '../policies/compliance.js';
+import { foldText } from '../../machines/conversation/text.js';
 
 export type PlanReply = 'accept' | 'decline';
 

@@ -35,6 +35,8 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
     expect(sent).toHaveLength(1);
     expect(sent[0].body).toMatch(/debt collector/i);
     expect(sent[0].body).toMatch(/STOP/);
+    // The first text of the thread names the agency and carries the full notice.
+    expect(sent[0].body).toMatch(/Acme Recovery is a debt collector attempting to collect a debt/);
 
     expect(await transitions('conv-loop-1')).toEqual(['∅→idle', 'idle→drafting', 'drafting→sending.handingOff', 'sending.handingOff→sent', 'sent→awaitingReply']);
     const status = await request(harness.url).get('/orchestrate/workflow/conv-loop-1/status').set(manager()).expect(200);
@@ -72,7 +74,8 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
     });
     expect((notification.metadata as { response_queue_id: string }).response_queue_id).toBe(item.response_queue_id);
 
-    const modified = 'This is a debt collector. $100 a week for 8 weeks works, from Dec 2. Reply YES to agree. Reply STOP to opt out.';
+    // The agency is named: with AGENCY_NAME (here the development default) every text must carry it.
+    const modified = 'Acme Recovery is a debt collector. $100 a week for 8 weeks works, from Dec 2. Reply YES to agree. Reply STOP to opt out.';
     await request(harness.url)
       .post('/orchestrate/approve-response')
       .set(manager('manager-9'))

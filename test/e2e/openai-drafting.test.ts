@@ -25,7 +25,8 @@ afterAll(async () => {
   await stub.close();
 });
 
-const FOOTER = 'This is a debt collector. Reply STOP to opt out.';
+// The development agency (AGENCY_NAME unset) and the first text's full notice: every conversation here is new.
+const FOOTER = 'Acme Recovery is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.';
 const answer = (fields: Partial<{ reply: string; intents: string[]; confidence: number; plan: unknown }>): StubReply => ({
   json: { reply: `Thanks for your message. ${FOOTER}`, intents: ['question'], plan: null, confidence: 0.95, reasons: ['test'], ...fields },
 });

@@ -1,6 +1,6 @@
 import type { Draft, Negotiation, ScheduledPlan } from '../../machines/conversation/conversation.types.js';
 import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
-import type { DraftRequest } from '../../src/effects/drafting/drafter.js';
+import { isFirstText, type DraftRequest } from '../../src/effects/drafting/drafter.js';
 import type { SmsHistoryMessage, Tenant } from '../../src/effects/ports.js';
 import { negotiate } from '../../src/negotiation/index.js';
 import { DEFAULT_COMPLIANCE } from '../../src/policies/compliance.js';
@@ -20,6 +20,15 @@ export function makeDraft(overrides: Partial<Draft> = {}): Draft {
     ...overrides,
   };
 }
+
+/** A text of ours already in the thread: the next reply is not the first and carries the short closing. */
+export const EARLIER_REPLY: SmsHistoryMessage = {
+  id: 'sms-earlier',
+  direction: 'outbound',
+  content: 'Hi. This is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.',
+  deliveryStatus: 'delivered',
+  createdAt: '2024-12-30T10:00:00Z',
+};
 
 /** A tenant as the Collections Monitor client returns it. */
 export function makeTenant(overrides: Partial<Tenant> = {}): Tenant {
@@ -99,6 +108,7 @@ export function makeDraftRequest(
     timeZone: tenant.timeZone ?? 'America/Chicago',
     now: TEST_NOW,
     compliance: DEFAULT_COMPLIANCE,
+    firstText: isFirstText({ history: options.history ?? [] }),
   });
   return {
     conversationId: 'c-1',

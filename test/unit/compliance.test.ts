@@ -15,17 +15,27 @@ describe('compliance policy', () => {
     expect(codes('   \n ')).toEqual(['empty']);
   });
 
-  it('when the text is longer than maxLength, then it is too_long with the length in the detail', () => {
+  it('when the text takes more SMS segments than the budget, then it is too_long with segments and encoding in the detail', () => {
     const text = `${'a'.repeat(120)} ${complianceFooter('en')}`;
-    const violations = checkOutgoingText(text, { language: 'en', policy: DEFAULT_COMPLIANCE });
-    expect(violations).toEqual([{ code: 'too_long', detail: `${[...text].length} > 160` }]);
+    // 169 GSM-7 characters: two segments, within the default of four, over a budget of one.
+    expect(checkOutgoingText(text, { language: 'en', policy: DEFAULT_COMPLIANCE })).toEqual([]);
+    expect(checkOutgoingText(text, { language: 'en', policy: { ...DEFAULT_COMPLIANCE, maxSegments: 1 } })).toEqual([
+      { code: 'too_long', detail: '2 gsm7 segments > 1' },
+    ]);
+  });
+
+  it('when a deployment also sets maxLength, then it still applies in characters', () => {
+    const text = `${'a'.repeat(120)} ${complianceFooter('en')}`;
+    expect(checkOutgoingText(text, { language: 'en', policy: { ...DEFAULT_COMPLIANCE, maxLength: 160 } })).toEqual([
+      { code: 'too_long', detail: `${[...text].length} > 160` },
+    ]);
     expect(codes(`Hi. ${complianceFooter('en')}`, 'en', { ...DEFAULT_COMPLIANCE, maxLength: 40 })).toEqual(['too_long']);
   });
 
   it('when the text is exactly maxLength, then it is allowed (accents count once)', () => {
     const footer = complianceFooter('es');
     const body = 'á'.repeat(160 - footer.length - 1);
-    expect(codes(`${body} ${footer}`, 'es')).toEqual([]);
+    expect(codes(`${body} ${footer}`, 'es', { ...DEFAULT_COMPLIANCE, maxLength: 160 })).toEqual([]);
   });
 
   it('when the footers are the shortest wording, then they fit with room for a body', () => {
@@ -126,6 +136,6 @@ describe('compliance policy', () => {
   });
 
   it('when several rules fail, then every violation is reported', () => {
-    expect(codes(`We will sue you ${'x'.repeat(200)}`)).toEqual(['too_long', 'missing_disclosure', 'missing_opt_out', 'banned_phrase']);
+    expect(codes(`We will sue you ${'x'.repeat(700)}`)).toEqual(['too_long', 'missing_disclosure', 'missing_opt_out', 'banned_phrase']);
   });
 });

@@ -26,7 +26,7 @@ describe('config', () => {
   });
 
   it('when production lacks a database or a service URL, then boot fails instead of falling back to local stand-ins', () => {
-    const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), OUTBOUND_JWT_SECRET: 'y'.repeat(32), CONVERSATION_ID_SECRET: 'z'.repeat(32) };
+    const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), OUTBOUND_JWT_SECRET: 'y'.repeat(32), CONVERSATION_ID_SECRET: 'z'.repeat(32), AGENCY_NAME: 'Midwest Recovery' };
     const urls = { COLLECTIONS_MONITOR_URL: 'http://cm:8001', SMS_AGENT_URL: 'http://sms:8002', NOTIFICATION_SERVICE_URL: 'http://ns:8003' };
     expect(() => loadConfig({ ...secret, ...urls })).toThrow(/DATABASE_URL is required/);
     expect(() => loadConfig({ ...secret, DATABASE_URL: 'postgres://db/x', SMS_AGENT_URL: urls.SMS_AGENT_URL })).toThrow(/SMS_AGENT_URL/);
@@ -50,6 +50,7 @@ describe('config', () => {
       COLLECTIONS_MONITOR_URL: 'http://cm:8001',
       SMS_AGENT_URL: 'http://sms:8002',
       NOTIFICATION_SERVICE_URL: 'http://ns:8003',
+      AGENCY_NAME: 'Midwest Recovery',
     };
     expect(() => loadConfig(production)).toThrow(/OUTBOUND_JWT_SECRET is required in production/);
     expect(() => loadConfig({ ...production, OUTBOUND_JWT_SECRET: 'x'.repeat(32) })).toThrow(/OUTBOUND_JWT_SECRET must differ from JWT_SECRET/);
@@ -64,6 +65,31 @@ describe('config', () => {
     expect(() => loadConfig({ DB_POOL_SIZE: '20', WORKER_CONCURRENCY: '30' })).toThrow(/DB_POOL_SIZE must be at least WORKER_CONCURRENCY/);
   });
 
+  it('when nothing about compliance is set, then development names Acme Recovery, four segments, no fee language', () => {
+    expect(loadConfig({}).compliance).toEqual({ agencyName: 'Acme Recovery', maxSegments: 4, allowFees: false });
+    expect(loadConfig({ AGENCY_NAME: '  Midwest   Recovery ', SMS_MAX_SEGMENTS: '2', ALLOW_FEE_LANGUAGE: 'true' }).compliance).toEqual({
+      agencyName: 'Midwest Recovery',
+      maxSegments: 2,
+      allowFees: true,
+    });
+  });
+
+  it('when AGENCY_NAME is missing in production, blank or too long, then boot fails naming it', () => {
+    const production = {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(32),
+      OUTBOUND_JWT_SECRET: 'y'.repeat(32),
+      DATABASE_URL: 'postgres://db/x',
+      COLLECTIONS_MONITOR_URL: 'http://cm:8001',
+      SMS_AGENT_URL: 'http://sms:8002',
+      NOTIFICATION_SERVICE_URL: 'http://ns:8003',
+    };
+    expect(() => loadConfig(production)).toThrow(/AGENCY_NAME is required in production/);
+    expect(() => loadConfig({ AGENCY_NAME: '   ' })).toThrow(/AGENCY_NAME/);
+    expect(() => loadConfig({ AGENCY_NAME: 'x'.repeat(41) })).toThrow(/AGENCY_NAME/);
+    expect(() => loadConfig({ SMS_MAX_SEGMENTS: '0' })).toThrow(/SMS_MAX_SEGMENTS/);
+  });
+
   it('when production lacks CONVERSATION_ID_SECRET, then boot fails naming it; elsewhere a development secret keys the ids', () => {
     const production = {
       NODE_ENV: 'production',
@@ -73,6 +99,7 @@ describe('config', () => {
       COLLECTIONS_MONITOR_URL: 'http://cm:8001',
       SMS_AGENT_URL: 'http://sms:8002',
       NOTIFICATION_SERVICE_URL: 'http://ns:8003',
+      AGENCY_NAME: 'Midwest Recovery',
     };
     expect(() => loadConfig(production)).toThrow(/CONVERSATION_ID_SECRET is required in production/);
     expect(() => loadConfig({ CONVERSATION_ID_SECRET: 'short' })).toThrow(/CONVERSATION_ID_SECRET must be at least 32 characters/);

@@ -192,8 +192,18 @@ describe('conversation machine: routing of a fresh draft', () => {
     );
   });
 
-  const humanOnly: Intent[] = ['cease', 'attorney', 'bankruptcy', 'dispute', 'hostile'];
-  it('when the human-only intents are listed, then they are exactly cease, attorney, bankruptcy, dispute and hostile', () => {
+  const humanOnly: Intent[] = [
+    'cease',
+    'attorney',
+    'bankruptcy',
+    'dispute',
+    'hostile',
+    'threat_to_sue',
+    'regulator_complaint',
+    'supervisor_request',
+    'harassment_claim',
+  ];
+  it('when the human-only intents are listed, then they are exactly the legal ones, the hostile and the request for a supervisor', () => {
     expect([...HUMAN_ONLY_INTENTS].sort()).toEqual([...humanOnly].sort());
   });
 
@@ -343,6 +353,12 @@ describe('conversation machine: review findings (sends that must not happen, mes
     expect(Object.keys(snapshot.children)).not.toContain('sender');
     expect(types(actions)).toContain('xstate.spawnChild');
     expect(step(inSending(), sms('ok thanks', 'msg-2')).snapshot.value).toEqual({ sending: 'handingOff' });
+  });
+
+  it('when the debtor asks in words to stop texting while a text is on its way, then the send is stopped too', () => {
+    expect(step(inSending(), sms('please take me off your list', 'msg-stop')).snapshot.value).toBe('drafting');
+    expect(step(inSending(), sms('no me manden más mensajes', 'msg-stop')).snapshot.value).toBe('drafting');
+    expect(step(inSending(), sms("don't stop my plan", 'msg-2')).snapshot.value).toBe('sending');
   });
 
   it('when a message arrives during a send that fails, then after retry and sent it still gets a reply', () => {

@@ -9,7 +9,7 @@ import type { SmsHistoryMessage, Tenant } from '../../src/effects/ports.js';
 import { ServiceError } from '../../src/errors.js';
 import { complianceFooter } from '../../src/policies/compliance.js';
 import { startOpenAiStub, type OpenAiStub } from '../helpers/openai-stub.js';
-import { makeDraftRequest, makePlan, makeTenant } from '../helpers/fixtures.js';
+import { EARLIER_REPLY, makeDraftRequest, makePlan, makeTenant } from '../helpers/fixtures.js';
 import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
 
 const PHONE = '+15557654321';
@@ -40,7 +40,8 @@ const request = (texts: string[], overrides: Partial<Tenant> = {}, history: SmsH
 const drafter = (overrides: Partial<OpenAiDrafterOptions> = {}) =>
   createOpenAiDrafter({ apiKey: 'sk-test', baseUrl: stub.baseUrl, model: 'gpt-4-turbo', timeoutMs: 2_000, maxRetries: 2, logger, ...overrides });
 
-const reply = (body: string, language: 'en' | 'es' = 'en') => `${body} ${complianceFooter(language)}`;
+// The requests here open their thread (no text of ours in the history): the closing carries the full notice.
+const reply = (body: string, language: 'en' | 'es' = 'en') => `${body} ${complianceFooter(language, { firstText: true })}`;
 const answer = (overrides: Record<string, unknown> = {}) => ({
   reply: reply('Thanks for your message. How would you like to settle your balance?'),
   intents: ['greeting'],
@@ -73,6 +74,10 @@ describe('openai drafter — answers', () => {
     bankruptcy: 'I filed for bankruptcy',
     opt_out: 'STOP',
     hostile: 'you are thieves',
+    threat_to_sue: "I'm going to sue you",
+    regulator_complaint: 'I will file a complaint with the CFPB',
+    supervisor_request: 'let me talk to a supervisor',
+    harassment_claim: 'this is harassment',
     question: 'how much do I owe?',
     paid: 'I already paid',
     wrong_number: 'wrong number',
@@ -113,7 +118,7 @@ describe('openai drafter — answers', () => {
     stub.enqueue({ content: 'Sure! Here is a reply: Hi Ana…' });
     const proposal = await drafter().draft(request(['hello']));
     expect(proposal).toMatchObject({ reviewReason: 'malformed_model_answer', rawText: 'Sure! Here is a reply: Hi Ana…', confidence: 0, drafter: 'openai', intents: ['greeting'] });
-    expect(proposal.text.endsWith(complianceFooter('en'))).toBe(true);
+    expect(proposal.text.endsWith(complianceFooter('en', { firstText: true }))).toBe(true);
     expect(proposal.reasons).toContain('fallback: text and intents from the rules drafter');
     expect(routeDraft(asDraft(proposal), DEFAULT_ROUTING)).toBe('review');
   });
@@ -155,13 +160,15 @@ describe('openai drafter — answers', () => {
 
   it('when the reply lacks the opt-out sentence, then the model text is kept for the manager with compliance:missing_opt_out', async () => {
     stub.enqueue({ json: answer({ reply: 'This is a debt collector. Please pay today.', confidence: 0.99 }) });
-    const proposal = await drafter().draft(request(['hello']));
+    // A later reply (a text of ours is in the history), so only the opt-out sentence is missing.
+    const proposal = await drafter().draft(request(['hello'], {}, [EARLIER_REPLY]));
     expect(proposal).toMatchObject({ reviewReason: 'compliance:missing_opt_out', text: 'This is a debt collector. Please pay today.', confidence: 0.99 });
     expect(routeDraft(asDraft(proposal), DEFAULT_ROUTING)).toBe('review');
   });
 
   it('when the reply is too long or threatens, then every violation is named', async () => {
-    stub.enqueue({ json: answer({ reply: reply(`We will garnish your wages. ${'Please pay. '.repeat(12)}`) }) });
+    // Past the default budget of 4 segments (612 GSM-7 characters).
+    stub.enqueue({ json: answer({ reply: reply(`We will garnish your wages. ${'Please pay. '.repeat(45)}`) }) });
     const proposal = await drafter().draft(request(['hello']));
     expect(proposal.reviewReason).toBe('compliance:too_long,banned_phrase');
     expect(proposal.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^violation: too_long/), expect.stringMatching(/^violation: banned_phrase/)]));
@@ -197,7 +204,54 @@ describe('openai drafter — answers', () => {
     stub.enqueue({ json: answer({ intents: ['greeting'], confidence: 0.95 }) });
     const proposal = await drafter().draft(request(['STOP']));
     expect(proposal.intents).toEqual(['opt_out', 'greeting']);
+    expect(proposal.reasons).toContain('safety_net: opt_out detected by rules');
     expect(routeDraft(asDraft(proposal), DEFAULT_ROUTING)).toBe('optOut');
+  });
+
+  it('when the first reply of a thread lacks the full notice, then it waits for a manager (missing_notice)', async () => {
+    stub.enqueue({ json: answer({ reply: `Thanks for your message. ${complianceFooter('en')}` }) });
+    const proposal = await drafter().draft(request(['hello']));
+    expect(proposal.reviewReason).toBe('compliance:missing_notice');
+  });
+
+  it('when the reply states an amount that is not the balance, then it waits for a manager (amount_mismatch, no amounts named)', async () => {
+    stub.enqueue({ json: answer({ reply: reply('Your balance is $1,500.00.') }) });
+    const proposal = await drafter().draft(request(['hello']));
+    expect(proposal.reviewReason).toBe('compliance:amount_mismatch');
+    expect(proposal.reasons.join(' ')).not.toMatch(/1,500|150000/);
+    stub.enqueue({ json: answer({ reply: reply('Your balance is $1,234.56.') }) });
+    expect((await drafter().draft(request(['hello']))).reviewReason).toBeNull();
+  });
+
+  it('when the debtor wrote a natural opt-out the model missed, then the safety net adds it too', async () => {
+    stub.enqueue({ json: answer({ intents: ['question'], confidence: 0.95 }) });
+    const proposal = await drafter().draft(request(['please take me off your list']));
+    expect(proposal.intents).toEqual(['opt_out', 'question']);
+  });
+
+  it.each([
+    ['attorney', 'my atorney will call you'],
+    ['bankruptcy', 'I filed chapter 13 last week'],
+    ['threat_to_sue', 'see you in court'],
+    ['regulator_complaint', 'voy a reportarlos a la CFPB'],
+    ['supervisor_request', 'quiero hablar con un supervisor'],
+    ['harassment_claim', 'stop harrassing me'],
+    ['dispute', 'no reconozco esa deuda'],
+    ['cease', 'leave me alone'],
+    ['hostile', 'pinches rateros'],
+  ] as const)('when the debtor wrote %s and the model missed it, then the safety net adds it and the draft escalates', async (intent, text) => {
+    stub.enqueue({ json: answer({ intents: ['greeting'], confidence: 0.95 }) });
+    const proposal = await drafter().draft(request([text]));
+    expect(proposal.intents).toEqual(expect.arrayContaining(['greeting', intent]));
+    expect(proposal.reasons).toContain(`safety_net: ${intent} detected by rules`);
+    expect(routeDraft(asDraft(proposal), DEFAULT_ROUTING)).toBe('escalate');
+  });
+
+  it('when the model already saw the legal intent, then the safety net adds nothing', async () => {
+    stub.enqueue({ json: answer({ intents: ['attorney'], confidence: 0.9 }) });
+    const proposal = await drafter().draft(request(['talk to my lawyer']));
+    expect(proposal.intents).toEqual(['attorney']);
+    expect(proposal.reasons.some((reason) => reason.startsWith('safety_net'))).toBe(false);
   });
 });
 

@@ -5,13 +5,18 @@ import { STEP_CONFIDENCE, toDraft, type DraftProposal, type DraftRequest } from 
 import { RULES_CONFIDENCE, composeReply, createRulesDrafter, detectIntents, shortFirstName } from '../../src/effects/drafting/rules.drafter.js';
 import { formatCents } from '../../src/negotiation/index.js';
 import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
-import { checkOutgoingText, complianceFooter } from '../../src/policies/compliance.js';
+import { DEFAULT_COMPLIANCE, DEFAULT_MAX_SEGMENTS, checkOutgoingText, complianceFooter } from '../../src/policies/compliance.js';
+import { smsSegments } from '../../src/policies/sms-segments.js';
 import type { Tenant } from '../../src/effects/ports.js';
-import { makeDraftRequest, makePlan, makeTenant } from '../helpers/fixtures.js';
+import { EARLIER_REPLY, makeDraftRequest, makePlan, makeTenant } from '../helpers/fixtures.js';
 
 const tenant = makeTenant;
 
+/** A reply later in the thread (one text of ours already went out): the short closing. */
 const request = (texts: string[], overrides: Partial<Tenant> = {}, offeredPlan: PaymentPlan | null = null) =>
+  makeDraftRequest(texts, tenant(overrides), { offeredPlan, history: [EARLIER_REPLY] });
+/** The first reply of the thread: the closing carries the full notice. */
+const firstRequest = (texts: string[], overrides: Partial<Tenant> = {}, offeredPlan: PaymentPlan | null = null) =>
   makeDraftRequest(texts, tenant(overrides), { offeredPlan });
 
 const asDraft = (proposal: DraftProposal, language: 'en' | 'es', req: DraftRequest) => toDraft(proposal, 'd-1', language, req.step);
@@ -24,6 +29,10 @@ const CASES: Array<{ intent: Intent; en: string; es: string; route: Route; offer
   { intent: 'bankruptcy', en: 'I filed for bankruptcy', es: 'Me declaré en bancarrota', route: 'escalate' },
   { intent: 'dispute', en: "This is not my debt, I don't owe you", es: 'Esa deuda no es mía, no debo nada', route: 'escalate' },
   { intent: 'hostile', en: 'You people are thieves', es: 'Son unos rateros', route: 'escalate' },
+  { intent: 'threat_to_sue', en: "I'm going to sue you", es: 'Los voy a demandar', route: 'escalate' },
+  { intent: 'regulator_complaint', en: 'I filed a complaint with the CFPB', es: 'Voy a reportarlos a la CFPB', route: 'escalate' },
+  { intent: 'supervisor_request', en: 'Let me talk to a supervisor', es: 'Quiero hablar con un supervisor', route: 'escalate' },
+  { intent: 'harassment_claim', en: 'This is harassment', es: 'Esto es acoso', route: 'escalate' },
   { intent: 'hardship', en: 'I lost my job last month', es: 'Perdí mi trabajo el mes pasado', route: 'review' },
   // $400 against $1,234.56: our counter-proposal covers the balance in 12 weeks, which a manager approves.
   { intent: 'payment_plan', en: 'I can pay $50 a week for 8 weeks', es: 'Puedo pagar 50 dólares por semana durante 8 semanas', route: 'review' },
@@ -55,13 +64,13 @@ describe('rules drafter', () => {
     for (const [language, text] of [['en', en], ['es', es]] as const) {
       it(`when a ${language} debtor writes a ${intent} message, then the intent is ${intent}, the route ${route}, and the reply is compliant in the tenant's language`, async () => {
         // An offer on the table is makePlan(): $750 in four weekly payments, against a $750 balance.
-        const req = offered ? request([text], { language, amountOwedCents: 75_000 }, makePlan()) : request([text], { language });
+        const req = offered ? firstRequest([text], { language, amountOwedCents: 75_000 }, makePlan()) : firstRequest([text], { language });
         const proposal = await drafter.draft(req);
         expect(proposal.intents[0]).toBe(intent);
         expect(proposal.confidence).toBe(req.step ? STEP_CONFIDENCE[req.step.kind] : RULES_CONFIDENCE[intent]);
         expect(routeDraft(asDraft(proposal, language, req), DEFAULT_ROUTING)).toBe(route);
-        expect(checkOutgoingText(proposal.text, { language })).toEqual([]);
-        expect(proposal.text.endsWith(complianceFooter(language))).toBe(true);
+        expect(checkOutgoingText(proposal.text, { language, firstText: true })).toEqual([]);
+        expect(proposal.text.endsWith(complianceFooter(language, { firstText: true }))).toBe(true);
         const why = req.step ? `negotiation:${req.step.kind}` : `rule:${intent}.`;
         expect(proposal.reasons.some((reason) => reason.startsWith(why) || (intent === 'other' && reason === 'rule:none'))).toBe(true);
       });
@@ -106,21 +115,46 @@ describe('rules drafter', () => {
     expect(shortFirstName('  ')).toBeNull();
   });
 
-  it('when every intent is drafted for extreme tenants in both languages, then every reply passes the policy within 160 characters', () => {
+  it('when every intent is drafted for extreme tenants, both languages, first or later, with or without a 40-character agency, then every reply passes the default policy', () => {
     const tenants = [
       tenant({ tenantName: 'Maximilianos Z', amountOwedCents: 999_999_999 }),
       tenant({ tenantName: 'Bo', amountOwedCents: 0 }),
       tenant({ tenantName: '', amountOwedCents: 1 }),
     ];
-    for (const language of ['en', 'es'] as const) {
-      for (const base of tenants) {
-        for (const intent of INTENTS) {
-          const { text, violations } = composeReply(intent, { ...base, language });
-          expect([language, intent, text, violations]).toEqual([language, intent, text, []]);
-          expect([...text].length).toBeLessThanOrEqual(160);
+    for (const agencyName of [null, 'Acme Recovery', 'Abcdefghij Klmnopqrst Uvwxyzabcd Efghijkl']) {
+      const policy = { ...DEFAULT_COMPLIANCE, agencyName };
+      for (const firstText of [false, true]) {
+        for (const language of ['en', 'es'] as const) {
+          for (const base of tenants) {
+            for (const intent of INTENTS) {
+              const { text, violations } = composeReply(intent, { ...base, language }, policy, { firstText });
+              expect([language, intent, text, violations]).toEqual([language, intent, text, []]);
+              expect(smsSegments(text).segments).toBeLessThanOrEqual(DEFAULT_MAX_SEGMENTS);
+              if (agencyName) expect(text).toContain(agencyName);
+            }
+          }
         }
       }
     }
+  });
+
+  it('when the reply is the first of the thread, then it carries the full notice, and English still fits two SMS', async () => {
+    const proposal = await drafter.draft(firstRequest(['Hello'], { tenantName: 'Ana García', amountOwedCents: 123_456 }));
+    expect(proposal.text).toBe(
+      'Hi Ana, thanks for getting back to us. Your balance is $1,234.56. How would you like to settle it? This is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.',
+    );
+    expect(smsSegments(proposal.text)).toMatchObject({ encoding: 'gsm7', segments: 2 });
+    const spanish = await drafter.draft(firstRequest(['Hola'], { language: 'es', tenantName: 'José Luis Pérez', amountOwedCents: 5 }));
+    expect(spanish.text.endsWith(complianceFooter('es', { firstText: true }))).toBe(true);
+    expect(checkOutgoingText(spanish.text, { language: 'es', firstText: true })).toEqual([]);
+  });
+
+  it('when an agency is configured, then the closing names it and a plan restated by code does too', async () => {
+    const policy = { ...DEFAULT_COMPLIANCE, agencyName: 'Acme Recovery' };
+    const agencyDrafter = createRulesDrafter({ compliance: policy });
+    const proposal = await agencyDrafter.draft(request(['Hello'], { tenantName: 'Ana García', amountOwedCents: 123_456 }));
+    expect(proposal.text.endsWith('Acme Recovery is a debt collector. Reply STOP to opt out.')).toBe(true);
+    expect(proposal.reviewReason).toBeNull();
   });
 });
 

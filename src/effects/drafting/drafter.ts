@@ -8,7 +8,9 @@
  * proposal with `reviewReason` set never goes out without a manager.
  */
 import type { AgreedPlan, Draft, InboundMessage, Intent, Language } from '../../../machines/conversation/conversation.types.js';
+import type { PaymentPlan } from '../../../machines/conversation/plan.types.js';
 import type { NegotiationStep } from '../../negotiation/index.js';
+import type { CheckOptions, CompliancePolicy } from '../../policies/compliance.js';
 import type { SmsHistoryMessage, Tenant } from '../ports.js';
 
 export interface DraftRequest {
@@ -98,5 +100,43 @@ export function toDraft(
     language,
     negotiation: step?.negotiation ?? null,
     reviewReason,
+  };
+}
+
+/**
+ * No text of ours in the thread yet: the reply is our first communication and carries the full notice
+ * (§1006.18(e)(1)). Read from the SMS Agent's history; a history that lost our texts only over-discloses.
+ */
+export function isFirstText(request: Pick<DraftRequest, 'history'>): boolean {
+  return !request.history.some((message) => message.direction === 'outbound');
+}
+
+function planAmounts(plan: Pick<PaymentPlan, 'instalmentCents' | 'downPaymentCents' | 'totalCents' | 'schedule'>): number[] {
+  return [plan.instalmentCents, plan.downPaymentCents, plan.totalCents, ...plan.schedule.map((instalment) => instalment.amountCents)];
+}
+
+/**
+ * Amounts a reply may state besides the balance: those of the plan code decided this turn (a restatement,
+ * a counter-offer, a confirmation) and of the plan that runs (what is left of each instalment).
+ */
+export function allowedAmounts(request: Pick<DraftRequest, 'step' | 'plan'>): number[] {
+  const amounts: number[] = [];
+  const negotiation = request.step?.negotiation;
+  if (negotiation?.kind === 'offer' || negotiation?.kind === 'agree') amounts.push(...planAmounts(negotiation.plan));
+  if (request.plan) {
+    amounts.push(...planAmounts(request.plan), request.plan.paidCents);
+    amounts.push(...request.plan.schedule.map((instalment) => instalment.amountCents - instalment.paidCents));
+  }
+  return amounts;
+}
+
+/** What the compliance check of a draft needs to know about its request: language, first text, ledger, plan amounts. */
+export function draftCheckOptions(request: DraftRequest, policy: CompliancePolicy): CheckOptions {
+  return {
+    language: request.tenant.language,
+    policy,
+    firstText: isFirstText(request),
+    ledgerCents: request.tenant.amountOwedCents,
+    allowedCents: allowedAmounts(request),
   };
 }

@@ -33,12 +33,14 @@ import {
   checkOutgoingText,
   complianceReviewReason,
   complianceFooter,
+  maxCharacters,
   type CompliancePolicy,
 } from '../../policies/compliance.js';
+import { detectLegalIntents } from '../../policies/legal-intents.js';
 import { describePlan, formatCents } from '../../negotiation/index.js';
-import { STEP_CONFIDENCE, STEP_INTENT, type DraftProposal, type DraftRequest, type DraftUsage, type Drafter, type ModelPlan } from './drafter.js';
+import { STEP_CONFIDENCE, STEP_INTENT, draftCheckOptions, isFirstText, type DraftProposal, type DraftRequest, type DraftUsage, type Drafter, type ModelPlan } from './drafter.js';
 import { PROMPT_VERSION, renderDrafterPrompt } from './prompt.js';
-import { createRulesDrafter, detectIntents, shortFirstName } from './rules.drafter.js';
+import { createRulesDrafter, shortFirstName } from './rules.drafter.js';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 /** Roughly the last dozen or two SMS; older turns rarely change the next reply. */
@@ -267,10 +269,13 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
     const texts = request.unanswered.map((message) => message.text);
     const step = request.step;
 
-    // STOP must always work: if the keyword rules see an opt-out the model missed, it is added.
-    if (!intents.includes('opt_out') && detectIntents(texts).intents.includes('opt_out')) {
-      intents.unshift('opt_out');
-      reasons.push('safety_net: opt-out keyword detected by rules');
+    // The law does not depend on the model: an opt-out or a human-only intent (a lawyer, a bankruptcy, a
+    // threat to sue…) that the code rules see and the model missed is added, so routing still sends it to a person.
+    for (const intent of detectLegalIntents(texts).intents) {
+      if (intents.includes(intent)) continue;
+      if (intent === 'opt_out') intents.unshift(intent);
+      else intents.push(intent);
+      reasons.push(`safety_net: ${intent} detected by rules`);
     }
     if (step && !intents.includes(STEP_INTENT[step.kind])) intents.push(STEP_INTENT[step.kind]);
     if (modelPlan && !intents.includes('payment_plan')) intents.push('payment_plan');
@@ -281,7 +286,7 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
     const text = step?.text ?? answer.reply.trim();
     const confidence = step?.text ? STEP_CONFIDENCE[step.kind] : answer.confidence;
     if (step?.text) reasons.push(`negotiation:${step.kind} (text composed by code)`);
-    const violations = checkOutgoingText(text, { language: request.tenant.language, policy });
+    const violations = checkOutgoingText(text, draftCheckOptions(request, policy));
     let reviewReason = complianceReviewReason(violations);
     if (violations.length > 0) {
       reasons.push(...violations.map((violation) => `violation: ${violation.code}${violation.detail ? ` (${violation.detail})` : ''}`));
@@ -304,8 +309,8 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
       const language = request.tenant.language;
       const system = renderDrafterPrompt({
         language_name: LANGUAGE_NAMES[language],
-        max_length: String(policy.maxLength),
-        footer: complianceFooter(language),
+        max_length: String(maxCharacters(language, policy)),
+        footer: complianceFooter(language, { agencyName: policy.agencyName, firstText: isFirstText(request) }),
         intents: INTENTS.join(', '),
       });
       const messages: ChatCompletionMessageParam[] = [

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PROMPT_VERSION = 'drafter.v2';
+export const PROMPT_VERSION = 'drafter.v3';
 const PROMPT_FILE = `${PROMPT_VERSION}.md`;
 
 /**

@@ -12,7 +12,6 @@
  * before any drafter runs (src/negotiation, the request's `step`), and its text is taken as it is.
  */
 import type { Intent } from '../../../machines/conversation/conversation.types.js';
-import { isOptOutKeyword } from '../../../machines/conversation/opt-out.js';
 import {
   DEFAULT_COMPLIANCE,
   checkOutgoingText,
@@ -20,14 +19,23 @@ import {
   foldText,
   type CompliancePolicy,
 } from '../../policies/compliance.js';
+import { detectLegalIntents } from '../../policies/legal-intents.js';
 import type { Logger } from '../../logger.js';
 import type { Tenant } from '../ports.js';
 import { formatCents } from '../../negotiation/index.js';
-import { STEP_CONFIDENCE, STEP_INTENT, type DraftProposal, type DraftRequest, type Drafter } from './drafter.js';
+import {
+  STEP_CONFIDENCE,
+  STEP_INTENT,
+  draftCheckOptions,
+  type DraftProposal,
+  type DraftRequest,
+  type Drafter,
+} from './drafter.js';
 
 // ---------------------------------------------------------------------------------------------------
-// Intent rules. Patterns run on folded text (lower case, no accents, curly quotes straightened) unless
-// marked `raw`.
+// Intent rules. Opt-out and the human-only intents come from src/policies/legal-intents.ts (the same rules
+// back up the OpenAI drafter); the rest are here. Patterns run on folded text (lower case, no accents,
+// curly quotes straightened) unless marked `raw`.
 
 interface IntentRule {
   intent: Intent;
@@ -38,41 +46,10 @@ interface IntentRule {
 
 
 const RULES: readonly IntentRule[] = [
-  // opt_out
-  { intent: 'opt_out', id: 'opt_out.shouted_stop', pattern: /\bSTOP\b/, raw: true },
-  { intent: 'opt_out', id: 'opt_out.stop_texting', pattern: /\b(stop|quit|no more) (texting|messaging|sending|the texts|these texts|text messages|messages|texts)\b/ },
-  { intent: 'opt_out', id: 'opt_out.unsubscribe', pattern: /\b(unsubscribe|opt (me )?out|remove me from (your|this) list)\b/ },
-  { intent: 'opt_out', id: 'opt_out.es_no_messages', pattern: /\bno me (escriban|escribas|escriba|manden|mandes|envien|mande) (mas )?(mensajes|textos)?/ },
-  { intent: 'opt_out', id: 'opt_out.es_no_more', pattern: /\bno (quiero|deseo) (recibir )?(mas )?(mensajes|textos)\b/ },
-  { intent: 'opt_out', id: 'opt_out.es_stop_sending', pattern: /\bdej(en|a|e) de (escribirme|mandarme|enviarme)( mensajes)?\b/ },
-  { intent: 'opt_out', id: 'opt_out.es_unsubscribe', pattern: /\b(darme de baja|dame de baja|denme de baja)\b/ },
-  // cease
-  { intent: 'cease', id: 'cease.stop_contacting', pattern: /\bstop (contacting|calling|bothering|harassing|harrassing) me\b/ },
-  { intent: 'cease', id: 'cease.cease', pattern: /\bcease\b/ },
-  { intent: 'cease', id: 'cease.do_not_contact', pattern: /\b(do not|don't|dont|never) (contact|call) me\b/ },
-  { intent: 'cease', id: 'cease.leave_me_alone', pattern: /\bleave me alone\b/ },
-  { intent: 'cease', id: 'cease.es', pattern: /\b(dej(en|a|e) de (contactarme|llamarme|molestarme)|no me (contacten|llamen|molesten|vuelvan a contactar)|dejenme en paz)\b/ },
-  // attorney
-  { intent: 'attorney', id: 'attorney.lawyer', pattern: /\b(lawyer|attorney|counsel|legal aid)\b/ },
-  { intent: 'attorney', id: 'attorney.es', pattern: /\b(abogad[oa]s?|asesor legal)\b/ },
-  // bankruptcy
-  { intent: 'bankruptcy', id: 'bankruptcy.en', pattern: /\b(bankrupt(cy)?|chapter (7|13|seven|thirteen))\b/ },
-  { intent: 'bankruptcy', id: 'bankruptcy.es', pattern: /\b(quiebra|bancarrota|capitulo (7|13))\b/ },
-  // dispute
-  { intent: 'dispute', id: 'dispute.not_my_debt', pattern: /\bnot my (debt|bill|account)\b/ },
-  { intent: 'dispute', id: 'dispute.dont_owe', pattern: /\b(i )?(don't|dont|do not|never) owe\b|\bi owe (you )?nothing\b/ },
-  { intent: 'dispute', id: 'dispute.dispute', pattern: /\b(dispute|disputing|validation|verify (the|this) debt|prove it)\b/ },
-  { intent: 'dispute', id: 'dispute.wrong_amount', pattern: /\b(wrong|incorrect) (amount|balance)\b|\bthis is (a )?(scam|fraud)\b/ },
-  { intent: 'dispute', id: 'dispute.es', pattern: /\b(no (es|son) mi(s)? deuda(s)?|esa deuda no es mia|no (le |les )?debo|disput(o|a|ar))\b/ },
-  { intent: 'dispute', id: 'dispute.es_amount', pattern: /\b(monto|cantidad|saldo) (incorrect[oa]|equivocad[oa])\b|\bes (una )?estafa\b/ },
-  // hostile
-  { intent: 'hostile', id: 'hostile.insult', pattern: /\b(fuck\w*|f\*ck\w*|shit\w*|bitch\w*|bastards?|assholes?|idiots?|stupid|scum|crooks?|thie(f|ves)|damn you)\b/ },
-  { intent: 'hostile', id: 'hostile.threat', pattern: /\b(i('ll| will| am going to|'m going to|m gonna| gonna)) (kill|hurt|shoot|find|come for) you\b|\byou('ll| will) regret\b/ },
-  { intent: 'hostile', id: 'hostile.es_insult', pattern: /\b(pendej\w*|pinche\w*|cabron\w*|idiota\w*|estupid\w*|mierda|ladron\w*|rateros?|chinga\w*|puta\w*|imbecil\w*)\b/ },
-  { intent: 'hostile', id: 'hostile.es_threat', pattern: /\b(te|los|les|lo) voy a (matar|encontrar|buscar|romper)\b|\bse van a arrepentir\b/ },
   // wrong_number
-  { intent: 'wrong_number', id: 'wrong_number.en', pattern: /\bwrong (number|person)\b|\bno one (here )?(by that name|named)\b|\bnobody (here )?(by that name|named)\b|\bdon't know (this|that|who that) (person|is)\b/ },
-  { intent: 'wrong_number', id: 'wrong_number.es', pattern: /\b(numero equivocado|equivoc\w* de (numero|persona)|persona equivocada|no conozco a (esa|esta) persona|no soy (esa|esta) persona)\b/ },
+  // "wrong person" is a dispute (legal-intents.ts): whoever says it may be the debtor denying the debt.
+  { intent: 'wrong_number', id: 'wrong_number.en', pattern: /\bwrong number\b|\bno one (here )?(by that name|named)\b|\bnobody (here )?(by that name|named)\b|\bdon't know (this|that|who that) (person|is)\b/ },
+  { intent: 'wrong_number', id: 'wrong_number.es', pattern: /\b(numero equivocado|equivoc\w* de numero|no conozco a (esa|esta) persona|no soy (esa|esta) persona)\b/ },
   // paid
   { intent: 'paid', id: 'paid.already', pattern: /\balready (paid|sent (it|the payment)|made (the|a|my) payment)\b|\bpaid (it )?(off|in full)\b|\b(i|we) (have )?paid (it|this|that|you|the)\b/ },
   { intent: 'paid', id: 'paid.es', pattern: /\bya (pague|page|lo pague|la pague|hice el pago|realice el pago|esta pagad[oa]|se pago)\b|\b(ya )?(hice|realice|mande|envie) el pago\b/ },
@@ -106,7 +83,11 @@ const PRECEDENCE: readonly Intent[] = [
   'cease',
   'attorney',
   'bankruptcy',
+  'threat_to_sue',
+  'regulator_complaint',
+  'harassment_claim',
   'dispute',
+  'supervisor_request',
   'hostile',
   'wrong_number',
   'paid',
@@ -128,6 +109,10 @@ export const RULES_CONFIDENCE: Readonly<Record<Intent, number>> = Object.freeze(
   bankruptcy: 0.9,
   dispute: 0.85,
   hostile: 0.8,
+  threat_to_sue: 0.9,
+  regulator_complaint: 0.9,
+  harassment_claim: 0.9,
+  supervisor_request: 0.85,
   greeting: 0.9,
   question: 0.9,
   promise_to_pay: 0.9,
@@ -154,9 +139,11 @@ export function detectIntents(texts: readonly string[]): IntentDetection {
     found.add(intent);
     if (!matched.includes(`rule:${id}`)) matched.push(`rule:${id}`);
   };
+  const legal = detectLegalIntents(texts);
+  for (const intent of legal.intents) found.add(intent);
+  matched.push(...legal.matched);
   for (const text of texts) {
     const folded = foldText(text);
-    if (isOptOutKeyword(text)) note('opt_out', 'opt_out.keyword');
     for (const rule of RULES) {
       if (rule.pattern.test(rule.raw ? text : folded)) note(rule.intent, rule.id);
     }
@@ -166,8 +153,9 @@ export function detectIntents(texts: readonly string[]): IntentDetection {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Templates. Bodies stay short enough that body + footer fits 160 characters with a 12-letter name and
-// a seven-digit balance; candidates without the name, then without the amount, are tried if not.
+// Templates. Bodies stay short enough that body + closing fits the default SMS budget (4 segments) with a
+// 12-letter name and a seven-digit balance, in both languages, with the first text's full notice and a
+// 40-character agency name; candidates without the name, then without the amount, are tried if not.
 
 interface Fill {
   name: string | null;
@@ -197,6 +185,11 @@ const TEMPLATES: Record<'en' | 'es', Record<Intent, Template>> = {
     bankruptcy: () => 'Thank you. Please send your bankruptcy case number so we can update your account.',
     dispute: () => 'Thank you. We noted your dispute and a team member will review your account.',
     hostile: () => 'We understand you are upset. A team member will review your account.',
+    // Neutral acknowledgements: these conversations are escalated, a person answers the substance.
+    threat_to_sue: () => 'Thank you. We noted your message and a team member will review your account.',
+    regulator_complaint: () => 'Thank you. We noted your concern and a team member will review your account.',
+    supervisor_request: () => 'Understood. We will pass your request to a supervisor.',
+    harassment_claim: () => 'We are sorry. We noted your concern and a team member will review your account.',
   },
   es: {
     greeting: ({ name, amount }) => `Hola${space(name)}, gracias por responder.${amount ? ` Su saldo es de ${amount}.` : ''} ¿Cómo desea pagarlo?`,
@@ -215,6 +208,10 @@ const TEMPLATES: Record<'en' | 'es', Record<Intent, Template>> = {
     bankruptcy: () => 'Gracias. Envíenos el número de caso de su quiebra para actualizar su cuenta.',
     dispute: () => 'Gracias. Anotamos su disputa y alguien de nuestro equipo revisará su cuenta.',
     hostile: () => 'Entendemos su molestia. Alguien de nuestro equipo revisará su cuenta.',
+    threat_to_sue: () => 'Gracias. Anotamos su mensaje y alguien de nuestro equipo revisará su cuenta.',
+    regulator_complaint: () => 'Gracias. Anotamos su inquietud y alguien de nuestro equipo revisará su cuenta.',
+    supervisor_request: () => 'Entendido. Pasaremos su solicitud a un supervisor.',
+    harassment_claim: () => 'Lo sentimos. Anotamos su inquietud y alguien de nuestro equipo revisará su cuenta.',
   },
 };
 
@@ -228,11 +225,13 @@ export function composeReply(
   intent: Intent,
   tenant: Pick<Tenant, 'language' | 'tenantName' | 'amountOwedCents'>,
   policy: CompliancePolicy = DEFAULT_COMPLIANCE,
+  options: { firstText?: boolean } = {},
 ): { text: string; violations: ReturnType<typeof checkOutgoingText> } {
   const language = tenant.language;
   const name = shortFirstName(tenant.tenantName);
   const amount = tenant.amountOwedCents > 0 ? formatCents(tenant.amountOwedCents) : null;
   const template = TEMPLATES[language][intent];
+  const closing = complianceFooter(language, { agencyName: policy.agencyName, firstText: options.firstText });
   const candidates: Fill[] = [
     { name, amount },
     { name: null, amount },
@@ -240,8 +239,8 @@ export function composeReply(
   ];
   let last = { text: '', violations: [] as ReturnType<typeof checkOutgoingText> };
   for (const fill of candidates) {
-    const text = `${template(fill)} ${complianceFooter(language)}`;
-    const violations = checkOutgoingText(text, { language, policy });
+    const text = `${template(fill)} ${closing}`;
+    const violations = checkOutgoingText(text, { language, policy, firstText: options.firstText, ledgerCents: tenant.amountOwedCents });
     if (violations.length === 0) return { text, violations };
     last = { text, violations };
   }
@@ -274,9 +273,10 @@ export function createRulesDrafter(options: RulesDrafterOptions = {}): Drafter {
       // The step's own text (a restatement, a confirmation) is code's answer to the plan part; the most
       // delicate intent still picks the template when it outranks the plan (a dispute, a wrong number).
       const useStepText = step?.text != null && templateIntent === stepIntent;
+      const check = draftCheckOptions(request, policy);
       const { text, violations } = useStepText
-        ? { text: step.text!, violations: checkOutgoingText(step.text!, { language: request.tenant.language, policy }) }
-        : composeReply(templateIntent, request.tenant, policy);
+        ? { text: step.text!, violations: checkOutgoingText(step.text!, check) }
+        : composeReply(templateIntent, request.tenant, policy, { firstText: check.firstText });
       const confidence = Math.min(
         ...intents.map((intent) => (intent === stepIntent ? STEP_CONFIDENCE[step!.kind] : RULES_CONFIDENCE[intent])),
       );
