@@ -251,7 +251,8 @@ describe('the conversation each row leads to (rules drafter, routing, machine)',
   it.each(RESULTING_STATE)('when the debtor writes %j (%s), then the conversation goes to %s', async (message, language, state) => {
     const owedCents = ROWS.find(([row]) => row === message)![1];
     const tenant = makeTenant({ amountOwedCents: owedCents, failedPaymentPlans: 0, language, timeZone: ZONE });
-    const step = negotiate({ texts: [message], offeredPlan: null, activePlan: null, owedCents, failedPlans: 0, language, timeZone: ZONE, now: NOW, compliance: DEFAULT_COMPLIANCE });
+    // The debtor's first message: our answer is the first text, with the full notice.
+    const step = negotiate({ texts: [message], offeredPlan: null, activePlan: null, owedCents, failedPlans: 0, language, timeZone: ZONE, now: NOW, compliance: DEFAULT_COMPLIANCE, firstText: true });
     const proposal = await createRulesDrafter().draft({ conversationId: 'c', tenant, history: [], unanswered: [{ text: message, at: NOW.toISOString(), messageId: 'm' }], step, plan: null });
     let [snapshot] = initialTransition(conversationMachine, { conversationId: 'c', tenantId: 't', phone: '+15550001111' });
     [snapshot] = transition(conversationMachine, snapshot, { type: 'sms.received', text: message, messageId: 'm', at: NOW.toISOString() });
