@@ -153,6 +153,7 @@ export async function startOrchestrator(
         compliance: compliancePolicy(config),
         negotiation: config.negotiation,
         contactWindow: config.contactWindow,
+        frequencyCaps: config.frequencyCaps,
         onComplianceDecision: (rule: string, decision: string) => metrics.complianceDecisions.inc({ rule, decision }),
         clock,
       };

@@ -111,6 +111,8 @@ const schema = z
     CALLING_HOURS_START: z.coerce.number().int().min(0).max(23).default(8),
     CALLING_HOURS_END: z.coerce.number().int().min(1).max(24).default(21),
     REPLY_WINDOW: duration('30m'),
+    CAP_UNSOLICITED_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
+    CAP_UNSOLICITED_PER_WEEK: z.coerce.number().int().min(0).max(100).default(7),
     SERVICE_TIME_ZONES: z
       .string()
       .default('America/New_York,America/Chicago,America/Denver,America/Phoenix,America/Los_Angeles')
@@ -218,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       },
       timers: { reminderDaysBefore: e.PLAN_REMINDER_DAYS_BEFORE, reminderHour: e.PLAN_REMINDER_HOUR, graceMs: e.PLAN_GRACE_PERIOD },
     },
+    frequencyCaps: { unsolicitedPerDay: e.CAP_UNSOLICITED_PER_DAY, unsolicitedPerWeek: e.CAP_UNSOLICITED_PER_WEEK },
     contactWindow: {
       startHour: e.CALLING_HOURS_START,
       endHour: e.CALLING_HOURS_END,

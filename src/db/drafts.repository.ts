@@ -82,8 +82,16 @@ export async function closeApproval(
     .execute();
 }
 
+/** A queue item with the state its conversation is in now (to explain a refusal). */
 export async function findApproval(db: DbOrTrx, approvalId: string) {
-  return db.selectFrom('drafts').selectAll().where('id', '=', approvalId).where('review_status', 'is not', null).executeTakeFirst();
+  return db
+    .selectFrom('drafts')
+    .innerJoin('conversations', 'conversations.id', 'drafts.conversation_id')
+    .selectAll('drafts')
+    .select('conversations.state')
+    .where('drafts.id', '=', approvalId)
+    .where('drafts.review_status', 'is not', null)
+    .executeTakeFirst();
 }
 
 /** Oldest first; keyset pagination on (queued_at, id), continuing after the item `afterId`. */

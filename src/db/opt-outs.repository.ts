@@ -1,15 +1,45 @@
+import { sql } from 'kysely';
+import { normalisePhone } from '../text/phone.js';
 import type { DbOrTrx } from './database.js';
 
-/** Opt-outs hold for a phone number across conversations and tenants; the first conversation to record one owns it. */
+/**
+ * Opt-outs (suppressions) hold for a phone number across conversations and tenants, in E.164: the debtor's
+ * own (the first conversation to record one owns it, and sends the one confirmation) or a manager's.
+ */
+
+/** E.164 when the number is one; as it is otherwise (a number stored before normalisation). */
+const canonical = (phone: string) => normalisePhone(phone) ?? phone;
 
 export async function recordOptOut(db: DbOrTrx, phone: string, conversationId: string) {
   await db
     .insertInto('opt_outs')
-    .values({ phone, conversation_id: conversationId })
+    .values({ phone: canonical(phone), conversation_id: conversationId })
     .onConflict((oc) => oc.column('phone').doNothing())
     .execute();
 }
 
 export async function findOptOut(db: DbOrTrx, phone: string) {
-  return db.selectFrom('opt_outs').select(['phone', 'conversation_id']).where('phone', '=', phone).executeTakeFirst();
+  return db.selectFrom('opt_outs').select(['phone', 'conversation_id']).where('phone', '=', canonical(phone)).executeTakeFirst();
+}
+
+/** A manager's suppression; a number already suppressed keeps its first record. Returns whether it was new. */
+export async function addSuppression(db: DbOrTrx, entry: { phone: string; addedBy: string; reason: string | null }) {
+  const inserted = await db
+    .insertInto('opt_outs')
+    .values({ phone: canonical(entry.phone), conversation_id: null, source: 'manager', added_by: entry.addedBy, reason: entry.reason })
+    .onConflict((oc) => oc.column('phone').doNothing())
+    .returning('phone')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+/** Suppressed numbers, newest first, in pages keyed by the time and number of the last one seen. */
+export async function listSuppressions(db: DbOrTrx, limit: number) {
+  return db
+    .selectFrom('opt_outs')
+    .select(['phone', 'conversation_id', 'source', 'added_by', 'reason', sql<Date>`opted_out_at`.as('since')])
+    .orderBy('opted_out_at', 'desc')
+    .orderBy('phone')
+    .limit(limit)
+    .execute();
 }

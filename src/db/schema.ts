@@ -98,11 +98,15 @@ export interface ApprovalDecisionsTable {
   decided_at: Timestamp;
 }
 
+export type OutboundKind = 'reply' | 'unsolicited' | 'confirmation';
+
 export interface OutboundMessagesTable {
   idempotency_key: string;
   conversation_id: string;
   body: string;
   status: 'sending' | 'accepted';
+  /** What the text is, for frequency caps: a reply to the debtor, one we started, an opt-out confirmation. */
+  kind: ColumnType<OutboundKind, OutboundKind | undefined, OutboundKind>;
   sms_agent_id: string | null;
   attempts: Generated<number>;
   first_attempt_at: Timestamp;
@@ -122,8 +126,13 @@ export interface EscalationsTable {
 }
 
 export interface OptOutsTable {
+  /** E.164. */
   phone: string;
-  conversation_id: string;
+  /** The conversation whose debtor opted out; null for a manager's suppression. */
+  conversation_id: string | null;
+  source: ColumnType<'debtor' | 'manager', 'debtor' | 'manager' | undefined, 'debtor' | 'manager'>;
+  added_by: string | null;
+  reason: string | null;
   opted_out_at: Timestamp;
 }
 

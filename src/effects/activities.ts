@@ -12,7 +12,7 @@ import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COM
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
 import { draftCheckOptions, isFirstText, toDraft, type DraftRequest, type Drafter } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
-import { checkSendTime, type SendGateDeps } from './send-gate.js';
+import { checkFrequencyCap, checkSendTime, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms } from './sms-delivery.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
 
@@ -35,6 +35,7 @@ export interface EffectDeps {
   /** Milliseconds since the epoch; injectable so tests can move time. */
   clock?: () => number;
   contactWindow?: ContactWindowPolicy;
+  frequencyCaps?: FrequencyCaps;
   /** Counts the send-time gate's decisions by rule (metrics). */
   onComplianceDecision?: (rule: string, decision: string) => void;
 }
@@ -195,11 +196,13 @@ export function createEffects(deps: EffectDeps): Effects {
     if (await findOptOut(db, phone)) return;
     assertCompliant(text, language, policy);
     const time = await checkSendTime(gate, { conversationId: context.conversationId, phone, timeZone, inReplyTo: null });
-    if (!time.allowed) {
-      await context.runAgainAt(time.notBefore);
+    const verdict = time.allowed ? await checkFrequencyCap({ ...gate, caps: deps.frequencyCaps }, { conversationId: context.conversationId, phone }) : time;
+    if (!verdict.allowed) {
+      await context.runAgainAt(verdict.notBefore);
       return;
     }
-    return deliverSms({ db, smsAgent: services.smsAgent, logger }, { key: context.key, conversationId: context.conversationId, phone, text }, context.signal);
+    const message = { key: context.key, conversationId: context.conversationId, phone, text, kind: 'unsolicited' as const };
+    return deliverSms({ db, smsAgent: services.smsAgent, logger }, message, context.signal);
   }
 
   return {
@@ -238,7 +241,7 @@ export function createEffects(deps: EffectDeps): Effects {
       if (owner && owner.conversation_id !== context.conversationId) return;
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },
-        { key: context.key, conversationId: context.conversationId, phone: params.phone, text: OPT_OUT_CONFIRMATION[params.language] },
+        { key: context.key, conversationId: context.conversationId, phone: params.phone, text: OPT_OUT_CONFIRMATION[params.language], kind: 'confirmation' },
         context.signal,
       );
       logger.info({ conversationId: context.conversationId, smsId }, 'opt-out confirmed to the debtor');

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { OutboundKind } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { SmsAgent } from './ports.js';
 
@@ -16,7 +17,7 @@ export const RECONCILE_SKEW_MS = 60_000;
  */
 export async function deliverSms(
   deps: { db: Db; smsAgent: SmsAgent; logger: Logger },
-  message: { key: string; conversationId: string; phone: string; text: string },
+  message: { key: string; conversationId: string; phone: string; text: string; kind?: OutboundKind },
   signal?: AbortSignal,
 ): Promise<{ smsId: string }> {
   const { db, smsAgent, logger } = deps;
@@ -45,7 +46,7 @@ export async function deliverSms(
   } else {
     await db
       .insertInto('outbound_messages')
-      .values({ idempotency_key: message.key, conversation_id: message.conversationId, body: message.text, status: 'sending' })
+      .values({ idempotency_key: message.key, conversation_id: message.conversationId, body: message.text, status: 'sending', kind: message.kind ?? 'reply' })
       .execute();
   }
 

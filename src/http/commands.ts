@@ -73,6 +73,10 @@ export async function decideApproval(
   // A retried request (same key) gets its first answer, though the item is no longer pending.
   if (await seenBefore(deps.db, approval.conversation_id, idempotencyKey)) return apply();
   if (approval.review_status !== 'pending') {
+    // The debtor opted out while the draft waited: say so, not merely "decided".
+    if (approval.state === 'optedOut') {
+      throw conflict('opted_out', 'the debtor opted out while this draft waited; nothing will be sent', { status: approval.review_status });
+    }
     throw conflict('already_decided', `approval ${event.approvalId} is already ${approval.review_status}`, {
       status: approval.review_status,
       reviewer: approval.reviewer,

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
+import { findOptOut } from '../db/opt-outs.repository.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
@@ -49,7 +50,7 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
 
   router.get('/v1/conversations/:id', async (req, res) => {
     const row = await loadConversation(deps.db, parse(conversationId, req.params.id));
-    res.json(describeConversation(deps.machine, row));
+    res.json({ ...describeConversation(deps.machine, row), compliance: await complianceState(deps.db, row) });
   });
 
   router.get('/v1/conversations/:id/transitions', async (req, res) => {
@@ -113,6 +114,24 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
     plan: context.plan ? planView(context.plan) : null,
     pending_timers: Object.keys((row.live_effects as { timers: Record<string, string> }).timers),
     allowed_events: allowedEvents(fromStored(machine, stored)),
+  };
+}
+
+/** What the send-time gate knows of this conversation: an opt-out on its number, a held-back text, the last decision. */
+async function complianceState(db: Db, row: ConversationRow) {
+  const [optOut, last] = await Promise.all([
+    findOptOut(db, row.phone),
+    db
+      .selectFrom('compliance_decisions')
+      .select(['rule', 'decision', 'detail', 'at'])
+      .where('conversation_id', '=', row.id)
+      .orderBy('id', 'desc')
+      .executeTakeFirst(),
+  ]);
+  return {
+    opted_out: optOut !== undefined,
+    send_deferred_until: row.snapshot.context.outgoing?.deferredUntil ?? null,
+    last_decision: last ?? null,
   };
 }
 

@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import type { Db } from '../db/database.js';
 import { listOpenEscalations } from '../db/escalations.repository.js';
+import { addSuppression, listSuppressions } from '../db/opt-outs.repository.js';
 import { listPlans } from '../db/payment-plans.repository.js';
-import { requireRole } from './auth.js';
-import { escalationsQuery, plansQuery } from './schemas.js';
+import { principalOf, requireRole } from './auth.js';
+import { escalationsQuery, plansQuery, suppressionBody, suppressionsQuery } from './schemas.js';
 import { parse } from './validate.js';
 
-/** What managers follow up on: agreed plans with their instalments, and the cases people own. */
+/** What managers follow up on: agreed plans with their instalments, the cases people own, suppressed numbers. */
 export function plansRouter(deps: { db: Db }) {
   const router = Router();
 
@@ -30,6 +31,28 @@ export function plansRouter(deps: { db: Db }) {
         opened_at: row.opened_at,
       })),
     });
+  });
+
+  // Phone numbers are personal data: managers only.
+  router.get('/v1/compliance/suppressions', requireRole('manager'), async (req, res) => {
+    const query = parse(suppressionsQuery, req.query);
+    const rows = await listSuppressions(deps.db, query.limit);
+    res.json({
+      items: rows.map((row) => ({
+        phone_number: row.phone,
+        source: row.source,
+        conversation_id: row.conversation_id,
+        added_by: row.added_by,
+        reason: row.reason,
+        since: row.since,
+      })),
+    });
+  });
+
+  router.post('/v1/compliance/suppressions', requireRole('manager'), async (req, res) => {
+    const body = parse(suppressionBody, req.body);
+    const created = await addSuppression(deps.db, { phone: body.phone_number, addedBy: principalOf(req).subject, reason: body.reason ?? null });
+    res.status(created ? 201 : 200).json({ phone_number: body.phone_number, suppressed: true, created });
   });
 
   return router;

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+
+/** Opt-outs that hold, over real HTTP: whatever format the number is typed in, and whoever recorded it. */
+
+let harness: TestOrchestrator;
+beforeAll(async () => {
+  harness = await startTestOrchestrator();
+});
+afterAll(() => harness.stop());
+
+const service = () => ({ Authorization: `Bearer ${harness.token('service')}` });
+const manager = () => ({ Authorization: `Bearer ${harness.token('manager', 'mia')}` });
+const textsTo = (e164: string) => harness.orchestrator.simulators!.sms.sent.filter((sms) => sms.to === e164).map((sms) => sms.body);
+
+async function inbound(tenant: string, phone: string, content: string, messageId: string, conversationId?: string) {
+  const response = await request(harness.url)
+    .post('/orchestrate/sms-received')
+    .set(service())
+    .send({ tenant_id: tenant, phone_number: phone, content, message_id: messageId, ...(conversationId ? { conversation_id: conversationId } : {}) })
+    .expect(202);
+  return response.body.conversation_id as string;
+}
+
+describe('opt-outs that hold', () => {
+  it('when a STOP comes in one number format, then texts from the same phone in other formats get nothing more', async () => {
+    const first = await inbound('tenant-stop-a', '+1 (555) 000-3000', 'Stop please', 'stop-1');
+    await waitForState(harness.orchestrator, first, ['optedOut']);
+    await waitFor(() => textsTo('+15550003000').length === 1, 10_000, 'the one confirmation');
+
+    const second = await inbound('tenant-stop-b', '15550003000', 'Hi, what is my balance?', 'stop-2');
+    const third = await inbound('tenant-stop-c', '+15550003000', 'hello?', 'stop-3');
+    await waitForState(harness.orchestrator, second, ['failed', 'awaitingReply']);
+    await waitForState(harness.orchestrator, third, ['failed', 'awaitingReply']);
+    // Only the confirmation ever went out; the later sends were refused at the send-time gate.
+    expect(textsTo('+15550003000')).toHaveLength(1);
+    const suppressed = await request(harness.url).get('/v1/compliance/suppressions').set(manager()).expect(200);
+    expect(suppressed.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ phone_number: '+15550003000', source: 'debtor' })]));
+    expect((await request(harness.url).get(`/v1/conversations/${second}`).set(manager()).expect(200)).body.compliance.opted_out).toBe(true);
+  });
+
+  it('when a STOP arrives while a draft waits for approval, then the draft is cancelled and approving it is a 409 opted_out', async () => {
+    const conversationId = await inbound('tenant-stop-d', '+15550003001', 'I lost my job last month', 'stop-4');
+    await waitForState(harness.orchestrator, conversationId, ['pendingApproval']);
+    const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
+    const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === conversationId);
+    await inbound('tenant-stop-d', '+15550003001', 'STOP', 'stop-5', conversationId);
+    await waitForState(harness.orchestrator, conversationId, ['optedOut']);
+    const refused = await request(harness.url).post('/orchestrate/approve-response').set(manager()).send({ response_queue_id: item.response_queue_id, action: 'approve' }).expect(409);
+    expect(refused.body.error).toMatchObject({ code: 'opted_out', details: { status: 'superseded' } });
+    await waitFor(() => textsTo('+15550003001').length === 1, 10_000, 'the confirmation');
+    expect(textsTo('+15550003001')[0]).not.toMatch(/job|week/);
+  });
+
+  it('when a manager suppresses a number, then it is listed and nothing is sent to it', async () => {
+    const added = await request(harness.url).post('/v1/compliance/suppressions').set(manager()).send({ phone_number: '(555) 000-3002', reason: 'asked by letter' }).expect(201);
+    expect(added.body).toEqual({ phone_number: '+15550003002', suppressed: true, created: true });
+    await request(harness.url).post('/v1/compliance/suppressions').set(manager()).send({ phone_number: '+15550003002' }).expect(200);
+    await request(harness.url).post('/v1/compliance/suppressions').set(service()).send({ phone_number: '+15550003002' }).expect(403);
+    await request(harness.url).post('/v1/compliance/suppressions').set(manager()).send({ phone_number: '(((((' }).expect(400);
+
+    const conversationId = await inbound('tenant-stop-e', '+15550003002', 'Hi, what is my balance?', 'stop-6');
+    await waitForState(harness.orchestrator, conversationId, ['failed', 'awaitingReply']);
+    expect(textsTo('+15550003002')).toEqual([]);
+    const listed = await request(harness.url).get('/v1/compliance/suppressions').set(manager()).expect(200);
+    expect(listed.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ phone_number: '+15550003002', source: 'manager', added_by: 'mia', reason: 'asked by letter' })]));
+  });
+});

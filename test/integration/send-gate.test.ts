@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { checkFrequencyCap, checkSendTime } from '../../src/effects/send-gate.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/** The send-time gate's records on real Postgres: deferrals are rows, caps count unsolicited texts only. */
+
+let testDb: TestDatabase;
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(() => testDb.drop());
+
+const NOW = Date.parse('2026-12-02T18:00:00Z'); // noon in Chicago
+const HOUR = 3_600_000;
+
+async function conversation(id: string, phone: string) {
+  await testDb.db
+    .insertInto('conversations')
+    .values({ id, tenant_id: 't', phone, state: 'planAgreed', snapshot: JSON.stringify({ value: 'planAgreed', status: 'active', context: {} }), live_effects: JSON.stringify({ invokes: {}, timers: {} }), machine_version: 'x', version: 1 })
+    .execute();
+}
+
+async function sentEarlier(conversationId: string, kind: 'reply' | 'unsolicited', hoursAgo: number, n: number) {
+  await testDb.db
+    .insertInto('outbound_messages')
+    .values({ idempotency_key: `${conversationId}:${kind}:${hoursAgo}:${n}`, conversation_id: conversationId, body: 'x', status: 'accepted', kind, first_attempt_at: new Date(NOW - hoursAgo * HOUR) })
+    .execute();
+}
+
+describe('frequency caps', () => {
+  it('when three unsolicited texts went out today, then a fourth waits until the oldest is a day old; replies do not count', async () => {
+    await conversation('cap-1', '+15550700001');
+    for (const [hoursAgo, n] of [[20, 1], [10, 2], [2, 3]]) await sentEarlier('cap-1', 'unsolicited', hoursAgo, n);
+    for (let n = 0; n < 5; n += 1) await sentEarlier('cap-1', 'reply', 1, n);
+    const decisions: string[] = [];
+    const verdict = await checkFrequencyCap(
+      { db: testDb.db, clock: () => NOW, onDecision: (rule, decision) => decisions.push(`${rule}:${decision}`) },
+      { conversationId: 'cap-1', phone: '+15550700001' },
+    );
+    expect(verdict).toMatchObject({ allowed: false, notBefore: new Date(NOW - 20 * HOUR + 24 * HOUR + 1_000) });
+    expect(decisions).toEqual(['frequency_cap:deferred']);
+    const rows = await testDb.db.selectFrom('compliance_decisions').selectAll().where('conversation_id', '=', 'cap-1').execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ rule: 'frequency_cap', decision: 'deferred' });
+  });
+
+  it('when the stricter profile counts a week, then the number\u2019s other conversations count too', async () => {
+    await conversation('cap-2a', '+15550700002');
+    await conversation('cap-2b', '+15550700002');
+    await sentEarlier('cap-2a', 'unsolicited', 100, 1);
+    await sentEarlier('cap-2b', 'unsolicited', 50, 1);
+    const caps = { unsolicitedPerDay: 2, unsolicitedPerWeek: 2 };
+    const verdict = await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps }, { conversationId: 'cap-2b', phone: '+15550700002' });
+    expect(verdict.allowed).toBe(false);
+    expect(await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 2, unsolicitedPerWeek: 3 } }, { conversationId: 'cap-2b', phone: '+15550700002' })).toMatchObject({ allowed: true });
+  });
+});
+
+describe('quiet hours at the gate', () => {
+  it('when a text falls outside calling hours, then the deferral is a recorded decision naming the time and zone', async () => {
+    await conversation('quiet-1', '+13125550100');
+    const night = Date.parse('2026-12-02T04:00:00Z'); // 22:00 in Chicago; a 312 number is in Chicago
+    const verdict = await checkSendTime({ db: testDb.db, clock: () => night }, { conversationId: 'quiet-1', phone: '+13125550100', timeZone: null, inReplyTo: null });
+    expect(verdict).toMatchObject({ allowed: false, detail: 'deferred until 2026-12-02 08:00 America/Chicago' });
+  });
+});
