@@ -154,6 +154,7 @@ export async function startOrchestrator(
         negotiation: config.negotiation,
         contactWindow: config.contactWindow,
         frequencyCaps: config.frequencyCaps,
+        identityCheck: config.identityCheck,
         onComplianceDecision: (rule: string, decision: string) => metrics.complianceDecisions.inc({ rule, decision }),
         clock,
       };

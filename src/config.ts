@@ -111,6 +111,7 @@ const schema = z
     CALLING_HOURS_START: z.coerce.number().int().min(0).max(23).default(8),
     CALLING_HOURS_END: z.coerce.number().int().min(1).max(24).default(21),
     REPLY_WINDOW: duration('30m'),
+    IDENTITY_CHECK: z.enum(['on_record', 'off']).default('on_record'),
     CAP_UNSOLICITED_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
     CAP_UNSOLICITED_PER_WEEK: z.coerce.number().int().min(0).max(100).default(7),
     SERVICE_TIME_ZONES: z
@@ -220,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       },
       timers: { reminderDaysBefore: e.PLAN_REMINDER_DAYS_BEFORE, reminderHour: e.PLAN_REMINDER_HOUR, graceMs: e.PLAN_GRACE_PERIOD },
     },
+    identityCheck: e.IDENTITY_CHECK,
     frequencyCaps: { unsolicitedPerDay: e.CAP_UNSOLICITED_PER_DAY, unsolicitedPerWeek: e.CAP_UNSOLICITED_PER_WEEK },
     contactWindow: {
       startHour: e.CALLING_HOURS_START,

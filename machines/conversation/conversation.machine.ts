@@ -46,11 +46,14 @@ export const conversationMachine = conversationSetup.createMachine({
     escalation: null,
     offeredPlan: null,
     plan: null,
+    identityVerified: false,
     failure: null,
   }),
   on: {
     // An inbound SMS is legal everywhere; by default the debtor said more, so draft again with everything.
     'sms.received': { target: '.drafting', reenter: true, actions: 'rememberInbound' },
+    // A manager confirmed who holds the number: account details may go to it from the next reply on.
+    'identity.verified': { actions: 'verifyIdentity' },
     ...staffAndPaymentHandlers([]),
   },
   states: {

@@ -43,6 +43,8 @@ export interface DraftReplyInput {
   offeredPlan: PaymentPlan | null;
   /** The plan that runs now, if any: the reply is written with it in mind. */
   plan: AgreedPlan | null;
+  /** A manager confirmed who holds this number (see `identity.verified`). */
+  identityVerified?: boolean;
 }
 
 export interface SendSmsInput {
@@ -203,6 +205,7 @@ export const conversationSetup = setup({
       escalation: ({ event }) => ({ reason: 'manager' as const, note: 'reason' in event ? (event.reason ?? null) : null }),
     }),
     withdrawOffer: assign({ offeredPlan: null }),
+    verifyIdentity: assign({ identityVerified: true }),
     escalateFor: assign({
       escalation: (_, params: { reason: EscalationReason }) => ({ reason: params.reason, note: null }),
     }),

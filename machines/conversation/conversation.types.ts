@@ -166,6 +166,8 @@ export interface ConversationContext extends ConversationInput {
   offeredPlan: PaymentPlan | null;
   /** The agreed plan while it runs (and after, with its final status). */
   plan: AgreedPlan | null;
+  /** A manager confirmed that the number texting is the debtor's (a number on the tenant's record needs no confirmation). */
+  identityVerified: boolean;
   failure: { step: 'drafting' | 'sending'; message: string } | null;
 }
 
@@ -187,7 +189,8 @@ export type ConversationEvent =
   | { type: 'timer.approval_sla' }
   | { type: 'timer.plan_reminder' }
   | { type: 'timer.plan_deadline' }
-  | { type: 'timer.send_window' };
+  | { type: 'timer.send_window' }
+  | { type: 'identity.verified'; by: string };
 
 /** Events that callers may post through the API (the rest come from jobs and timers). */
 export const EXTERNAL_EVENT_TYPES = [
@@ -201,4 +204,5 @@ export const EXTERNAL_EVENT_TYPES = [
   'staff.close',
   'payment.received',
   'retry',
+  'identity.verified',
 ] as const;

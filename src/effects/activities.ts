@@ -10,8 +10,9 @@ import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
-import { draftCheckOptions, isFirstText, toDraft, type DraftRequest, type Drafter } from './drafting/drafter.js';
+import { draftCheckOptions, isFirstText, toDraft, type DraftRequest, type Drafter, type DraftProposal } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
+import { identityOf, identityRequestText, type Identity } from '../policies/identity.js';
 import { checkFrequencyCap, checkSendTime, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms } from './sms-delivery.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
@@ -34,6 +35,8 @@ export interface EffectDeps {
   negotiation?: NegotiationSettings;
   /** Milliseconds since the epoch; injectable so tests can move time. */
   clock?: () => number;
+  /** `on_record` (default): account details only to the tenant's numbers or a verified one; `off`: no check. */
+  identityCheck?: 'on_record' | 'off';
   contactWindow?: ContactWindowPolicy;
   frequencyCaps?: FrequencyCaps;
   /** Counts the send-time gate's decisions by rule (metrics). */
@@ -54,6 +57,22 @@ export function createActivities(deps: EffectDeps): Activities {
   const clock = deps.clock ?? Date.now;
   const gate = sendGate(deps);
 
+  /**
+   * A number that is not on the tenant's record and not verified hears only who we are and a request to
+   * confirm who they are: the drafter's text is replaced, whatever it said. An opt-out or a legal intent
+   * still routes first (routing reads the intents, which stay).
+   */
+  function withheldFromThirdParties(proposal: DraftProposal, identity: Identity, request: DraftRequest): DraftProposal {
+    if (identity !== 'unverified') return proposal;
+    return {
+      ...proposal,
+      text: identityRequestText(request.tenant.language, policy, { firstText: isFirstText(request) }),
+      confidence: Math.max(proposal.confidence, 0.9),
+      reviewReason: null,
+      reasons: [...proposal.reasons, 'identity:unverified (account details withheld; asked to confirm identity)'],
+    };
+  }
+
   return {
     async draftReply(input, context) {
       const [tenant, history, brokenPlans] = await Promise.all([
@@ -64,7 +83,9 @@ export function createActivities(deps: EffectDeps): Activities {
       // Jobs written before plans existed carry no plan fields.
       const offeredPlan = input.offeredPlan ?? null;
       const plan = input.plan ?? null;
-      const step = negotiate({
+      // No plan is discussed with a number that may not be the debtor's (its amounts are account details).
+      const identity = deps.identityCheck === 'off' ? 'on_record' : identityOf(input.phone, tenant.phoneNumbers, input.identityVerified ?? false);
+      const step = identity === 'unverified' ? null : negotiate({
         texts: input.unanswered.map((message) => message.text),
         offeredPlan,
         activePlan: plan,
@@ -77,7 +98,7 @@ export function createActivities(deps: EffectDeps): Activities {
         firstText: isFirstText({ history }),
       });
       const request: DraftRequest = { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered, step, plan };
-      const proposal = await drafter.draft(request, context.signal);
+      const proposal = withheldFromThirdParties(await drafter.draft(request, context.signal), identity, request);
       // Draft-time check, with what only the draft knows (first text, ledger, plan amounts); the text is
       // checked again when it is sent.
       const reviewReason = proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, draftCheckOptions(request, policy)));

@@ -43,6 +43,8 @@ export function toMachineEvent(body: EventBody, principal: Principal, idempotenc
       return { type: 'staff.close', by: principal.subject, reason: body.reason };
     case 'retry':
       return { type: 'retry', by: principal.subject };
+    case 'identity.verified':
+      return { type: 'identity.verified', by: principal.subject };
   }
 }
 

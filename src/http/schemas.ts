@@ -116,6 +116,7 @@ export const eventBody = z.discriminatedUnion('type', [
   z.object({ type: z.literal('staff.resume') }),
   z.object({ type: z.literal('staff.close'), reason }),
   z.object({ type: z.literal('retry') }),
+  z.object({ type: z.literal('identity.verified') }),
 ]);
 export type EventBody = z.infer<typeof eventBody>;
 
@@ -130,6 +131,7 @@ export const EVENT_ROLES: Record<EventBody['type'], Role[]> = {
   'staff.resume': ['manager'],
   'staff.close': ['manager'],
   retry: ['manager'],
+  'identity.verified': ['manager'],
 };
 
 export const approvalsQuery = z.object({

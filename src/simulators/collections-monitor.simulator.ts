@@ -8,6 +8,10 @@ import { createFaults, createSimulatorApp, withControls, finishApp, sendError, t
  *
  * Language: a tenant id that contains "es-" or ends with "-es" (e.g. "es-1042", "tenant-es") prefers
  * Spanish; every other id prefers English. That is the only way to get a Spanish debtor locally.
+ *
+ * Phone numbers on record: one derived from the id, and for an id ending in four digits NNNN also
+ * `+1555123NNNN` (tenant-1042 → +15551231042), so the README's walk-through texts in from a number on the
+ * record and gets account details; any other number gets the identity check.
  */
 
 const FIRST_NAMES = ['Maria', 'James', 'Ana', 'Robert', 'Lucia', 'Michael', 'Sofia', 'David', 'Carmen', 'Linda', 'Jose', 'Emily'];
@@ -32,7 +36,7 @@ export function simulatedTenant(tenantId: string) {
     tenant_portion: toDecimal(portionCents),
     days_late: 1 + (hash[11] % 90),
     language_preference: spanish ? 'es' : 'en',
-    phone_numbers: [phone],
+    phone_numbers: [phone, ...quickStartNumber(tenantId)],
     payment_reliability_score: Math.round(((hash[12] % 101) / 100) * 100) / 100,
     failed_payment_plans: hash[13] % 4,
     property_id: `prop-${hash.readUInt16BE(14) % 500}`,
@@ -42,6 +46,11 @@ export function simulatedTenant(tenantId: string) {
 }
 
 export type SimulatedTenant = ReturnType<typeof simulatedTenant>;
+
+function quickStartNumber(tenantId: string): string[] {
+  const digits = /(\d{4})$/.exec(tenantId)?.[1];
+  return digits ? [`+1555123${digits}`] : [];
+}
 
 function toDecimal(cents: number): string {
   return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;

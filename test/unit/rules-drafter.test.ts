@@ -212,3 +212,13 @@ describe('rules drafter: replies about a plan (the step code decided)', () => {
     expect(formatCents(100_000_000)).toBe('$1,000,000.00');
   });
 });
+
+describe('rules drafter: who is writing', () => {
+  it.each(['Who is this?', 'who are you', '¿Quién es?', 'quien habla'])('when the debtor asks %j, then the reply names the agency and never states the balance', async (text) => {
+    const proposal = await createRulesDrafter({ compliance: { ...DEFAULT_COMPLIANCE, agencyName: 'Acme Recovery' } }).draft(
+      makeDraftRequest([text], makeTenant({ amountOwedCents: 123_456, language: /qui/i.test(text) ? 'es' : 'en' })),
+    );
+    expect(proposal.text).toContain('Acme Recovery');
+    expect(proposal.text).not.toContain('$1,234.56');
+  });
+});

@@ -14,6 +14,7 @@ export const drafting = s.createStateConfig({
       unanswered: context.unanswered,
       offeredPlan: context.offeredPlan,
       plan: context.plan?.status === 'active' ? context.plan : null,
+      identityVerified: context.identityVerified,
     }),
     onDone: [
       { guard: { type: 'routesTo', params: { route: 'optOut' } }, target: 'optedOut', actions: 'takeDraft' },

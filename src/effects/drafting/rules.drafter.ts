@@ -225,11 +225,11 @@ export function composeReply(
   intent: Intent,
   tenant: Pick<Tenant, 'language' | 'tenantName' | 'amountOwedCents'>,
   policy: CompliancePolicy = DEFAULT_COMPLIANCE,
-  options: { firstText?: boolean } = {},
+  options: { firstText?: boolean; withoutAmount?: boolean } = {},
 ): { text: string; violations: ReturnType<typeof checkOutgoingText> } {
   const language = tenant.language;
   const name = shortFirstName(tenant.tenantName);
-  const amount = tenant.amountOwedCents > 0 ? formatCents(tenant.amountOwedCents) : null;
+  const amount = tenant.amountOwedCents > 0 && !options.withoutAmount ? formatCents(tenant.amountOwedCents) : null;
   const template = TEMPLATES[language][intent];
   const closing = complianceFooter(language, { agencyName: policy.agencyName, firstText: options.firstText });
   const candidates: Fill[] = [
@@ -248,6 +248,12 @@ export function composeReply(
 }
 
 // ---------------------------------------------------------------------------------------------------
+
+/** "Who is this?": answered with who we are (the closing names the agency), never with the balance. */
+const WHO_IS_THIS = /\b(who (is|'s) (this|texting|writing)|who are you|whos this|quien (es|habla|escribe)|quienes son)\b/;
+function asksWhoWeAre(texts: readonly string[]): boolean {
+  return texts.some((text) => WHO_IS_THIS.test(foldText(text)));
+}
 
 export interface RulesDrafterOptions {
   compliance?: CompliancePolicy;
@@ -276,7 +282,7 @@ export function createRulesDrafter(options: RulesDrafterOptions = {}): Drafter {
       const check = draftCheckOptions(request, policy);
       const { text, violations } = useStepText
         ? { text: step.text!, violations: checkOutgoingText(step.text!, check) }
-        : composeReply(templateIntent, request.tenant, policy, { firstText: check.firstText });
+        : composeReply(templateIntent, request.tenant, policy, { firstText: check.firstText, withoutAmount: asksWhoWeAre(texts) });
       const confidence = Math.min(
         ...intents.map((intent) => (intent === stepIntent ? STEP_CONFIDENCE[step!.kind] : RULES_CONFIDENCE[intent])),
       );

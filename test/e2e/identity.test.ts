@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+
+/**
+ * Third parties (Reg F §1006.6(d)): account details go only to a number on the tenant's record or one a
+ * manager verified. The simulated monitor lists `+1555123NNNN` for a tenant id ending in NNNN.
+ */
+
+let harness: TestOrchestrator;
+beforeAll(async () => {
+  harness = await startTestOrchestrator({ IDENTITY_CHECK: 'on_record', AGENCY_NAME: 'Acme Recovery' });
+});
+afterAll(() => harness.stop());
+
+const service = () => ({ Authorization: `Bearer ${harness.token('service')}` });
+const manager = () => ({ Authorization: `Bearer ${harness.token('manager', 'mia')}` });
+const textsTo = (phone: string) => harness.orchestrator.simulators!.sms.sent.filter((sms) => sms.to === phone).map((sms) => sms.body);
+
+async function says(tenant: string, phone: string, content: string, messageId: string) {
+  const response = await request(harness.url)
+    .post('/orchestrate/sms-received')
+    .set(service())
+    .send({ tenant_id: tenant, phone_number: phone, content, message_id: messageId })
+    .expect(202);
+  return response.body.conversation_id as string;
+}
+
+describe('who may hear about the account', () => {
+  it('when a number not on the record asks for the balance, then it gets the agency and a request to confirm identity, no amount', async () => {
+    const phone = '+15550800001';
+    const id = await says('tenant-9001', phone, 'Hi, what is my balance?', 'id-1');
+    await waitForState(harness.orchestrator, id, ['awaitingReply']);
+    const [reply] = await waitFor(() => textsTo(phone).length === 1 && textsTo(phone), 10_000, 'the reply');
+    expect(reply).toMatch(/^Hi, this is Acme Recovery\. .*confirm it is you/);
+    expect(reply).not.toMatch(/\$\d/);
+    expect(reply).toMatch(/STOP/);
+  });
+
+  it('when an unverified number asks "who is this?", then it hears the sender name, never the balance', async () => {
+    const phone = '+15550800002';
+    const id = await says('tenant-9002', phone, 'Who is this?', 'id-2');
+    await waitForState(harness.orchestrator, id, ['awaitingReply']);
+    const [reply] = await waitFor(() => textsTo(phone).length === 1 && textsTo(phone), 10_000, 'the reply');
+    expect(reply).toContain('Acme Recovery');
+    expect(reply).not.toMatch(/\$\d|balance/i);
+  });
+
+  it('when a manager verifies the number, then the next reply may carry the balance', async () => {
+    const phone = '+15550800003';
+    const id = await says('tenant-9003', phone, 'Hi, what is my balance?', 'id-3');
+    await waitForState(harness.orchestrator, id, ['awaitingReply']);
+    await request(harness.url)
+      .post(`/v1/conversations/${id}/events`)
+      .set(manager())
+      .set('Idempotency-Key', 'verify-3')
+      .send({ type: 'identity.verified' })
+      .expect(202);
+    await request(harness.url).post(`/v1/conversations/${id}/events`).set(service()).set('Idempotency-Key', 'verify-3-svc').send({ type: 'identity.verified' }).expect(403);
+    await says('tenant-9003', phone, 'ok so what do I owe?', 'id-4');
+    const texts = await waitFor(() => textsTo(phone).length === 2 && textsTo(phone), 10_000, 'the second reply');
+    expect(texts[1]).toMatch(/\$\d/);
+  });
+
+  it('when the number is on the tenant record, then the reply carries the balance from the first text', async () => {
+    const phone = '+15551239004';
+    const id = await says('tenant-9004', phone, 'Hi, what is my balance?', 'id-5');
+    await waitForState(harness.orchestrator, id, ['awaitingReply']);
+    const [reply] = await waitFor(() => textsTo(phone).length === 1 && textsTo(phone), 10_000, 'the reply');
+    expect(reply).toMatch(/Your balance is \$\d/);
+  });
+});
