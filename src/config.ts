@@ -114,6 +114,7 @@ const schema = z
     IDENTITY_CHECK: z.enum(['on_record', 'off']).default('on_record'),
     CAP_UNSOLICITED_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
     CAP_UNSOLICITED_PER_WEEK: z.coerce.number().int().min(0).max(100).default(7),
+    CAP_REPLIES_PER_DAY: z.coerce.number().int().min(1).max(1000).default(10),
     SERVICE_TIME_ZONES: z
       .string()
       .default('America/New_York,America/Chicago,America/Denver,America/Phoenix,America/Los_Angeles')
@@ -222,7 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       timers: { reminderDaysBefore: e.PLAN_REMINDER_DAYS_BEFORE, reminderHour: e.PLAN_REMINDER_HOUR, graceMs: e.PLAN_GRACE_PERIOD },
     },
     identityCheck: e.IDENTITY_CHECK,
-    frequencyCaps: { unsolicitedPerDay: e.CAP_UNSOLICITED_PER_DAY, unsolicitedPerWeek: e.CAP_UNSOLICITED_PER_WEEK },
+    frequencyCaps: { unsolicitedPerDay: e.CAP_UNSOLICITED_PER_DAY, unsolicitedPerWeek: e.CAP_UNSOLICITED_PER_WEEK, repliesPerDay: e.CAP_REPLIES_PER_DAY },
     contactWindow: {
       startHour: e.CALLING_HOURS_START,
       endHour: e.CALLING_HOURS_END,

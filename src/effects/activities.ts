@@ -140,9 +140,12 @@ export function createActivities(deps: EffectDeps): Activities {
         timeZone: input.timeZone ?? null,
         inReplyTo: input.inReplyTo ?? null,
       });
-      if (!time.allowed) {
-        logger.info({ conversationId: input.conversationId, notBefore: time.notBefore }, 'send deferred by quiet hours');
-        return { deferredUntil: time.notBefore.toISOString(), reason: time.detail };
+      const verdict = time.allowed
+        ? await checkFrequencyCap({ ...gate, caps: deps.frequencyCaps }, { conversationId: input.conversationId, phone: input.phone, kind: 'reply' })
+        : time;
+      if (!verdict.allowed) {
+        logger.info({ conversationId: input.conversationId, notBefore: verdict.notBefore }, 'send deferred by the send-time gate');
+        return { deferredUntil: verdict.notBefore.toISOString(), reason: verdict.detail };
       }
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },

@@ -45,45 +45,53 @@ async function numberZones(phone: string): Promise<string[]> {
   return (await timezones(parsed)) ?? [];
 }
 
-/** Unsolicited texts (reminders, notices) a debtor may get, per day and per 7 days; replies are not counted. */
+/**
+ * Texts a debtor may get: unsolicited ones (reminders, notices) per day and per 7 days, and replies to
+ * their own messages per day, counted apart (a debtor who writes a lot is answered more, within reason).
+ */
 export interface FrequencyCaps {
   unsolicitedPerDay: number;
   unsolicitedPerWeek: number;
+  repliesPerDay: number;
 }
 
-export const DEFAULT_FREQUENCY_CAPS: FrequencyCaps = Object.freeze({ unsolicitedPerDay: 3, unsolicitedPerWeek: 7 });
+export const DEFAULT_FREQUENCY_CAPS: FrequencyCaps = Object.freeze({ unsolicitedPerDay: 3, unsolicitedPerWeek: 7, repliesPerDay: 10 });
 const DAY_MS = 86_400_000;
 
 /**
- * May one more unsolicited text reach this number now? Counted across the number's conversations, by the
+ * May one more text of this kind reach this number now? Counted across the number's conversations, by the
  * time each was first attempted. When a cap is reached, the answer is when the oldest counted text leaves
  * the window; the decision is recorded like a quiet-hours deferral.
  */
 export async function checkFrequencyCap(
   deps: SendGateDeps & { caps?: FrequencyCaps },
-  request: { conversationId: string; phone: string },
+  request: { conversationId: string; phone: string; kind?: 'unsolicited' | 'reply' },
 ): Promise<SendTimeVerdict> {
   const caps = deps.caps ?? DEFAULT_FREQUENCY_CAPS;
+  const kind = request.kind ?? 'unsolicited';
   const now = deps.clock();
   const sent = await deps.db
     .selectFrom('outbound_messages')
     .innerJoin('conversations', 'conversations.id', 'outbound_messages.conversation_id')
     .select('outbound_messages.first_attempt_at')
     .where('conversations.phone', '=', request.phone)
-    .where('outbound_messages.kind', '=', 'unsolicited')
+    .where('outbound_messages.kind', '=', kind)
     .where('outbound_messages.first_attempt_at', '>', new Date(now - 7 * DAY_MS))
     .orderBy('outbound_messages.first_attempt_at')
     .execute();
   const times = sent.map((row) => row.first_attempt_at.getTime());
   const lastDay = times.filter((time) => time > now - DAY_MS);
-  const limits: Array<[number[], number, number]> = [
-    [lastDay, caps.unsolicitedPerDay, DAY_MS],
-    [times, caps.unsolicitedPerWeek, 7 * DAY_MS],
-  ];
+  const limits: Array<[number[], number, number]> =
+    kind === 'reply'
+      ? [[lastDay, caps.repliesPerDay, DAY_MS]]
+      : [
+          [lastDay, caps.unsolicitedPerDay, DAY_MS],
+          [times, caps.unsolicitedPerWeek, 7 * DAY_MS],
+        ];
   for (const [counted, cap, window] of limits) {
     if (counted.length < cap) continue;
     const notBefore = new Date(counted[counted.length - cap] + window + 1_000);
-    const detail = `frequency cap ${cap} per ${window === DAY_MS ? 'day' : '7 days'}: deferred until ${notBefore.toISOString()}`;
+    const detail = `${kind} cap ${cap} per ${window === DAY_MS ? 'day' : '7 days'}: deferred until ${notBefore.toISOString()}`;
     await deps.db.insertInto('compliance_decisions').values({ conversation_id: request.conversationId, rule: 'frequency_cap', decision: 'deferred', detail }).execute();
     deps.onDecision?.('frequency_cap', 'deferred');
     return { allowed: false, notBefore, detail };

@@ -49,10 +49,22 @@ describe('frequency caps', () => {
     await conversation('cap-2b', '+15550700002');
     await sentEarlier('cap-2a', 'unsolicited', 100, 1);
     await sentEarlier('cap-2b', 'unsolicited', 50, 1);
-    const caps = { unsolicitedPerDay: 2, unsolicitedPerWeek: 2 };
+    const caps = { unsolicitedPerDay: 2, unsolicitedPerWeek: 2, repliesPerDay: 10 };
     const verdict = await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps }, { conversationId: 'cap-2b', phone: '+15550700002' });
     expect(verdict.allowed).toBe(false);
-    expect(await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 2, unsolicitedPerWeek: 3 } }, { conversationId: 'cap-2b', phone: '+15550700002' })).toMatchObject({ allowed: true });
+    expect(await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 2, unsolicitedPerWeek: 3, repliesPerDay: 10 } }, { conversationId: 'cap-2b', phone: '+15550700002' })).toMatchObject({ allowed: true });
+  });
+});
+
+describe('the reply cap', () => {
+  it('when ten replies went out today, then the eleventh waits; unsolicited texts do not count toward it', async () => {
+    await conversation('cap-3', '+15550700003');
+    for (let n = 0; n < 10; n += 1) await sentEarlier('cap-3', 'reply', 12 - n, n);
+    await sentEarlier('cap-3', 'unsolicited', 1, 99);
+    const verdict = await checkFrequencyCap({ db: testDb.db, clock: () => NOW }, { conversationId: 'cap-3', phone: '+15550700003', kind: 'reply' });
+    expect(verdict).toMatchObject({ allowed: false, notBefore: new Date(NOW - 12 * HOUR + 24 * HOUR + 1_000) });
+    const nine = await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 3, unsolicitedPerWeek: 7, repliesPerDay: 11 } }, { conversationId: 'cap-3', phone: '+15550700003', kind: 'reply' });
+    expect(nine.allowed).toBe(true);
   });
 });
 
