@@ -189,6 +189,15 @@ export interface ComplianceDecisionsTable {
   at: Timestamp;
 }
 
+export interface ContactPreferencesTable {
+  phone: string;
+  earliest_hour: number | null;
+  latest_hour: number | null;
+  not_at_work: Generated<boolean>;
+  conversation_id: string;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   conversations: ConversationsTable;
   inbox: InboxTable;
@@ -204,4 +213,5 @@ export interface Database {
   plan_instalments: PlanInstalmentsTable;
   payment_plan_history: PaymentPlanHistoryTable;
   compliance_decisions: ComplianceDecisionsTable;
+  contact_preferences: ContactPreferencesTable;
 }

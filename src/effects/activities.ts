@@ -13,6 +13,8 @@ import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
 import { draftCheckOptions, isFirstText, toDraft, type DraftRequest, type Drafter, type DraftProposal } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
 import { identityOf, identityRequestText, type Identity } from '../policies/identity.js';
+import { detectContactPreference } from '../policies/contact-preferences.js';
+import { recordContactPreference } from '../db/contact-preferences.repository.js';
 import { checkFrequencyCap, checkSendTime, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms } from './sms-delivery.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
@@ -73,6 +75,22 @@ export function createActivities(deps: EffectDeps): Activities {
     };
   }
 
+  /** "Don't text me at work", "only after 6pm": kept per number, honoured by the calling-hours check. */
+  async function recordStatedPreferences(conversationId: string, phone: string, texts: readonly string[]) {
+    for (const text of texts) {
+      const preference = detectContactPreference(text);
+      if (!preference) continue;
+      await recordContactPreference(db, phone, conversationId, preference);
+      const said = [
+        preference.earliestHour !== null ? `not before ${preference.earliestHour}:00` : null,
+        preference.latestHour !== null ? `not after ${preference.latestHour}:00` : null,
+        preference.notAtWork ? 'not during working hours' : null,
+      ].filter(Boolean);
+      await db.insertInto('compliance_decisions').values({ conversation_id: conversationId, rule: 'contact_preference', decision: 'recorded', detail: said.join('; ') }).execute();
+      deps.onComplianceDecision?.('contact_preference', 'recorded');
+    }
+  }
+
   return {
     async draftReply(input, context) {
       const [tenant, history, brokenPlans] = await Promise.all([
@@ -80,6 +98,7 @@ export function createActivities(deps: EffectDeps): Activities {
         services.smsAgent.history(input.phone, context.signal),
         countBrokenPlans(db, input.tenantId),
       ]);
+      await recordStatedPreferences(input.conversationId, input.phone, input.unanswered.map((message) => message.text));
       // Jobs written before plans existed carry no plan fields.
       const offeredPlan = input.offeredPlan ?? null;
       const plan = input.plan ?? null;

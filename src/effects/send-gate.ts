@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
+import { findContactPreference } from '../db/contact-preferences.repository.js';
 import type { DbOrTrx } from '../db/database.js';
 import { candidateZones, decideSendTime, describeInstant, DEFAULT_CONTACT_WINDOW, type ContactWindowPolicy } from '../policies/contact-window.js';
 
@@ -24,8 +25,9 @@ export async function checkSendTime(
   request: { conversationId: string; phone: string; timeZone: string | null; inReplyTo: string | null },
 ): Promise<SendTimeVerdict> {
   const policy = deps.contactWindow ?? DEFAULT_CONTACT_WINDOW;
-  const zones = candidateZones(request.timeZone, await numberZones(request.phone), policy);
-  const decision = decideSendTime(new Date(deps.clock()), zones, request.inReplyTo ? new Date(request.inReplyTo) : null, policy);
+  const [numberZonesFound, preference] = await Promise.all([numberZones(request.phone), findContactPreference(deps.db, request.phone)]);
+  const zones = candidateZones(request.timeZone, numberZonesFound, policy);
+  const decision = decideSendTime(new Date(deps.clock()), zones, request.inReplyTo ? new Date(request.inReplyTo) : null, policy, preference);
   if (decision.allowed) {
     if (decision.rule === 'reply_exception') deps.onDecision?.('quiet_hours', 'reply_exception');
     return { allowed: true, rule: decision.rule };

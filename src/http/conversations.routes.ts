@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { findOptOut } from '../db/opt-outs.repository.js';
+import { findContactPreference } from '../db/contact-preferences.repository.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
@@ -119,8 +120,9 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
 
 /** What the send-time gate knows of this conversation: an opt-out on its number, a held-back text, the last decision. */
 async function complianceState(db: Db, row: ConversationRow) {
-  const [optOut, last] = await Promise.all([
+  const [optOut, preference, last] = await Promise.all([
     findOptOut(db, row.phone),
+    findContactPreference(db, row.phone),
     db
       .selectFrom('compliance_decisions')
       .select(['rule', 'decision', 'detail', 'at'])
@@ -131,6 +133,11 @@ async function complianceState(db: Db, row: ConversationRow) {
   return {
     opted_out: optOut !== undefined,
     send_deferred_until: row.snapshot.context.outgoing?.deferredUntil ?? null,
+    contact_preference: preference && {
+      earliest_hour: preference.earliestHour,
+      latest_hour: preference.latestHour,
+      not_at_work: preference.notAtWork,
+    },
     last_decision: last ?? null,
   };
 }

@@ -10,6 +10,7 @@
  *   (Reg F comment 6(b)(1)-2: a consumer who writes at 22:00 may be answered then). Anything else waits.
  */
 import { DateTime } from 'luxon';
+import { isInconvenient, WORK_HOURS, type ContactPreference } from './contact-preferences.js';
 
 export interface ContactWindowPolicy {
   /** Local hour the window opens (inclusive). */
@@ -39,9 +40,9 @@ export function candidateZones(tenantZone: string | null, numberZones: readonly 
   return place.length > 0 ? place : [...policy.fallbackZones];
 }
 
-function insideWindow(instant: DateTime, zone: string, policy: ContactWindowPolicy): boolean {
+function insideWindow(instant: DateTime, zone: string, policy: ContactWindowPolicy, preference: ContactPreference | null = null): boolean {
   const local = instant.setZone(zone);
-  return local.hour >= policy.startHour && local.hour < policy.endHour;
+  return local.hour >= policy.startHour && local.hour < policy.endHour && !isInconvenient(preference, local.hour, local.weekday);
 }
 
 export interface SendDecision {
@@ -61,13 +62,14 @@ export function decideSendTime(
   zones: readonly string[],
   inReplyTo: Date | null,
   policy: ContactWindowPolicy = DEFAULT_CONTACT_WINDOW,
+  preference: ContactPreference | null = null,
 ): SendDecision {
   const instant = DateTime.fromJSDate(now);
-  if (zones.every((zone) => insideWindow(instant, zone, policy))) return { allowed: true, notBefore: null, rule: 'window' };
+  if (zones.every((zone) => insideWindow(instant, zone, policy, preference))) return { allowed: true, notBefore: null, rule: 'window' };
   if (inReplyTo && now.getTime() - inReplyTo.getTime() <= policy.replyWindowMs && now >= inReplyTo) {
     return { allowed: true, notBefore: null, rule: 'reply_exception' };
   }
-  return { allowed: false, notBefore: nextOpening(now, zones, policy), rule: 'outside_window' };
+  return { allowed: false, notBefore: nextOpening(now, zones, policy, preference), rule: 'outside_window' };
 }
 
 /**
@@ -75,13 +77,22 @@ export function decideSendTime(
  * opens when the last of them opens, so the answer is one of the zones' opening times; three days ahead
  * always holds one (a daylight-saving change moves an opening by an hour, never skips a day).
  */
-export function nextOpening(now: Date, zones: readonly string[], policy: ContactWindowPolicy = DEFAULT_CONTACT_WINDOW): Date | null {
+export function nextOpening(
+  now: Date,
+  zones: readonly string[],
+  policy: ContactWindowPolicy = DEFAULT_CONTACT_WINDOW,
+  preference: ContactPreference | null = null,
+): Date | null {
   const start = DateTime.fromJSDate(now);
+  // Where a window can open: the calling hours' start, and the ends of what a debtor's preference keeps clear.
+  const hours = [policy.startHour, preference?.earliestHour, preference?.notAtWork ? WORK_HOURS.to : null].filter(
+    (hour): hour is number => typeof hour === 'number' && hour < 24,
+  );
   const openings = zones
-    .flatMap((zone) => [0, 1, 2, 3].map((days) => start.setZone(zone).startOf('day').plus({ days }).set({ hour: policy.startHour })))
+    .flatMap((zone) => [0, 1, 2, 3].flatMap((days) => hours.map((hour) => start.setZone(zone).startOf('day').plus({ days }).set({ hour }))))
     .filter((opening) => opening > start)
     .sort((a, b) => a.toMillis() - b.toMillis());
-  const first = openings.find((opening) => zones.every((zone) => insideWindow(opening, zone, policy)));
+  const first = openings.find((opening) => zones.every((zone) => insideWindow(opening, zone, policy, preference)));
   return first ? first.toJSDate() : null;
 }
 

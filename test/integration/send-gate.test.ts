@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { findContactPreference, recordContactPreference } from '../../src/db/contact-preferences.repository.js';
 import { checkFrequencyCap, checkSendTime } from '../../src/effects/send-gate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -65,6 +66,18 @@ describe('the reply cap', () => {
     expect(verdict).toMatchObject({ allowed: false, notBefore: new Date(NOW - 12 * HOUR + 24 * HOUR + 1_000) });
     const nine = await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 3, unsolicitedPerWeek: 7, repliesPerDay: 11 } }, { conversationId: 'cap-3', phone: '+15550700003', kind: 'reply' });
     expect(nine.allowed).toBe(true);
+  });
+});
+
+describe('contact preferences at the gate', () => {
+  it('when the debtor asked for texts only after 6pm, then the gate holds a noon text until 18:00 their time; a later statement adds to it', async () => {
+    await conversation('pref-1', '+13125550101');
+    await recordContactPreference(testDb.db, '+13125550101', 'pref-1', { earliestHour: 18, latestHour: null, notAtWork: false });
+    const noon = Date.parse('2026-12-02T18:00:00Z');
+    const verdict = await checkSendTime({ db: testDb.db, clock: () => noon }, { conversationId: 'pref-1', phone: '+13125550101', timeZone: 'America/Chicago', inReplyTo: null });
+    expect(verdict).toMatchObject({ allowed: false, detail: 'deferred until 2026-12-02 18:00 America/Chicago' });
+    await recordContactPreference(testDb.db, '+13125550101', 'pref-1', { earliestHour: null, latestHour: 20, notAtWork: true });
+    expect(await findContactPreference(testDb.db, '+13125550101')).toEqual({ earliestHour: 18, latestHour: 20, notAtWork: true });
   });
 });
 

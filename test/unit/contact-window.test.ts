@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { detectContactPreference } from '../../src/policies/contact-preferences.js';
 import { candidateZones, decideSendTime, describeInstant, nextOpening, DEFAULT_CONTACT_WINDOW } from '../../src/policies/contact-window.js';
 
 const CHICAGO = ['America/Chicago'];
@@ -58,5 +59,35 @@ describe('which zones count', () => {
     const everywhere = Array.from({ length: 40 }, (_, i) => `Zone/${i}`);
     expect(candidateZones(null, everywhere)).toEqual(DEFAULT_CONTACT_WINDOW.fallbackZones);
     expect(candidateZones(null, [])).toEqual(DEFAULT_CONTACT_WINDOW.fallbackZones);
+  });
+});
+
+describe('contact preferences the debtor states', () => {
+  it.each([
+    ["Please don't text me at work", { earliestHour: null, latestHour: null, notAtWork: true }],
+    ['only text me after 6pm', { earliestHour: 18, latestHour: null, notAtWork: false }],
+    ['you can message me after 6', { earliestHour: 18, latestHour: null, notAtWork: false }],
+    ['do not text me after 8 pm', { earliestHour: null, latestHour: 20, notAtWork: false }],
+    ['no me escriban en el trabajo', { earliestHour: null, latestHour: null, notAtWork: true }],
+    ['escríbanme solo después de las 7', { earliestHour: 19, latestHour: null, notAtWork: false }],
+  ] as const)('when the debtor writes %j, then the preference is %j', (text, expected) => {
+    expect(detectContactPreference(text)).toEqual(expected);
+  });
+
+  it.each(['I can pay after the 15th', 'I get paid after 5 on Friday', 'hello'])('when %j says nothing about contact, then no preference is read', (text) => {
+    expect(detectContactPreference(text)).toBeNull();
+  });
+
+  it('when the debtor asked for texts only after 6pm, then a 10:00 text waits for 18:00 their time', () => {
+    const preference = { earliestHour: 18, latestHour: null, notAtWork: false };
+    const decision = decideSendTime(at('2026-12-02T16:00:00Z'), CHICAGO, null, DEFAULT_CONTACT_WINDOW, preference);
+    expect(decision.notBefore).toEqual(at('2026-12-03T00:00:00Z')); // 18:00 CST
+  });
+
+  it('when the debtor is not to be texted at work, then a weekday noon text waits for 17:00; a Saturday noon one goes', () => {
+    const preference = { earliestHour: null, latestHour: null, notAtWork: true };
+    // 2026-12-02 is a Wednesday; 2026-12-05 a Saturday.
+    expect(decideSendTime(at('2026-12-02T18:00:00Z'), CHICAGO, null, DEFAULT_CONTACT_WINDOW, preference).notBefore).toEqual(at('2026-12-02T23:00:00Z'));
+    expect(decideSendTime(at('2026-12-05T18:00:00Z'), CHICAGO, null, DEFAULT_CONTACT_WINDOW, preference).allowed).toBe(true);
   });
 });
