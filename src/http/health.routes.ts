@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { requireRole } from './auth.js';
+import { register, ROUTES } from './routes.js';
 
 export interface DependencyInfo {
   breakers: Record<string, () => string>;
@@ -13,12 +13,15 @@ export interface DependencyInfo {
 export function healthRouter(deps: { db: Db; dependencies: DependencyInfo; authenticate: import('express').RequestHandler }) {
   const router = Router();
 
-  router.get('/health', async (_req, res) => {
+  register(router, ROUTES.health, async (_req, res) => {
     const database = await ping(deps.db);
     res.status(database ? 200 : 503).json({ status: database ? 'ok' : 'degraded', database: database ? 'up' : 'down' });
   });
 
-  router.get('/health/dependencies', deps.authenticate, requireRole('manager', 'service'), async (_req, res) => {
+  register(
+    router,
+    ROUTES.healthDependencies,
+    async (_req, res) => {
     const database = await ping(deps.db);
     res.json({
       database: database ? 'up' : 'down',
@@ -26,7 +29,9 @@ export function healthRouter(deps: { db: Db; dependencies: DependencyInfo; authe
       simulated_services: deps.dependencies.simulated,
       drafter: deps.dependencies.drafter,
     });
-  });
+    },
+    { before: [deps.authenticate] },
+  );
 
   return router;
 }

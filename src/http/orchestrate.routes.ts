@@ -1,16 +1,18 @@
 import { Router } from 'express';
 import { sql } from 'kysely';
-import { z } from 'zod';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { findOpenEscalation } from '../db/escalations.repository.js';
 import { assessPlanOffer, type PlanAssessmentDeps } from '../effects/plan-assessment.js';
-import { conflict, forbidden } from '../errors.js';
-import { principalOf, requireRole } from './auth.js';
+import { conflict, forbidden, notFound } from '../errors.js';
+import type { Db } from '../db/database.js';
+import { normalisePhone } from '../text/phone.js';
+import { principalOf } from './auth.js';
 import { actorOf, decideApproval, newIdempotencyKey, sendApplied, type CommandDeps, type ReviewEvent } from './commands.js';
 import { assertConversationMatches, conversationIdFor } from './conversation-identity.js';
 import { describeConversation, loadConversation } from './conversations.routes.js';
 import { planView } from './plan-view.js';
-import { approveResponseBody, escalateBody, idempotencyKey, paymentPlanDetectedBody, smsReceivedBody } from './schemas.js';
+import { register, ROUTES } from './routes.js';
+import { idempotencyKey } from './schemas.js';
 import { parse } from './validate.js';
 
 /**
@@ -19,15 +21,14 @@ import { parse } from './validate.js';
  */
 export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine; plans: PlanAssessmentDeps; conversationIdSecret: string }) {
   const router = Router();
-  const pathId = z.string().trim().min(1).max(200);
   // The caller's key when there is one; otherwise a fresh one (no dedupe: such a caller cannot retry safely).
   const keyOf = (header: string | undefined, fallback?: string) => {
     const offered = header ?? fallback;
     return offered === undefined ? newIdempotencyKey() : parse(idempotencyKey, offered);
   };
 
-  router.post('/orchestrate/sms-received', requireRole('service'), async (req, res) => {
-    const body = parse(smsReceivedBody, req.body); // phone_number is E.164 from here on
+  register(router, ROUTES.smsReceived, async (req, res) => {
+    const body = parse(ROUTES.smsReceived.request.body, req.body); // phone_number is E.164 from here on
     const key = keyOf(req.header('idempotency-key'), body.message_id);
     // A caller's id is used as it is (ids stored under any earlier scheme keep working), but only for its own tenant and number.
     const conversationId = body.conversation_id ?? (await conversationIdFor(deps.db, deps.conversationIdSecret, body.tenant_id, body.phone_number));
@@ -43,13 +44,13 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     sendApplied(res, result, { workflow_id: conversationId });
   });
 
-  router.post('/orchestrate/approve-response', requireRole('manager'), async (req, res) => {
-    const body = parse(approveResponseBody, req.body);
+  register(router, ROUTES.approveResponse, async (req, res) => {
+    const body = parse(ROUTES.approveResponse.request.body, req.body);
     const principal = principalOf(req);
     if (body.manager_id !== undefined && body.manager_id !== principal.subject) {
       throw forbidden('manager_mismatch', 'manager_id must be the manager of the token');
     }
-    const approvalId = body.response_queue_id;
+    const approvalId = body.response_queue_id ?? (await approvalOfConversation(deps.db, body.conversation_id!, body.phone_number!));
     const managerId = principal.subject;
     const events: Record<typeof body.action, () => ReviewEvent> = {
       approve: () => ({ type: 'review.approved', approvalId, managerId, ...(body.approved_text ? { text: body.approved_text } : {}) }),
@@ -60,11 +61,11 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     };
     const event = events[body.action]();
     const result = await decideApproval(deps, principal, event, keyOf(req.header('idempotency-key')));
-    sendApplied(res, result, { response_queue_id: body.response_queue_id, action: body.action });
+    sendApplied(res, result, { response_queue_id: approvalId, action: body.action, status: 'processed' });
   });
 
-  router.post('/orchestrate/escalate', requireRole('manager', 'service'), async (req, res) => {
-    const body = parse(escalateBody, req.body);
+  register(router, ROUTES.escalate, async (req, res) => {
+    const body = parse(ROUTES.escalate.request.body, req.body);
     const principal = principalOf(req);
     const result = await deps.runtime.apply({
       conversationId: body.conversationId,
@@ -88,8 +89,8 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
    * the conversation to a person (`unrealistic_proposal`). Acceptable plans and counter-proposals are
    * offered by the conversation's own drafting when the debtor's message is applied.
    */
-  router.post('/orchestrate/payment-plan-detected', requireRole('service', 'manager'), async (req, res) => {
-    const body = parse(paymentPlanDetectedBody, req.body);
+  register(router, ROUTES.paymentPlanDetected, async (req, res) => {
+    const body = parse(ROUTES.paymentPlanDetected.request.body, req.body);
     const principal = principalOf(req);
     const conversation = await loadConversation(deps.db, body.conversation_id);
     if (conversation.tenant_id !== body.tenant_id) {
@@ -129,10 +130,10 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     });
   });
 
-  router.post('/orchestrate/retry/:workflowId', requireRole('manager'), async (req, res) => {
+  register(router, ROUTES.retry, async (req, res) => {
     const principal = principalOf(req);
     const result = await deps.runtime.apply({
-      conversationId: parse(pathId, req.params.workflowId),
+      conversationId: parse(ROUTES.retry.request.params, req.params).workflowId,
       event: { type: 'retry', by: principal.subject },
       idempotencyKey: keyOf(req.header('idempotency-key')),
       actor: actorOf(principal),
@@ -141,13 +142,13 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     sendApplied(res, result);
   });
 
-  router.get('/orchestrate/workflow/:conversationId/status', async (req, res) => {
-    const row = await loadConversation(deps.db, parse(pathId, req.params.conversationId));
+  register(router, ROUTES.workflowStatus, async (req, res) => {
+    const row = await loadConversation(deps.db, parse(ROUTES.workflowStatus.request.params, req.params).conversationId);
     const description = describeConversation(deps.machine, row);
     res.json({ workflow_id: row.id, ...description });
   });
 
-  router.get('/orchestrate/metrics', async (_req, res) => {
+  register(router, ROUTES.orchestrateMetrics, async (_req, res) => {
     const [states, approvals, transitions] = await Promise.all([
       deps.db
         .selectFrom('conversations')
@@ -174,4 +175,29 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
   });
 
   return router;
+}
+
+/**
+ * The dashboard names the conversation and the debtor's number, not the queue item: the conversation's
+ * pending approval is the one. The number must be the conversation's (both in E.164), else 409 and nothing
+ * is decided. With nothing pending, the latest item is answered for, so that a retried decision gets its
+ * first answer and a late one its `409 already_decided` (decideApproval).
+ */
+async function approvalOfConversation(db: Db, conversationId: string, e164: string): Promise<string> {
+  const conversation = await loadConversation(db, conversationId);
+  if ((normalisePhone(conversation.phone) ?? conversation.phone) !== e164) {
+    throw conflict('conversation_mismatch', `conversation ${conversationId} belongs to another phone number`);
+  }
+  const draft = await db
+    .selectFrom('drafts')
+    .select('id')
+    .where('conversation_id', '=', conversationId)
+    .where('review_status', 'is not', null)
+    .orderBy(sql`review_status = 'pending'`, 'desc')
+    .orderBy('queued_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!draft) throw notFound(`an approval for conversation ${conversationId}`);
+  return draft.id;
 }

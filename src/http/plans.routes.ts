@@ -2,22 +2,21 @@ import { Router } from 'express';
 import type { Db } from '../db/database.js';
 import { listOpenEscalations } from '../db/escalations.repository.js';
 import { listPlans } from '../db/payment-plans.repository.js';
-import { requireRole } from './auth.js';
-import { escalationsQuery, plansQuery } from './schemas.js';
+import { register, ROUTES } from './routes.js';
 import { parse } from './validate.js';
 
 /** What managers follow up on: agreed plans with their instalments, and the cases people own. */
 export function plansRouter(deps: { db: Db }) {
   const router = Router();
 
-  router.get('/v1/plans', requireRole('manager'), async (req, res) => {
-    const query = parse(plansQuery, req.query);
+  register(router, ROUTES.plans, async (req, res) => {
+    const query = parse(ROUTES.plans.request.query, req.query);
     const plans = await listPlans(deps.db, { status: query.status, conversationId: query.conversation_id, limit: query.limit });
     res.json({ items: plans });
   });
 
-  router.get('/v1/escalations', requireRole('manager'), async (req, res) => {
-    const query = parse(escalationsQuery, req.query);
+  register(router, ROUTES.escalations, async (req, res) => {
+    const query = parse(ROUTES.escalations.request.query, req.query);
     const rows = await listOpenEscalations(deps.db, { reason: query.reason, limit: query.limit });
     res.json({
       items: rows.map((row) => ({
