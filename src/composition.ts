@@ -10,6 +10,7 @@ import type { Drafter } from './effects/drafting/drafter.js';
 import { createOpenAiDrafter } from './effects/drafting/openai.drafter.js';
 import { createRulesDrafter } from './effects/drafting/rules.drafter.js';
 import { signToken } from './http/auth.js';
+import { createDependencyProbe } from './http/dependency-health.js';
 import { gracefulCloser } from './http/graceful-close.js';
 import type { Logger } from './logger.js';
 import { createMetrics, eventLabel, stateLabel, type Metrics } from './metrics.js';
@@ -117,12 +118,13 @@ export async function startOrchestrator(
     }
     // Never the inbound secret: whoever receives (or logs) this token could otherwise call our API with it.
     const serviceToken = cachedServiceToken(config.outboundJwt.secret, config.outboundJwt.audience);
+    const serviceUrls = {
+      collectionsMonitor: urls.collectionsMonitor ?? simulators!.urls.collectionsMonitor,
+      smsAgent: urls.smsAgent ?? simulators!.urls.smsAgent,
+      notificationService: urls.notificationService ?? simulators!.urls.notificationService,
+    };
     const clients = createServiceClients({
-      urls: {
-        collectionsMonitor: urls.collectionsMonitor ?? simulators!.urls.collectionsMonitor,
-        smsAgent: urls.smsAgent ?? simulators!.urls.smsAgent,
-        notificationService: urls.notificationService ?? simulators!.urls.notificationService,
-      },
+      urls: serviceUrls,
       timeoutMs: urls.timeoutMs,
       token: serviceToken,
       logger,
@@ -183,7 +185,22 @@ export async function startOrchestrator(
         conversationIdSecret: config.conversationIdSecret,
         logger,
         metrics,
-        dependencies: { breakers: clients.breakers, simulated: simulators !== null, drafter: drafter.name },
+        dependencies: {
+          breakers: clients.breakers,
+          simulated: simulators !== null,
+          drafter: drafter.name,
+          probe: createDependencyProbe({
+            db,
+            serviceUrls: {
+              collections_monitor: serviceUrls.collectionsMonitor,
+              sms_agent: serviceUrls.smsAgent,
+              notification_service: serviceUrls.notificationService,
+            },
+            breakers: clients.breakers,
+            lastOutcome: clients.lastOutcome,
+            openai: drafter.name === 'openai' ? { apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl } : null,
+          }),
+        },
         plans: { db, collectionsMonitor: clients.services.collectionsMonitor, negotiation: config.negotiation, clock },
         clock,
       });

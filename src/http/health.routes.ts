@@ -1,10 +1,13 @@
 import { Router } from 'express';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { DependencyReport } from './dependency-health.js';
 import { register, ROUTES } from './routes.js';
 
 export interface DependencyInfo {
   breakers: Record<string, () => string>;
+  /** Probes every dependency (cached): the dashboard's words (dependency-health.ts). */
+  probe: () => Promise<DependencyReport>;
   simulated: boolean;
   drafter: string;
 }
@@ -22,8 +25,9 @@ export function healthRouter(deps: { db: Db; dependencies: DependencyInfo; authe
     router,
     ROUTES.healthDependencies,
     async (_req, res) => {
-    const database = await ping(deps.db);
+    const [database, report] = await Promise.all([ping(deps.db), deps.dependencies.probe()]);
     res.json({
+      ...report,
       database: database ? 'up' : 'down',
       services: Object.fromEntries(Object.entries(deps.dependencies.breakers).map(([name, state]) => [name, { breaker: state() }])),
       simulated_services: deps.dependencies.simulated,
