@@ -3,13 +3,14 @@ import { sql } from 'kysely';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { findOpenEscalation } from '../db/escalations.repository.js';
 import { assessPlanOffer, type PlanAssessmentDeps } from '../effects/plan-assessment.js';
-import { conflict, forbidden, notFound } from '../errors.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { Db } from '../db/database.js';
 import { normalisePhone } from '../text/phone.js';
 import { principalOf } from './auth.js';
 import { actorOf, decideApproval, newIdempotencyKey, sendApplied, type CommandDeps, type ReviewEvent } from './commands.js';
 import { assertConversationMatches, conversationIdFor } from './conversation-identity.js';
 import { describeConversation, loadConversation } from './conversations.routes.js';
+import { topLevelState } from '../runtime/machine-snapshot.js';
 import { planView } from './plan-view.js';
 import { register, ROUTES } from './routes.js';
 import { idempotencyKey } from './schemas.js';
@@ -132,24 +133,32 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
 
   register(router, ROUTES.retry, async (req, res) => {
     const principal = principalOf(req);
-    const result = await deps.runtime.apply({
-      conversationId: parse(ROUTES.retry.request.params, req.params).workflowId,
-      event: { type: 'retry', by: principal.subject },
-      idempotencyKey: keyOf(req.header('idempotency-key')),
-      actor: actorOf(principal),
-      ifNotAccepted: 'reject',
-    });
-    sendApplied(res, result);
+    const workflowId = parse(ROUTES.retry.request.params, req.params).workflowId;
+    let result: Awaited<ReturnType<typeof deps.runtime.apply>>;
+    try {
+      result = await deps.runtime.apply({
+        conversationId: workflowId,
+        event: { type: 'retry', by: principal.subject },
+        idempotencyKey: keyOf(req.header('idempotency-key')),
+        actor: actorOf(principal),
+        ifNotAccepted: 'reject',
+      });
+    } catch (error) {
+      // The dashboard reads `status` on a refusal too; the error handler still writes the answer.
+      if (error instanceof AppError && error.status < 500) error.responseFields = { workflow_id: workflowId, status: 'failed', message: error.message };
+      throw error;
+    }
+    sendApplied(res, result, { workflow_id: workflowId, status: 'retrying', message: `conversation ${workflowId} is ${result.state} again` });
   });
 
   register(router, ROUTES.workflowStatus, async (req, res) => {
     const row = await loadConversation(deps.db, parse(ROUTES.workflowStatus.request.params, req.params).conversationId);
-    const description = describeConversation(deps.machine, row);
-    res.json({ workflow_id: row.id, ...description });
+    const { status: machineStatus, ...description } = describeConversation(deps.machine, row);
+    res.json({ workflow_id: row.id, ...description, machine_status: machineStatus, ...dashboardStatus(row, description) });
   });
 
   register(router, ROUTES.orchestrateMetrics, async (_req, res) => {
-    const [states, approvals, transitions] = await Promise.all([
+    const [states, approvals, transitions, dashboard] = await Promise.all([
       deps.db
         .selectFrom('conversations')
         .select([sql<string>`split_part(state, '.', 1)`.as('state'), sql<number>`count(*)::int`.as('count')])
@@ -165,8 +174,10 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
         .select(sql<number>`count(*)::int`.as('count'))
         .where('at', '>', sql<Date>`now() - interval '24 hours'`)
         .executeTakeFirstOrThrow(),
+      dashboardCounts(deps.db),
     ]);
     res.json({
+      ...dashboard,
       conversations_by_state: Object.fromEntries(states.map((row) => [row.state, row.count])),
       pending_approvals: approvals.pending,
       oldest_pending_approval_at: approvals.oldest,
@@ -200,4 +211,89 @@ async function approvalOfConversation(db: Db, conversationId: string, e164: stri
     .executeTakeFirst();
   if (!draft) throw notFound(`an approval for conversation ${conversationId}`);
   return draft.id;
+}
+
+/**
+ * The collections dashboard's status words for a state (docs/api.md): `processing` while we (or a manager)
+ * work on the next text, `pending` while we wait on someone outside the automation (the debtor, a person
+ * who owns an escalated case, a plan's payments), `completed` and `failed` when it is over or stuck.
+ */
+export const DASHBOARD_STATUS: Record<string, 'pending' | 'processing' | 'completed' | 'failed'> = {
+  idle: 'processing',
+  drafting: 'processing',
+  pendingApproval: 'processing',
+  sending: 'processing',
+  sent: 'processing',
+  awaitingReply: 'pending',
+  negotiating: 'pending',
+  planAgreed: 'pending',
+  escalated: 'pending',
+  failed: 'failed',
+  optedOut: 'completed',
+  closed: 'completed',
+};
+
+function dashboardStatus(row: { state: string; updated_at: Date }, description: Pick<ReturnType<typeof describeConversation>, 'context'>) {
+  const top = topLevelState(row.state);
+  return {
+    workflow_type: 'sms_conversation',
+    status: DASHBOARD_STATUS[top] ?? 'processing',
+    current_step: row.state,
+    ai_confidence: description.context.draft?.confidence ?? null,
+    escalation_triggered: top === 'escalated' || description.context.escalation !== null,
+    last_updated: row.updated_at,
+  };
+}
+
+/**
+ * The dashboard's counts, from the database, so every replica answers the same. "Today" is the UTC day.
+ * - `sms_received`: inbound texts stored in the last hour; `ai_responses`: drafts made in the last hour.
+ * - `auto_approval_rate`: of the drafts that left `drafting` for a send or the approval queue in the last
+ *   hour, the share sent without a manager (0 when there were none).
+ * - `avg_response_time`: seconds from a debtor's latest text to our accepted reply, over replies accepted
+ *   in the last hour (0 when there were none).
+ * - `total_messages`: inbound texts plus accepted outbound ones today; `escalations`: opened today;
+ *   `payment_plans`: agreed today.
+ */
+async function dashboardCounts(db: Db) {
+  const hourAgo = sql<Date>`now() - interval '1 hour'`;
+  const today = sql<Date>`date_trunc('day', now() at time zone 'utc') at time zone 'utc'`;
+  const count = sql<number>`count(*)::int`;
+  const [received, drafts, routed, response, inboundToday, outboundToday, escalations, plans] = await Promise.all([
+    db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>', hourAgo).executeTakeFirstOrThrow(),
+    db.selectFrom('drafts').select(count.as('n')).where('created_at', '>', hourAgo).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('transitions')
+      .select([
+        sql<number>`count(*) filter (where split_part(to_state, '.', 1) = 'sending')::int`.as('auto'),
+        sql<number>`count(*)::int`.as('all'),
+      ])
+      .where('at', '>', hourAgo)
+      .where(sql<string>`split_part(from_state, '.', 1)`, '=', 'drafting')
+      .where(sql<string>`split_part(to_state, '.', 1)`, 'in', ['sending', 'pendingApproval'])
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('outbound_messages as o')
+      .select(
+        sql<number | null>`avg(extract(epoch from o.updated_at - (
+          select max(m.at) from messages m where m.conversation_id = o.conversation_id and m.direction = 'inbound' and m.at <= o.first_attempt_at
+        )))::float8`.as('seconds'),
+      )
+      .where('o.status', '=', 'accepted')
+      .where('o.updated_at', '>', hourAgo)
+      .executeTakeFirstOrThrow(),
+    db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>=', today).executeTakeFirstOrThrow(),
+    db.selectFrom('outbound_messages').select(count.as('n')).where('status', '=', 'accepted').where('updated_at', '>=', today).executeTakeFirstOrThrow(),
+    db.selectFrom('escalations').select(count.as('n')).where('opened_at', '>=', today).executeTakeFirstOrThrow(),
+    db.selectFrom('payment_plans').select(count.as('n')).where('agreed_at', '>=', today).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    last_hour: {
+      sms_received: received.n,
+      ai_responses: drafts.n,
+      auto_approval_rate: routed.all === 0 ? 0 : Math.round((routed.auto / routed.all) * 10_000) / 10_000,
+      avg_response_time: response.seconds === null ? 0 : Math.round(response.seconds * 10) / 10,
+    },
+    today: { total_messages: inboundToday.n + outboundToday.n, escalations: escalations.n, payment_plans: plans.n },
+  };
 }
