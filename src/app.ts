@@ -14,6 +14,7 @@ import { buildOpenApiDocument } from './http/openapi.js';
 import { register, ROUTES } from './http/routes.js';
 import type { PlanAssessmentDeps } from './effects/plan-assessment.js';
 import { requestIdMiddleware } from './http/request-context.js';
+import { accessLog, routeTemplate } from './http/access-log.js';
 import { textGuard } from './http/text-guard.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -48,9 +49,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', true);
   app.use(helmet());
   app.use(requestIdMiddleware);
+  app.use(accessLog(deps.logger));
   app.use((req, res, next) => {
     const stop = deps.metrics.httpSeconds.startTimer({ method: req.method });
-    res.on('finish', () => stop({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () => stop({ route: routeTemplate(req), status: String(res.statusCode) }));
     next();
   });
 

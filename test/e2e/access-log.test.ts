@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { startTestOrchestrator, waitFor, type TestOrchestrator } from '../helpers/orchestrator.js';
+
+/** Access logs: one line per request, by route template, with status, duration and request id; nothing personal. */
+
+const logLines: string[] = [];
+let harness: TestOrchestrator;
+beforeAll(async () => {
+  harness = await startTestOrchestrator({ LOG_LEVEL: 'info' }, { logLines, worker: false });
+});
+afterAll(() => harness.stop());
+
+const accessLines = () => logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'request completed' || line.msg === 'request failed');
+
+describe('access logs', () => {
+  it('when requests are answered, then each has one line with the route template, status, duration and request id, and no id, number or text', async () => {
+    const phone = '+15550401234';
+    const content = 'my secret words about money';
+    await request(harness.url)
+      .post('/orchestrate/sms-received')
+      .set('Authorization', `Bearer ${harness.token('service')}`)
+      .set('X-Request-Id', 'access-1')
+      .send({ tenant_id: 'tenant-log', phone_number: phone, content, conversation_id: 'conv-access-secret-1', message_id: 'm-access-1' })
+      .expect(202);
+    await request(harness.url).get('/v1/conversations/conv-access-secret-1').query({ q: phone }).set('Authorization', `Bearer ${harness.token('manager')}`).set('X-Request-Id', 'access-2').expect(200);
+    await request(harness.url).get('/v1/conversations/conv-access-missing').set('Authorization', `Bearer ${harness.token('manager')}`).set('X-Request-Id', 'access-3').expect(404);
+    await request(harness.url).get('/nowhere/conv-access-secret-1').set('X-Request-Id', 'access-4').expect(401);
+
+    const lines = await waitFor(() => (accessLines().length >= 4 ? accessLines() : false), 5_000, 'four access lines');
+    const byId = (id: string) => lines.filter((line) => line.requestId === id);
+    expect(byId('access-1')).toEqual([expect.objectContaining({ level: 30, method: 'POST', route: '/orchestrate/sms-received', status: 202, ms: expect.any(Number) })]);
+    expect(byId('access-2')).toEqual([expect.objectContaining({ method: 'GET', route: '/v1/conversations/:id', status: 200 })]);
+    expect(byId('access-3')).toEqual([expect.objectContaining({ route: '/v1/conversations/:id', status: 404 })]);
+    expect(byId('access-4')).toEqual([expect.objectContaining({ route: 'unmatched', status: 401 })]);
+
+    const text = JSON.stringify(lines);
+    for (const secret of [phone, '5550401234', content, 'conv-access-secret-1', 'conv-access-missing', 'tenant-log', 'Bearer']) expect(text).not.toContain(secret);
+    // The request id appears once per line (the logger's own mixin and pino-http do not both write it).
+    for (const line of logLines.filter((raw) => raw.includes('"request completed"'))) expect(line.match(/"requestId"/g)).toHaveLength(1);
+  });
+
+  it('when a load balancer polls /health, then its lines are debug, not info', async () => {
+    await request(harness.url).get('/health').expect(200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(accessLines().filter((line) => line.route === '/health')).toEqual([]);
+  });
+});
