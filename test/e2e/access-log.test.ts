@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { describeDatabase } from '../../src/composition.js';
 import { startTestOrchestrator, waitFor, type TestOrchestrator } from '../helpers/orchestrator.js';
 
-/** Access logs: one line per request, by route template, with status, duration and request id; nothing personal. */
+/**
+ * Access logs: one line per request, by route template, with status, duration and request id; nothing personal.
+ * And the start-up banner: what a newcomer needs next.
+ */
 
 const logLines: string[] = [];
 let harness: TestOrchestrator;
@@ -44,5 +48,28 @@ describe('access logs', () => {
     await request(harness.url).get('/health').expect(200);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(accessLines().filter((line) => line.route === '/health')).toEqual([]);
+  });
+});
+
+describe('the start-up banner', () => {
+  it('when the service starts, then one info line gives the URL, docs, how to get tokens, the simulators and the database without credentials', () => {
+    const banner = logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => typeof line.msg === 'string' && line.msg.startsWith('ready at '));
+    expect(banner).toHaveLength(1);
+    const line = banner[0]!;
+    expect(line).toMatchObject({ level: 30, url: harness.url, docs: `${harness.url}/docs`, openapi: `${harness.url}/openapi.json`, drafter: 'rules' });
+    expect(line.msg).toContain('npm run --silent token -- service');
+    expect(line.msg).toContain('manager <name>');
+    expect(line.msg).toContain(`${harness.url}/docs`);
+    expect(line.simulators).toMatchObject({ smsAgent: expect.stringMatching(/^http:/) });
+    const url = new URL(harness.testDb.url);
+    expect(line.database).toContain(url.hostname);
+    if (url.password) expect(JSON.stringify(line)).not.toContain(url.password);
+  });
+
+  it('when DATABASE_URL has credentials, then the banner shows its host, port and database only; without it, the embedded directory', () => {
+    expect(describeDatabase({ databaseUrl: 'postgres://app:s3cret@db.example.supabase.co:5432/postgres?sslmode=require', dataDir: '.data', embeddedPgPort: 54329 })).toBe(
+      'db.example.supabase.co:5432/postgres (DATABASE_URL)',
+    );
+    expect(describeDatabase({ databaseUrl: undefined, dataDir: '/var/lib/orch', embeddedPgPort: 54329 })).toBe('embedded PostgreSQL in /var/lib/orch/pg (port 54329)');
   });
 });
