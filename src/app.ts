@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { Router, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import type { Db } from './db/database.js';
@@ -9,13 +9,20 @@ import { createErrorHandler, notFoundHandler } from './http/errors.js';
 import { healthRouter, type DependencyInfo } from './http/health.routes.js';
 import { orchestrateRouter } from './http/orchestrate.routes.js';
 import { plansRouter } from './http/plans.routes.js';
+import { docsRouter } from './http/docs.routes.js';
+import { buildOpenApiDocument } from './http/openapi.js';
+import { register, ROUTES } from './http/routes.js';
 import type { PlanAssessmentDeps } from './effects/plan-assessment.js';
 import { requestIdMiddleware } from './http/request-context.js';
+import { accessLog, routeTemplate } from './http/access-log.js';
 import { textGuard } from './http/text-guard.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { CompliancePolicy } from './policies/compliance.js';
 import type { Runtime } from './runtime/apply-event.js';
+
+/** The API's version in the OpenAPI document: package.json's. */
+export const SERVICE_VERSION = '0.1.0';
 
 export interface AppDeps {
   db: Db;
@@ -42,9 +49,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', true);
   app.use(helmet());
   app.use(requestIdMiddleware);
+  app.use(accessLog(deps.logger));
   app.use((req, res, next) => {
     const stop = deps.metrics.httpSeconds.startTimer({ method: req.method });
-    res.on('finish', () => stop({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () => stop({ route: routeTemplate(req), status: String(res.statusCode) }));
     next();
   });
 
@@ -52,9 +60,18 @@ export function createApp(deps: AppDeps): Express {
   // The routes ahead of the body parser take no body, but their path, query and headers are checked all the same.
   const authenticateAndGuard: RequestHandler = (req, res, next) => authenticate(req, res, (error?: unknown) => (error ? next(error) : textGuard(req, res, next)));
   app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate: authenticateAndGuard }));
-  app.get('/metrics', authenticateAndGuard, async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  const operations = Router();
+  register(
+    operations,
+    ROUTES.prometheus,
+    async (_req, res) => {
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    },
+    { before: [authenticateAndGuard] },
+  );
+  app.use(operations);
+  // The document describes the API, not its data: it is served without a token, like /health.
+  app.use(docsRouter(buildOpenApiDocument(ROUTES, { version: SERVICE_VERSION })));
 
   // The token first, then the body: a caller without a token gets a 401, never a 400 about its body.
   app.use(authenticate);

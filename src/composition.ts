@@ -10,6 +10,7 @@ import type { Drafter } from './effects/drafting/drafter.js';
 import { createOpenAiDrafter } from './effects/drafting/openai.drafter.js';
 import { createRulesDrafter } from './effects/drafting/rules.drafter.js';
 import { signToken } from './http/auth.js';
+import { createDependencyProbe } from './http/dependency-health.js';
 import { gracefulCloser } from './http/graceful-close.js';
 import type { Logger } from './logger.js';
 import { createMetrics, eventLabel, stateLabel, type Metrics } from './metrics.js';
@@ -117,12 +118,13 @@ export async function startOrchestrator(
     }
     // Never the inbound secret: whoever receives (or logs) this token could otherwise call our API with it.
     const serviceToken = cachedServiceToken(config.outboundJwt.secret, config.outboundJwt.audience);
+    const serviceUrls = {
+      collectionsMonitor: urls.collectionsMonitor ?? simulators!.urls.collectionsMonitor,
+      smsAgent: urls.smsAgent ?? simulators!.urls.smsAgent,
+      notificationService: urls.notificationService ?? simulators!.urls.notificationService,
+    };
     const clients = createServiceClients({
-      urls: {
-        collectionsMonitor: urls.collectionsMonitor ?? simulators!.urls.collectionsMonitor,
-        smsAgent: urls.smsAgent ?? simulators!.urls.smsAgent,
-        notificationService: urls.notificationService ?? simulators!.urls.notificationService,
-      },
+      urls: serviceUrls,
       timeoutMs: urls.timeoutMs,
       token: serviceToken,
       logger,
@@ -185,7 +187,22 @@ export async function startOrchestrator(
         conversationIdSecret: config.conversationIdSecret,
         logger,
         metrics,
-        dependencies: { breakers: clients.breakers, simulated: simulators !== null, drafter: drafter.name },
+        dependencies: {
+          breakers: clients.breakers,
+          simulated: simulators !== null,
+          drafter: drafter.name,
+          probe: createDependencyProbe({
+            db,
+            serviceUrls: {
+              collections_monitor: serviceUrls.collectionsMonitor,
+              sms_agent: serviceUrls.smsAgent,
+              notification_service: serviceUrls.notificationService,
+            },
+            breakers: clients.breakers,
+            lastOutcome: clients.lastOutcome,
+            openai: drafter.name === 'openai' ? { apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl } : null,
+          }),
+        },
         plans: { db, collectionsMonitor: clients.services.collectionsMonitor, negotiation: config.negotiation, clock },
         clock,
       });
@@ -196,6 +213,8 @@ export async function startOrchestrator(
       url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
       closers.push(gracefulCloser(server));
       logger.info({ url }, 'orchestrator listening');
+      const banner = startupBanner({ url, config, simulators: simulators?.urls ?? null, drafter: drafter.name, worker: worker !== null });
+      logger.info(banner.fields, banner.message);
     }
 
     return { config, db, runtime, machine, metrics, simulators, worker, server, url, databaseUrl, close };
@@ -237,4 +256,52 @@ function cachedServiceToken(secret: string, audience: string | undefined) {
     }
     return token;
   };
+}
+
+/** Where the data lives, without credentials: the embedded server's directory, or DATABASE_URL's host, port and database. */
+export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPgPort'>): string {
+  if (!config.databaseUrl) return `embedded PostgreSQL in ${config.dataDir}/pg (port ${config.embeddedPgPort})`;
+  try {
+    const parsed = new URL(config.databaseUrl);
+    return `${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname === '/' ? '' : parsed.pathname} (DATABASE_URL)`;
+  } catch {
+    return 'DATABASE_URL (not a URL we can show)';
+  }
+}
+
+/**
+ * The line a newcomer reads first: where the API is, how to get a token, where the docs and the simulators
+ * are, which database and drafter are in use. Structured fields for machines, a readable message for people.
+ */
+export function startupBanner(options: {
+  url: string;
+  config: Config;
+  simulators: Record<string, string> | null;
+  drafter: string;
+  worker: boolean;
+}) {
+  const { url, config } = options;
+  const database = describeDatabase(config);
+  const fields = {
+    url,
+    docs: `${url}/docs`,
+    openapi: `${url}/openapi.json`,
+    tokens: 'npm run --silent token -- service | npm run --silent token -- manager <name>',
+    simulators: options.simulators,
+    database,
+    drafter: options.drafter,
+    worker: options.worker,
+  };
+  const simulators = options.simulators
+    ? `simulators ${Object.entries(options.simulators).map(([name, at]) => `${name} ${at}`).join(', ')}`
+    : 'downstream services from their URLs (no simulators)';
+  const message = [
+    `ready at ${url}`,
+    `docs ${url}/docs`,
+    `tokens: npm run --silent token -- service, or -- manager <name>`,
+    simulators,
+    `database ${database}`,
+    `drafter ${options.drafter}${options.worker ? ', worker in this process' : ', no worker in this process'}`,
+  ].join(' · ');
+  return { fields, message };
 }

@@ -3,6 +3,9 @@
  * `retryable` tells workers whether trying again may help.
  */
 export class AppError extends Error {
+  /** Fields a caller reads beside `error` and `request_id` (the error handler adds them; never personal data). */
+  responseFields?: Record<string, unknown>;
+
   constructor(
     readonly code: string,
     message: string,

@@ -4,8 +4,7 @@ import type { Db } from '../db/database.js';
 import { badRequest } from '../errors.js';
 import { findUnsafeCharacter } from '../text/text.js';
 import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
-import { requireRole } from './auth.js';
-import { approvalsQuery } from './schemas.js';
+import { register, ROUTES } from './routes.js';
 import { parse } from './validate.js';
 
 /** The approval queue, oldest first, in pages (an opaque cursor carries the last item seen). */
@@ -13,8 +12,8 @@ export function approvalsRouter(deps: { db: Db }) {
   const router = Router();
 
   // Draft texts are for managers only.
-  router.get('/v1/approvals', requireRole('manager'), async (req, res) => {
-    const query = parse(approvalsQuery, req.query);
+  register(router, ROUTES.approvals, async (req, res) => {
+    const query = parse(ROUTES.approvals.request.query, req.query);
     const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId });
     const last = rows.at(-1);

@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { Db } from '../db/database.js';
 import { findOptOut } from '../db/opt-outs.repository.js';
 import { findContactPreference } from '../db/contact-preferences.repository.js';
@@ -11,17 +10,17 @@ import { planView } from './plan-view.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
 import { assertConversationMatches } from './conversation-identity.js';
 import { principalOf } from './auth.js';
-import { EVENT_ROLES, eventBody, idempotencyKey } from './schemas.js';
+import { register, ROUTES } from './routes.js';
+import { EVENT_ROLES, idempotencyKey } from './schemas.js';
 import { parse } from './validate.js';
 
 /** The native API: any machine event in, state and audit trail out. */
 export function conversationsRouter(deps: CommandDeps & { machine: ConversationMachine }) {
   const router = Router();
-  const conversationId = z.string().trim().min(1).max(200);
 
-  router.post('/v1/conversations/:id/events', async (req, res) => {
-    const id = parse(conversationId, req.params.id);
-    const body = parse(eventBody, req.body);
+  register(router, ROUTES.conversationEvents, async (req, res) => {
+    const { id } = parse(ROUTES.conversationEvents.request.params, req.params);
+    const body = parse(ROUTES.conversationEvents.request.body, req.body);
     const principal = principalOf(req);
     if (!EVENT_ROLES[body.type].includes(principal.role)) {
       throw forbidden('forbidden_role', `${body.type} needs the role ${EVENT_ROLES[body.type].join(' or ')}`);
@@ -49,13 +48,13 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
     sendApplied(res, result);
   });
 
-  router.get('/v1/conversations/:id', async (req, res) => {
-    const row = await loadConversation(deps.db, parse(conversationId, req.params.id));
+  register(router, ROUTES.conversation, async (req, res) => {
+    const row = await loadConversation(deps.db, parse(ROUTES.conversation.request.params, req.params).id);
     res.json({ ...describeConversation(deps.machine, row), compliance: await complianceState(deps.db, row) });
   });
 
-  router.get('/v1/conversations/:id/transitions', async (req, res) => {
-    const id = parse(conversationId, req.params.id);
+  register(router, ROUTES.transitions, async (req, res) => {
+    const { id } = parse(ROUTES.transitions.request.params, req.params);
     await loadConversation(deps.db, id);
     const rows = await deps.db
       .selectFrom('transitions')
@@ -154,7 +153,7 @@ export function machineRouter(machine: ConversationMachine) {
     mermaid: toMermaid(machine),
     definition: machine.definition,
   };
-  router.get('/v1/machine', (_req, res) => {
+  register(router, ROUTES.machine, (_req, res) => {
     res.json(body);
   });
   return router;

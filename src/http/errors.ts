@@ -13,6 +13,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
     // RFC 6750: a 401 tells the caller which scheme we want.
     if (appError.status === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     res.status(appError.status).json({
+      ...appError.responseFields,
       error: { code: appError.code, message: appError.message, ...(appError.details === undefined ? {} : { details: appError.details }) },
       request_id: res.locals.requestId,
     });

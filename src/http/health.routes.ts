@@ -1,10 +1,13 @@
 import { Router } from 'express';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { requireRole } from './auth.js';
+import type { DependencyReport } from './dependency-health.js';
+import { register, ROUTES } from './routes.js';
 
 export interface DependencyInfo {
   breakers: Record<string, () => string>;
+  /** Probes every dependency (cached): the dashboard's words (dependency-health.ts). */
+  probe: () => Promise<DependencyReport>;
   simulated: boolean;
   drafter: string;
 }
@@ -13,20 +16,26 @@ export interface DependencyInfo {
 export function healthRouter(deps: { db: Db; dependencies: DependencyInfo; authenticate: import('express').RequestHandler }) {
   const router = Router();
 
-  router.get('/health', async (_req, res) => {
+  register(router, ROUTES.health, async (_req, res) => {
     const database = await ping(deps.db);
     res.status(database ? 200 : 503).json({ status: database ? 'ok' : 'degraded', database: database ? 'up' : 'down' });
   });
 
-  router.get('/health/dependencies', deps.authenticate, requireRole('manager', 'service'), async (_req, res) => {
-    const database = await ping(deps.db);
+  register(
+    router,
+    ROUTES.healthDependencies,
+    async (_req, res) => {
+    const [database, report] = await Promise.all([ping(deps.db), deps.dependencies.probe()]);
     res.json({
+      ...report,
       database: database ? 'up' : 'down',
       services: Object.fromEntries(Object.entries(deps.dependencies.breakers).map(([name, state]) => [name, { breaker: state() }])),
       simulated_services: deps.dependencies.simulated,
       drafter: deps.dependencies.drafter,
     });
-  });
+    },
+    { before: [deps.authenticate] },
+  );
 
   return router;
 }

@@ -1,16 +1,19 @@
 import { Router } from 'express';
 import { sql } from 'kysely';
-import { z } from 'zod';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { findOpenEscalation } from '../db/escalations.repository.js';
 import { assessPlanOffer, type PlanAssessmentDeps } from '../effects/plan-assessment.js';
-import { conflict, forbidden } from '../errors.js';
-import { principalOf, requireRole } from './auth.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
+import type { Db } from '../db/database.js';
+import { normalisePhone } from '../text/phone.js';
+import { principalOf } from './auth.js';
 import { actorOf, decideApproval, newIdempotencyKey, sendApplied, type CommandDeps, type ReviewEvent } from './commands.js';
 import { assertConversationMatches, conversationIdFor } from './conversation-identity.js';
 import { describeConversation, loadConversation } from './conversations.routes.js';
+import { topLevelState } from '../runtime/machine-snapshot.js';
 import { planView } from './plan-view.js';
-import { approveResponseBody, escalateBody, idempotencyKey, paymentPlanDetectedBody, smsReceivedBody } from './schemas.js';
+import { register, ROUTES } from './routes.js';
+import { idempotencyKey } from './schemas.js';
 import { parse } from './validate.js';
 
 /**
@@ -19,15 +22,14 @@ import { parse } from './validate.js';
  */
 export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine; plans: PlanAssessmentDeps; conversationIdSecret: string }) {
   const router = Router();
-  const pathId = z.string().trim().min(1).max(200);
   // The caller's key when there is one; otherwise a fresh one (no dedupe: such a caller cannot retry safely).
   const keyOf = (header: string | undefined, fallback?: string) => {
     const offered = header ?? fallback;
     return offered === undefined ? newIdempotencyKey() : parse(idempotencyKey, offered);
   };
 
-  router.post('/orchestrate/sms-received', requireRole('service'), async (req, res) => {
-    const body = parse(smsReceivedBody, req.body); // phone_number is E.164 from here on
+  register(router, ROUTES.smsReceived, async (req, res) => {
+    const body = parse(ROUTES.smsReceived.request.body, req.body); // phone_number is E.164 from here on
     const key = keyOf(req.header('idempotency-key'), body.message_id);
     // A caller's id is used as it is (ids stored under any earlier scheme keep working), but only for its own tenant and number.
     const conversationId = body.conversation_id ?? (await conversationIdFor(deps.db, deps.conversationIdSecret, body.tenant_id, body.phone_number));
@@ -43,13 +45,13 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     sendApplied(res, result, { workflow_id: conversationId });
   });
 
-  router.post('/orchestrate/approve-response', requireRole('manager'), async (req, res) => {
-    const body = parse(approveResponseBody, req.body);
+  register(router, ROUTES.approveResponse, async (req, res) => {
+    const body = parse(ROUTES.approveResponse.request.body, req.body);
     const principal = principalOf(req);
     if (body.manager_id !== undefined && body.manager_id !== principal.subject) {
       throw forbidden('manager_mismatch', 'manager_id must be the manager of the token');
     }
-    const approvalId = body.response_queue_id;
+    const approvalId = body.response_queue_id ?? (await approvalOfConversation(deps.db, body.conversation_id!, body.phone_number!));
     const managerId = principal.subject;
     const events: Record<typeof body.action, () => ReviewEvent> = {
       approve: () => ({ type: 'review.approved', approvalId, managerId, ...(body.approved_text ? { text: body.approved_text } : {}) }),
@@ -60,11 +62,11 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     };
     const event = events[body.action]();
     const result = await decideApproval(deps, principal, event, keyOf(req.header('idempotency-key')));
-    sendApplied(res, result, { response_queue_id: body.response_queue_id, action: body.action });
+    sendApplied(res, result, { response_queue_id: approvalId, action: body.action, status: 'processed' });
   });
 
-  router.post('/orchestrate/escalate', requireRole('manager', 'service'), async (req, res) => {
-    const body = parse(escalateBody, req.body);
+  register(router, ROUTES.escalate, async (req, res) => {
+    const body = parse(ROUTES.escalate.request.body, req.body);
     const principal = principalOf(req);
     const result = await deps.runtime.apply({
       conversationId: body.conversationId,
@@ -88,8 +90,8 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
    * the conversation to a person (`unrealistic_proposal`). Acceptable plans and counter-proposals are
    * offered by the conversation's own drafting when the debtor's message is applied.
    */
-  router.post('/orchestrate/payment-plan-detected', requireRole('service', 'manager'), async (req, res) => {
-    const body = parse(paymentPlanDetectedBody, req.body);
+  register(router, ROUTES.paymentPlanDetected, async (req, res) => {
+    const body = parse(ROUTES.paymentPlanDetected.request.body, req.body);
     const principal = principalOf(req);
     const conversation = await loadConversation(deps.db, body.conversation_id);
     if (conversation.tenant_id !== body.tenant_id) {
@@ -129,26 +131,34 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     });
   });
 
-  router.post('/orchestrate/retry/:workflowId', requireRole('manager'), async (req, res) => {
+  register(router, ROUTES.retry, async (req, res) => {
     const principal = principalOf(req);
-    const result = await deps.runtime.apply({
-      conversationId: parse(pathId, req.params.workflowId),
-      event: { type: 'retry', by: principal.subject },
-      idempotencyKey: keyOf(req.header('idempotency-key')),
-      actor: actorOf(principal),
-      ifNotAccepted: 'reject',
-    });
-    sendApplied(res, result);
+    const workflowId = parse(ROUTES.retry.request.params, req.params).workflowId;
+    let result: Awaited<ReturnType<typeof deps.runtime.apply>>;
+    try {
+      result = await deps.runtime.apply({
+        conversationId: workflowId,
+        event: { type: 'retry', by: principal.subject },
+        idempotencyKey: keyOf(req.header('idempotency-key')),
+        actor: actorOf(principal),
+        ifNotAccepted: 'reject',
+      });
+    } catch (error) {
+      // The dashboard reads `status` on a refusal too; the error handler still writes the answer.
+      if (error instanceof AppError && error.status < 500) error.responseFields = { workflow_id: workflowId, status: 'failed', message: error.message };
+      throw error;
+    }
+    sendApplied(res, result, { workflow_id: workflowId, status: 'retrying', message: `conversation ${workflowId} is ${result.state} again` });
   });
 
-  router.get('/orchestrate/workflow/:conversationId/status', async (req, res) => {
-    const row = await loadConversation(deps.db, parse(pathId, req.params.conversationId));
-    const description = describeConversation(deps.machine, row);
-    res.json({ workflow_id: row.id, ...description });
+  register(router, ROUTES.workflowStatus, async (req, res) => {
+    const row = await loadConversation(deps.db, parse(ROUTES.workflowStatus.request.params, req.params).conversationId);
+    const { status: machineStatus, ...description } = describeConversation(deps.machine, row);
+    res.json({ workflow_id: row.id, ...description, machine_status: machineStatus, ...dashboardStatus(row, description) });
   });
 
-  router.get('/orchestrate/metrics', async (_req, res) => {
-    const [states, approvals, transitions] = await Promise.all([
+  register(router, ROUTES.orchestrateMetrics, async (_req, res) => {
+    const [states, approvals, transitions, dashboard] = await Promise.all([
       deps.db
         .selectFrom('conversations')
         .select([sql<string>`split_part(state, '.', 1)`.as('state'), sql<number>`count(*)::int`.as('count')])
@@ -164,8 +174,10 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
         .select(sql<number>`count(*)::int`.as('count'))
         .where('at', '>', sql<Date>`now() - interval '24 hours'`)
         .executeTakeFirstOrThrow(),
+      dashboardCounts(deps.db),
     ]);
     res.json({
+      ...dashboard,
       conversations_by_state: Object.fromEntries(states.map((row) => [row.state, row.count])),
       pending_approvals: approvals.pending,
       oldest_pending_approval_at: approvals.oldest,
@@ -174,4 +186,114 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
   });
 
   return router;
+}
+
+/**
+ * The dashboard names the conversation and the debtor's number, not the queue item: the conversation's
+ * pending approval is the one. The number must be the conversation's (both in E.164), else 409 and nothing
+ * is decided. With nothing pending, the latest item is answered for, so that a retried decision gets its
+ * first answer and a late one its `409 already_decided` (decideApproval).
+ */
+async function approvalOfConversation(db: Db, conversationId: string, e164: string): Promise<string> {
+  const conversation = await loadConversation(db, conversationId);
+  if ((normalisePhone(conversation.phone) ?? conversation.phone) !== e164) {
+    throw conflict('conversation_mismatch', `conversation ${conversationId} belongs to another phone number`);
+  }
+  const draft = await db
+    .selectFrom('drafts')
+    .select('id')
+    .where('conversation_id', '=', conversationId)
+    .where('review_status', 'is not', null)
+    .orderBy(sql`review_status = 'pending'`, 'desc')
+    .orderBy('queued_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!draft) throw notFound(`an approval for conversation ${conversationId}`);
+  return draft.id;
+}
+
+/**
+ * The collections dashboard's status words for a state (docs/api.md): `processing` while we (or a manager)
+ * work on the next text, `pending` while we wait on someone outside the automation (the debtor, a person
+ * who owns an escalated case, a plan's payments), `completed` and `failed` when it is over or stuck.
+ */
+export const DASHBOARD_STATUS: Record<string, 'pending' | 'processing' | 'completed' | 'failed'> = {
+  idle: 'processing',
+  drafting: 'processing',
+  pendingApproval: 'processing',
+  sending: 'processing',
+  sent: 'processing',
+  awaitingReply: 'pending',
+  negotiating: 'pending',
+  planAgreed: 'pending',
+  escalated: 'pending',
+  failed: 'failed',
+  optedOut: 'completed',
+  closed: 'completed',
+};
+
+function dashboardStatus(row: { state: string; updated_at: Date }, description: Pick<ReturnType<typeof describeConversation>, 'context'>) {
+  const top = topLevelState(row.state);
+  return {
+    workflow_type: 'sms_conversation',
+    status: DASHBOARD_STATUS[top] ?? 'processing',
+    current_step: row.state,
+    ai_confidence: description.context.draft?.confidence ?? null,
+    escalation_triggered: top === 'escalated' || description.context.escalation !== null,
+    last_updated: row.updated_at,
+  };
+}
+
+/**
+ * The dashboard's counts, from the database, so every replica answers the same. "Today" is the UTC day.
+ * - `sms_received`: inbound texts stored in the last hour; `ai_responses`: drafts made in the last hour.
+ * - `auto_approval_rate`: of the drafts that left `drafting` for a send or the approval queue in the last
+ *   hour, the share sent without a manager (0 when there were none).
+ * - `avg_response_time`: seconds from a debtor's latest text to our accepted reply, over replies accepted
+ *   in the last hour (0 when there were none).
+ * - `total_messages`: inbound texts plus accepted outbound ones today; `escalations`: opened today;
+ *   `payment_plans`: agreed today.
+ */
+async function dashboardCounts(db: Db) {
+  const hourAgo = sql<Date>`now() - interval '1 hour'`;
+  const today = sql<Date>`date_trunc('day', now() at time zone 'utc') at time zone 'utc'`;
+  const count = sql<number>`count(*)::int`;
+  const [received, drafts, routed, response, inboundToday, outboundToday, escalations, plans] = await Promise.all([
+    db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>', hourAgo).executeTakeFirstOrThrow(),
+    db.selectFrom('drafts').select(count.as('n')).where('created_at', '>', hourAgo).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('transitions')
+      .select([
+        sql<number>`count(*) filter (where split_part(to_state, '.', 1) = 'sending')::int`.as('auto'),
+        sql<number>`count(*)::int`.as('all'),
+      ])
+      .where('at', '>', hourAgo)
+      .where(sql<string>`split_part(from_state, '.', 1)`, '=', 'drafting')
+      .where(sql<string>`split_part(to_state, '.', 1)`, 'in', ['sending', 'pendingApproval'])
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('outbound_messages as o')
+      .select(
+        sql<number | null>`avg(extract(epoch from o.updated_at - (
+          select max(m.at) from messages m where m.conversation_id = o.conversation_id and m.direction = 'inbound' and m.at <= o.first_attempt_at
+        )))::float8`.as('seconds'),
+      )
+      .where('o.status', '=', 'accepted')
+      .where('o.updated_at', '>', hourAgo)
+      .executeTakeFirstOrThrow(),
+    db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>=', today).executeTakeFirstOrThrow(),
+    db.selectFrom('outbound_messages').select(count.as('n')).where('status', '=', 'accepted').where('updated_at', '>=', today).executeTakeFirstOrThrow(),
+    db.selectFrom('escalations').select(count.as('n')).where('opened_at', '>=', today).executeTakeFirstOrThrow(),
+    db.selectFrom('payment_plans').select(count.as('n')).where('agreed_at', '>=', today).executeTakeFirstOrThrow(),
+  ]);
+  return {
+    last_hour: {
+      sms_received: received.n,
+      ai_responses: drafts.n,
+      auto_approval_rate: routed.all === 0 ? 0 : Math.round((routed.auto / routed.all) * 10_000) / 10_000,
+      avg_response_time: response.seconds === null ? 0 : Math.round(response.seconds * 10) / 10,
+    },
+    today: { total_messages: inboundToday.n + outboundToday.n, escalations: escalations.n, payment_plans: plans.n },
+  };
 }

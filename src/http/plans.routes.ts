@@ -3,22 +3,22 @@ import type { Db } from '../db/database.js';
 import { listOpenEscalations } from '../db/escalations.repository.js';
 import { addSuppression, listSuppressions } from '../db/opt-outs.repository.js';
 import { listPlans } from '../db/payment-plans.repository.js';
-import { principalOf, requireRole } from './auth.js';
-import { escalationsQuery, plansQuery, suppressionBody, suppressionsQuery } from './schemas.js';
+import { principalOf } from './auth.js';
+import { register, ROUTES } from './routes.js';
 import { parse } from './validate.js';
 
 /** What managers follow up on: agreed plans with their instalments, the cases people own, suppressed numbers. */
 export function plansRouter(deps: { db: Db }) {
   const router = Router();
 
-  router.get('/v1/plans', requireRole('manager'), async (req, res) => {
-    const query = parse(plansQuery, req.query);
+  register(router, ROUTES.plans, async (req, res) => {
+    const query = parse(ROUTES.plans.request.query, req.query);
     const plans = await listPlans(deps.db, { status: query.status, conversationId: query.conversation_id, limit: query.limit });
     res.json({ items: plans });
   });
 
-  router.get('/v1/escalations', requireRole('manager'), async (req, res) => {
-    const query = parse(escalationsQuery, req.query);
+  register(router, ROUTES.escalations, async (req, res) => {
+    const query = parse(ROUTES.escalations.request.query, req.query);
     const rows = await listOpenEscalations(deps.db, { reason: query.reason, limit: query.limit });
     res.json({
       items: rows.map((row) => ({
@@ -34,8 +34,8 @@ export function plansRouter(deps: { db: Db }) {
   });
 
   // Phone numbers are personal data: managers only.
-  router.get('/v1/compliance/suppressions', requireRole('manager'), async (req, res) => {
-    const query = parse(suppressionsQuery, req.query);
+  register(router, ROUTES.suppressions, async (req, res) => {
+    const query = parse(ROUTES.suppressions.request.query, req.query);
     const rows = await listSuppressions(deps.db, query.limit);
     res.json({
       items: rows.map((row) => ({
@@ -49,8 +49,8 @@ export function plansRouter(deps: { db: Db }) {
     });
   });
 
-  router.post('/v1/compliance/suppressions', requireRole('manager'), async (req, res) => {
-    const body = parse(suppressionBody, req.body);
+  register(router, ROUTES.addSuppression, async (req, res) => {
+    const body = parse(ROUTES.addSuppression.request.body, req.body);
     const created = await addSuppression(deps.db, { phone: body.phone_number, addedBy: principalOf(req).subject, reason: body.reason ?? null });
     res.status(created ? 201 : 200).json({ phone_number: body.phone_number, suppressed: true, created });
   });

@@ -25,6 +25,11 @@ const phone = z
     return e164;
   });
 
+/** Path parameters, by route. */
+export const conversationIdParams = z.object({ id });
+export const workflowIdParams = z.object({ workflowId: id });
+export const statusParams = z.object({ conversationId: id });
+
 /** The SMS Agent's existing call. */
 export const smsReceivedBody = z.object({
   tenant_id: id,
@@ -34,9 +39,15 @@ export const smsReceivedBody = z.object({
   message_id: callerKey.optional(),
 });
 
+/**
+ * Ours names the queue item (`response_queue_id`); the collections dashboard names the conversation and the
+ * debtor's number instead (`conversation_id` + `phone_number`): the conversation's pending approval is the one.
+ */
 export const approveResponseBody = z
   .object({
-    response_queue_id: id,
+    response_queue_id: id.optional(),
+    conversation_id: id.optional(),
+    phone_number: phone.optional(),
     action: z.enum(['approve', 'modify', 'escalate', 'reject']),
     approved_text: text.optional(),
     modified_text: text.optional(),
@@ -46,6 +57,14 @@ export const approveResponseBody = z
   .refine((body) => body.action !== 'modify' || body.modified_text !== undefined, {
     message: 'modified_text is required when action is modify',
     path: ['modified_text'],
+  })
+  .refine((body) => body.response_queue_id !== undefined || body.conversation_id !== undefined, {
+    message: 'response_queue_id (or conversation_id with phone_number) is required',
+    path: ['response_queue_id'],
+  })
+  .refine((body) => body.response_queue_id !== undefined || body.conversation_id === undefined || body.phone_number !== undefined, {
+    message: 'phone_number is required with conversation_id',
+    path: ['phone_number'],
   });
 
 const severity = z.enum(['low', 'medium', 'high', 'critical']);

@@ -130,6 +130,20 @@ describe('sms agent client', () => {
     expect(sims.sms.sent).toHaveLength(0);
   });
 
+  it('when sends fail while history reads succeed, then the last send outcome says so (for /health/dependencies); a 400 does not count', async () => {
+    const client = clients();
+    expect(client.lastOutcome.sms_agent!('sms.send')).toBeNull();
+    sims.sms.failNext(1, 503);
+    await failure(client.services.smsAgent.send({ to: PHONE, body: 'Hi', conversationId: 'conv-1' }, 'key-outcome-503'));
+    await client.services.smsAgent.history(PHONE);
+    expect(client.lastOutcome.sms_agent!('sms.send')).toMatchObject({ ok: false });
+    expect(client.lastOutcome.sms_agent!('sms.history')).toMatchObject({ ok: true });
+    await failure(client.services.smsAgent.send({ to: 'not-a-phone', body: 'Hi', conversationId: 'c' }, 'key-outcome-400'));
+    expect(client.lastOutcome.sms_agent!('sms.send')).toMatchObject({ ok: false });
+    await client.services.smsAgent.send({ to: PHONE, body: 'Hi', conversationId: 'conv-1' }, 'key-outcome-ok');
+    expect(client.lastOutcome.sms_agent!('sms.send')).toMatchObject({ ok: true });
+  });
+
   it('when the agent answers 400, then it is not retried and the error is not retryable', async () => {
     const error = await failure(clients().services.smsAgent.send({ to: 'not-a-phone', body: 'Hi', conversationId: 'c' }, 'key-400'));
     expect(error).toMatchObject({ retryable: false, upstreamStatus: 400, service: 'sms_agent' });

@@ -2,7 +2,7 @@ import type { Logger } from '../../logger.js';
 import type { Services } from '../ports.js';
 import { COLLECTIONS_MONITOR, createCollectionsMonitorClient } from './collections-monitor.client.js';
 import { NOTIFICATION_SERVICE, createNotificationClient } from './notification.client.js';
-import { createServiceHttp, type BreakerState, type ResilienceOptions } from './service-http.js';
+import { createServiceHttp, type BreakerState, type CallOutcome, type ResilienceOptions } from './service-http.js';
 import { SMS_AGENT, createSmsAgentClient } from './sms-agent.client.js';
 
 export { parseAmountToCents, languageOf } from './collections-monitor.client.js';
@@ -19,6 +19,8 @@ export interface ServiceClients {
   services: Services;
   /** Breaker state per downstream service, keyed by service name, for /health/dependencies. */
   breakers: Record<string, () => BreakerState>;
+  /** The last outcome of an operation (`sms.send`, `sms.history`, …) per service, in this process. */
+  lastOutcome: Record<string, (operation: string) => CallOutcome | null>;
 }
 
 /** The real downstream clients: one got instance and one retry + breaker policy per service per process. */
@@ -43,6 +45,11 @@ export function createServiceClients(options: {
       [COLLECTIONS_MONITOR]: () => monitor.breakerState(),
       [SMS_AGENT]: () => sms.breakerState(),
       [NOTIFICATION_SERVICE]: () => notifications.breakerState(),
+    },
+    lastOutcome: {
+      [COLLECTIONS_MONITOR]: (operation) => monitor.lastOutcome(operation),
+      [SMS_AGENT]: (operation) => sms.lastOutcome(operation),
+      [NOTIFICATION_SERVICE]: (operation) => notifications.lastOutcome(operation),
     },
   };
 }

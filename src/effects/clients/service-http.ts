@@ -58,9 +58,17 @@ export interface RequestOptions {
   retry?: boolean;
 }
 
+/** How the last call of one operation ended, for /health/dependencies: only failures worth retrying count. */
+export interface CallOutcome {
+  ok: boolean;
+  at: number;
+}
+
 export interface ServiceHttp {
   request<T>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
   breakerState(): BreakerState;
+  /** The last outcome of `operation` in this process (`RequestOptions.operation`), or null. */
+  lastOutcome(operation: string): CallOutcome | null;
 }
 
 /**
@@ -134,12 +142,21 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
     }
   }
 
+  const outcomes = new Map<string, CallOutcome>();
+  const record = (operation: string | undefined, ok: boolean) => {
+    if (operation) outcomes.set(operation, { ok, at: Date.now() });
+  };
+
   return {
     async request<T>(method: HttpMethod, path: string, request: RequestOptions = {}): Promise<T> {
       try {
         const guard = request.retry === false ? breaker : policy;
-        return await guard.execute(({ signal }) => attempt<T>(method, path, request, signal), request.signal);
+        const result = await guard.execute(({ signal }) => attempt<T>(method, path, request, signal), request.signal);
+        record(request.operation, true);
+        return result;
       } catch (error) {
+        // A refusal of this one request (a 4xx) says nothing about the service; an outage, a timeout or an open breaker does.
+        if (!(error instanceof ServiceError) || error.retryable) record(request.operation, false);
         if (error instanceof ServiceError) throw error;
         if (error instanceof BrokenCircuitError) {
           throw new ServiceError(service, `${service} circuit breaker is open`, true, undefined, { cause: error });
@@ -149,6 +166,9 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
         }
         throw new ServiceError(service, `${service} call failed: ${(error as Error).message}`, true, undefined, { cause: error });
       }
+    },
+    lastOutcome(operation: string) {
+      return outcomes.get(operation) ?? null;
     },
     breakerState(): BreakerState {
       switch (breaker.state) {

@@ -1,0 +1,249 @@
+import type { RequestHandler, Router } from 'express';
+import { z } from 'zod';
+import { requireRole, type Role } from './auth.js';
+import {
+  approvalsQuery,
+  approveResponseBody,
+  conversationIdParams,
+  escalateBody,
+  escalationsQuery,
+  eventBody,
+  paymentPlanDetectedBody,
+  plansQuery,
+  smsReceivedBody,
+  statusParams,
+  suppressionBody,
+  suppressionsQuery,
+  workflowIdParams,
+} from './schemas.js';
+
+/**
+ * Every HTTP route, declared once: method, path, who may call it, the zod schemas its handler parses, and
+ * what it answers. The routers register from this table (`register`), the OpenAPI document is built from
+ * it (openapi.ts), and test/e2e/openapi.test.ts fails when a route reaches Express without an entry here.
+ *
+ * To add a route: add an entry below, then `register(router, ROUTES.yourRoute, handler)` in a router.
+ */
+export interface RouteSpec {
+  method: 'get' | 'post';
+  /** Express syntax (`/v1/conversations/:id`); the document shows `{id}`. */
+  path: string;
+  tag: 'native' | 'compatibility' | 'operations' | 'docs';
+  summary: string;
+  /** `none`: no token. Otherwise the roles that may call it (a 403 `forbidden_role` for others). */
+  auth: 'none' | readonly Role[];
+  request?: {
+    body?: z.ZodType;
+    params?: z.ZodObject;
+    query?: z.ZodObject;
+    /** Whether the `Idempotency-Key` header is read. */
+    idempotencyKey?: 'required' | 'optional';
+  };
+  response: { status: number; description: string; contentType?: string };
+}
+
+const ANY_ROLE = ['manager', 'service'] as const;
+
+export const ROUTES = {
+  health: {
+    method: 'get',
+    path: '/health',
+    tag: 'operations',
+    summary: 'Liveness and database reachability, for load balancers',
+    auth: 'none',
+    response: { status: 200, description: '`{status: ok|degraded, database: up|down}`; 503 when the database is down' },
+  },
+  healthDependencies: {
+    method: 'get',
+    path: '/health/dependencies',
+    tag: 'operations',
+    summary: 'Each dependency probed (cached 10 s): healthy, degraded or down',
+    auth: ANY_ROLE,
+    response: {
+      status: 200,
+      description:
+        '`{orchestrator, sms_agent, collections_monitor, notification_service, supabase, openai}` each `healthy|degraded|down`, plus `details`',
+    },
+  },
+  prometheus: {
+    method: 'get',
+    path: '/metrics',
+    tag: 'operations',
+    summary: 'Prometheus metrics of this process',
+    auth: ANY_ROLE,
+    response: { status: 200, description: 'Prometheus text exposition', contentType: 'text/plain' },
+  },
+  openapi: {
+    method: 'get',
+    path: '/openapi.json',
+    tag: 'docs',
+    summary: 'This document',
+    auth: 'none',
+    response: { status: 200, description: 'OpenAPI 3.1 document, generated from the route table and its zod schemas' },
+  },
+  docs: {
+    method: 'get',
+    path: '/docs',
+    tag: 'docs',
+    summary: 'Swagger UI over /openapi.json',
+    auth: 'none',
+    response: { status: 200, description: 'HTML page (`/docs` redirects to `/docs/`)', contentType: 'text/html' },
+  },
+  machine: {
+    method: 'get',
+    path: '/v1/machine',
+    tag: 'native',
+    summary: 'The conversation machine: states, events, version, Mermaid diagram',
+    auth: ANY_ROLE,
+    response: { status: 200, description: '`{id, version, initial, states, events, mermaid, definition}`' },
+  },
+  conversationEvents: {
+    method: 'post',
+    path: '/v1/conversations/:id/events',
+    tag: 'native',
+    summary: 'Apply a machine event (the role needed depends on the event type)',
+    auth: ANY_ROLE,
+    request: { params: conversationIdParams, body: eventBody, idempotencyKey: 'required' },
+    response: { status: 202, description: '`{conversation_id, state, version, outcome, duplicate}`; 200 with the first answer for a repeated key' },
+  },
+  conversation: {
+    method: 'get',
+    path: '/v1/conversations/:id',
+    tag: 'native',
+    summary: 'State and a summary of the context, without personal data',
+    auth: ANY_ROLE,
+    request: { params: conversationIdParams },
+    response: { status: 200, description: 'The conversation: state, context summary, plans, timers, allowed events' },
+  },
+  transitions: {
+    method: 'get',
+    path: '/v1/conversations/:id/transitions',
+    tag: 'native',
+    summary: 'The hash-chained audit trail, oldest first',
+    auth: ANY_ROLE,
+    request: { params: conversationIdParams },
+    response: { status: 200, description: '`{conversation_id, transitions: [...]}`' },
+  },
+  approvals: {
+    method: 'get',
+    path: '/v1/approvals',
+    tag: 'native',
+    summary: 'The approval queue, oldest first, in pages',
+    auth: ['manager'],
+    request: { query: approvalsQuery },
+    response: { status: 200, description: '`{items, next_cursor}`' },
+  },
+  plans: {
+    method: 'get',
+    path: '/v1/plans',
+    tag: 'native',
+    summary: 'Agreed payment plans, newest first',
+    auth: ['manager'],
+    request: { query: plansQuery },
+    response: { status: 200, description: '`{items}`' },
+  },
+  escalations: {
+    method: 'get',
+    path: '/v1/escalations',
+    tag: 'native',
+    summary: 'Open escalations, oldest first',
+    auth: ['manager'],
+    request: { query: escalationsQuery },
+    response: { status: 200, description: '`{items}`' },
+  },
+  suppressions: {
+    method: 'get',
+    path: '/v1/compliance/suppressions',
+    tag: 'native',
+    summary: 'Suppressed numbers (opt-outs, the debtor\'s or a manager\'s), newest first',
+    auth: ['manager'],
+    request: { query: suppressionsQuery },
+    response: { status: 200, description: '`{items: [{phone_number, source, conversation_id, added_by, reason, since}]}`' },
+  },
+  addSuppression: {
+    method: 'post',
+    path: '/v1/compliance/suppressions',
+    tag: 'native',
+    summary: 'Suppress a number: nothing is sent to it again until an explicit opt-in',
+    auth: ['manager'],
+    request: { body: suppressionBody },
+    response: { status: 201, description: '`{phone_number, suppressed: true, created}` (200 when it was already suppressed)' },
+  },
+  smsReceived: {
+    method: 'post',
+    path: '/orchestrate/sms-received',
+    tag: 'compatibility',
+    summary: "The SMS Agent reports an inbound text (creates the conversation on first contact)",
+    auth: ['service'],
+    request: { body: smsReceivedBody, idempotencyKey: 'optional' },
+    response: { status: 202, description: 'Applied event, with `workflow_id`' },
+  },
+  approveResponse: {
+    method: 'post',
+    path: '/orchestrate/approve-response',
+    tag: 'compatibility',
+    summary: "A manager's decision on a pending draft (by response_queue_id, or by conversation_id + phone_number)",
+    auth: ['manager'],
+    request: { body: approveResponseBody, idempotencyKey: 'optional' },
+    response: { status: 202, description: 'Applied event, with `response_queue_id`, `action`, `status: "processed"`' },
+  },
+  escalate: {
+    method: 'post',
+    path: '/orchestrate/escalate',
+    tag: 'compatibility',
+    summary: 'Hand a conversation to a person',
+    auth: ANY_ROLE,
+    request: { body: escalateBody, idempotencyKey: 'optional' },
+    response: { status: 202, description: 'Applied event, with `escalation_id`, `escalation_type`, `severity`, `status: "created"`' },
+  },
+  paymentPlanDetected: {
+    method: 'post',
+    path: '/orchestrate/payment-plan-detected',
+    tag: 'compatibility',
+    summary: 'Another service saw a payment plan: judged by our policy',
+    auth: ANY_ROLE,
+    request: { body: paymentPlanDetectedBody, idempotencyKey: 'optional' },
+    response: { status: 200, description: '`{conversation_id, detected, source, plan, verdict, reasons, counter_proposal, flags, escalated, state}`' },
+  },
+  retry: {
+    method: 'post',
+    path: '/orchestrate/retry/:workflowId',
+    tag: 'compatibility',
+    summary: 'A failed conversation drafts (or sends) again',
+    auth: ['manager'],
+    request: { params: workflowIdParams, idempotencyKey: 'optional' },
+    response: { status: 202, description: 'Applied event, with `workflow_id`, `status: "retrying"`, `message`; a refusal also carries `workflow_id`, `status: "failed"`' },
+  },
+  workflowStatus: {
+    method: 'get',
+    path: '/orchestrate/workflow/:conversationId/status',
+    tag: 'compatibility',
+    summary: "A conversation's state in the dashboard's words, plus everything GET /v1/conversations/{id} answers",
+    auth: ANY_ROLE,
+    request: { params: statusParams },
+    response: {
+      status: 200,
+      description: '`{workflow_id, workflow_type, status, current_step, ai_confidence, escalation_triggered, last_updated, …}`',
+    },
+  },
+  orchestrateMetrics: {
+    method: 'get',
+    path: '/orchestrate/metrics',
+    tag: 'compatibility',
+    summary: 'Counts for the dashboard, from the database (the same on every replica)',
+    auth: ANY_ROLE,
+    response: { status: 200, description: '`{last_hour, today, conversations_by_state, pending_approvals, …}`' },
+  },
+} as const satisfies Record<string, RouteSpec>;
+
+export type RouteName = keyof typeof ROUTES;
+
+/**
+ * Registers one route of the table: its role check first (when it has roles), then `before` (what must
+ * run ahead of the role check, such as authentication on routes served ahead of the app-wide one), then
+ * the handler.
+ */
+export function register(router: Router, spec: RouteSpec, handler: RequestHandler, options: { before?: RequestHandler[] } = {}) {
+  const guards = spec.auth === 'none' ? [] : [requireRole(...spec.auth)];
+  router[spec.method](spec.path, ...(options.before ?? []), ...guards, handler);
+}

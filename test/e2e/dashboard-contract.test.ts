@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+
+/**
+ * The collections dashboard's contract: each call with the dashboard's own body, and each field it reads.
+ * Our own fields stay beside them (the other e2e tests hold those).
+ */
+
+let harness: TestOrchestrator;
+beforeAll(async () => {
+  harness = await startTestOrchestrator();
+});
+afterAll(() => harness.stop());
+
+const service = () => ({ Authorization: `Bearer ${harness.token('service')}` });
+const manager = () => ({ Authorization: `Bearer ${harness.token('manager')}` });
+const WORDS = ['healthy', 'degraded', 'down'];
+
+/** An inbound hardship text: the rules drafter queues it for a manager (confidence 0.70). */
+async function pendingConversation(conversationId: string, phone: string) {
+  await request(harness.url)
+    .post('/orchestrate/sms-received')
+    .set(service())
+    .send({ tenant_id: 'tenant-dash', phone_number: phone, content: 'I lost my job last month', conversation_id: conversationId, message_id: `${conversationId}-1` })
+    .expect(202);
+  await waitForState(harness.orchestrator, conversationId, ['pendingApproval']);
+}
+
+describe('the collections dashboard contract', () => {
+  it('when the dashboard asks for a workflow status, then it gets its fields and keeps ours', async () => {
+    await pendingConversation('conv-dash-status', '+15550300001');
+    const { body } = await request(harness.url).get('/orchestrate/workflow/conv-dash-status/status').set(manager()).expect(200);
+    expect(body).toMatchObject({
+      workflow_id: 'conv-dash-status',
+      workflow_type: 'sms_conversation',
+      status: 'processing',
+      current_step: 'pendingApproval',
+      ai_confidence: 0.7,
+      escalation_triggered: false,
+      // ours
+      conversation_id: 'conv-dash-status',
+      state: 'pendingApproval',
+      machine_status: 'active',
+    });
+    expect(Number.isNaN(Date.parse(body.last_updated))).toBe(false);
+  });
+
+  it('when the dashboard approves by conversation and phone number, then the pending draft is decided and the answer says processed', async () => {
+    await pendingConversation('conv-dash-approve', '+15550300002');
+    const pending = await harness.orchestrator.db.selectFrom('drafts').select('id').where('conversation_id', '=', 'conv-dash-approve').where('review_status', '=', 'pending').executeTakeFirstOrThrow();
+    const { body } = await request(harness.url)
+      .post('/orchestrate/approve-response')
+      .set(manager())
+      .send({ conversation_id: 'conv-dash-approve', phone_number: '(555) 030-0002', action: 'approve', manager_id: 'manager-1' })
+      .expect(202);
+    expect(body).toMatchObject({ status: 'processed', action: 'approve', response_queue_id: pending.id, conversation_id: 'conv-dash-approve' });
+    await waitForState(harness.orchestrator, 'conv-dash-approve', ['awaitingReply']);
+  });
+
+  it("when the phone number is not the conversation's, then 409 and the draft stays pending", async () => {
+    await pendingConversation('conv-dash-wrong-phone', '+15550300003');
+    const { body } = await request(harness.url)
+      .post('/orchestrate/approve-response')
+      .set(manager())
+      .send({ conversation_id: 'conv-dash-wrong-phone', phone_number: '+15550300099', action: 'approve' })
+      .expect(409);
+    expect(body.error.code).toBe('conversation_mismatch');
+    const row = await harness.orchestrator.db.selectFrom('drafts').select('review_status').where('conversation_id', '=', 'conv-dash-wrong-phone').executeTakeFirstOrThrow();
+    expect(row.review_status).toBe('pending');
+    await request(harness.url).post('/orchestrate/approve-response').set(manager()).send({ conversation_id: 'conv-dash-wrong-phone', action: 'approve' }).expect(400);
+  });
+
+  it('when the dashboard escalates, then it gets an escalation id and status created, and the status shows it', async () => {
+    await pendingConversation('conv-dash-escalate', '+15550300004');
+    const { body } = await request(harness.url)
+      .post('/orchestrate/escalate')
+      .set(manager())
+      .send({ conversation_id: 'conv-dash-escalate', escalation_reason: 'debtor asked for a person', priority: 'high' })
+      .expect(202);
+    expect(body).toMatchObject({ status: 'created', escalation_id: expect.anything() });
+    const status = await request(harness.url).get('/orchestrate/workflow/conv-dash-escalate/status').set(manager()).expect(200);
+    expect(status.body).toMatchObject({ status: 'pending', current_step: 'escalated', escalation_triggered: true });
+  });
+
+  it('when the dashboard retries, then a failed conversation is retrying and any other is failed, with the workflow id and a message', async () => {
+    harness.orchestrator.simulators!.sms.failNext(10, 400);
+    await request(harness.url)
+      .post('/orchestrate/sms-received')
+      .set(service())
+      .send({ tenant_id: 'tenant-dash', phone_number: '+15550300005', content: 'Hi, what is my balance?', conversation_id: 'conv-dash-retry', message_id: 'dash-retry-1' })
+      .expect(202);
+    await waitForState(harness.orchestrator, 'conv-dash-retry', ['failed']);
+    const failed = await request(harness.url).get('/orchestrate/workflow/conv-dash-retry/status').set(manager()).expect(200);
+    expect(failed.body.status).toBe('failed');
+    harness.orchestrator.simulators!.sms.reset();
+
+    const retried = await request(harness.url).post('/orchestrate/retry/conv-dash-retry').set(manager()).expect(202);
+    expect(retried.body).toMatchObject({ workflow_id: 'conv-dash-retry', status: 'retrying', message: expect.any(String), conversation_id: 'conv-dash-retry' });
+
+    await waitForState(harness.orchestrator, 'conv-dash-retry', ['awaitingReply']);
+    const refused = await request(harness.url).post('/orchestrate/retry/conv-dash-retry').set(manager()).expect(409);
+    expect(refused.body).toMatchObject({ workflow_id: 'conv-dash-retry', status: 'failed', message: expect.any(String), error: { code: 'event_not_allowed' } });
+  });
+
+  it('when the dashboard asks for dependencies, then each of its six is healthy, degraded or down, and ours stay', async () => {
+    const { body } = await request(harness.url).get('/health/dependencies').set(service()).expect(200);
+    for (const name of ['orchestrator', 'sms_agent', 'collections_monitor', 'notification_service', 'supabase', 'openai']) expect(WORDS).toContain(body[name]);
+    expect(body).toMatchObject({ supabase: 'healthy', collections_monitor: 'healthy', notification_service: 'healthy', openai: 'healthy', database: 'up', drafter: 'rules' });
+    expect(body.details.openai).toMatchObject({ status: 'not_configured' });
+  });
+
+  it('when the dashboard asks for metrics, then last hour and today are counted from the database, beside ours', async () => {
+    const { body } = await waitFor(async () => {
+      const response = await request(harness.url).get('/orchestrate/metrics').set(manager()).expect(200);
+      return response.body.today.total_messages >= 6 ? response : false;
+    }, 15_000, 'the replies to be counted');
+    expect(body.last_hour).toEqual({
+      sms_received: expect.any(Number),
+      ai_responses: expect.any(Number),
+      auto_approval_rate: expect.any(Number),
+      avg_response_time: expect.any(Number),
+    });
+    expect(body.last_hour.sms_received).toBeGreaterThanOrEqual(5);
+    expect(body.last_hour.ai_responses).toBeGreaterThanOrEqual(5);
+    expect(body.last_hour.auto_approval_rate).toBeGreaterThan(0);
+    expect(body.last_hour.auto_approval_rate).toBeLessThan(1);
+    expect(body.last_hour.avg_response_time).toBeGreaterThanOrEqual(0);
+    expect(body.today).toEqual({ total_messages: expect.any(Number), escalations: expect.any(Number), payment_plans: expect.any(Number) });
+    expect(body.today.escalations).toBeGreaterThanOrEqual(1);
+    expect(body).toMatchObject({ pending_approvals: expect.any(Number), transitions_last_24h: expect.any(Number), conversations_by_state: expect.any(Object) });
+  });
+});
