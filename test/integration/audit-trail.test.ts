@@ -129,4 +129,38 @@ describe('audit trail', () => {
     await tamper(`update transitions set hash = 'f00' where conversation_id = 'c-rehash' and seq = 2`);
     expect((await verifyChains(testDb.db, ['c-rehash'])).breaks).toMatchObject([{ seq: 2, problem: expect.stringMatching(/hash does not recompute/) }]);
   });
+
+  it('when a reviewer reads the audit views, then a conversation reads as one timeline and a modified draft shows both texts', async () => {
+    const output = await draftAndApprove('c-views');
+    const { rows: timeline } = await sql<{ kind: string; what: string; text: string | null }>`
+      select kind, what, text from audit.timeline where conversation_id = 'c-views' order by at, kind`.execute(testDb.db);
+    expect(new Set(timeline.map((row) => row.kind))).toEqual(new Set(['transition', 'inbound_sms', 'draft', 'decision']));
+    const { rows: decisions } = await sql<{ original_text: string; final_text: string; text_changed: boolean }>`
+      select original_text, final_text, text_changed from audit.manager_decisions where conversation_id = 'c-views'`.execute(testDb.db);
+    expect(decisions).toEqual([{ original_text: output.text, final_text: 'A manager wrote this. Reply STOP to opt out.', text_changed: true }]);
+    const { rows: age } = await sql<{ state: string; entered_at: Date | null }>`
+      select state, entered_at from audit.state_age where conversation_id = 'c-views' and in_state_for >= interval '0 seconds'`.execute(testDb.db);
+    expect(age).toEqual([{ state: 'sending.handingOff', entered_at: expect.any(Date) }]);
+    for (const view of ['compliance_holds', 'escalations_by_type', 'plan_instalments']) {
+      await sql`select * from ${sql.raw(`audit.${view}`)}`.execute(testDb.db);
+    }
+  });
+
+  it('when a Supabase-style anon role is granted the audit views, then they show it no rows (they read with the reader\'s rights)', async () => {
+    await draftAndApprove('c-anon');
+    const client = await testDb.pool.connect();
+    try {
+      await client.query(`do $$ begin create role anon nologin; exception when duplicate_object then null; end $$`);
+      await client.query('grant usage on schema public, audit to anon');
+      await client.query('grant select on all tables in schema public, audit to anon');
+      await client.query('begin');
+      await client.query('set local role anon');
+      for (const view of ['timeline', 'manager_decisions', 'state_age']) {
+        expect({ view, rows: (await client.query(`select * from audit.${view}`)).rowCount }).toEqual({ view, rows: 0 });
+      }
+      await client.query('rollback');
+    } finally {
+      client.release();
+    }
+  });
 });
