@@ -1,6 +1,7 @@
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { createInspectorServer } from '@statelyai/inspect/server';
 import type { AnyEventObject } from 'xstate';
+import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import type { Db } from '../db/database.js';
 import { eventSummary } from '../runtime/audit-chain.js';
@@ -86,7 +87,7 @@ export function createConversationInspector(options: InspectorOptions): Conversa
     sanitizeEvent: includePii || options.summarizedEvents ? undefined : (event) => eventSummary(event) as AnyEventObject,
     sanitizeContext: includePii ? undefined : (context) => sanitizeContext(context) as Record<string, unknown>,
   });
-  const definition = { config: options.machine.config };
+  const definition = { config: studioDefinition(options.machine) };
   const seen = new Set<string>();
   let queue: Promise<void> = Promise.resolve();
   const onError = options.onError ?? (() => {});
