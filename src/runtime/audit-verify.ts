@@ -4,7 +4,8 @@ import { digestWords, eventWords, transitionHash, type ChainedRow } from './audi
 /**
  * Recomputes audit hash chains (`npm run audit:verify`, docs/audit.md). For each conversation, in `seq`
  * order: the row links to the previous one, its hash recomputes, and the words it vouches for still read
- * the same (the inbound `messages` row of an `sms.received`, the `drafts` row of a drafter's result); the
+ * the same (the inbound `messages` row of an `sms.received`, the `drafts` row of a drafter's result, the
+ * `outbound_messages` row of a sender's result, the `approval_decisions` row of a manager's decision); the
  * head stored on the conversation is the last row. Names the first break of each conversation.
  */
 
@@ -50,6 +51,15 @@ async function verifyOne(
   const drafts = new Map(
     (await db.selectFrom('drafts').select(['id', 'text']).where('conversation_id', '=', conversation.id).execute()).map((d) => [d.id, d.text]),
   );
+  const sent = new Map(
+    (await db.selectFrom('outbound_messages').select(['sms_agent_id', 'body']).where('conversation_id', '=', conversation.id).where('sms_agent_id', 'is not', null).execute()).map(
+      (m) => [m.sms_agent_id!, m.body],
+    ),
+  );
+  const decisions = new Map<string, { original_text: string; final_text: string | null }>();
+  for (const d of await db.selectFrom('approval_decisions').select(['approval_id', 'decision', 'original_text', 'final_text']).where('conversation_id', '=', conversation.id).execute()) {
+    decisions.set(`${d.approval_id}:${d.decision}`, d);
+  }
   const broken = (seq: number, problem: string) => ({ rows: rows.length, break: { conversationId: conversation.id, seq, problem } });
 
   let previous: string | null = null;
@@ -74,7 +84,7 @@ async function verifyOne(
     if (hash !== row.hash) {
       return broken(row.seq, `hash does not recompute (stored ${short(row.hash)}, computed ${short(hash)}): a field of this row (${row.event_type} ${row.from_state ?? '∅'} → ${row.to_state}, actor ${row.actor}) was changed`);
     }
-    const words = wordsProblem(row, inbound, drafts);
+    const words = wordsProblem(row, { inbound, drafts, sent, decisions });
     if (words) return broken(row.seq, words);
     previous = row.hash;
     expectedSeq += 1;
@@ -88,9 +98,14 @@ async function verifyOne(
 /** The words a row vouches for, checked against the tables that hold them (rows with a digest only). */
 function wordsProblem(
   row: { event_type: string; event_id: string; words_digest: string | null; event_summary: unknown },
-  inbound: Map<string, string>,
-  drafts: Map<string, string>,
+  tables: {
+    inbound: Map<string, string>;
+    drafts: Map<string, string>;
+    sent: Map<string, string>;
+    decisions: Map<string, { original_text: string; final_text: string | null }>;
+  },
 ): string | null {
+  const { inbound, drafts, sent, decisions } = tables;
   if (row.words_digest === null) return null;
   if (row.event_type === 'sms.received') {
     const body = inbound.get(row.event_id);
@@ -107,8 +122,30 @@ function wordsProblem(
       return `drafts.text of draft ${id} is not the text this row vouches for`;
     }
   }
+  const summary = row.event_summary as { send?: { smsId?: string }; approvalId?: string } | null;
+  if (row.event_type === 'xstate.done.actor.sender' && summary?.send?.smsId) {
+    const body = sent.get(summary.send.smsId);
+    if (body !== undefined && digestWords([body]) !== row.words_digest) {
+      return `outbound_messages.body of SMS ${summary.send.smsId} is not the text this row vouches for`;
+    }
+  }
+  const decision = REVIEW_DECISIONS[row.event_type];
+  if (decision && summary?.approvalId) {
+    const d = decisions.get(`${summary.approvalId}:${decision}`);
+    const words = d && (decision === 'approved' || decision === 'modified' ? [d.original_text, d.final_text] : [d.original_text, null]);
+    if (words && digestWords(words) !== row.words_digest) {
+      return `approval_decisions of ${summary.approvalId} (${decision}) do not hold the texts this row vouches for`;
+    }
+  }
   return null;
 }
+
+const REVIEW_DECISIONS: Record<string, string | undefined> = {
+  'review.approved': 'approved',
+  'review.modified': 'modified',
+  'review.rejected': 'rejected',
+  'review.escalated': 'escalated',
+};
 
 function short(hash: string | null) {
   return hash === null ? 'null' : hash.slice(0, 12);

@@ -108,7 +108,7 @@ describe('audit trail', () => {
     expect(report.breaks).toEqual([{ conversationId: 'c-tamper', seq, problem: expect.stringMatching(/hash does not recompute.*actor manager:someone-else/) }]);
   });
 
-  it('when a superuser rewrites an inbound message or a draft, then the verifier names the row that vouched for its words', async () => {
+  it('when a superuser rewrites an inbound message, a draft or a manager\'s decision, then the verifier names the row that vouched for its words', async () => {
     await draftAndApprove('c-msg');
     await tamper(`update messages set body = 'I never said that' where conversation_id = 'c-msg'`);
     const [msgBreak] = (await verifyChains(testDb.db, ['c-msg'])).breaks;
@@ -118,6 +118,11 @@ describe('audit trail', () => {
     await tamper(`update drafts set text = 'We will sue you.' where id = '${output.id}'`);
     const [draftBreak] = (await verifyChains(testDb.db, ['c-draft'])).breaks;
     expect(draftBreak).toMatchObject({ conversationId: 'c-draft', problem: expect.stringMatching(new RegExp(`drafts\\.text of draft ${output.id}`)) });
+
+    const decided = await draftAndApprove('c-decision');
+    await tamper(`update approval_decisions set final_text = 'Something the manager never wrote.' where approval_id = '${decided.id}'`);
+    const [decisionBreak] = (await verifyChains(testDb.db, ['c-decision'])).breaks;
+    expect(decisionBreak).toMatchObject({ conversationId: 'c-decision', problem: expect.stringMatching(/approval_decisions of .* \(modified\)/) });
   });
 
   it('when a row is deleted or re-hashed to hide a change, then the chain break is still named', async () => {
