@@ -14,6 +14,7 @@ import { createDependencyProbe } from './http/dependency-health.js';
 import { gracefulCloser } from './http/graceful-close.js';
 import type { Logger } from './logger.js';
 import { createMetrics, eventLabel, stateLabel, type Metrics } from './metrics.js';
+import { createConversationInspector, type ConversationInspector } from './inspect/conversation-inspector.js';
 import { DEFAULT_COMPLIANCE, type CompliancePolicy } from './policies/compliance.js';
 import { createRuntime, type Runtime } from './runtime/apply-event.js';
 import { installJobQueue } from './runtime/job-queue.js';
@@ -134,12 +135,29 @@ export async function startOrchestrator(
     const clock = options.clock ?? Date.now;
     const machine = configuredMachine(config, clock);
     const metrics = createMetrics();
+    let inspector: ConversationInspector | null = null;
+    if (config.inspect.enabled) {
+      inspector = createConversationInspector({
+        machine,
+        db,
+        url: config.inspect.url,
+        port: config.inspect.port,
+        includePii: config.inspect.includePii,
+        onError: (error) => logger.warn({ err: error }, 'inspector mirror failed'),
+      });
+      closers.push(() => inspector!.close());
+      logger.warn(
+        { url: inspector.url, page: config.inspect.url ? null : `http://localhost:${config.inspect.port}`, pii: config.inspect.includePii },
+        'INSPECT is on: committed transitions are mirrored to the Stately inspector',
+      );
+    }
     const base = createRuntime({
       db,
       machine,
       actions: actionRouting,
       onCommitted: (transitions) => {
         for (const step of transitions) metrics.transitions.inc({ from: stateLabel(step.from), to: stateLabel(step.to) });
+        inspector?.mirror(transitions);
       },
     });
     const runtime = instrument(base, metrics, 'http');

@@ -90,6 +90,17 @@ const schema = z
       .enum(['0', '1', 'true', 'false'])
       .default('0')
       .transform((value) => value === '1' || value === 'true'),
+    INSPECT: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('0')
+      .transform((value) => value === '1' || value === 'true'),
+    /** A relay (an inspector server someone else runs) to send to instead of starting one. */
+    INSPECT_URL: z.string().url().refine((value) => /^wss?:/.test(value), 'INSPECT_URL must be a ws:// or wss:// URL').optional(),
+    INSPECT_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+    INSPECT_PII: z
+      .enum(['0', '1', 'true', 'false'])
+      .default('0')
+      .transform((value) => value === '1' || value === 'true'),
     DEFAULT_TIME_ZONE: z
       .string()
       .default('America/New_York')
@@ -208,6 +219,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       agencyName: normaliseAgencyName(e.AGENCY_NAME) ?? DEV_AGENCY_NAME,
       maxSegments: e.SMS_MAX_SEGMENTS,
       allowFees: e.ALLOW_FEE_LANGUAGE,
+    },
+    /** The Stately inspector (docs/audit.md §4): on with INSPECT=1 or an INSPECT_URL; texts and numbers only with INSPECT_PII=1. */
+    inspect: {
+      enabled: e.INSPECT || e.INSPECT_URL !== undefined,
+      url: e.INSPECT_URL,
+      port: e.INSPECT_PORT,
+      includePii: e.INSPECT_PII,
     },
     negotiation: {
       defaultTimeZone: e.DEFAULT_TIME_ZONE,

@@ -50,6 +50,10 @@ export interface TransitionsTable {
   at: Timestamp;
   prev_hash: string | null;
   hash: string;
+  /** Redacted summary of the event (no numbers, no texts); null on rows written before it existed. Hashed. */
+  event_summary: JSONColumnType<Record<string, unknown>> | null;
+  /** sha-256 of the words the event carried (src/runtime/audit-chain.ts); null when none. Hashed. */
+  words_digest: string | null;
 }
 
 export interface MessagesTable {

@@ -4,6 +4,7 @@ import { findOptOut } from '../db/opt-outs.repository.js';
 import { findContactPreference } from '../db/contact-preferences.repository.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, topLevelState } from '../runtime/machine-snapshot.js';
 import { planView } from './plan-view.js';
@@ -151,7 +152,8 @@ export function machineRouter(machine: ConversationMachine) {
     states: Object.entries(machine.root.states).map(([name, node]) => ({ name, final: node.type === 'final' })),
     events: [...new Set(machine.root.events)].sort(),
     mermaid: toMermaid(machine),
-    definition: machine.definition,
+    // A JSON definition createMachine (and Stately Studio) reads back: machines/conversation/conversation.definition.ts.
+    definition: studioDefinition(machine),
   };
   register(router, ROUTES.machine, (_req, res) => {
     res.json(body);

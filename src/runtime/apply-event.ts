@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { getInitialMicrosteps, getMicrosteps, type AnyEventObject } from 'xstate';
 import type { ActionParams, ConversationMachine, NamedAction } from '../../machines/conversation/conversation.machine.js';
-import type { ConversationInput } from '../../machines/conversation/conversation.types.js';
+import type { ConversationContext, ConversationInput } from '../../machines/conversation/conversation.types.js';
 import type { Db, Trx } from '../db/database.js';
 import type { LiveEffects } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import { digestWords, eventSummary, eventWords, transitionHash } from './audit-chain.js';
 import { addJob, removeJob, timerJobKey } from './job-queue.js';
 import {
   activeInvokeIds,
@@ -137,7 +137,7 @@ export function createRuntime(deps: {
       const steps = getMicrosteps(machine, snapshot, envelope.event as never);
       const nextVersion = row.version + 1;
       const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
-      const audit = new AuditWriter(trx, envelope, row.audit_seq, row.audit_hash);
+      const audit = new AuditWriter(trx, envelope, row.audit_seq, row.audit_hash, stored.context);
       const final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
         committed.push({ conversationId: row.id, from, to, event: envelope.event }),
       );
@@ -282,47 +282,52 @@ async function earlierAnswer(trx: Trx, envelope: EventEnvelope): Promise<ApplyRe
   return { ...(earlier.result as Omit<ApplyResult, 'duplicate'>), duplicate: true };
 }
 
-/** Appends audit rows, each chained to the previous one of its conversation by a sha-256 hash. */
+/**
+ * Appends audit rows, each chained to the previous one of its conversation by a sha-256 hash that also
+ * covers a redacted summary of the event and the digest of its words (src/runtime/audit-chain.ts).
+ * `before` is the context the event met (a manager's approval sends the draft's text).
+ */
 class AuditWriter {
+  private readonly summary: Record<string, unknown>;
+  private readonly wordsDigest: string | null;
+
   constructor(
     private readonly trx: Trx,
     private readonly envelope: Pick<EventEnvelope, 'conversationId' | 'event' | 'idempotencyKey' | 'actor'>,
     public seq: number,
     public hash: string | null,
-  ) {}
+    before: ConversationContext | null = null,
+  ) {
+    this.summary = eventSummary(envelope.event);
+    this.wordsDigest = digestWords(eventWords(envelope.event, before));
+  }
 
   async append(from: string | null, to: string) {
-    const seq = this.seq + 1;
-    const at = new Date().toISOString();
-    const fields = [this.envelope.conversationId, seq, from, to, this.envelope.event.type, this.envelope.idempotencyKey, this.envelope.actor, at];
-    const hash = auditHash(this.hash, fields);
+    const row = {
+      conversation_id: this.envelope.conversationId,
+      seq: this.seq + 1,
+      from_state: from,
+      to_state: to,
+      event_type: this.envelope.event.type,
+      event_id: this.envelope.idempotencyKey,
+      actor: this.envelope.actor,
+      at: new Date().toISOString(),
+      prev_hash: this.hash,
+      event_summary: this.summary,
+      words_digest: this.wordsDigest,
+    };
+    const hash = transitionHash(row);
     await this.trx
       .insertInto('transitions')
-      .values({
-        conversation_id: this.envelope.conversationId,
-        seq,
-        from_state: from,
-        to_state: to,
-        event_type: this.envelope.event.type,
-        event_id: this.envelope.idempotencyKey,
-        actor: this.envelope.actor,
-        at,
-        prev_hash: this.hash,
-        hash,
-      })
+      .values({ ...row, event_summary: JSON.stringify(row.event_summary), hash })
       .execute();
-    this.seq = seq;
+    this.seq = row.seq;
     this.hash = hash;
   }
 }
 
-export function auditHash(previous: string | null, fields: unknown[]): string {
-  return createHash('sha256')
-    .update(previous ?? '')
-    .update('\n')
-    .update(JSON.stringify(fields))
-    .digest('hex');
-}
+/** The chain's hash function lives in audit-chain.ts; re-exported for callers that imported it from here. */
+export { auditHash } from './audit-chain.js';
 
 type ExecutableAction = { type: string; params?: unknown };
 

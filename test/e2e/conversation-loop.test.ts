@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createMachine } from 'xstate';
+import { verifyChains } from '../../src/runtime/audit-verify.js';
 import request from 'supertest';
 import jwt from 'jsonwebtoken';
 import { signToken } from '../../src/http/auth.js';
@@ -185,6 +187,16 @@ describe('the HTTP edge', () => {
     expect(response.body.states.filter((s: { final: boolean }) => s.final).map((s: { name: string }) => s.name).sort()).toEqual(['closed', 'optedOut']);
     expect(response.body.events).toEqual(expect.arrayContaining(['sms.received', 'review.approved', 'retry']));
     expect(response.body.mermaid).toMatch(/^stateDiagram-v2/);
+    // A definition createMachine (and Stately Studio) reads back, with an initial state.
+    expect(createMachine(response.body.definition).getInitialSnapshot(null as never).value).toBe('idle');
+  });
+
+  it('when real conversations have run (worker, sender, a manager\'s modification), then every audit chain and the words it vouches for verify', async () => {
+    const report = await verifyChains(harness.orchestrator.db);
+    expect(report.conversations).toBeGreaterThan(0);
+    expect(report.breaks).toEqual([]);
+    const types = await harness.orchestrator.db.selectFrom('transitions').select('event_type').where('words_digest', 'is not', null).distinct().execute();
+    expect(types.map((t) => t.event_type)).toEqual(expect.arrayContaining(['sms.received', 'xstate.done.actor.drafter', 'review.modified', 'xstate.done.actor.sender']));
   });
 
   it('when Prometheus scrapes, then the event and transition counters are there without personal data', async () => {
