@@ -190,8 +190,14 @@ describe('the approval SLA', () => {
     const row = await fast.orchestrator.db.selectFrom('drafts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ review_status: 'expired', decision_reason: 'approval_sla', reviewer: null });
     expect(fast.orchestrator.simulators!.sms.sent).toEqual([]);
-    const staff = fast.orchestrator.simulators!.notifications.received.find(
-      (n) => (n.metadata as { conversation_id?: string; kind?: string }).conversation_id === 'conv-sla-1' && (n.metadata as { kind?: string }).kind === 'escalated',
+    // The staff notification is an effect job run after the escalation commits: wait for it.
+    const staff = await waitFor(
+      () =>
+        fast.orchestrator.simulators!.notifications.received.find(
+          (n) => (n.metadata as { conversation_id?: string; kind?: string }).conversation_id === 'conv-sla-1' && (n.metadata as { kind?: string }).kind === 'escalated',
+        ),
+      10_000,
+      'the staff notification',
     );
     expect(staff).toMatchObject({ priority: 'high' });
   });
