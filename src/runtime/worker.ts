@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Runtime } from './apply-event.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
-import { effectPayload, invokePayload, MAX_ATTEMPTS, readPayload, TASKS, timerPayload } from './job-queue.js';
+import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload } from './job-queue.js';
 import type { EffectAction } from './projections.js';
 
 /**
@@ -120,7 +120,7 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
         signal: helpers.abortSignal ?? new AbortController().signal,
         async runAgainAt(runAt) {
           // A job key per effect: a second deferral of the same effect moves the one job instead of adding another.
-          await helpers.addJob(TASKS.effect, job, { runAt, jobKey: `later:${job.key}`, maxAttempts: MAX_ATTEMPTS.effect });
+          await helpers.addJob(TASKS.effect, job, { runAt, jobKey: `later:${job.key}`, maxAttempts: MAX_ATTEMPTS.effect, priority: jobPriority('effect', job) });
         },
       });
     },

@@ -4,6 +4,7 @@ import { conversationMachine } from '../../machines/conversation/conversation.ma
 import type { Draft } from '../../machines/conversation/conversation.types.js';
 import { insertDraft } from '../../src/db/drafts.repository.js';
 import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runtime/apply-event.js';
+import { JOB_PRIORITY } from '../../src/runtime/job-queue.js';
 import { actionRouting } from '../../src/runtime/projections.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
@@ -111,6 +112,11 @@ describe('apply-event', () => {
     const [sla] = await jobs('c-approve', 'timer');
     expect(sla.key).toBe('timer:c-approve:timer.approval_sla');
     expect((await jobs('c-approve', 'effect')).map((job) => job.payload.type)).toContain('notifyManagers');
+    // A turn in progress goes first: timers and effects ahead of drafts, which start new turns.
+    expect(sla.priority).toBe(JOB_PRIORITY.finishTurn);
+    expect((await jobs('c-approve', 'effect')).every((job) => job.priority === JOB_PRIORITY.finishTurn)).toBe(true);
+    const [drafting] = await jobs('c-approve', 'invoke');
+    expect(drafting).toMatchObject({ payload: { src: 'draftReply' }, priority: JOB_PRIORITY.startTurn });
 
     const approved = await runtime.apply({
       conversationId: 'c-approve',
@@ -123,6 +129,8 @@ describe('apply-event', () => {
     expect(await jobs('c-approve', 'timer')).toEqual([]); // the SLA timer was removed with its state
     const sendJob = (await jobs('c-approve', 'invoke')).at(-1)!;
     expect(sendJob.payload).toMatchObject({ src: 'sendSms', input: { text: output.text } });
+    expect(sendJob.priority).toBe(JOB_PRIORITY.finishTurn);
+    expect(JOB_PRIORITY.finishTurn).toBeLessThan(JOB_PRIORITY.startTurn);
     const decided = await testDb.db.selectFrom('drafts').selectAll().where('id', '=', output.id).executeTakeFirstOrThrow();
     expect(decided).toMatchObject({ review_status: 'approved', reviewer: 'm-1', final_text: output.text });
     const decisions = await testDb.db.selectFrom('approval_decisions').selectAll().where('approval_id', '=', output.id).execute();
