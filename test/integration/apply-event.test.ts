@@ -81,6 +81,20 @@ describe('apply-event', () => {
     const second = await runtime.apply(envelope);
     expect(second).toEqual({ ...first, duplicate: true });
     expect(await jobs('c-dup', 'invoke')).toHaveLength(1);
+    const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-dup').execute();
+    expect(messages).toEqual([{ body: 'hello' }]);
+  });
+
+  it('when the same new event arrives several times at once, then one applies it and the others get its answer', async () => {
+    // The claim of the key, the inbound message and the lock are one statement; racing copies queue on the key.
+    await runtime.apply(inbound('c-race', 'first'));
+    const envelope = inbound('c-race', 'again', 'race-key');
+    const results = await Promise.all(Array.from({ length: 5 }, () => runtime.apply(envelope)));
+    expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
+    const original = results.find((result) => !result.duplicate)!;
+    for (const result of results) expect(result).toEqual({ ...original, duplicate: result.duplicate });
+    const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-race').execute();
+    expect(messages.map((m) => m.body)).toEqual(['first', 'again']);
   });
 
   it('when an unknown conversation gets a manager event, then it is a 404 and nothing is written', async () => {
