@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the event path under load, against a raw-SQL baseline on the same PostgreSQL.
+ * `npm run bench:events` (and the first half of `npm run bench`): the event path under load, against a raw-SQL baseline on the same PostgreSQL.
  *
  * 1. HTTP: `POST /v1/conversations/{id}/events` (`sms.received`, service JWT, a fresh Idempotency-Key per
  *    request, a random one of N seeded conversations) through the real service, started in-process by
@@ -591,9 +591,9 @@ function renderReport(r: BenchResult) {
 ## How to run
 
 \`\`\`sh
-npm run bench                                   # about a minute: embedded PostgreSQL in a temp dir, removed afterwards
-BENCH_SECONDS=30 npm run bench                  # longer measured windows (default 15 s each, plus BENCH_WARMUP_SECONDS=3)
-BENCH_DATABASE_URL=postgres://… npm run bench   # an existing server instead (it migrates and writes bench-* rows there)
+npm run bench:events                            # about a minute: embedded PostgreSQL in a temp dir, removed afterwards
+BENCH_SECONDS=30 npm run bench:events           # longer measured windows (default 15 s each, plus BENCH_WARMUP_SECONDS=3)
+BENCH_DATABASE_URL=postgres://… npm run bench:events   # an existing server instead (it migrates and writes bench-* rows there)
 \`\`\`
 
 Also: \`BENCH_CONNECTIONS\` (default 100), \`BENCH_CONVERSATIONS\` (default 2000), \`BENCH_REPORT\` (default this
@@ -607,11 +607,13 @@ in the test suite asserts on timings.
   \`drafting\`. The whole service runs in-process (\`startOrchestrator\`, worker off: jobs are written, not run;
   simulators on free ports; logging silent). autocannon runs in a child process (its own event loop),
   ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up not counted, then ${r.settings.seconds} s measured.
-  Each event is \`drafting → drafting\` (re-entry): one transaction of BEGIN, insert inbox (on conflict do
-  nothing), insert inbound message, select conversation FOR UPDATE, insert 1 transition (hash-chained),
-  \`graphile_worker.add_job('invoke')\`, update conversation (snapshot, live effects, version, audit head),
-  update inbox (outcome), COMMIT: 9 round trips through kysely on the service's pool of 20 connections.
-- **Raw**: the same 9 statements with the same parameters per event, on a \`pg\` Pool, in tight async loops;
+  Each event is \`drafting → drafting\` (re-entry): one transaction of BEGIN, one statement that inserts the
+  inbox row (on conflict do nothing), inserts the inbound message and selects the conversation FOR UPDATE,
+  insert 1 transition (hash-chained), \`graphile_worker.add_job('invoke')\`, one statement that updates the
+  conversation (snapshot, live effects, version, audit head) and the inbox (outcome), COMMIT: 6 round trips
+  through kysely on the service's pool of 20 connections (9 before 2026-11-25, one per write).
+- **Raw**: the same writes as the 9 separate statements of before (kept as the fixed yardstick, so ratios
+  stay comparable across versions) with the same parameters per event, on a \`pg\` Pool, in tight async loops;
   no HTTP, JWT, validation, XState or kysely. The snapshot written is a real one taken from the seeded rows
   after the HTTP run (the median size, ${f0(r.snapshotBytes)} bytes of JSON). Run with ${r.raw100.clients} clients
   (to match the ${r.settings.connections} HTTP connections) and again with ${r.raw20.clients} (the service's own
@@ -667,7 +669,7 @@ XState and kysely. With so few cores, CPU the service spends is CPU PostgreSQL d
 also measures per-request CPU in Node. For comparison, the toolchain baselines on this kind of machine
 (the toolchain notes, /work/shared/toolchain.md): pgbench with 4 statements per transaction and 8 clients,
 2.75k–3.5k TPS on embedded PostgreSQL 18, and a naive Express 5 + pg path
-running that SQL per POST (no auth, no validation, no XState) at 1.16k req/s. Our write set is 9 round
+running that SQL per POST (no auth, no validation, no XState) at 1.16k req/s. The raw write set is 9 round
 trips, not 6, and adds a graphile-worker job and a hash-chained audit row, so the raw figure sits below
 pgbench's. The levers, if this needs to go up: fewer round trips per event (one statement or function per
 event, prepared statements) and less CPU per request in Node.
