@@ -159,7 +159,7 @@ async function main() {
 
 function renderLine(name: string, r: TurnResult) {
   const t = r.turnMs;
-  return `  ${name} N=${r.n}: turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
+  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
 }
 
 function renderReport(r: { machine: MachineInfo; modelDelayMs: number; measured: Measured[]; database: string }) {
@@ -169,7 +169,7 @@ function renderReport(r: { machine: MachineInfo; modelDelayMs: number; measured:
       const once = e.ok
         ? `ok (${f0(e.oneReply)} × 1 reply, ${f0(e.inboxRows)} inbox applied, all awaitingReply)`
         : `**FAILED**: ${e.oneReply} one reply, ${e.noReply} none, ${e.extraReplies} more than one; inbox ${e.inboxRows} (${e.inboxApplied} applied); inbound ${e.inboundMessages}; states ${JSON.stringify(e.states)}`;
-      return `| ${m.configuration.name} (concurrency ${m.concurrency}, pool ${m.poolSize}) | ${f0(b.n)} | ${f0(b.turnMs.p50)} / ${f0(b.turnMs.p95)} / ${f0(b.turnMs.p99)} | ${f0(b.turnMs.max)} | ${f1(b.turnsPerSecond)} | ${f0(b.postMs.p50)} / ${f0(b.postMs.p95)} | ${b.non202} | ${once} |`;
+      return `| ${m.configuration.name} (concurrency ${m.concurrency}, pool ${m.poolSize}) | ${f0(b.n)} | ${f0(b.turnMs.p50)} / ${f0(b.turnMs.p95)} / ${f0(b.turnMs.p99)} | ${f0(b.turnMs.max)} | ${f1(b.turnsPerSecond)} | ${f0(b.postMs.p50)} / ${f0(b.postMs.p95)} | ${b.retried} (${Object.entries(b.statuses).filter(([status]) => status !== '202').map(([status, count]) => `${status}: ${count}`).join(', ') || 'none refused'}) / ${b.non202} | ${once} |`;
     }),
   );
   return `# Benchmarks: turns under a burst
@@ -181,7 +181,9 @@ every completion after ${f0(r.modelDelayMs)} ms (\`BENCH_MODEL_DELAY_MS\`), and 
 POST to the SMS Agent simulator receiving the reply (the minimum is one model call, ${f0(r.modelDelayMs)} ms). turns/s is N over
 the time from the first POST to the last reply. After each burst, exactly-once is checked: one reply per
 debtor (2 s more are watched for late duplicates), one inbox row \`applied\` and one inbound message per POST,
-every conversation in \`awaitingReply\`. Each configuration first runs a warm-up burst of ${WARMUP} debtors, not counted
+every conversation in \`awaitingReply\`. A refused POST (503 when no database connection frees up within
+10 s, any 5xx, a network error) is sent again after 1 s with the same Idempotency-Key, as the SMS Agent would,
+up to 5 tries; its turn is still timed from the first try. Each configuration first runs a warm-up burst of ${WARMUP} debtors, not counted
 (a fresh process compiles code and opens connections on its first requests). Calling hours are set to 0–24 so the run does not depend on the hour.
 Settings: \`BENCH_TURNS_SIZES\` (default 100,1000), \`BENCH_TURNS_BASELINE_SIZES\` (default 100; empty skips the baseline).
 
@@ -191,7 +193,7 @@ ${describeMachineLine(r.machine)}
 PostgreSQL: ${r.machine.postgres}; ${r.database}; max_connections=${r.machine.maxConnections}, synchronous_commit=${r.machine.synchronousCommit}.
 The machine is shared with other work: these are the numbers of one run, not a property of the service alone.
 
-| configuration | N | turn p50 / p95 / p99 ms | max ms | turns/s | POST→202 p50 / p95 ms | failed POSTs | exactly-once |
+| configuration | N | turn p50 / p95 / p99 ms | max ms | turns/s | POST→202 p50 / p95 ms | POSTs retried (refusals) / given up | exactly-once |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 ${rows.join('\n')}
 

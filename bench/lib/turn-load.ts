@@ -8,6 +8,8 @@ import type { Orchestrator } from '../../src/composition.js';
 import { percentiles, type Percentiles } from './stats.js';
 
 export const TURN_TEXT = 'Hi, what is my balance?';
+/** Tries of one inbound POST (the first and its retries with the same key). */
+export const POST_ATTEMPTS = 5;
 
 export interface TurnResult {
   n: number;
@@ -15,11 +17,16 @@ export interface TurnResult {
   completed: number;
   /** POST → reply at the SMS Agent, ms. */
   turnMs: Percentiles;
-  /** POST → 202, ms. */
+  /** POST → 202 (retries included), ms. */
   postMs: Percentiles;
+  /** Every POST answer by status, retries included. */
+  statuses: Record<string, number>;
+  /** POSTs sent again after a refusal (same key). */
+  retried: number;
   /** First POST → last reply, s. */
   wallSeconds: number;
   turnsPerSecond: number;
+  /** Debtors whose POST was still refused after every try. */
   non202: number;
   exactlyOnce: ExactlyOnce;
 }
@@ -60,20 +67,35 @@ export async function runTurnBurst(options: {
   const postMs: number[] = [];
   let non202 = 0;
   const firstPost = Date.now();
+  const statuses: Record<string, number> = {};
+  let retried = 0;
   await Promise.all(
     phones.map(async (phone, i) => {
       const t0 = Date.now();
       started.set(phone, t0);
-      try {
-        const response = await fetch(`${orchestrator.url}/orchestrate/sms-received`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}`, 'idempotency-key': keys[i] },
-          body: JSON.stringify({ tenant_id: tenant, phone_number: phone, content: TURN_TEXT }),
-        });
-        await response.arrayBuffer();
-        if (response.status !== 202) non202 += 1;
-      } catch {
-        non202 += 1;
+      // As the SMS Agent would: a refused POST (503 when the database pool is saturated, 5xx, a network
+      // error) is sent again after a second with the same Idempotency-Key, up to POST_ATTEMPTS times.
+      for (let attempt = 1; attempt <= POST_ATTEMPTS; attempt += 1) {
+        let status = 'network error';
+        try {
+          const response = await fetch(`${orchestrator.url}/orchestrate/sms-received`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}`, 'idempotency-key': keys[i] },
+            body: JSON.stringify({ tenant_id: tenant, phone_number: phone, content: TURN_TEXT }),
+          });
+          await response.arrayBuffer();
+          status = String(response.status);
+        } catch {
+          // counted under 'network error'
+        }
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status === '202') break;
+        if (attempt === POST_ATTEMPTS || !(status === 'network error' || status.startsWith('5'))) {
+          non202 += 1;
+          break;
+        }
+        retried += 1;
+        await sleep(1_000);
       }
       postMs.push(Date.now() - t0);
     }),
@@ -102,6 +124,8 @@ export async function runTurnBurst(options: {
     wallSeconds,
     turnsPerSecond: firstArrival.size / wallSeconds,
     non202,
+    statuses,
+    retried,
     exactlyOnce: await checkExactlyOnce(orchestrator, { tenant, phones, keys, count }),
   };
 }
