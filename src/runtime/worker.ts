@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import { isRetryable } from '../errors.js';
@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Runtime } from './apply-event.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
-import { effectPayload, invokePayload, MAX_ATTEMPTS, readPayload, TASKS, timerPayload } from './job-queue.js';
+import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload } from './job-queue.js';
 import type { EffectAction } from './projections.js';
 
 /**
@@ -65,8 +65,19 @@ const APP_NAME_PREFIX = 'orchestrator-worker:';
 /** Failed attempts of an invoke (retryable errors) before its error is fed to the machine. */
 export const DEFAULT_INVOKE_ATTEMPTS = 4;
 
-export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts'>): TaskList {
+export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts'> & { concurrency?: number }): TaskList {
   const { runtime, activities, effects, logger } = deps;
+  // graphile-worker hands every job of a pool the same AbortSignal, and each running job's calls listen on
+  // it: with many jobs at once that is expected, not a leak, up to a few listeners per job.
+  const widened = new WeakSet<AbortSignal>();
+  const signalOf = (helpers: JobHelpers) => {
+    const signal = helpers.abortSignal ?? new AbortController().signal;
+    if (!widened.has(signal)) {
+      widened.add(signal);
+      setMaxListeners(Math.max(10, 4 * (deps.concurrency ?? 1)), signal);
+    }
+    return signal;
+  };
 
   return {
     [TASKS.invoke]: async (raw, helpers) => {
@@ -79,7 +90,7 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
       const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
       let output: unknown;
       try {
-        output = await activity(job.input, { signal: helpers.abortSignal ?? new AbortController().signal });
+        output = await activity(job.input, { signal: signalOf(helpers) });
       } catch (error) {
         // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final.
         const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
@@ -117,10 +128,10 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
       await handler(job.params, {
         conversationId: job.conversationId,
         key: job.key,
-        signal: helpers.abortSignal ?? new AbortController().signal,
+        signal: signalOf(helpers),
         async runAgainAt(runAt) {
           // A job key per effect: a second deferral of the same effect moves the one job instead of adding another.
-          await helpers.addJob(TASKS.effect, job, { runAt, jobKey: `later:${job.key}`, maxAttempts: MAX_ATTEMPTS.effect });
+          await helpers.addJob(TASKS.effect, job, { runAt, jobKey: `later:${job.key}`, maxAttempts: MAX_ATTEMPTS.effect, priority: jobPriority('effect', job) });
         },
       });
     },

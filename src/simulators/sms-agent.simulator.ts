@@ -26,6 +26,8 @@ export interface ReceivedSend {
   idempotencyKey?: string;
   /** The message id answered. */
   id: string;
+  /** When the send arrived (ms since the epoch), for the turn benchmark's timings. */
+  receivedAtMs: number;
 }
 
 export interface SmsAgentSimulator extends SimulatorControls {
@@ -81,7 +83,7 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
     });
     const answer: SendAnswer = { id: message.id, twilio_sid: message.twilio_sid, conversation_id: message.conversation_id };
     if (key) answers.set(key, answer);
-    sent.push({ to, body, conversation_id: parsed.data.conversation_id, idempotencyKey: key, id: message.id });
+    sent.push({ to, body, conversation_id: parsed.data.conversation_id, idempotencyKey: key, id: message.id, receivedAtMs: Date.now() });
     // Stored before the (optional) delay: a caller that dies mid-request has still sent the text.
     await faults.delay();
     // Like the carrier callback would: queued → delivered once the agent has accepted it.

@@ -6,12 +6,14 @@ export interface QueuedJob {
   payload: any;
   run_at: Date;
   key: string | null;
+  /** Lower runs first (src/runtime/job-queue.ts JOB_PRIORITY). */
+  priority: number;
 }
 
 /** The conversation's jobs of one task still in graphile-worker's queue, oldest first. */
 export async function queuedJobs(db: Db, conversationId: string, task: string): Promise<QueuedJob[]> {
   const { rows } = await sql<QueuedJob>`
-    select j.id, j.payload, j.run_at, j.key from graphile_worker._private_jobs j
+    select j.id, j.payload, j.run_at, j.key, j.priority from graphile_worker._private_jobs j
     join graphile_worker._private_tasks t on t.id = j.task_id
     where t.identifier = ${task} and j.payload->>'conversationId' = ${conversationId} order by j.id`.execute(db);
   return rows;

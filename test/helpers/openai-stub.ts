@@ -7,6 +7,8 @@
  *   stub.enqueue({ json: { reply: '…', intents: ['greeting'], plan: null, confidence: 0.9, reasons: [] } });
  *   stub.enqueue({ status: 429 });            // retry-after-ms: 10, so the SDK retries at once
  *   stub.enqueue({ delayMs: 500, json: … });  // answers late (to exercise timeouts)
+ *
+ * With `always` (the turn benchmark), a request that finds the queue empty gets that reply instead of a 500.
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -60,7 +62,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-export async function startOpenAiStub(): Promise<OpenAiStub> {
+export async function startOpenAiStub(options: { always?: StubReply } = {}): Promise<OpenAiStub> {
   const queue: StubReply[] = [];
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -84,7 +86,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
         sendJson(res, 404, { error: { message: `openai-stub: no route ${req.method} ${path}`, type: 'invalid_request_error', code: null } }, { 'x-should-retry': 'false' });
         return;
       }
-      const reply = queue.shift();
+      const reply = queue.shift() ?? options.always;
       if (!reply) {
         sendJson(
           res,

@@ -4,6 +4,7 @@ import { conversationMachine } from '../../machines/conversation/conversation.ma
 import type { Draft } from '../../machines/conversation/conversation.types.js';
 import { insertDraft } from '../../src/db/drafts.repository.js';
 import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runtime/apply-event.js';
+import { JOB_PRIORITY } from '../../src/runtime/job-queue.js';
 import { actionRouting } from '../../src/runtime/projections.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
@@ -80,6 +81,20 @@ describe('apply-event', () => {
     const second = await runtime.apply(envelope);
     expect(second).toEqual({ ...first, duplicate: true });
     expect(await jobs('c-dup', 'invoke')).toHaveLength(1);
+    const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-dup').execute();
+    expect(messages).toEqual([{ body: 'hello' }]);
+  });
+
+  it('when the same new event arrives several times at once, then one applies it and the others get its answer', async () => {
+    // The claim of the key, the inbound message and the lock are one statement; racing copies queue on the key.
+    await runtime.apply(inbound('c-race', 'first'));
+    const envelope = inbound('c-race', 'again', 'race-key');
+    const results = await Promise.all(Array.from({ length: 5 }, () => runtime.apply(envelope)));
+    expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
+    const original = results.find((result) => !result.duplicate)!;
+    for (const result of results) expect(result).toEqual({ ...original, duplicate: result.duplicate });
+    const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-race').execute();
+    expect(messages.map((m) => m.body)).toEqual(['first', 'again']);
   });
 
   it('when an unknown conversation gets a manager event, then it is a 404 and nothing is written', async () => {
@@ -111,6 +126,11 @@ describe('apply-event', () => {
     const [sla] = await jobs('c-approve', 'timer');
     expect(sla.key).toBe('timer:c-approve:timer.approval_sla');
     expect((await jobs('c-approve', 'effect')).map((job) => job.payload.type)).toContain('notifyManagers');
+    // A turn in progress goes first: timers and effects ahead of drafts, which start new turns.
+    expect(sla.priority).toBe(JOB_PRIORITY.finishTurn);
+    expect((await jobs('c-approve', 'effect')).every((job) => job.priority === JOB_PRIORITY.finishTurn)).toBe(true);
+    const [drafting] = await jobs('c-approve', 'invoke');
+    expect(drafting).toMatchObject({ payload: { src: 'draftReply' }, priority: JOB_PRIORITY.startTurn });
 
     const approved = await runtime.apply({
       conversationId: 'c-approve',
@@ -123,6 +143,8 @@ describe('apply-event', () => {
     expect(await jobs('c-approve', 'timer')).toEqual([]); // the SLA timer was removed with its state
     const sendJob = (await jobs('c-approve', 'invoke')).at(-1)!;
     expect(sendJob.payload).toMatchObject({ src: 'sendSms', input: { text: output.text } });
+    expect(sendJob.priority).toBe(JOB_PRIORITY.finishTurn);
+    expect(JOB_PRIORITY.finishTurn).toBeLessThan(JOB_PRIORITY.startTurn);
     const decided = await testDb.db.selectFrom('drafts').selectAll().where('id', '=', output.id).executeTakeFirstOrThrow();
     expect(decided).toMatchObject({ review_status: 'approved', reviewer: 'm-1', final_text: output.text });
     const decisions = await testDb.db.selectFrom('approval_decisions').selectAll().where('approval_id', '=', output.id).execute();

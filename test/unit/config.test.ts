@@ -58,11 +58,15 @@ describe('config', () => {
     expect(loadConfig({ ...production, OUTBOUND_JWT_SECRET: 'y'.repeat(32) }).outboundJwt.secret).toBe('y'.repeat(32));
   });
 
-  it('when DB_POOL_SIZE is unset, then the pool is the larger of 20 and the worker concurrency plus 10', () => {
+  it('when DB_POOL_SIZE is unset, then the pool is 20 whatever the worker concurrency (jobs hold no connection while they run)', () => {
     expect(loadConfig({}).dbPoolSize).toBe(20);
-    expect(loadConfig({ WORKER_CONCURRENCY: '100' }).dbPoolSize).toBe(110);
+    expect(loadConfig({}).worker.concurrency).toBe(100);
+    expect(loadConfig({ WORKER_CONCURRENCY: '500' }).dbPoolSize).toBe(20);
     expect(loadConfig({ DB_POOL_SIZE: '8', WORKER_CONCURRENCY: '2' }).dbPoolSize).toBe(8);
-    expect(() => loadConfig({ DB_POOL_SIZE: '20', WORKER_CONCURRENCY: '30' })).toThrow(/DB_POOL_SIZE must be at least WORKER_CONCURRENCY/);
+    expect(loadConfig({ DB_POOL_SIZE: '20', WORKER_CONCURRENCY: '300' }).dbPoolSize).toBe(20);
+    expect(() => loadConfig({ DB_POOL_SIZE: '3' })).toThrow(/DB_POOL_SIZE must be at least 4 when the worker runs/);
+    expect(loadConfig({ DB_POOL_SIZE: '1', RUN_WORKER: '0' }).dbPoolSize).toBe(1);
+    expect(() => loadConfig({ WORKER_CONCURRENCY: '1001' })).toThrow(/WORKER_CONCURRENCY/);
   });
 
   it('when nothing about compliance is set, then development names Acme Recovery, four segments, no fee language', () => {

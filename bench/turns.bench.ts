@@ -1,0 +1,207 @@
+/**
+ * `npm run bench:turns`: whole turns under a burst. N distinct debtors text at once ("Hi, what is my
+ * balance?"); the real service, started in-process on an embedded PostgreSQL (server defaults, so
+ * max_connections=100 like the service's own embedded database), drafts with the `openai` drafter through
+ * the real SDK against a local stub that answers every completion after BENCH_MODEL_DELAY_MS (1000), and
+ * sends through the SMS Agent simulator. A turn is timed from its POST to the simulator receiving the reply.
+ * After each burst: exactly-once (one reply per debtor, one inbox row and inbound message per POST, every
+ * conversation in awaitingReply).
+ *
+ * Configurations, each on its own database of the same server, in the same run:
+ * - `defaults`: no WORKER_CONCURRENCY or DB_POOL_SIZE set, N = 100 and N = 1,000 (BENCH_TURNS_SIZES);
+ * - `baseline`: WORKER_CONCURRENCY=4 (the default before 2026-11-25), N = 100 (BENCH_TURNS_BASELINE_SIZES;
+ *   empty to skip). Job priorities cannot be switched off, so this is the old concurrency, not all of main.
+ *
+ * Rewrites its section of docs/benchmarks.md (BENCH_REPORT). No assertions on timings anywhere.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startOpenAiStub } from '../test/helpers/openai-stub.js';
+import { startEmbedded } from './lib/embedded-pg.js';
+import { writeSection } from './lib/report.js';
+import { describeMachine, describeMachineLine, f0, f1, positive, type MachineInfo } from './lib/stats.js';
+import { runTurnBurst, TURN_TEXT, type TurnResult } from './lib/turn-load.js';
+
+const FOOTER = 'Acme Recovery is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.';
+const MODEL_ANSWER = {
+  reply: `Thanks for your message. Your balance is in your account summary; we can help you set up a plan. ${FOOTER}`,
+  intents: ['question'],
+  plan: null,
+  confidence: 0.95,
+  reasons: ['bench'],
+};
+
+/** Debtors of the warm-up burst each configuration runs first, not counted. */
+const WARMUP = 20;
+
+interface Configuration {
+  name: string;
+  env: Record<string, string>;
+  sizes: number[];
+  note: string;
+}
+
+interface Measured {
+  configuration: Configuration;
+  poolSize: number;
+  concurrency: number;
+  bursts: TurnResult[];
+}
+
+function sizes(name: string, fallback: string): number[] {
+  const text = process.env[name] ?? fallback;
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const value = Number(part);
+      if (!Number.isInteger(value) || value <= 0 || value > 1_000_000) throw new Error(`${name}: not a burst size: ${part}`);
+      return value;
+    });
+}
+
+async function main() {
+  const report = path.resolve(process.env.BENCH_REPORT ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../docs/benchmarks.md'));
+  const modelDelayMs = positive('BENCH_MODEL_DELAY_MS', 1000);
+  const all: Configuration[] = [
+    { name: 'defaults', env: {}, sizes: sizes('BENCH_TURNS_SIZES', '100,1000'), note: 'the embedded defaults of this version, nothing tuned' },
+    {
+      name: 'baseline: WORKER_CONCURRENCY=4',
+      env: { WORKER_CONCURRENCY: '4' },
+      sizes: sizes('BENCH_TURNS_BASELINE_SIZES', '100'),
+      note: 'the default concurrency before this change (pool 20); job priorities on',
+    },
+  ];
+  const configurations = all.filter((configuration) => configuration.sizes.length > 0);
+
+  const { loadConfig } = await import('../src/config.js');
+  const { startOrchestrator } = await import('../src/composition.js');
+  const { signToken } = await import('../src/http/auth.js');
+  const { createLogger } = await import('../src/logger.js');
+
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanup = async () => {
+    for (const step of cleanups.splice(0).reverse()) await step().catch((error) => console.error('bench: cleanup step failed', error));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+
+  try {
+    const databaseUrl = process.env.BENCH_DATABASE_URL;
+    const embedded = databaseUrl ? null : await startEmbedded();
+    if (embedded) cleanups.push(embedded.stop);
+    const admin = new pg.Pool({ connectionString: databaseUrl ?? embedded!.url, max: 1, application_name: 'bench-admin' });
+    admin.on('error', () => {});
+    cleanups.push(() => admin.end());
+    const machine = await describeMachine(admin);
+    const stub = await startOpenAiStub({ always: { delayMs: modelDelayMs, json: MODEL_ANSWER } });
+    cleanups.push(() => stub.close());
+
+    const measured: Measured[] = [];
+    let block = 1;
+    for (const configuration of configurations) {
+      const runId = randomBytes(4).toString('hex');
+      const url = databaseUrl ?? (await embedded!.database(`turns_${runId}`));
+      const jwtSecret = randomBytes(32).toString('hex');
+      const config = loadConfig({
+        NODE_ENV: 'development', // production would refuse the embedded database and the simulators
+        PORT: '0',
+        DATABASE_URL: url,
+        JWT_SECRET: jwtSecret,
+        SIMULATOR_BASE_PORT: '0',
+        LOG_LEVEL: 'silent',
+        OPENAI_API_KEY: 'sk-bench',
+        OPENAI_BASE_URL: stub.baseUrl,
+        // Every hour is a calling hour: the bench must not depend on when it runs.
+        CALLING_HOURS_START: '0',
+        CALLING_HOURS_END: '24',
+        ...configuration.env,
+      });
+      const orchestrator = await startOrchestrator(config, createLogger({ level: 'silent' }));
+      const token = signToken(jwtSecret, 'service', 'sms-agent');
+      const bursts: TurnResult[] = [];
+      try {
+        // Warm-up, not counted: the first requests of a process compile code and open connections.
+        await runTurnBurst({ orchestrator, token, n: WARMUP, runId: `${runId}-warmup`, phoneBlock: 0, timeoutMs: 60_000, settleMs: 0 });
+        for (const n of configuration.sizes) {
+          console.log(`bench: ${configuration.name}, ${n} debtors at once…`);
+          const result = await runTurnBurst({
+            orchestrator,
+            token,
+            n,
+            runId: `${runId}-${n}`,
+            phoneBlock: 1 + (block++ % 9),
+            timeoutMs: Math.max(120_000, n * 200),
+            settleMs: 2_000,
+          });
+          console.log(renderLine(configuration.name, result));
+          bursts.push(result);
+        }
+      } finally {
+        await orchestrator.close();
+      }
+      measured.push({ configuration, poolSize: config.dbPoolSize, concurrency: config.worker.concurrency, bursts });
+    }
+
+    writeSection(report, 'turns', renderReport({ machine, modelDelayMs, measured, database: databaseUrl ? 'BENCH_DATABASE_URL' : 'embedded, server defaults' }));
+    console.log(`\nwritten: ${path.relative(process.cwd(), report)}`);
+    const broken = measured.flatMap((m) => m.bursts).filter((burst) => !burst.exactlyOnce.ok || burst.non202 > 0);
+    if (broken.length > 0) {
+      console.error(`bench: ${broken.length} bursts failed the exactly-once check or had failed POSTs (see the report)`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+function renderLine(name: string, r: TurnResult) {
+  const t = r.turnMs;
+  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
+}
+
+function renderReport(r: { machine: MachineInfo; modelDelayMs: number; measured: Measured[]; database: string }) {
+  const rows = r.measured.flatMap((m) =>
+    m.bursts.map((b) => {
+      const e = b.exactlyOnce;
+      const once = e.ok
+        ? `ok (${f0(e.oneReply)} × 1 reply, ${f0(e.inboxRows)} inbox applied, all awaitingReply)`
+        : `**FAILED**: ${e.oneReply} one reply, ${e.noReply} none, ${e.extraReplies} more than one; inbox ${e.inboxRows} (${e.inboxApplied} applied); inbound ${e.inboundMessages}; states ${JSON.stringify(e.states)}`;
+      return `| ${m.configuration.name} (concurrency ${m.concurrency}, pool ${m.poolSize}) | ${f0(b.n)} | ${f0(b.turnMs.p50)} / ${f0(b.turnMs.p95)} / ${f0(b.turnMs.p99)} | ${f0(b.turnMs.max)} | ${f1(b.turnsPerSecond)} | ${f0(b.postMs.p50)} / ${f0(b.postMs.p95)} | ${b.retried} (${Object.entries(b.statuses).filter(([status]) => status !== '202').map(([status, count]) => `${status}: ${count}`).join(', ') || 'none refused'}) / ${b.non202} | ${once} |`;
+    }),
+  );
+  return `# Benchmarks: turns under a burst
+
+\`npm run bench:turns\` (\`bench/turns.bench.ts\`; \`npm run bench\` runs it after the event path). N distinct debtors
+text "${TURN_TEXT}" at once (N POSTs to \`/orchestrate/sms-received\` fired together); the real service runs
+in-process with its worker, the \`openai\` drafter through the real SDK against a local stub that answers
+every completion after ${f0(r.modelDelayMs)} ms (\`BENCH_MODEL_DELAY_MS\`), and the simulators. A turn is timed from its
+POST to the SMS Agent simulator receiving the reply (the minimum is one model call, ${f0(r.modelDelayMs)} ms). turns/s is N over
+the time from the first POST to the last reply. After each burst, exactly-once is checked: one reply per
+debtor (2 s more are watched for late duplicates), one inbox row \`applied\` and one inbound message per POST,
+every conversation in \`awaitingReply\`. A refused POST (503 when no database connection frees up within
+10 s, any 5xx, a network error) is sent again after 1 s with the same Idempotency-Key, as the SMS Agent would,
+up to 5 tries; its turn is still timed from the first try. Each configuration first runs a warm-up burst of ${WARMUP} debtors, not counted
+(a fresh process compiles code and opens connections on its first requests). Calling hours are set to 0–24 so the run does not depend on the hour.
+Settings: \`BENCH_TURNS_SIZES\` (default 100,1000), \`BENCH_TURNS_BASELINE_SIZES\` (default 100; empty skips the baseline).
+
+## Results (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
+
+${describeMachineLine(r.machine)}
+PostgreSQL: ${r.machine.postgres}; ${r.database}; max_connections=${r.machine.maxConnections}, synchronous_commit=${r.machine.synchronousCommit}.
+The machine is shared with other work: these are the numbers of one run, not a property of the service alone.
+
+| configuration | N | turn p50 / p95 / p99 ms | max ms | turns/s | POST→202 p50 / p95 ms | POSTs retried (refusals) / given up | exactly-once |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+${rows.join('\n')}
+
+${r.measured.map((m) => `- **${m.configuration.name}**: ${m.configuration.note}.`).join('\n')}
+- Measured on main before the change (2026-11-25, same kind of machine, not this run): 100 at once with the
+  defaults of then (WORKER_CONCURRENCY=4, pool 20) p95 27 s; concurrency 50 / pool 60 about 3.4 s;
+  concurrency 100 / pool 110 failed with \`too many clients\`.
+`;
+}
+
+await main();
