@@ -2,6 +2,20 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig, parseDuration } from '../../src/config.js';
 
+/** A complete production environment, less the one variable a test is about. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  JWT_SECRET: 'x'.repeat(32),
+  OUTBOUND_JWT_SECRET: 'y'.repeat(32),
+  CONVERSATION_ID_SECRET: 'z'.repeat(32),
+  AGENCY_NAME: 'Midwest Recovery',
+  DATABASE_URL: 'postgres://db/x',
+  COLLECTIONS_MONITOR_URL: 'http://cm:8001',
+  SMS_AGENT_URL: 'http://sms:8002',
+  NOTIFICATION_SERVICE_URL: 'http://ns:8003',
+};
+const without = (name: keyof typeof PRODUCTION) => Object.fromEntries(Object.entries(PRODUCTION).filter(([key]) => key !== name));
+
 describe('config', () => {
   it('when nothing is set, then the embedded defaults apply', () => {
     const config = loadConfig({});
@@ -42,16 +56,7 @@ describe('config', () => {
   });
 
   it('when production lacks OUTBOUND_JWT_SECRET, or it repeats JWT_SECRET or is short, then boot fails naming it', () => {
-    const production = {
-      NODE_ENV: 'production',
-      JWT_SECRET: 'x'.repeat(32),
-      CONVERSATION_ID_SECRET: 'z'.repeat(32),
-      DATABASE_URL: 'postgres://db/x',
-      COLLECTIONS_MONITOR_URL: 'http://cm:8001',
-      SMS_AGENT_URL: 'http://sms:8002',
-      NOTIFICATION_SERVICE_URL: 'http://ns:8003',
-      AGENCY_NAME: 'Midwest Recovery',
-    };
+    const production = without('OUTBOUND_JWT_SECRET');
     expect(() => loadConfig(production)).toThrow(/OUTBOUND_JWT_SECRET is required in production/);
     expect(() => loadConfig({ ...production, OUTBOUND_JWT_SECRET: 'x'.repeat(32) })).toThrow(/OUTBOUND_JWT_SECRET must differ from JWT_SECRET/);
     expect(() => loadConfig({ OUTBOUND_JWT_SECRET: 'short' })).toThrow(/OUTBOUND_JWT_SECRET must be at least 32 characters/);
@@ -79,15 +84,7 @@ describe('config', () => {
   });
 
   it('when AGENCY_NAME is missing in production, blank or too long, then boot fails naming it', () => {
-    const production = {
-      NODE_ENV: 'production',
-      JWT_SECRET: 'x'.repeat(32),
-      OUTBOUND_JWT_SECRET: 'y'.repeat(32),
-      DATABASE_URL: 'postgres://db/x',
-      COLLECTIONS_MONITOR_URL: 'http://cm:8001',
-      SMS_AGENT_URL: 'http://sms:8002',
-      NOTIFICATION_SERVICE_URL: 'http://ns:8003',
-    };
+    const production = without('AGENCY_NAME');
     expect(() => loadConfig(production)).toThrow(/AGENCY_NAME is required in production/);
     expect(() => loadConfig({ AGENCY_NAME: '   ' })).toThrow(/AGENCY_NAME/);
     expect(() => loadConfig({ AGENCY_NAME: 'x'.repeat(41) })).toThrow(/AGENCY_NAME/);
@@ -95,16 +92,7 @@ describe('config', () => {
   });
 
   it('when production lacks CONVERSATION_ID_SECRET, then boot fails naming it; elsewhere a development secret keys the ids', () => {
-    const production = {
-      NODE_ENV: 'production',
-      JWT_SECRET: 'x'.repeat(32),
-      OUTBOUND_JWT_SECRET: 'y'.repeat(32),
-      DATABASE_URL: 'postgres://db/x',
-      COLLECTIONS_MONITOR_URL: 'http://cm:8001',
-      SMS_AGENT_URL: 'http://sms:8002',
-      NOTIFICATION_SERVICE_URL: 'http://ns:8003',
-      AGENCY_NAME: 'Midwest Recovery',
-    };
+    const production = without('CONVERSATION_ID_SECRET');
     expect(() => loadConfig(production)).toThrow(/CONVERSATION_ID_SECRET is required in production/);
     expect(() => loadConfig({ CONVERSATION_ID_SECRET: 'short' })).toThrow(/CONVERSATION_ID_SECRET must be at least 32 characters/);
     expect(loadConfig({ ...production, CONVERSATION_ID_SECRET: 'z'.repeat(32) }).conversationIdSecret).toBe('z'.repeat(32));

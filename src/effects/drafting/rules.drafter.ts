@@ -11,7 +11,7 @@
  * Plans are not read here: what the debtor's words do to a plan (an offer, a yes, a no) is decided by code
  * before any drafter runs (src/negotiation, the request's `step`), and its text is taken as it is.
  */
-import type { Intent } from '../../../machines/conversation/conversation.types.js';
+import { HUMAN_ONLY_INTENTS, type Intent } from '../../../machines/conversation/conversation.types.js';
 import {
   DEFAULT_COMPLIANCE,
   checkOutgoingText,
@@ -80,15 +80,8 @@ const RULES: readonly IntentRule[] = [
 /** Order of precedence: the first detected intent picks the template. */
 const PRECEDENCE: readonly Intent[] = [
   'opt_out',
-  'cease',
-  'attorney',
-  'bankruptcy',
-  'threat_to_sue',
-  'regulator_complaint',
-  'harassment_claim',
-  'dispute',
-  'supervisor_request',
-  'hostile',
+  // The human-only intents, most severe first: the one that escalates also picks the acknowledgement.
+  ...HUMAN_ONLY_INTENTS,
   'wrong_number',
   'paid',
   'plan_declined',
