@@ -109,7 +109,16 @@ export function createRuntime(deps: {
       const done = (outcome: Outcome, transitions = 0) =>
         finish(trx, envelope, { conversationId: row.id, state: row.state, version: row.version, outcome, transitions, duplicate: false });
 
-      if (envelope.origin && !isLive(live, envelope.origin)) return done('stale');
+      if (envelope.origin && !isLive(live, envelope.origin)) {
+        // A text that left before the conversation moved on (a STOP that committed after the hand-off) did go
+        // out: it is recorded in the audit trail, with the digest of its words, though the state does not move.
+        if (isSentText(envelope.event)) {
+          const audit = new AuditWriter(trx, envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
+          await audit.append(row.state, row.state);
+          await trx.updateTable('conversations').set({ audit_seq: audit.seq, audit_hash: audit.hash }).where('id', '=', row.id).execute();
+        }
+        return done('stale');
+      }
       if (envelope.origin?.kind === 'timer') delete live.timers[envelope.origin.id];
 
       const stored = row.snapshot;
@@ -231,6 +240,12 @@ async function recordSteps(
     from = to;
   }
   return steps.at(-1)![0];
+}
+
+/** A sender's result that says the SMS Agent accepted a text. */
+function isSentText(event: AnyEventObject): boolean {
+  const output = (event as { output?: unknown }).output;
+  return event.type === 'xstate.done.actor.sender' && typeof output === 'object' && output !== null && 'smsId' in output;
 }
 
 function isLive(live: LiveEffects, origin: NonNullable<EventEnvelope['origin']>) {

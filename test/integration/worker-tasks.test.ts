@@ -8,6 +8,7 @@ import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js'
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
 import { actionRouting } from '../../src/runtime/projections.js';
+import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { createTaskList } from '../../src/runtime/worker.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -22,6 +23,7 @@ let testDb: TestDatabase;
 let simulators: RunningSimulators;
 let runtime: Runtime;
 let tasks: ReturnType<typeof createTaskList>;
+let activities: ReturnType<typeof createActivities>;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
@@ -36,7 +38,8 @@ beforeAll(async () => {
   });
   runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
   const deps = { db: testDb.db, services: clients.services, drafter: createRulesDrafter(), logger, managersRecipient: 'managers' };
-  tasks = createTaskList({ runtime, activities: createActivities(deps), effects: createEffects(deps), logger });
+  activities = createActivities(deps);
+  tasks = createTaskList({ runtime, activities, effects: createEffects(deps), logger });
 });
 afterAll(async () => {
   await simulators.close();
@@ -87,6 +90,32 @@ describe('worker tasks', () => {
     await runNext('w-close', 'invoke'); // the sender job, no longer wanted
     expect(simulators.sms.sent).toEqual([]);
     expect(await state('w-close')).toBe('closed');
+  });
+
+  it('when a STOP commits after the text left, then the text is recorded as sent in the audit trail though the conversation moved on', async () => {
+    await inbound('w-late', 'Hi, what is my balance?', '+15550400009', 'w-late-1');
+    await runNext('w-late', 'invoke'); // drafted and routed to sending
+    const [job] = await pendingJobs('w-late', 'invoke');
+    // The hand-off happens (the SMS Agent accepts the text)...
+    const output = await activities.sendSms(job.payload.input, { signal: new AbortController().signal });
+    // ...and a STOP commits before the sender's result does.
+    await inbound('w-late', 'STOP', '+15550400009', 'w-late-2');
+    const result = await runtime.apply({
+      conversationId: 'w-late',
+      event: { type: 'xstate.done.actor.sender', output },
+      idempotencyKey: `result:${job.payload.token}`,
+      actor: 'worker',
+      origin: { kind: 'invoke', id: 'sender', token: job.payload.token },
+      ifNotAccepted: 'record',
+    });
+    expect(result.outcome).toBe('stale');
+    const trail = await testDb.db.selectFrom('transitions').selectAll().where('conversation_id', '=', 'w-late').orderBy('seq').execute();
+    const late = trail.at(-1)!;
+    expect(late).toMatchObject({ event_type: 'xstate.done.actor.sender', from_state: 'drafting', to_state: 'drafting' });
+    expect(late.words_digest).not.toBeNull();
+    expect(simulators.sms.sent).toHaveLength(1);
+    // The chain, with this row, still verifies (the digest is the words of the text that went out).
+    expect((await verifyChains(testDb.db, ['w-late'])).breaks).toEqual([]);
   });
 
   it('when STOP arrives while the reply waits to be sent, then the reply never goes out, only the one confirmation', async () => {
