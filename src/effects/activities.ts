@@ -15,7 +15,7 @@ import type { NotificationPriority, NotificationService, Services } from './port
 import { identityOf, identityRequestText, type Identity } from '../policies/identity.js';
 import { detectContactPreference } from '../policies/contact-preferences.js';
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
-import { checkFrequencyCap, checkSendTime, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
+import { checkFrequencyCap, checkSendTime, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms } from './sms-delivery.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
 
@@ -86,8 +86,7 @@ export function createActivities(deps: EffectDeps): Activities {
         preference.latestHour !== null ? `not after ${preference.latestHour}:00` : null,
         preference.notAtWork ? 'not during working hours' : null,
       ].filter(Boolean);
-      await db.insertInto('compliance_decisions').values({ conversation_id: conversationId, rule: 'contact_preference', decision: 'recorded', detail: said.join('; ') }).execute();
-      deps.onComplianceDecision?.('contact_preference', 'recorded');
+      await recordComplianceDecision(gate, { conversationId, rule: 'contact_preference', decision: 'recorded', detail: said.join('; ') });
     }
   }
 
@@ -120,7 +119,16 @@ export function createActivities(deps: EffectDeps): Activities {
       const proposal = withheldFromThirdParties(await drafter.draft(request, context.signal), identity, request);
       // Draft-time check, with what only the draft knows (first text, ledger, plan amounts); the text is
       // checked again when it is sent.
-      const reviewReason = proposal.reviewReason ?? complianceReviewReason(checkOutgoingText(proposal.text, draftCheckOptions(request, policy)));
+      const violations = proposal.reviewReason ? [] : checkOutgoingText(proposal.text, draftCheckOptions(request, policy));
+      const reviewReason = proposal.reviewReason ?? complianceReviewReason(violations);
+      // Each refusal and each withholding is a recorded decision, by rule, like the send-time gate's.
+      const refused = reviewReason?.startsWith('compliance:') ? reviewReason.slice('compliance:'.length).split(',') : [];
+      for (const code of refused) {
+        await recordComplianceDecision(gate, { conversationId: input.conversationId, rule: code, decision: 'refused', detail: `refused: ${code}` });
+      }
+      if (identity === 'unverified') {
+        await recordComplianceDecision(gate, { conversationId: input.conversationId, rule: 'identity', decision: 'withheld', detail: 'withheld: unverified number' });
+      }
       const draft = { ...toDraft(proposal, randomUUID(), tenant.language, step, reviewReason), timeZone: tenant.timeZone };
       await insertDraft(db, {
         ...draft,
@@ -151,7 +159,10 @@ export function createActivities(deps: EffectDeps): Activities {
     async sendSms(input, context) {
       // Send-time check: a text that fails is never sent; the conversation goes to `failed` for a person.
       assertCompliant(input.text, input.language, policy);
-      if (await findOptOut(db, input.phone)) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
+      if (await findOptOut(db, input.phone)) {
+        await recordComplianceDecision(gate, { conversationId: input.conversationId, rule: 'opt_out', decision: 'blocked', detail: 'blocked: opted out' });
+        throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
+      }
       // Quiet hours: outside the debtor's window the text waits (the machine holds it in sending.waitingForWindow).
       const time = await checkSendTime(gate, {
         conversationId: input.conversationId,
@@ -236,7 +247,10 @@ export function createEffects(deps: EffectDeps): Effects {
    * again before it goes, and outside quiet hours its job is put back until the window opens.
    */
   async function sendCodeText(context: EffectContext, phone: string, text: string, language: Language, timeZone: string | null) {
-    if (await findOptOut(db, phone)) return;
+    if (await findOptOut(db, phone)) {
+      await recordComplianceDecision(gate, { conversationId: context.conversationId, rule: 'opt_out', decision: 'blocked', detail: 'blocked: opted out' });
+      return;
+    }
     assertCompliant(text, language, policy);
     const time = await checkSendTime(gate, { conversationId: context.conversationId, phone, timeZone, inReplyTo: null });
     const verdict = time.allowed ? await checkFrequencyCap({ ...gate, caps: deps.frequencyCaps }, { conversationId: context.conversationId, phone }) : time;

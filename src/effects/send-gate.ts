@@ -21,6 +21,23 @@ export interface SendGateDeps {
   onDecision?: (rule: string, decision: string) => void;
 }
 
+/**
+ * One decision of the gate (or of the draft-time checks), recorded: an append-only `compliance_decisions`
+ * row that says what and why without the text or the number, and the metric by rule and decision.
+ * Examples: quiet_hours/deferred "deferred until 2026-12-02 08:00 America/Chicago", opt_out/blocked,
+ * amount_mismatch/refused, identity/withheld, contact_preference/recorded.
+ */
+export async function recordComplianceDecision(
+  deps: Pick<SendGateDeps, 'db' | 'onDecision'>,
+  decision: { conversationId: string; rule: string; decision: string; detail: string },
+) {
+  await deps.db
+    .insertInto('compliance_decisions')
+    .values({ conversation_id: decision.conversationId, rule: decision.rule, decision: decision.decision, detail: decision.detail })
+    .execute();
+  deps.onDecision?.(decision.rule, decision.decision);
+}
+
 export type SendTimeVerdict = { allowed: true; rule: string } | { allowed: false; notBefore: Date; detail: string };
 
 export async function checkSendTime(
@@ -38,8 +55,7 @@ export async function checkSendTime(
   // No window within three days in every candidate zone cannot happen for real zones; refuse to guess.
   const notBefore = decision.notBefore ?? new Date(deps.clock() + 86_400_000);
   const detail = `deferred until ${describeInstant(notBefore, zones)}`;
-  await deps.db.insertInto('compliance_decisions').values({ conversation_id: request.conversationId, rule: 'quiet_hours', decision: 'deferred', detail }).execute();
-  deps.onDecision?.('quiet_hours', 'deferred');
+  await recordComplianceDecision(deps, { conversationId: request.conversationId, rule: 'quiet_hours', decision: 'deferred', detail });
   return { allowed: false, notBefore, detail };
 }
 
@@ -125,8 +141,7 @@ export async function checkFrequencyCap(
     if (counted.length < cap) continue;
     const notBefore = new Date(counted[counted.length - cap] + window + 1_000);
     const detail = `${kind} cap ${cap} per ${window === DAY_MS ? 'day' : '7 days'}: deferred until ${notBefore.toISOString()}`;
-    await deps.db.insertInto('compliance_decisions').values({ conversation_id: request.conversationId, rule: 'frequency_cap', decision: 'deferred', detail }).execute();
-    deps.onDecision?.('frequency_cap', 'deferred');
+    await recordComplianceDecision(deps, { conversationId: request.conversationId, rule: 'frequency_cap', decision: 'deferred', detail });
     return { allowed: false, notBefore, detail };
   }
   return { allowed: true, rule: 'frequency_cap' };

@@ -37,7 +37,8 @@ describe('opt-outs that hold', () => {
     expect(textsTo('+15550003000')).toHaveLength(1);
     const suppressed = await request(harness.url).get('/v1/compliance/suppressions').set(manager()).expect(200);
     expect(suppressed.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ phone_number: '+15550003000', source: 'debtor' })]));
-    expect((await request(harness.url).get(`/v1/conversations/${second}`).set(manager()).expect(200)).body.compliance.opted_out).toBe(true);
+    const view = (await request(harness.url).get(`/v1/conversations/${second}`).set(manager()).expect(200)).body;
+    expect(view.compliance).toMatchObject({ opted_out: true, last_decision: { rule: 'opt_out', decision: 'blocked', detail: 'blocked: opted out' } });
   });
 
   it('when a STOP arrives while a draft waits for approval, then the draft is cancelled and approving it is a 409 opted_out', async () => {

@@ -35,6 +35,8 @@ describe('who may hear about the account', () => {
     expect(reply).toMatch(/^Hi, this is Acme Recovery\. .*confirm it is you/);
     expect(reply).not.toMatch(/\$\d/);
     expect(reply).toMatch(/STOP/);
+    const decisions = await harness.orchestrator.db.selectFrom('compliance_decisions').select(['rule', 'decision', 'detail']).where('conversation_id', '=', id).execute();
+    expect(decisions).toEqual([{ rule: 'identity', decision: 'withheld', detail: 'withheld: unverified number' }]);
   });
 
   it('when an unverified number asks "who is this?", then it hears the sender name, never the balance', async () => {

@@ -76,6 +76,13 @@ describe('drafting with the openai drafter (real SDK, local stub)', () => {
     expect(draft.usage).toMatchObject({ totalTokens: expect.any(Number) });
     if (reviewReason) expect(draft.review_reason).toContain(reviewReason);
     else expect(draft.review_reason).toBeNull();
+    if (reviewReason === 'compliance:') {
+      // Each rule the text broke is a recorded refusal, like the send-time gate's decisions.
+      const refusals = await harness.orchestrator.db.selectFrom('compliance_decisions').select(['rule', 'decision']).where('conversation_id', '=', conversationId).execute();
+      expect(refusals.length).toBeGreaterThan(0);
+      expect(refusals.every((row) => row.decision === 'refused')).toBe(true);
+      expect(refusals.map((row) => row.rule)).toEqual(expect.arrayContaining(['missing_opt_out']));
+    }
     expect(stub.pending()).toBe(0);
   });
 
