@@ -188,9 +188,10 @@ export function createActivities(deps: EffectDeps): Activities {
   };
 }
 
-const OPT_OUT_CONFIRMATION: Record<Language, string> = {
-  en: 'You have been unsubscribed and will receive no more texts from us.',
-  es: 'Se ha dado de baja y no recibirá más mensajes nuestros.',
+/** The one confirmation of an opt-out: who we are, that it worked, nothing else. */
+const OPT_OUT_CONFIRMATION: Record<Language, (agency: string) => string> = {
+  en: (agency) => `${agency}: you have been unsubscribed and will receive no more texts from us.`,
+  es: (agency) => `${agency}: se ha dado de baja y no recibirá más mensajes nuestros.`,
 };
 
 const STAFF_SUBJECT: Record<ActionParams['notifyStaff']['kind'], (reason: string) => string> = {
@@ -298,7 +299,7 @@ export function createEffects(deps: EffectDeps): Effects {
       if (owner && owner.conversation_id !== context.conversationId) return;
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },
-        { key: context.key, conversationId: context.conversationId, phone: params.phone, text: OPT_OUT_CONFIRMATION[params.language], kind: 'confirmation' },
+        { key: context.key, conversationId: context.conversationId, phone: params.phone, text: OPT_OUT_CONFIRMATION[params.language](policy.agencyName ?? 'Collections'), kind: 'confirmation' },
         context.signal,
       );
       logger.info({ conversationId: context.conversationId, smsId }, 'opt-out confirmed to the debtor');

@@ -28,6 +28,8 @@ describe('opt-outs that hold', () => {
     const first = await inbound('tenant-stop-a', '+1 (555) 000-3000', 'Stop please', 'stop-1');
     await waitForState(harness.orchestrator, first, ['optedOut']);
     await waitFor(() => textsTo('+15550003000').length === 1, 10_000, 'the one confirmation');
+    // The confirmation names the sender and says nothing else.
+    expect(textsTo('+15550003000')[0]).toBe('Acme Recovery: you have been unsubscribed and will receive no more texts from us.');
 
     const second = await inbound('tenant-stop-b', '15550003000', 'Hi, what is my balance?', 'stop-2');
     const third = await inbound('tenant-stop-c', '+15550003000', 'hello?', 'stop-3');
