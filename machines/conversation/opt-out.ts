@@ -166,3 +166,13 @@ export function isOptOutRequest(text: string): boolean {
 export function isOptOutKeyword(text: string): boolean {
   return keywordOf(bareWords(text)) !== null;
 }
+
+/**
+ * The words that revoke an opt-out (carrier convention): the whole message, in any case or punctuation.
+ * Anything else from an opted-out number is recorded and changes nothing.
+ */
+const OPT_IN_KEYWORDS: ReadonlySet<string> = new Set(['start', 'unstop', 'opt in', 'optin', 'subscribe', 'resubscribe']);
+
+export function isOptInKeyword(text: string): boolean {
+  return OPT_IN_KEYWORDS.has(bareWords(text));
+}

@@ -43,3 +43,12 @@ export async function listSuppressions(db: DbOrTrx, limit: number) {
     .limit(limit)
     .execute();
 }
+
+/**
+ * An explicit opt-in (START, UNSTOP) lifts the number's opt-out, whoever recorded it; returns whether there
+ * was one. The lifting is a recorded compliance decision (the caller writes it).
+ */
+export async function liftOptOut(db: DbOrTrx, phone: string): Promise<boolean> {
+  const removed = await db.deleteFrom('opt_outs').where('phone', '=', canonical(phone)).returning('phone').executeTakeFirst();
+  return removed !== undefined;
+}

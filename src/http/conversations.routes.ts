@@ -7,6 +7,7 @@ import type { ConversationMachine } from '../../machines/conversation/conversati
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, topLevelState } from '../runtime/machine-snapshot.js';
+import { honourOptIn } from './opt-in.js';
 import { planView } from './plan-view.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
 import { assertConversationMatches } from './conversation-identity.js';
@@ -46,6 +47,10 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
       create,
       ifNotAccepted: body.type === 'sms.received' ? 'record' : 'reject',
     });
+    if (body.type === 'sms.received' && !result.duplicate) {
+      const phone = create?.phone ?? (await loadConversation(deps.db, id)).phone;
+      await honourOptIn(deps.db, { conversationId: id, phone, text: body.text });
+    }
     sendApplied(res, result);
   });
 

@@ -56,6 +56,22 @@ describe('opt-outs that hold', () => {
     expect(textsTo('+15550003001')[0]).not.toMatch(/job|week/);
   });
 
+  it('when an opted-out number texts START, then the opt-out is lifted and recorded, and other conversations may text it again', async () => {
+    const stopped = await inbound('tenant-optin-a', '+15550003003', 'STOP', 'optin-1');
+    await waitForState(harness.orchestrator, stopped, ['optedOut']);
+    await waitFor(() => textsTo('+15550003003').length === 1, 10_000, 'the confirmation');
+    // Something else from the number changes nothing; START (in another format of the number) lifts it.
+    await inbound('tenant-optin-a', '+15550003003', 'hello?', 'optin-2', stopped);
+    expect((await request(harness.url).get(`/v1/conversations/${stopped}`).set(manager()).expect(200)).body.compliance.opted_out).toBe(true);
+    await inbound('tenant-optin-a', '(555) 000-3003', 'Start', 'optin-3', stopped);
+    const view = (await request(harness.url).get(`/v1/conversations/${stopped}`).set(manager()).expect(200)).body;
+    expect(view).toMatchObject({ state: 'optedOut', compliance: { opted_out: false, last_decision: { rule: 'opt_in', decision: 'recorded' } } });
+
+    const other = await inbound('tenant-optin-b', '+15550003003', 'Hi, what is my balance?', 'optin-4');
+    await waitForState(harness.orchestrator, other, ['awaitingReply']);
+    expect(textsTo('+15550003003')).toHaveLength(2);
+  });
+
   it('when a manager suppresses a number, then it is listed and nothing is sent to it', async () => {
     const added = await request(harness.url).post('/v1/compliance/suppressions').set(manager()).send({ phone_number: '(555) 000-3002', reason: 'asked by letter' }).expect(201);
     expect(added.body).toEqual({ phone_number: '+15550003002', suppressed: true, created: true });

@@ -1,0 +1,16 @@
+import { isOptInKeyword } from '../../machines/conversation/opt-out.js';
+import type { Db } from '../db/database.js';
+import { liftOptOut } from '../db/opt-outs.repository.js';
+import { recordComplianceDecision } from '../effects/send-gate.js';
+
+/**
+ * An inbound START or UNSTOP from an opted-out number lifts the opt-out (TCPA: consent may be given again
+ * the way it was revoked) and is recorded. The conversation that opted out stays ended (optedOut is final);
+ * what changes is that the number may be texted again by the conversations that have it. Called after the
+ * inbound message itself was applied, so the words are on record first; doing it twice is harmless.
+ */
+export async function honourOptIn(db: Db, inbound: { conversationId: string; phone: string; text: string }) {
+  if (!isOptInKeyword(inbound.text)) return;
+  if (!(await liftOptOut(db, inbound.phone))) return;
+  await recordComplianceDecision({ db }, { conversationId: inbound.conversationId, rule: 'opt_in', decision: 'recorded', detail: 'opted back in (explicit keyword)' });
+}
