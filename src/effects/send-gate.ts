@@ -119,16 +119,7 @@ export async function checkFrequencyCap(
   const caps = deps.caps ?? DEFAULT_FREQUENCY_CAPS;
   const kind = request.kind ?? 'unsolicited';
   const now = deps.clock();
-  const sent = await deps.db
-    .selectFrom('outbound_messages')
-    .innerJoin('conversations', 'conversations.id', 'outbound_messages.conversation_id')
-    .select('outbound_messages.first_attempt_at')
-    .where('conversations.phone', '=', request.phone)
-    .where('outbound_messages.kind', '=', kind)
-    .where('outbound_messages.first_attempt_at', '>', new Date(now - 7 * DAY_MS))
-    .orderBy('outbound_messages.first_attempt_at')
-    .execute();
-  const times = sent.map((row) => row.first_attempt_at.getTime());
+  const times = await sentTimes(deps.db, request.phone, kind, now);
   const lastDay = times.filter((time) => time > now - DAY_MS);
   const limits: Array<[number[], number, number]> =
     kind === 'reply'
@@ -145,4 +136,25 @@ export async function checkFrequencyCap(
     return { allowed: false, notBefore, detail };
   }
   return { allowed: true, rule: 'frequency_cap' };
+}
+
+/** When texts of a kind were first attempted to a number over the last 7 days, oldest first (milliseconds). */
+export async function sentTimes(db: DbOrTrx, phone: string, kind: 'unsolicited' | 'reply', now: number): Promise<number[]> {
+  const sent = await db
+    .selectFrom('outbound_messages')
+    .innerJoin('conversations', 'conversations.id', 'outbound_messages.conversation_id')
+    .select('outbound_messages.first_attempt_at')
+    .where('conversations.phone', '=', phone)
+    .where('outbound_messages.kind', '=', kind)
+    .where('outbound_messages.first_attempt_at', '>', new Date(now - 7 * DAY_MS))
+    .orderBy('outbound_messages.first_attempt_at')
+    .execute();
+  return sent.map((row) => row.first_attempt_at.getTime());
+}
+
+/** The caps as they stand for a number: what was sent in each window (for the API's compliance state). */
+export async function capsUsed(db: DbOrTrx, phone: string, now: number) {
+  const [unsolicited, replies] = await Promise.all([sentTimes(db, phone, 'unsolicited', now), sentTimes(db, phone, 'reply', now)]);
+  const lastDay = (times: number[]) => times.filter((time) => time > now - DAY_MS).length;
+  return { unsolicited_last_day: lastDay(unsolicited), unsolicited_last_7_days: unsolicited.length, replies_last_day: lastDay(replies) };
 }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Db } from '../db/database.js';
 import { findOptOut } from '../db/opt-outs.repository.js';
 import { findContactPreference } from '../db/contact-preferences.repository.js';
+import { capsUsed } from '../effects/send-gate.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
@@ -56,7 +57,7 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
 
   register(router, ROUTES.conversation, async (req, res) => {
     const row = await loadConversation(deps.db, parse(ROUTES.conversation.request.params, req.params).id);
-    res.json({ ...describeConversation(deps.machine, row), compliance: await complianceState(deps.db, row) });
+    res.json({ ...describeConversation(deps.machine, row), compliance: await complianceState(deps.db, row, deps.clock()) });
   });
 
   register(router, ROUTES.transitions, async (req, res) => {
@@ -124,10 +125,11 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
 }
 
 /** What the send-time gate knows of this conversation: an opt-out on its number, a held-back text, the last decision. */
-async function complianceState(db: Db, row: ConversationRow) {
-  const [optOut, preference, last] = await Promise.all([
+async function complianceState(db: Db, row: ConversationRow, now: number) {
+  const [optOut, preference, caps, last] = await Promise.all([
     findOptOut(db, row.phone),
     findContactPreference(db, row.phone),
+    capsUsed(db, row.phone, now),
     db
       .selectFrom('compliance_decisions')
       .select(['rule', 'decision', 'detail', 'at'])
@@ -137,6 +139,9 @@ async function complianceState(db: Db, row: ConversationRow) {
   ]);
   return {
     opted_out: optOut !== undefined,
+    /** A manager confirmed the number (a number on the tenant's record needs no confirmation; see identity). */
+    identity_verified: row.snapshot.context.identityVerified ?? false,
+    caps_used: caps,
     send_deferred_until: row.snapshot.context.outgoing?.deferredUntil ?? null,
     contact_preference: preference && {
       earliest_hour: preference.earliestHour,

@@ -62,6 +62,8 @@ describe('who may hear about the account', () => {
     await says('tenant-9003', phone, 'ok so what do I owe?', 'id-4');
     const texts = await waitFor(() => textsTo(phone).length === 2 && textsTo(phone), 10_000, 'the second reply');
     expect(texts[1]).toMatch(/\$\d/);
+    const view = (await request(harness.url).get(`/v1/conversations/${id}`).set(manager()).expect(200)).body;
+    expect(view.compliance).toMatchObject({ identity_verified: true, caps_used: { replies_last_day: 2, unsolicited_last_day: 0, unsolicited_last_7_days: 0 } });
   });
 
   it('when the number is on the tenant record, then the reply carries the balance from the first text', async () => {
