@@ -1,7 +1,7 @@
 /**
  * The downstream services as interfaces: a real implementation (got + cockatiel, src/effects/clients)
  * and, for local runs, a simulator that speaks the same HTTP contract (src/simulators).
- * Contracts: design §4.
+ * Contracts: docs/architecture.md §6.
  */
 
 export interface Tenant {

@@ -18,7 +18,7 @@ import { idempotencyKey } from './schemas.js';
 import { parse } from './validate.js';
 
 /**
- * The calls the services around us already make (design §4), mapped onto machine events.
+ * The calls the services around us already make (docs/architecture.md §6), mapped onto machine events.
  * The workflow id of the old API is the conversation id.
  */
 export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMachine; plans: PlanAssessmentDeps; conversationIdSecret: string }) {

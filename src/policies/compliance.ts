@@ -1,5 +1,5 @@
 /**
- * Draft-time (and send-time) content policy for outgoing SMS (design §3, docs/compliance.md). Pure: no I/O,
+ * Draft-time (and send-time) content policy for outgoing SMS (docs/compliance.md). Pure: no I/O,
  * no clock. Quiet hours and per-debtor caps need time and storage, so they live elsewhere; this module only
  * judges the text itself: its length in SMS segments, the closing (agency, debt collector, opt-out, and the
  * full notice on a first text), threats, fees, and amounts that are not the ledger's.

@@ -18,7 +18,7 @@ import {
 } from './machine-snapshot.js';
 
 /**
- * The one write path of the product (design §2). Every event, from any replica, is one transaction:
+ * The one write path of the product (docs/architecture.md §2). Every event, from any replica, is one transaction:
  * inbox dedupe → lock the conversation → XState's pure transition → snapshot + audit rows + durable
  * work → commit. Nothing outside the database happens here; workers run the work after commit.
  */

@@ -3,7 +3,7 @@ import type express from 'express';
 import { createFaults, createSimulatorApp, withControls, finishApp, sendError, type SimulatorControls } from './simulator-kit.js';
 
 /**
- * Stand-in for the Collections Monitor (design §4): `GET /monitor/tenant/{tenant_id}` for ANY id, with
+ * Stand-in for the Collections Monitor (docs/architecture.md §6): `GET /monitor/tenant/{tenant_id}` for ANY id, with
  * made-up data derived from a hash of the id, so the same id always describes the same debtor.
  *
  * Language: a tenant id that contains "es-" or ends with "-es" (e.g. "es-1042", "tenant-es") prefers

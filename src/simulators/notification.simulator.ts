@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createFaults, createSimulatorApp, withControls, finishApp, sendError, validationDetails, type SimulatorControls } from './simulator-kit.js';
 
 /**
- * Stand-in for the Notification Service (design §4): `POST /notifications/send` (honours
+ * Stand-in for the Notification Service (docs/architecture.md §6): `POST /notifications/send` (honours
  * `Idempotency-Key`), plus a simulator-only `GET /notifications` listing what it holds.
  */
 

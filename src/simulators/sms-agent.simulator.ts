@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { createFaults, createSimulatorApp, withControls, finishApp, sendError, validationDetails, type SimulatorControls } from './simulator-kit.js';
 
 /**
- * Stand-in for the SMS Agent (design §4): `POST /sms/send` (202, honours `Idempotency-Key`) and
+ * Stand-in for the SMS Agent (docs/architecture.md §6): `POST /sms/send` (202, honours `Idempotency-Key`) and
  * `GET /conversations/{phone}`. Nothing leaves the machine; inbound texts are recorded with `recordInbound`.
  */
 

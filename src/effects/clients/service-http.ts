@@ -13,7 +13,7 @@ import got, { HTTPError, RequestError, TimeoutError } from 'got';
 import { ServiceError } from '../../errors.js';
 import { requestContext, type Logger } from '../../logger.js';
 
-/** Per-attempt timeout of one downstream call (design §4). SERVICE_TIMEOUT overrides it. */
+/** Per-attempt timeout of one downstream call (docs/architecture.md §6). SERVICE_TIMEOUT overrides it. */
 export const DEFAULT_SERVICE_TIMEOUT_MS = 30_000;
 /** Tries per call, the first one included. */
 export const DEFAULT_RETRY_ATTEMPTS = 3;
