@@ -1,0 +1,46 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Why the service could not start, in one line that names the cause and the fix. The usual ones: the port
+ * is taken, the embedded database's directory is in use or left locked by a killed process, the `postgres`
+ * user cannot enter the checkout (running as root from a 0700 directory), a variable is wrong.
+ */
+export function explainStartFailure(error: unknown, settings: { port: number; dataDir: string; embedded: boolean }): string {
+  const code = (error as { code?: string } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'EADDRINUSE') {
+    return `port ${portOf(message) ?? settings.port} is in use: another process listens there (a second orchestrator? its simulators on 8001-8003?); stop it, or set PORT / SIMULATOR_BASE_PORT`;
+  }
+  if (code === 'EACCES' && /initdb|postgres/.test(message)) {
+    return 'the embedded PostgreSQL could not run: as root it runs as the user `postgres`, which cannot enter this checkout (a 0700 directory such as /root or mktemp -d); move the checkout, or set DATABASE_URL';
+  }
+  if (code === 'ECONNREFUSED' && !settings.embedded) {
+    return 'the database at DATABASE_URL refused the connection: is it running, and is the host and port right?';
+  }
+  if (settings.embedded && /postgres|initdb|database/i.test(message)) {
+    const pidFile = path.resolve(settings.dataDir, 'pg', 'postmaster.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      return isRunning(pid)
+        ? `the embedded database in ${settings.dataDir} is in use by another PostgreSQL (pid ${pid}): another orchestrator runs on this DATA_DIR; stop it, or give this one its own DATA_DIR`
+        : `the embedded database in ${settings.dataDir} was left locked by a process that died (pid ${pid} is gone): remove ${pidFile} and start again`;
+    }
+    return `the embedded database in ${settings.dataDir} did not start (${message}); delete ${settings.dataDir} to start from an empty database, or set DATABASE_URL`;
+  }
+  return message;
+}
+
+function portOf(message: string): string | null {
+  return /:(\d+)\s*$/.exec(message)?.[1] ?? null;
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === 'EPERM';
+  }
+}
