@@ -47,6 +47,7 @@ export const conversationMachine = conversationSetup.createMachine({
     offeredPlan: null,
     plan: null,
     identityVerified: false,
+    closure: null,
     failure: null,
   }),
   on: {

@@ -206,6 +206,9 @@ export const conversationSetup = setup({
     }),
     withdrawOffer: assign({ offeredPlan: null }),
     verifyIdentity: assign({ identityVerified: true }),
+    noteClosure: assign({
+      closure: ({ event }) => (event.type === 'staff.close' ? { by: event.by, reason: event.reason ?? null } : null),
+    }),
     escalateFor: assign({
       escalation: (_, params: { reason: EscalationReason }) => ({ reason: params.reason, note: null }),
     }),

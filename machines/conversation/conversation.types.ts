@@ -168,6 +168,8 @@ export interface ConversationContext extends ConversationInput {
   plan: AgreedPlan | null;
   /** A manager confirmed that the number texting is the debtor's (a number on the tenant's record needs no confirmation). */
   identityVerified: boolean;
+  /** Who closed the conversation and why, when staff did. */
+  closure: { by: string; reason: string | null } | null;
   failure: { step: 'drafting' | 'sending'; message: string } | null;
 }
 

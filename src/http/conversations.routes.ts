@@ -113,6 +113,7 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
       last_sms_id: context.lastSent?.smsId ?? null,
       paid_cents: context.paidCents,
       escalation: context.escalation,
+      closure: context.closure ?? null,
       failure: context.failure,
     },
     /** The plan our last text offered, waiting for the debtor's yes. */

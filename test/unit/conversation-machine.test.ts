@@ -556,3 +556,11 @@ describe('conversation machine: payment plans', () => {
     expect(snapshot.context.offeredPlan).toBeNull();
   });
 });
+
+describe('conversation machine: closing', () => {
+  it('when staff close a conversation with a reason, then who closed it and why are kept', () => {
+    const { snapshot } = step(inAwaitingReply(), { type: 'staff.close', by: 'alice', reason: 'paid by phone' });
+    expect(snapshot.value).toBe('closed');
+    expect(snapshot.context.closure).toEqual({ by: 'alice', reason: 'paid by phone' });
+  });
+});

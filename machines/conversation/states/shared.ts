@@ -37,7 +37,7 @@ export const payOffAndClose = {
  */
 export const staffAndPaymentHandlers = (closing: ReadonlyArray<ReturnType<typeof closeQueuedApproval>>) => ({
   'staff.escalate': { target: '#conversation.escalated', actions: [...closing, 'noteStaffEscalation' as const] },
-  'staff.close': { target: '#conversation.closed', actions: [...closing] },
+  'staff.close': { target: '#conversation.closed', actions: [...closing, 'noteClosure' as const] },
   // A partial payment is recorded (an accepted event with no move); paid in full, or the plan paid off, closes.
   'payment.received': [
     { ...payOffAndClose, guard: 'paysOffPlan' as const, actions: [...closing, ...payOffAndClose.actions] },
