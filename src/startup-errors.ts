@@ -44,3 +44,25 @@ function isRunning(pid: number): boolean {
     return (error as { code?: string }).code === 'EPERM';
   }
 }
+
+/** A bad variable is the operator's to fix: one line naming it, no stack, exit 2. */
+export function loadConfigOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    process.stderr.write(`could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+}
+
+/** The start failed: the cause and the fix on stderr and in the fatal log line, then exit 1. */
+export function exitOnStartFailure(
+  error: unknown,
+  config: { port: number; dataDir: string; databaseUrl?: string },
+  logger: { fatal(fields: object, message: string): void },
+): never {
+  const cause = explainStartFailure(error, { port: config.port, dataDir: config.dataDir, embedded: !config.databaseUrl });
+  logger.fatal({ err: error, cause }, 'could not start');
+  process.stderr.write(`could not start: ${cause}\n`);
+  process.exit(1);
+}
