@@ -15,11 +15,11 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { startCpuWindow, type CpuWindow } from './lib/cpu.js';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { writeSection } from './lib/report.js';
 import { describeMachine, f0, f1, f2, mb, percentiles, positive, type Percentiles } from './lib/stats.js';
@@ -443,61 +443,6 @@ async function runRaw(options: {
 // Measurement helpers.
 // ---------------------------------------------------------------------------------------------
 
-const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on Linux everywhere we run
-
-/** Machine-wide busy CPU, this process's CPU and the PostgreSQL server's (its postmaster and children). */
-function startCpuWindow(postmasterPid: number | null) {
-  let machine = machineBusyMs();
-  let self = process.cpuUsage();
-  let postgres = postgresCpuMs(postmasterPid);
-  return {
-    restart() {
-      machine = machineBusyMs();
-      self = process.cpuUsage();
-      postgres = postgresCpuMs(postmasterPid);
-    },
-    stop(seconds: number) {
-      const ownUsage = process.cpuUsage(self);
-      const pgNow = postgresCpuMs(postmasterPid);
-      return {
-        seconds,
-        machineMs: machineBusyMs() - machine,
-        benchProcessMs: (ownUsage.user + ownUsage.system) / 1000,
-        postgresMs: pgNow === null || postgres === null ? null : pgNow - postgres,
-      };
-    },
-  };
-}
-type CpuWindow = ReturnType<ReturnType<typeof startCpuWindow>['stop']>;
-
-function machineBusyMs(): number {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-    const total = fields.reduce((sum, value) => sum + value, 0);
-    return ((total - idle) * 1000) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function postgresCpuMs(postmasterPid: number | null): number | null {
-  if (postmasterPid === null) return null;
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const pid = Number(entry);
-      const ppid = Number(rest[1]);
-      if (pid === postmasterPid || ppid === postmasterPid) ticks += Number(rest[11]) + Number(rest[12]);
-    } catch {
-      // the process ended between readdir and read
-    }
-  }
-  return (ticks * 1000) / CLOCK_TICKS;
-}
 
 async function meanSeconds(histogram: { get(): Promise<{ values: Array<{ metricName?: string; labels: Record<string, unknown>; value: number }> }> }, labels: Record<string, string>) {
   const { values } = await histogram.get();

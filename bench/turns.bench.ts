@@ -18,10 +18,10 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startOpenAiStub } from '../test/helpers/openai-stub.js';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { writeSection } from './lib/report.js';
 import { describeMachine, describeMachineLine, f0, f1, positive, type MachineInfo } from './lib/stats.js';
+import { startOutsideWorld } from './lib/outside-world.js';
 import { runTurnBurst, TURN_TEXT, type TurnResult } from './lib/turn-load.js';
 
 const FOOTER = 'Acme Recovery is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.';
@@ -96,8 +96,9 @@ async function main() {
     admin.on('error', () => {});
     cleanups.push(() => admin.end());
     const machine = await describeMachine(admin);
-    const stub = await startOpenAiStub({ always: { delayMs: modelDelayMs, json: MODEL_ANSWER } });
-    cleanups.push(() => stub.close());
+    const postmasterPid = embedded?.postmasterPid ?? null;
+    const world = await startOutsideWorld({ modelDelayMs, modelAnswer: MODEL_ANSWER });
+    cleanups.push(() => world.stop());
 
     const measured: Measured[] = [];
     let block = 1;
@@ -110,10 +111,12 @@ async function main() {
         PORT: '0',
         DATABASE_URL: url,
         JWT_SECRET: jwtSecret,
-        SIMULATOR_BASE_PORT: '0',
+        COLLECTIONS_MONITOR_URL: world.urls.collectionsMonitor,
+        SMS_AGENT_URL: world.urls.smsAgent,
+        NOTIFICATION_SERVICE_URL: world.urls.notificationService,
         LOG_LEVEL: 'silent',
         OPENAI_API_KEY: 'sk-bench',
-        OPENAI_BASE_URL: stub.baseUrl,
+        OPENAI_BASE_URL: world.urls.openAi,
         // Every hour is a calling hour: the bench must not depend on when it runs.
         CALLING_HOURS_START: '0',
         CALLING_HOURS_END: '24',
@@ -124,19 +127,22 @@ async function main() {
       const bursts: TurnResult[] = [];
       try {
         // Warm-up, not counted: the first requests of a process compile code and open connections.
-        await runTurnBurst({ orchestrator, token, n: WARMUP, runId: `${runId}-warmup`, phoneBlock: 0, timeoutMs: 60_000, settleMs: 0 });
+        await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, phoneBlock: 0, timeoutMs: 60_000, settleMs: 0, postmasterPid });
         for (const n of configuration.sizes) {
           console.log(`bench: ${configuration.name}, ${n} debtors at once…`);
           const result = await runTurnBurst({
             orchestrator,
+            world,
             token,
             n,
             runId: `${runId}-${n}`,
             phoneBlock: 1 + (block++ % 9),
             timeoutMs: Math.max(120_000, n * 200),
             settleMs: 2_000,
+            postmasterPid,
           });
           console.log(renderLine(configuration.name, result));
+          if (process.env.BENCH_STATEMENTS) for (const [text, perTurn] of result.cost.topStatements) console.log(`    ${perTurn.toFixed(2).padStart(6)} × ${text}`);
           bursts.push(result);
         }
       } finally {
@@ -159,8 +165,10 @@ async function main() {
 
 function renderLine(name: string, r: TurnResult) {
   const t = r.turnMs;
-  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
+  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)}, delivered ${stage(r.stages.delivered)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)}; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
 }
+
+const stage = (p: { p50: number; p95: number }) => `${f0(p.p50)} / ${f0(p.p95)}`;
 
 function renderReport(r: { machine: MachineInfo; modelDelayMs: number; measured: Measured[]; database: string }) {
   const rows = r.measured.flatMap((m) =>

@@ -5,11 +5,12 @@
  */
 import { sql } from 'kysely';
 import type { Orchestrator } from '../../src/composition.js';
+import { startCpuWindow, type CpuWindow } from './cpu.js';
+import type { OutsideWorld } from './outside-world.js';
+import { countStatements } from './statement-count.js';
 import { percentiles, type Percentiles } from './stats.js';
 
 export const TURN_TEXT = 'Hi, what is my balance?';
-/** Tries of one inbound POST (the first and its retries with the same key). */
-export const POST_ATTEMPTS = 5;
 
 export interface TurnResult {
   n: number;
@@ -19,6 +20,18 @@ export interface TurnResult {
   turnMs: Percentiles;
   /** POST → 202 (retries included), ms. */
   postMs: Percentiles;
+  /** Where a turn's time goes, from the transitions' own timestamps (see `stageTimes`). */
+  stages: Stages;
+  /** What one turn costs, from the first POST to the last reply (warm-up and the duplicate watch excluded). */
+  cost: {
+    /** SQL statements the service sent (every pool, the worker's included). */
+    statements: number;
+    /** CPU of the service's process, of PostgreSQL, and of the outside world (load, simulators, model stub), ms. */
+    serviceCpuMs: number;
+    postgresCpuMs: number | null;
+    outsideCpuMs: number;
+    topStatements: Array<[string, number]>;
+  };
   /** Every POST answer by status, retries included. */
   statuses: Record<string, number>;
   /** POSTs sent again after a refusal (same key). */
@@ -48,86 +61,108 @@ export interface ExactlyOnce {
 
 export async function runTurnBurst(options: {
   orchestrator: Orchestrator;
+  world: OutsideWorld;
   token: string;
   n: number;
   runId: string;
-  /** 0–9, distinct per burst in one process: the simulator's record of sends is shared. */
+  /** 0–9, distinct per burst in one process, so bursts never share a number. */
   phoneBlock: number;
   timeoutMs: number;
   /** How long to keep watching after the last reply, for duplicates. */
   settleMs: number;
+  /** The PostgreSQL server's postmaster, for its CPU (null: not measured). */
+  postmasterPid: number | null;
 }): Promise<TurnResult> {
   const { orchestrator, n, runId } = options;
-  const sms = orchestrator.simulators!.sms;
   const tenant = `tenant-bench-${runId}`;
   // +1 555 B nnn nnn: fictional numbers, one per debtor, a block (0–9) per burst so bursts never share one.
   const phones = Array.from({ length: n }, (_, i) => `+1555${options.phoneBlock}${String(i).padStart(6, '0')}`);
   const keys = phones.map((_, i) => `turn-${runId}-${i}`);
-  const started = new Map<string, number>();
-  const postMs: number[] = [];
-  let non202 = 0;
+  const statements = countStatements();
+  statements.reset();
+  const cpu = startCpuWindow(options.postmasterPid);
   const firstPost = Date.now();
-  const statuses: Record<string, number> = {};
-  let retried = 0;
-  await Promise.all(
-    phones.map(async (phone, i) => {
-      const t0 = Date.now();
-      started.set(phone, t0);
-      // As the SMS Agent would: a refused POST (503 when the database pool is saturated, 5xx, a network
-      // error) is sent again after a second with the same Idempotency-Key, up to POST_ATTEMPTS times.
-      for (let attempt = 1; attempt <= POST_ATTEMPTS; attempt += 1) {
-        let status = 'network error';
-        try {
-          const response = await fetch(`${orchestrator.url}/orchestrate/sms-received`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${options.token}`, 'idempotency-key': keys[i] },
-            body: JSON.stringify({ tenant_id: tenant, phone_number: phone, content: TURN_TEXT }),
-          });
-          await response.arrayBuffer();
-          status = String(response.status);
-        } catch {
-          // counted under 'network error'
-        }
-        statuses[status] = (statuses[status] ?? 0) + 1;
-        if (status === '202') break;
-        if (attempt === POST_ATTEMPTS || !(status === 'network error' || status.startsWith('5'))) {
-          non202 += 1;
-          break;
-        }
-        retried += 1;
-        await sleep(1_000);
-      }
-      postMs.push(Date.now() - t0);
-    }),
+  let used: CpuWindow | undefined;
+  let statementsUsed = 0;
+  let topStatements: Array<[string, number]> = [];
+  const seen = await options.world.burst(
+    { url: orchestrator.url!, token: options.token, tenant, phones, keys, text: TURN_TEXT, timeoutMs: options.timeoutMs, settleMs: options.settleMs },
+    () => {
+      used = cpu.stop((Date.now() - firstPost) / 1000);
+      statementsUsed = statements.total();
+      topStatements = statements.top(12);
+    },
   );
-
-  const wanted = new Set(phones);
-  const ours = () => sms.sent.filter((send) => wanted.has(send.to));
-  const deadline = Date.now() + options.timeoutMs;
-  while (Date.now() < deadline && new Set(ours().map((send) => send.to)).size < n) await sleep(20);
-  await sleep(options.settleMs);
+  used ??= cpu.stop((Date.now() - firstPost) / 1000);
 
   const firstArrival = new Map<string, number>();
   const count = new Map<string, number>();
-  for (const send of ours()) {
-    count.set(send.to, (count.get(send.to) ?? 0) + 1);
-    if (!firstArrival.has(send.to)) firstArrival.set(send.to, send.receivedAtMs);
+  for (const [phone, times] of Object.entries(seen.arrivals)) {
+    count.set(phone, times.length);
+    firstArrival.set(phone, Math.min(...times));
   }
+  const started = new Map(Object.entries(seen.started));
   const turns = [...firstArrival].map(([phone, at]) => at - started.get(phone)!);
   const lastArrival = Math.max(...firstArrival.values());
-  const wallSeconds = (lastArrival - firstPost) / 1000;
+  const wallSeconds = (lastArrival - Math.min(...started.values())) / 1000;
   return {
     n,
     completed: firstArrival.size,
     turnMs: percentiles(turns),
-    postMs: percentiles(postMs),
+    postMs: percentiles(seen.postMs),
     wallSeconds,
     turnsPerSecond: firstArrival.size / wallSeconds,
-    non202,
-    statuses,
-    retried,
+    non202: seen.non202,
+    statuses: seen.statuses,
+    retried: seen.retried,
+    cost: {
+      statements: statementsUsed / n,
+      serviceCpuMs: used.benchProcessMs / n,
+      postgresCpuMs: used.postgresMs === null ? null : used.postgresMs / n,
+      outsideCpuMs: seen.cpuMs / n,
+      topStatements: topStatements.map(([text, k]) => [text, k / n]),
+    },
+    stages: await stageTimes(orchestrator, { tenant, started, firstArrival }),
     exactlyOnce: await checkExactlyOnce(orchestrator, { tenant, phones, keys, count }),
   };
+}
+
+export interface Stages {
+  /** POST → the inbound text's transition committed (HTTP, auth, validation, the pool, the transaction). */
+  received: Percentiles;
+  /** → the draft's result committed (the job waiting for a worker slot, the model's reply, the apply). */
+  drafted: Percentiles;
+  /** → the reply's arrival at the SMS Agent (the send job waiting, the compliance gate, the HTTP call). */
+  delivered: Percentiles;
+}
+
+/**
+ * Splits each turn at the commits of its transitions (`transitions.at`, the service's clock, the same
+ * machine as the bench's): what waits where, so a change to one stage shows in its own column.
+ */
+async function stageTimes(
+  orchestrator: Orchestrator,
+  burst: { tenant: string; started: Map<string, number>; firstArrival: Map<string, number> },
+): Promise<Stages> {
+  const { rows } = await sql<{ phone: string; received: Date; drafted: Date | null }>`
+    select c.phone as phone,
+           min(t.at) filter (where t.event_type = 'sms.received') as received,
+           min(t.at) filter (where t.from_state = 'drafting' and t.event_type like 'xstate.done.actor.%') as drafted
+      from conversations c join transitions t on t.conversation_id = c.id
+     where c.tenant_id = ${burst.tenant}
+     group by c.phone`.execute(orchestrator.db);
+  const received: number[] = [];
+  const drafted: number[] = [];
+  const delivered: number[] = [];
+  for (const row of rows) {
+    const start = burst.started.get(row.phone);
+    const arrival = burst.firstArrival.get(row.phone);
+    if (start === undefined || arrival === undefined || row.drafted === null) continue;
+    received.push(row.received.getTime() - start);
+    drafted.push(row.drafted.getTime() - row.received.getTime());
+    delivered.push(arrival - row.drafted.getTime());
+  }
+  return { received: percentiles(received), drafted: percentiles(drafted), delivered: percentiles(delivered) };
 }
 
 async function checkExactlyOnce(
@@ -160,4 +195,3 @@ async function checkExactlyOnce(
   return { ok, ...result };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

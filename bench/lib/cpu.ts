@@ -1,0 +1,58 @@
+/** CPU over a window of a benchmark: the machine's, this process's and the PostgreSQL server's, from /proc. */
+import { readdirSync, readFileSync } from 'node:fs';
+
+const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on Linux everywhere we run
+
+/** Machine-wide busy CPU, this process's CPU and the PostgreSQL server's (its postmaster and children). */
+export function startCpuWindow(postmasterPid: number | null) {
+  let machine = machineBusyMs();
+  let self = process.cpuUsage();
+  let postgres = postgresCpuMs(postmasterPid);
+  return {
+    restart() {
+      machine = machineBusyMs();
+      self = process.cpuUsage();
+      postgres = postgresCpuMs(postmasterPid);
+    },
+    stop(seconds: number) {
+      const ownUsage = process.cpuUsage(self);
+      const pgNow = postgresCpuMs(postmasterPid);
+      return {
+        seconds,
+        machineMs: machineBusyMs() - machine,
+        benchProcessMs: (ownUsage.user + ownUsage.system) / 1000,
+        postgresMs: pgNow === null || postgres === null ? null : pgNow - postgres,
+      };
+    },
+  };
+}
+export type CpuWindow = ReturnType<ReturnType<typeof startCpuWindow>['stop']>;
+
+function machineBusyMs(): number {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    const total = fields.reduce((sum, value) => sum + value, 0);
+    return ((total - idle) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function postgresCpuMs(postmasterPid: number | null): number | null {
+  if (postmasterPid === null) return null;
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(entry);
+      const ppid = Number(rest[1]);
+      if (pid === postmasterPid || ppid === postmasterPid) ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // the process ended between readdir and read
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
