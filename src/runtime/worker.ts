@@ -180,6 +180,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     noHandleSignals: true,
     pollInterval: 1_000,
     logger: graphileLogger(log),
+    preset: { worker: batching(deps.concurrency) },
   });
   if (fenced) await runner.kill('liveness session lost while starting').catch(() => {});
   sweeper = setInterval(() => {
@@ -199,6 +200,20 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       log.info('worker stopped');
     },
   };
+}
+
+/**
+ * How the pool fetches and completes jobs. Without a local queue each of the `concurrency` workers polls on
+ * its own: with 100 workers that is 100 `get_job` queries a second while idle, and in a burst about a dozen
+ * per job (measured: 12.5 statements of a 48-statement turn). With it, the pool fetches up to `size` jobs in
+ * one query and hands them to idle workers; completions of one tick go in one statement. The trade-offs
+ * (graphile-worker's docs): jobs in the local queue are locked by this process (after a crash our sweep frees
+ * them, as for running jobs, and activities are idempotent), and a job added with a higher priority waits
+ * until the local queue is empty; the queue refills only as workers free up, so with `size` = concurrency
+ * that wait is at most one round of the jobs already fetched.
+ */
+export function batching(concurrency: number) {
+  return { localQueue: { size: concurrency }, completeJobBatchDelay: 0, failJobBatchDelay: 0 };
 }
 
 /** A pool may lock its first job a moment before its liveness session is named; give it this long. */
