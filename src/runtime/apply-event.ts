@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { getInitialMicrosteps, getMicrosteps, type AnyEventObject } from 'xstate';
 import type { ActionParams, ConversationMachine, NamedAction } from '../../machines/conversation/conversation.machine.js';
 import type { ConversationContext, ConversationInput } from '../../machines/conversation/conversation.types.js';
@@ -6,7 +6,7 @@ import type { Db, Trx } from '../db/database.js';
 import type { LiveEffects } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
 import { digestWords, eventSummary, eventWords, transitionHash } from './audit-chain.js';
-import { addJob, removeJob, timerJobKey } from './job-queue.js';
+import { jobsWritten, timerJobKey, writeJobs, type JobSpec } from './job-queue.js';
 import {
   activeInvokeIds,
   allowedEvents,
@@ -101,8 +101,8 @@ export function createRuntime(deps: {
       let row = opened.row;
       if (!row) {
         if (!envelope.create) throw notFound(`conversation ${envelope.conversationId}`);
-        await createConversation(trx, envelope, committed);
-        row = (await lockConversation(trx, envelope.conversationId))!;
+        // The insert holds the new row's lock until commit; when another event created it first, wait for its lock.
+        row = (await createConversation(trx, envelope, committed)) ?? (await lockConversation(trx, envelope.conversationId))!;
       }
 
       const live: LiveEffects = structuredClone(row.live_effects);
@@ -113,9 +113,9 @@ export function createRuntime(deps: {
         // A text that left before the conversation moved on (a STOP that committed after the hand-off) did go
         // out: it is recorded in the audit trail, with the digest of its words, though the state does not move.
         if (isSentText(envelope.event)) {
-          const audit = new AuditWriter(trx, envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
-          await audit.append(row.state, row.state);
-          await trx.updateTable('conversations').set({ audit_seq: audit.seq, audit_hash: audit.hash }).where('id', '=', row.id).execute();
+          const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
+          audit.append(row.state, row.state);
+          await writeEvent(trx, audit, null, sql`update conversations set audit_seq = ${audit.seq}, audit_hash = ${audit.hash} where id = ${row.id} returning id`);
         }
         return done('stale');
       }
@@ -139,7 +139,7 @@ export function createRuntime(deps: {
       const steps = getMicrosteps(machine, snapshot, envelope.event as never);
       const nextVersion = row.version + 1;
       const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
-      const audit = new AuditWriter(trx, envelope, row.audit_seq, row.audit_hash, stored.context);
+      const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, stored.context);
       const final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
         committed.push({ conversationId: row.id, from, to, event: envelope.event }),
       );
@@ -153,67 +153,54 @@ export function createRuntime(deps: {
         transitions: steps.length,
         duplicate: false,
       };
-      // One round trip: the conversation's new state and the inbox's answer (a data-modifying CTE).
-      await trx
-        .with('saved', (db) =>
-          db
-            .updateTable('conversations')
-            .set({
-              state: stateName(final),
-              snapshot: JSON.stringify(toStored(final)),
-              live_effects: JSON.stringify(live),
-              machine_version: version,
-              version: nextVersion,
-              audit_seq: audit.seq,
-              audit_hash: audit.hash,
-              updated_at: sql`now()`,
-            })
-            .where('id', '=', row.id)
-            .returning('id'),
-        )
-        .updateTable('inbox')
-        .set(inboxAnswer(applied))
-        .where('conversation_id', '=', envelope.conversationId)
-        .where('idempotency_key', '=', envelope.idempotencyKey)
-        .execute();
+      const answer = inboxAnswer(applied);
+      await writeEvent(
+        trx,
+        audit,
+        writer,
+        sql`update conversations set state = ${stateName(final)}, snapshot = ${JSON.stringify(toStored(final))}::jsonb,
+              live_effects = ${JSON.stringify(live)}::jsonb, machine_version = ${version}, version = ${nextVersion},
+              audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, updated_at = now()
+            where id = ${row.id} returning id`,
+        sql`update inbox set outcome = ${answer.outcome}, result = ${answer.result}::jsonb
+             where conversation_id = ${envelope.conversationId} and idempotency_key = ${envelope.idempotencyKey}`,
+      );
       return applied;
     });
     if (committed.length > 0 && !result.duplicate) deps.onCommitted?.(committed);
     return result;
   }
 
-  async function createConversation(trx: Trx, envelope: EventEnvelope, committed: CommittedTransition[]) {
+  /**
+   * Inserts the conversation already in its initial state, with the initial steps' audit rows and work, in
+   * one statement. Returns the new row, or undefined when another event created it first (its rows won;
+   * ours are not written: every part of the statement is conditional on the insert).
+   */
+  async function createConversation(trx: Trx, envelope: EventEnvelope, committed: CommittedTransition[]): Promise<ConversationRow | undefined> {
     const input = envelope.create!;
     const steps = getInitialMicrosteps(machine, input);
-    const initial = steps.at(-1)![0];
-    const inserted = await trx
-      .insertInto('conversations')
-      .values({
-        id: envelope.conversationId,
-        tenant_id: input.tenantId,
-        phone: input.phone,
-        state: stateName(initial),
-        snapshot: JSON.stringify(toStored(initial)),
-        live_effects: JSON.stringify({ invokes: {}, timers: {} }),
-        machine_version: version,
-        version: 0,
-      })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .returning('id')
-      .executeTakeFirst();
-    if (!inserted) return; // created concurrently by another event; it did the initial steps
-
     const live: LiveEffects = { invokes: {}, timers: {} };
     const writer = new WorkWriter(trx, envelope.conversationId, 0, live, actions);
-    const audit = new AuditWriter(trx, { ...envelope, event: { type: 'xstate.init' } }, 0, null);
-    await recordSteps(steps, null, audit, writer, (from, to) =>
-      committed.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' } }),
+    const audit = new AuditWriter({ ...envelope, event: { type: 'xstate.init' } }, 0, null);
+    const initialSteps: CommittedTransition[] = [];
+    const initial = await recordSteps(steps, null, audit, writer, (from, to) =>
+      initialSteps.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' } }),
     );
-    await trx
-      .updateTable('conversations')
-      .set({ live_effects: JSON.stringify(live), audit_seq: audit.seq, audit_hash: audit.hash })
-      .where('id', '=', envelope.conversationId)
-      .execute();
+    writer.assertNoProjections('the initial state');
+    const written = await writeEvent(
+      trx,
+      audit,
+      writer,
+      sql`insert into conversations (id, tenant_id, phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
+          values (${envelope.conversationId}, ${input.tenantId}, ${input.phone}, ${stateName(initial)}, ${JSON.stringify(toStored(initial))}::jsonb,
+                  ${JSON.stringify(live)}::jsonb, ${version}, 0, ${audit.seq}, ${audit.hash})
+          on conflict (id) do nothing
+          returning *`,
+    );
+    if (written.id === null) return undefined;
+    committed.push(...initialSteps);
+    const { jobs_added: _added, jobs_removed: _removed, ...created } = written;
+    return created as unknown as ConversationRow;
   }
 
   async function isLiveNow(conversationId: string, origin: NonNullable<EventEnvelope['origin']>) {
@@ -234,7 +221,7 @@ async function recordSteps(
 ): Promise<ConversationSnapshot> {
   for (const [next, stepActions] of steps) {
     const to = stateName(next);
-    await audit.append(from, to);
+    audit.append(from, to);
     await writer.run(stepActions);
     onStep(from, to);
     from = to;
@@ -329,9 +316,10 @@ async function earlierAnswer(trx: Trx, envelope: EventEnvelope): Promise<ApplyRe
 class AuditWriter {
   private readonly summary: Record<string, unknown>;
   private readonly wordsDigest: string | null;
+  /** Rows appended and not yet written (writeEvent writes them all in one statement). */
+  readonly rows: Array<TransitionRow & { hash: string }> = [];
 
   constructor(
-    private readonly trx: Trx,
     private readonly envelope: Pick<EventEnvelope, 'conversationId' | 'event' | 'idempotencyKey' | 'actor'>,
     public seq: number,
     public hash: string | null,
@@ -341,8 +329,8 @@ class AuditWriter {
     this.wordsDigest = digestWords(eventWords(envelope.event, before));
   }
 
-  async append(from: string | null, to: string) {
-    const row = {
+  append(from: string | null, to: string) {
+    const row: TransitionRow = {
       conversation_id: this.envelope.conversationId,
       seq: this.seq + 1,
       from_state: from,
@@ -356,13 +344,48 @@ class AuditWriter {
       words_digest: this.wordsDigest,
     };
     const hash = transitionHash(row);
-    await this.trx
-      .insertInto('transitions')
-      .values({ ...row, event_summary: JSON.stringify(row.event_summary), hash })
-      .execute();
+    this.rows.push({ ...row, hash });
     this.seq = row.seq;
     this.hash = hash;
   }
+}
+
+type TransitionRow = Parameters<typeof transitionHash>[0] & {
+  conversation_id: string;
+  seq: number;
+  from_state: string | null;
+  to_state: string;
+  event_type: string;
+  event_id: string;
+  actor: string;
+  at: string;
+  prev_hash: string | null;
+  event_summary: Record<string, unknown>;
+  words_digest: string | null;
+};
+
+/**
+ * Writes what an event produced in one statement: `target` (the conversation's insert or update, `returning
+ * id`), then, only if it wrote a row, the audit rows and the jobs, and `also` (the inbox's answer). Each
+ * data-modifying CTE runs once, to completion, on one snapshot, inside the event's transaction; one round
+ * trip instead of one per row (docs/benchmarks.md: socket writes are the largest cost per event here).
+ */
+async function writeEvent(trx: Trx, audit: AuditWriter, writer: WorkWriter | null, target: RawBuilder<unknown>, also?: RawBuilder<unknown>) {
+  const parts: RawBuilder<unknown>[] = [sql`target as (${target})`];
+  if (audit.rows.length > 0) {
+    const values = audit.rows.map(
+      (row) => sql`(${row.conversation_id}, ${row.seq}::int, ${row.from_state}::text, ${row.to_state}, ${row.event_type}, ${row.event_id}, ${row.actor},
+        ${row.at}::timestamptz, ${row.prev_hash}::text, ${row.hash}, ${JSON.stringify(row.event_summary)}::jsonb, ${row.words_digest}::text)`,
+    );
+    parts.push(sql`audit as (
+      insert into transitions (conversation_id, seq, from_state, to_state, event_type, event_id, actor, at, prev_hash, hash, event_summary, words_digest)
+      select v.* from (values ${sql.join(values)}) as v where exists (select 1 from target))`);
+  }
+  parts.push(...writeJobs(writer?.jobs() ?? [], writer?.removedJobKeys() ?? [], sql`exists (select 1 from target)`));
+  if (also) parts.push(sql`also as (${also})`);
+  // `one left join`: a row even when the target wrote none (a lost race to create), with its columns null.
+  const { rows } = await sql<Record<string, unknown>>`with ${sql.join(parts)} select ${jobsWritten}, target.* from (select 1) as one left join target on true`.execute(trx);
+  return rows[0]!;
 }
 
 /** The chain's hash function lives in audit-chain.ts; re-exported for callers that imported it from here. */
@@ -370,10 +393,18 @@ export { auditHash } from './audit-chain.js';
 
 type ExecutableAction = { type: string; params?: unknown };
 
-/** Turns the actions XState returned into durable work inside the transaction. */
+/**
+ * Turns the actions XState returned into durable work: projections (writes to our tables) run in the
+ * transaction as they come; jobs are gathered and written with the event (writeEvent). A timer cancelled
+ * and scheduled again in one event is one job (the new one replaces the queued one by key); one scheduled
+ * and cancelled in the same event is none.
+ */
 class WorkWriter {
   private n = 0;
   private readonly spawned = new Set<string>();
+  private readonly unkeyed: JobSpec[] = [];
+  private readonly keyed = new Map<string, JobSpec | 'removed'>();
+  private projections = 0;
 
   constructor(
     private readonly trx: Trx,
@@ -388,6 +419,19 @@ class WorkWriter {
     return `${this.conversationId}:${this.version}:${this.n}`;
   }
 
+  jobs(): JobSpec[] {
+    return [...this.unkeyed, ...[...this.keyed.values()].filter((job): job is JobSpec => job !== 'removed')];
+  }
+
+  removedJobKeys(): string[] {
+    return [...this.keyed].filter(([, job]) => job === 'removed').map(([key]) => key);
+  }
+
+  /** The initial state's work is written only if the conversation's insert wins: a projection would run before that is known. */
+  assertNoProjections(where: string) {
+    if (this.projections > 0) throw new AppError('unsupported_machine', `${where} writes to projections; the runtime cannot create such a conversation`);
+  }
+
   async run(stepActions: readonly ExecutableAction[]) {
     for (const action of stepActions) await this.one(action);
   }
@@ -399,24 +443,20 @@ class WorkWriter {
         const token = this.nextKey();
         this.live.invokes[params.id] = token;
         this.spawned.add(params.id);
-        await addJob(this.trx, 'invoke', { conversationId: this.conversationId, invokeId: params.id, src: params.src, input: params.input, token });
+        this.unkeyed.push({ task: 'invoke', payload: { conversationId: this.conversationId, invokeId: params.id, src: params.src, input: params.input, token } });
         return;
       }
       case 'xstate.raise': {
         if (params.delay === undefined) return; // an immediate raise was already processed by XState
         const token = this.nextKey();
         this.live.timers[params.id] = token;
-        await addJob(
-          this.trx,
-          'timer',
-          { conversationId: this.conversationId, timerId: params.id, token, event: params.event },
-          { delayMs: params.delay, jobKey: timerJobKey(this.conversationId, params.id) },
-        );
+        const jobKey = timerJobKey(this.conversationId, params.id);
+        this.keyed.set(jobKey, { task: 'timer', payload: { conversationId: this.conversationId, timerId: params.id, token, event: params.event }, delayMs: params.delay, jobKey });
         return;
       }
       case 'xstate.cancel': {
         delete this.live.timers[params.sendId];
-        await removeJob(this.trx, timerJobKey(this.conversationId, params.sendId));
+        this.keyed.set(timerJobKey(this.conversationId, params.sendId), 'removed');
         return;
       }
       case 'xstate.stopChild':
@@ -425,10 +465,13 @@ class WorkWriter {
         const key = this.nextKey();
         const route = Object.hasOwn(this.actions, action.type) ? this.actions[action.type as NamedAction] : undefined;
         if (route === EFFECT) {
-          await addJob(this.trx, 'effect', { conversationId: this.conversationId, type: action.type, params, key });
+          this.unkeyed.push({ task: 'effect', payload: { conversationId: this.conversationId, type: action.type, params, key } });
           return;
         }
-        if (route) return (route as Projection<unknown>)(this.trx, params, { conversationId: this.conversationId, version: this.version, key });
+        if (route) {
+          this.projections += 1;
+          return (route as Projection<unknown>)(this.trx, params, { conversationId: this.conversationId, version: this.version, key });
+        }
         throw new AppError('unknown_action', `the machine named an action with no executor: ${action.type}`);
       }
     }

@@ -1,8 +1,7 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 import { z } from 'zod';
-import type { Trx } from '../db/database.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -79,25 +78,50 @@ export async function installJobQueue(pool: pg.Pool) {
   await runMigrations({ pgPool: pool, logger: silentGraphileLogger });
 }
 
-export async function addJob(
-  trx: Trx,
-  task: keyof typeof TASKS,
-  payload: InvokePayload | TimerPayload | EffectPayload,
-  options: { delayMs?: number; jobKey?: string } = {},
-) {
-  // run_at from the database clock, like graphile-worker's own comparisons: replicas' clocks may differ.
-  await sql`select graphile_worker.add_job(
-    identifier => ${TASKS[task]}::text,
-    payload => ${JSON.stringify(payload)}::json,
-    run_at => now() + ${options.delayMs ?? 0}::bigint * interval '1 millisecond',
-    max_attempts => ${MAX_ATTEMPTS[task]}::int,
-    job_key => ${options.jobKey ?? null}::text,
-    priority => ${jobPriority(task, payload)}::int
-  )`.execute(trx);
+/** A job an event asks for; written with the event (writeJobs), never on its own. */
+export interface JobSpec {
+  task: keyof typeof TASKS;
+  payload: InvokePayload | TimerPayload | EffectPayload;
+  delayMs?: number;
+  /** A job with a key replaces the queued job of that key (graphile-worker's default job_key_mode). */
+  jobKey?: string;
 }
 
-export async function removeJob(trx: Trx, jobKey: string) {
-  await sql`select graphile_worker.remove_job(${jobKey}::text)`.execute(trx);
+/**
+ * The CTEs `jobs` and `removed` of an event's one statement (apply-event's writeEvent): every job added with
+ * one `add_jobs` call (one notification for all of them) and every cancelled timer removed, only when `when`
+ * holds. They are plain SELECTs, so the statement must read both (PostgreSQL skips an unread one); the
+ * functions are in the select list, after WHERE, so a false `when` calls neither. A key appears once:
+ * `add_jobs` refuses to touch one row twice in one call.
+ */
+export function writeJobs(jobs: readonly JobSpec[], removedKeys: readonly string[], when: RawBuilder<unknown>): RawBuilder<unknown>[] {
+  const specs = jobs.map((job) => ({
+    identifier: TASKS[job.task],
+    payload: job.payload,
+    delay_ms: job.delayMs ?? 0,
+    max_attempts: MAX_ATTEMPTS[job.task],
+    job_key: job.jobKey ?? null,
+    priority: jobPriority(job.task, job.payload),
+  }));
+  // run_at from the database clock, like graphile-worker's own comparisons: replicas' clocks may differ.
+  const added =
+    specs.length === 0
+      ? sql`jobs as (select null as job where false)`
+      : sql`jobs as (
+          select graphile_worker.add_jobs(array(
+            select row(x.identifier, x.payload, null, now() + x.delay_ms * interval '1 millisecond', x.max_attempts, x.job_key, x.priority, null)::graphile_worker.job_spec
+              from json_to_recordset(${JSON.stringify(specs)}::json)
+                as x(identifier text, payload json, delay_ms bigint, max_attempts int, job_key text, priority int)
+          )) as job
+          where ${when})`;
+  const removed =
+    removedKeys.length === 0
+      ? sql`removed as (select null as job where false)`
+      : sql`removed as (select graphile_worker.remove_job(key) as job from unnest(${[...removedKeys]}::text[]) as key where ${when})`;
+  return [added, removed];
 }
+
+/** Reads both CTEs of writeJobs, so that PostgreSQL runs them (see there). */
+export const jobsWritten = sql`(select count(*) from jobs)::int as jobs_added, (select count(*) from removed)::int as jobs_removed`;
 
 export const silentGraphileLogger = new GraphileLogger(() => () => {});
