@@ -8,7 +8,8 @@ import type { DbOrTrx } from './database.js';
  */
 
 /** E.164 when the number is one; as it is otherwise (a number stored before normalisation). */
-const canonical = (phone: string) => normalisePhone(phone) ?? phone;
+export const optOutKey = (phone: string) => normalisePhone(phone) ?? phone;
+const canonical = optOutKey;
 
 export async function recordOptOut(db: DbOrTrx, phone: string, conversationId: string) {
   await db

@@ -15,7 +15,7 @@ import type { NotificationPriority, NotificationService, Services } from './port
 import { identityOf, identityRequestText, type Identity } from '../policies/identity.js';
 import { detectContactPreference } from '../policies/contact-preferences.js';
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
-import { checkFrequencyCap, checkSendTime, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
+import { checkSend, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms } from './sms-delivery.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
 
@@ -58,6 +58,7 @@ export function createActivities(deps: EffectDeps): Activities {
   const settings = deps.negotiation ?? DEFAULT_NEGOTIATION;
   const clock = deps.clock ?? Date.now;
   const gate = sendGate(deps);
+  const capped = { ...gate, caps: deps.frequencyCaps };
 
   /**
    * A number that is not on the tenant's record and not verified hears only who we are and a request to
@@ -159,20 +160,16 @@ export function createActivities(deps: EffectDeps): Activities {
     async sendSms(input, context) {
       // Send-time check: a text that fails is never sent; the conversation goes to `failed` for a person.
       assertCompliant(input.text, input.language, policy);
-      if (await findOptOut(db, input.phone)) {
-        await recordComplianceDecision(gate, { conversationId: input.conversationId, rule: 'opt_out', decision: 'blocked', detail: 'blocked: opted out' });
-        throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
-      }
-      // Quiet hours: outside the debtor's window the text waits (the machine holds it in sending.waitingForWindow).
-      const time = await checkSendTime(gate, {
+      // Opted out, quiet hours, frequency cap: outside the debtor's window the text waits (the machine holds
+      // it in sending.waitingForWindow); to an opted-out number it never goes.
+      const verdict = await checkSend(capped, {
         conversationId: input.conversationId,
         phone: input.phone,
         timeZone: input.timeZone ?? null,
         inReplyTo: input.inReplyTo ?? null,
+        kind: 'reply',
       });
-      const verdict = time.allowed
-        ? await checkFrequencyCap({ ...gate, caps: deps.frequencyCaps }, { conversationId: input.conversationId, phone: input.phone, kind: 'reply' })
-        : time;
+      if (!verdict.allowed && verdict.optedOut) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
       if (!verdict.allowed) {
         logger.info({ conversationId: input.conversationId, notBefore: verdict.notBefore }, 'send deferred by the send-time gate');
         return { deferredUntil: verdict.notBefore.toISOString(), reason: verdict.detail };
@@ -223,6 +220,7 @@ export function createEffects(deps: EffectDeps): Effects {
   const policy = deps.compliance ?? DEFAULT_COMPLIANCE;
   const clock = deps.clock ?? Date.now;
   const gate = sendGate(deps);
+  const capped = { ...gate, caps: deps.frequencyCaps };
 
   /**
    * A notification to the managers' recipient, at least once made safe: a run of the job that finds its
@@ -248,15 +246,10 @@ export function createEffects(deps: EffectDeps): Effects {
    * again before it goes, and outside quiet hours its job is put back until the window opens.
    */
   async function sendCodeText(context: EffectContext, phone: string, text: string, language: Language, timeZone: string | null) {
-    if (await findOptOut(db, phone)) {
-      await recordComplianceDecision(gate, { conversationId: context.conversationId, rule: 'opt_out', decision: 'blocked', detail: 'blocked: opted out' });
-      return;
-    }
     assertCompliant(text, language, policy);
-    const time = await checkSendTime(gate, { conversationId: context.conversationId, phone, timeZone, inReplyTo: null });
-    const verdict = time.allowed ? await checkFrequencyCap({ ...gate, caps: deps.frequencyCaps }, { conversationId: context.conversationId, phone }) : time;
+    const verdict = await checkSend(capped, { conversationId: context.conversationId, phone, timeZone, inReplyTo: null, kind: 'unsolicited' });
     if (!verdict.allowed) {
-      await context.runAgainAt(verdict.notBefore);
+      if (!verdict.optedOut) await context.runAgainAt(verdict.notBefore);
       return;
     }
     const message = { key: context.key, conversationId: context.conversationId, phone, text, kind: 'unsolicited' as const };

