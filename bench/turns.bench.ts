@@ -21,6 +21,7 @@ import pg from 'pg';
 import { startOpenAiStub } from '../test/helpers/openai-stub.js';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { writeSection } from './lib/report.js';
+import { benchServiceEnv } from './lib/service.js';
 import { describeMachine, describeMachineLine, f0, f1, positive, type MachineInfo } from './lib/stats.js';
 import { runTurnBurst, TURN_TEXT, type TurnResult } from './lib/turn-load.js';
 
@@ -105,20 +106,19 @@ async function main() {
       const runId = randomBytes(4).toString('hex');
       const url = databaseUrl ?? (await embedded!.database(`turns_${runId}`));
       const jwtSecret = randomBytes(32).toString('hex');
-      const config = loadConfig({
-        NODE_ENV: 'development', // production would refuse the embedded database and the simulators
-        PORT: '0',
-        DATABASE_URL: url,
-        JWT_SECRET: jwtSecret,
-        SIMULATOR_BASE_PORT: '0',
-        LOG_LEVEL: 'silent',
-        OPENAI_API_KEY: 'sk-bench',
-        OPENAI_BASE_URL: stub.baseUrl,
-        // Every hour is a calling hour: the bench must not depend on when it runs.
-        CALLING_HOURS_START: '0',
-        CALLING_HOURS_END: '24',
-        ...configuration.env,
-      });
+      const config = loadConfig(
+        benchServiceEnv(
+          { databaseUrl: url, jwtSecret },
+          {
+            OPENAI_API_KEY: 'sk-bench',
+            OPENAI_BASE_URL: stub.baseUrl,
+            // Every hour is a calling hour: the bench must not depend on when it runs.
+            CALLING_HOURS_START: '0',
+            CALLING_HOURS_END: '24',
+            ...configuration.env,
+          },
+        ),
+      );
       const orchestrator = await startOrchestrator(config, createLogger({ level: 'silent' }));
       const token = signToken(jwtSecret, 'service', 'sms-agent');
       const bursts: TurnResult[] = [];
