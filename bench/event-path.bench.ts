@@ -22,6 +22,7 @@ import pg from 'pg';
 import { startCpuWindow, type CpuWindow } from './lib/cpu.js';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { writeSection } from './lib/report.js';
+import { benchServiceEnv } from './lib/service.js';
 import { describeMachine, f0, f1, f2, mb, percentiles, positive, type Percentiles } from './lib/stats.js';
 
 const LOAD_GENERATOR = '--load-generator';
@@ -207,15 +208,7 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
 
   // --- the service ---
   const jwtSecret = randomBytes(32).toString('hex');
-  const config = loadConfig({
-    NODE_ENV: 'development', // production would refuse the embedded database and the simulators it uses
-    PORT: '0',
-    DATABASE_URL: databaseUrl,
-    JWT_SECRET: jwtSecret,
-    SIMULATOR_BASE_PORT: '0',
-    LOG_LEVEL: 'silent',
-    RUN_WORKER: '0',
-  });
+  const config = loadConfig(benchServiceEnv({ databaseUrl, jwtSecret }, { RUN_WORKER: '0' }));
   const orchestrator = await startOrchestrator(config, createLogger({ level: 'silent' }), { worker: false });
   let orchestratorOpen = true;
   const closeOrchestrator = async () => {
@@ -393,7 +386,7 @@ async function runRaw(options: {
   const opened = await Promise.all(Array.from({ length: options.clients }, () => pool.connect()));
   opened.forEach((client) => client.release());
 
-  const context = (options.sample.snapshot as { context: { unanswered: unknown[] } }).context;
+  const context = (options.sample.snapshot as { context: { unanswered: { count: number } } }).context;
   let counter = 0;
   let errors = 0;
   const latencies: number[] = [];
@@ -442,7 +435,7 @@ async function runRaw(options: {
       await client.query(RAW_SQL.audit, [id, seq, 'drafting', 'drafting', 'sms.received', key, actor, at, row.audit_hash, hash]);
       const version = row.version + 1;
       const token = `${id}:${version}:1`;
-      const payload = { conversationId: id, invokeId: 'drafter', src: 'draftReply', input: { conversationId: id, tenantId: 'tenant-bench', phone: PHONE, unanswered: context.unanswered }, token };
+      const payload = { conversationId: id, invokeId: 'drafter', src: 'draftReply', input: { conversationId: id, tenantId: 'tenant-bench', phone: PHONE, unansweredCount: context.unanswered.count }, token };
       await client.query(RAW_SQL.job, ['invoke', JSON.stringify(payload), 0, 4, null]);
       await client.query(RAW_SQL.save, [
         'drafting',

@@ -20,8 +20,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { writeSection } from './lib/report.js';
-import { describeMachine, describeMachineLine, f0, f1, positive, type MachineInfo } from './lib/stats.js';
+import { benchServiceEnv } from './lib/service.js';
 import { startOutsideWorld } from './lib/outside-world.js';
+import { describeMachine, describeMachineLine, f0, f1, positive, type MachineInfo } from './lib/stats.js';
 import { runTurnBurst, TURN_TEXT, type TurnResult } from './lib/turn-load.js';
 
 const FOOTER = 'Acme Recovery is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.';
@@ -106,22 +107,23 @@ async function main() {
       const runId = randomBytes(4).toString('hex');
       const url = databaseUrl ?? (await embedded!.database(`turns_${runId}`));
       const jwtSecret = randomBytes(32).toString('hex');
-      const config = loadConfig({
-        NODE_ENV: 'development', // production would refuse the embedded database and the simulators
-        PORT: '0',
-        DATABASE_URL: url,
-        JWT_SECRET: jwtSecret,
-        COLLECTIONS_MONITOR_URL: world.urls.collectionsMonitor,
-        SMS_AGENT_URL: world.urls.smsAgent,
-        NOTIFICATION_SERVICE_URL: world.urls.notificationService,
-        LOG_LEVEL: 'silent',
-        OPENAI_API_KEY: 'sk-bench',
-        OPENAI_BASE_URL: world.urls.openAi,
-        // Every hour is a calling hour: the bench must not depend on when it runs.
-        CALLING_HOURS_START: '0',
-        CALLING_HOURS_END: '24',
-        ...configuration.env,
-      });
+      const config = loadConfig(
+        benchServiceEnv(
+          { databaseUrl: url, jwtSecret },
+          {
+            // The outside world's simulators and model stub, not the service's own in-process ones.
+            COLLECTIONS_MONITOR_URL: world.urls.collectionsMonitor,
+            SMS_AGENT_URL: world.urls.smsAgent,
+            NOTIFICATION_SERVICE_URL: world.urls.notificationService,
+            OPENAI_API_KEY: 'sk-bench',
+            OPENAI_BASE_URL: world.urls.openAi,
+            // Every hour is a calling hour: the bench must not depend on when it runs.
+            CALLING_HOURS_START: '0',
+            CALLING_HOURS_END: '24',
+            ...configuration.env,
+          },
+        ),
+      );
       const orchestrator = await startOrchestrator(config, createLogger({ level: 'silent' }));
       const token = signToken(jwtSecret, 'service', 'sms-agent');
       const bursts: TurnResult[] = [];

@@ -17,9 +17,10 @@ export interface EmbeddedServer {
 /**
  * `maxConnections` unset keeps the server's default (100, as the service's own embedded database has);
  * the event-path bench asks for 300 because its raw baseline opens 100 clients beside the service.
- * Everything else stays at its default: fsync and synchronous_commit on.
+ * Everything else stays at its default (fsync and synchronous_commit on) unless `flags` says otherwise;
+ * `onLog` receives the server's log output (the scale bench reads auto_explain's plans there).
  */
-export async function startEmbedded(options: { maxConnections?: number } = {}): Promise<EmbeddedServer> {
+export async function startEmbedded(options: { maxConnections?: number; flags?: string[]; onLog?: (text: string) => void } = {}): Promise<EmbeddedServer> {
   const databaseDir = mkdtempSync(path.join(os.tmpdir(), 'orchestrator-bench-pg-'));
   const port = await freePort();
   const server = new EmbeddedPostgres({
@@ -29,8 +30,8 @@ export async function startEmbedded(options: { maxConnections?: number } = {}): 
     password: 'postgres',
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: options.maxConnections ? ['-c', `max_connections=${options.maxConnections}`] : [],
-    onLog: () => {},
+    postgresFlags: [...(options.maxConnections ? ['-c', `max_connections=${options.maxConnections}`] : []), ...(options.flags ?? [])],
+    onLog: options.onLog ?? (() => {}),
     onError: () => {},
   });
   await server.initialise();

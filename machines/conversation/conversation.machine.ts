@@ -1,4 +1,5 @@
 import { conversationSetup } from './conversation.setup.js';
+import { NOTHING_UNANSWERED } from './conversation.types.js';
 import { staffAndPaymentHandlers } from './states/shared.js';
 import { awaitingReply } from './states/awaiting-reply.state.js';
 import { drafting } from './states/drafting.state.js';
@@ -35,7 +36,7 @@ export const conversationMachine = conversationSetup.createMachine({
   initial: 'idle',
   context: ({ input }) => ({
     ...input,
-    unanswered: [],
+    unanswered: NOTHING_UNANSWERED,
     draft: null,
     outgoing: null,
     approvalId: null,

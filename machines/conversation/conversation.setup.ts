@@ -7,10 +7,10 @@ import type {
   Draft,
   EscalationReason,
   EscalationSeverity,
-  InboundMessage,
   Language,
   SendResult,
 } from './conversation.types.js';
+import { NOTHING_UNANSWERED } from './conversation.types.js';
 import { isOptOutRequest } from './opt-out.js';
 import type { PaymentPlan } from './plan.types.js';
 import {
@@ -38,7 +38,8 @@ export interface DraftReplyInput {
   conversationId: string;
   tenantId: string;
   phone: string;
-  unanswered: InboundMessage[];
+  /** How many of the debtor's newest messages the reply answers; the activity reads their texts from the messages table. */
+  unansweredCount: number;
   /** What our last text offered, so that a "yes" is read as a yes to it. */
   offeredPlan: PaymentPlan | null;
   /** The plan that runs now, if any: the reply is written with it in mind. */
@@ -126,7 +127,7 @@ const actors = {
 export type ConversationActors = typeof actors;
 
 /** When the newest message still unanswered arrived (what a reply answers), if any. */
-const latestInbound = (context: ConversationContext) => context.unanswered.at(-1)?.at ?? null;
+const latestInbound = (context: ConversationContext) => context.unanswered.latestAt;
 
 const activePlan = (context: ConversationContext) => (context.plan?.status === 'active' ? context.plan : null);
 const paymentOf = (event: ConversationEvent) => (event.type === 'payment.received' ? event : null);
@@ -151,12 +152,10 @@ export const conversationSetup = setup({
     recordPlanProgress: effect<'recordPlanProgress'>(),
     sendPlanNotice: effect<'sendPlanNotice'>(),
 
-    /** The debtor said something: keep it until a reply that answers it goes out. */
+    /** The debtor said something: count it until a reply that answers it goes out (its text is in the messages table). */
     rememberInbound: assign({
       unanswered: ({ context, event }) =>
-        event.type === 'sms.received'
-          ? [...context.unanswered, { text: event.text, messageId: event.messageId, at: event.at }]
-          : context.unanswered,
+        event.type === 'sms.received' ? { count: context.unanswered.count + 1, latestAt: event.at } : context.unanswered,
     }),
     takeDraft: assign({ draft: ({ event }) => ('output' in event ? (event.output as Draft) : null) }),
     /** The fresh draft goes out as it is: its text, and the plan it offers if it offers one. */
@@ -169,7 +168,7 @@ export const conversationSetup = setup({
         offer: context.draft!.negotiation?.kind === 'offer' ? context.draft!.negotiation.plan : null,
         inReplyTo: latestInbound(context),
       }),
-      unanswered: [],
+      unanswered: NOTHING_UNANSWERED,
     }),
     /** The debtor accepted our offer: the plan runs from now, replacing any earlier one. */
     agreeDraftPlan: assign({
@@ -199,7 +198,7 @@ export const conversationSetup = setup({
         offer: context.draft!.negotiation?.kind === 'offer' ? context.draft!.negotiation.plan : null,
         inReplyTo: latestInbound(context),
       }),
-      unanswered: [],
+      unanswered: NOTHING_UNANSWERED,
     }),
     escalateByManager: assign({
       escalation: ({ event }) => ({ reason: 'manager' as const, note: 'reason' in event ? (event.reason ?? null) : null }),
@@ -236,7 +235,7 @@ export const conversationSetup = setup({
     ...createRoutingGuards(DEFAULT_ROUTING),
     isCurrentApproval: ({ context, event }) => 'approvalId' in event && event.approvalId === context.approvalId,
     isFirstSlaLapse: ({ context }) => context.slaLapses === 0,
-    hasUnanswered: ({ context }) => context.unanswered.length > 0,
+    hasUnanswered: ({ context }) => context.unanswered.count > 0,
     hasOfferedPlan: ({ context }) => context.offeredPlan !== null,
     hasActivePlan: ({ context }) => activePlan(context) !== null,
     isInArrears: ({ context }) => activePlan(context) !== null && isInArrears(context.plan!),

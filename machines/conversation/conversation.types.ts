@@ -99,11 +99,25 @@ export interface Draft {
   reviewReason: string | null;
 }
 
+/** A debtor's message as the drafter reads it (from the messages table, never from the snapshot). */
 export interface InboundMessage {
   text: string;
   at: string;
   messageId: string;
 }
+
+/**
+ * The debtor's messages not yet answered by a reply that went out: how many, and when the newest arrived.
+ * Their texts are in the messages table (every accepted `sms.received` is one row there), so the stored
+ * state is the same size however much the debtor writes; the drafter reads the newest ones at draft time.
+ */
+export interface Unanswered {
+  count: number;
+  /** What a reply answers (the reply window of the send-time gate); null when nothing is unanswered. */
+  latestAt: string | null;
+}
+
+export const NOTHING_UNANSWERED: Unanswered = { count: 0, latestAt: null };
 
 export type EscalationReason =
   | Intent
@@ -138,8 +152,7 @@ export interface ConversationInput {
 }
 
 export interface ConversationContext extends ConversationInput {
-  /** Inbound texts not yet answered by a reply that went out. */
-  unanswered: InboundMessage[];
+  unanswered: Unanswered;
   draft: Draft | null;
   /** The text on its way to the SMS Agent, and how it was decided. */
   /** `key` names the message for the SMS Agent: one per draft, so a retried send reconciles instead of resending. */

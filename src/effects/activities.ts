@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ActionParams } from '../../machines/conversation/conversation.machine.js';
+import type { ActionParams, DraftReplyInput } from '../../machines/conversation/conversation.machine.js';
 import type { Language } from '../../machines/conversation/conversation.types.js';
 import type { Db } from '../db/database.js';
 import { insertDraft } from '../db/drafts.repository.js';
+import { newestInbound } from '../db/messages.repository.js';
 import { findOptOut } from '../db/opt-outs.repository.js';
 import { countBrokenPlans } from '../db/payment-plans.repository.js';
 import { DEFAULT_NEGOTIATION, debtorPlanFacts, missedText, negotiate, reminderText, type NegotiationSettings } from '../negotiation/index.js';
@@ -91,21 +92,28 @@ export function createActivities(deps: EffectDeps): Activities {
     }
   }
 
+  /** The texts the reply answers, read where they live. Jobs queued by an earlier release carry the texts' list instead of a count. */
+  async function unansweredTexts(input: DraftReplyInput) {
+    const count = input.unansweredCount ?? (input as { unanswered?: unknown[] }).unanswered?.length ?? 0;
+    return (await newestInbound(db, [{ conversationId: input.conversationId, count }])).get(input.conversationId)!;
+  }
+
   return {
     async draftReply(input, context) {
-      const [tenant, history, brokenPlans] = await Promise.all([
+      const [tenant, history, brokenPlans, unanswered] = await Promise.all([
         services.collectionsMonitor.getTenant(input.tenantId, context.signal),
         services.smsAgent.history(input.phone, context.signal),
         countBrokenPlans(db, input.tenantId),
+        unansweredTexts(input),
       ]);
-      await recordStatedPreferences(input.conversationId, input.phone, input.unanswered.map((message) => message.text));
+      await recordStatedPreferences(input.conversationId, input.phone, unanswered.map((message) => message.text));
       // Jobs written before plans existed carry no plan fields.
       const offeredPlan = input.offeredPlan ?? null;
       const plan = input.plan ?? null;
       // No plan is discussed with a number that may not be the debtor's (its amounts are account details).
       const identity = deps.identityCheck === 'off' ? 'on_record' : identityOf(input.phone, tenant.phoneNumbers, input.identityVerified ?? false);
       const step = identity === 'unverified' ? null : negotiate({
-        texts: input.unanswered.map((message) => message.text),
+        texts: unanswered.map((message) => message.text),
         offeredPlan,
         activePlan: plan,
         ...debtorPlanFacts(tenant, brokenPlans, settings),
@@ -116,7 +124,7 @@ export function createActivities(deps: EffectDeps): Activities {
         compliance: policy,
         firstText: isFirstText({ history }),
       });
-      const request: DraftRequest = { conversationId: input.conversationId, tenant, history, unanswered: input.unanswered, step, plan };
+      const request: DraftRequest = { conversationId: input.conversationId, tenant, history, unanswered, step, plan };
       const proposal = withheldFromThirdParties(await drafter.draft(request, context.signal), identity, request);
       // Draft-time check, with what only the draft knows (first text, ledger, plan amounts); the text is
       // checked again when it is sent.

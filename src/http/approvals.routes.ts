@@ -3,7 +3,9 @@ import { listApprovals } from '../db/drafts.repository.js';
 import type { Db } from '../db/database.js';
 import { badRequest } from '../errors.js';
 import { findUnsafeCharacter } from '../text/text.js';
-import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
+import type { ConversationContext, InboundMessage } from '../../machines/conversation/conversation.types.js';
+import { newestInbound } from '../db/messages.repository.js';
+import { upgradeContext } from '../runtime/machine-snapshot.js';
 import { register, ROUTES } from './routes.js';
 import { parse } from './validate.js';
 
@@ -16,6 +18,11 @@ export function approvalsRouter(deps: { db: Db }) {
     const query = parse(ROUTES.approvals.request.query, req.query);
     const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId });
+    const contexts = new Map(rows.map((row) => [row.conversation_id, upgradeContext(row.snapshot.context)]));
+    const debtorMessages = await newestInbound(
+      deps.db,
+      [...contexts].map(([conversationId, context]) => ({ conversationId, count: context.unanswered.count })),
+    );
     const last = rows.at(-1);
     res.json({
       items: rows.map((row) => ({
@@ -23,7 +30,7 @@ export function approvalsRouter(deps: { db: Db }) {
         conversation_id: row.conversation_id,
         tenant_id: row.tenant_id,
         conversation_state: row.state,
-        conversation: conversationSummary(row.snapshot),
+        conversation: conversationSummary(contexts.get(row.conversation_id)!, debtorMessages.get(row.conversation_id)!),
         status: row.review_status,
         draft: {
           text: row.text,
@@ -47,10 +54,9 @@ export function approvalsRouter(deps: { db: Db }) {
 }
 
 /** What a manager needs beside the draft: what the debtor said since our last text, and that last text. */
-function conversationSummary(snapshot: StoredSnapshot) {
-  const { context } = snapshot;
+function conversationSummary(context: ConversationContext, unanswered: readonly InboundMessage[]) {
   return {
-    debtor_messages: context.unanswered.map((message) => ({ text: message.text, at: message.at })),
+    debtor_messages: unanswered.map((message) => ({ text: message.text, at: message.at })),
     last_sent_text: context.lastSent?.text ?? null,
     sent_count: context.sentCount,
     language: context.draft?.language ?? null,

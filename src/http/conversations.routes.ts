@@ -7,7 +7,7 @@ import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
-import { allowedEvents, fromStored, machineVersion, topLevelState } from '../runtime/machine-snapshot.js';
+import { allowedEvents, fromStored, machineVersion, topLevelState, upgradeContext } from '../runtime/machine-snapshot.js';
 import { honourOptIn } from './opt-in.js';
 import { planView } from './plan-view.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
@@ -86,7 +86,7 @@ type ConversationRow = Awaited<ReturnType<typeof loadConversation>>;
 /** State, a summary of the context without personal data, and the events a caller may send now. */
 export function describeConversation(machine: ConversationMachine, row: ConversationRow) {
   const stored = row.snapshot;
-  const context = stored.context;
+  const context = upgradeContext(stored.context);
   return {
     conversation_id: row.id,
     tenant_id: row.tenant_id,
@@ -98,7 +98,7 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
     machine_version: row.machine_version,
     updated_at: row.updated_at,
     context: {
-      unanswered_messages: context.unanswered.length,
+      unanswered_messages: context.unanswered.count,
       draft: context.draft && {
         id: context.draft.id,
         drafter: context.draft.drafter,

@@ -34,10 +34,27 @@ export function toStored(snapshot: ConversationSnapshot): StoredSnapshot {
 const CONTEXT_ADDED_SINCE_FIRST_RELEASE: Partial<ConversationContext> = { offeredPlan: null, plan: null, identityVerified: false, closure: null };
 
 export function fromStored(machine: ConversationMachine, stored: StoredSnapshot): ConversationSnapshot {
-  const context = { ...CONTEXT_ADDED_SINCE_FIRST_RELEASE, ...stored.context } as ConversationContext;
+  return machine.resolveState({ value: stored.value, context: upgradeContext(stored.context) });
+}
+
+/**
+ * A stored context in today's shape, whatever release wrote it. Readers of a stored row (the API's views)
+ * use it too, so no one else needs to know the older shapes.
+ */
+export function upgradeContext(stored: ConversationContext): ConversationContext {
+  const context = { ...CONTEXT_ADDED_SINCE_FIRST_RELEASE, ...stored } as ConversationContext;
   if (context.draft && !('negotiation' in context.draft)) context.draft = { ...upgradeDraft(context.draft) };
   if (context.outgoing && !('offer' in context.outgoing)) context.outgoing = { ...(context.outgoing as object), offer: null } as ConversationContext['outgoing'];
-  return machine.resolveState({ value: stored.value, context });
+  if (Array.isArray(context.unanswered)) context.unanswered = upgradeUnanswered(context.unanswered);
+  return context;
+}
+
+/**
+ * Earlier releases kept the unanswered texts themselves (400 of them made a 790 kB snapshot). Their texts
+ * are in the messages table too, so a count and the newest one's time are all the context needs.
+ */
+function upgradeUnanswered(texts: ReadonlyArray<{ at: string }>): ConversationContext['unanswered'] {
+  return { count: texts.length, latestAt: texts.at(-1)?.at ?? null };
 }
 
 /** A first-release draft carried `plan` (weekly amount and weeks, never agreed); it now says what it does about a plan. */

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
 import type { Draft } from '../../machines/conversation/conversation.types.js';
 import { insertDraft } from '../../src/db/drafts.repository.js';
+import { newestInbound } from '../../src/db/messages.repository.js';
 import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runtime/apply-event.js';
 import { JOB_PRIORITY } from '../../src/runtime/job-queue.js';
 import { actionRouting } from '../../src/runtime/projections.js';
@@ -66,7 +67,9 @@ describe('apply-event', () => {
     const result = await runtime.apply(inbound('c-create', 'hello'));
     expect(result).toMatchObject({ state: 'drafting', version: 1, outcome: 'applied', duplicate: false });
     const [job] = await jobs('c-create', 'invoke');
-    expect(job.payload).toMatchObject({ src: 'draftReply', invokeId: 'drafter', input: { unanswered: [{ text: 'hello' }] } });
+    // The job names how many texts the reply answers; the words stay in the messages table.
+    expect(job.payload).toMatchObject({ src: 'draftReply', invokeId: 'drafter', input: { unansweredCount: 1 } });
+    expect(JSON.stringify(job.payload)).not.toContain('hello');
     const trail = await testDb.db.selectFrom('transitions').selectAll().where('conversation_id', '=', 'c-create').orderBy('seq').execute();
     expect(trail.map((row) => [row.from_state, row.to_state, row.event_type])).toEqual([
       [null, 'idle', 'xstate.init'],
@@ -166,7 +169,9 @@ describe('apply-event', () => {
     });
     expect(late).toMatchObject({ outcome: 'stale', state: 'drafting' });
     const newJob = (await jobs('c-stale', 'invoke')).at(-1)!;
-    expect(newJob.payload.input.unanswered.map((m: { text: string }) => m.text)).toEqual(['first', 'second']);
+    expect(newJob.payload.input.unansweredCount).toBe(2);
+    const texts = (await newestInbound(testDb.db, [{ conversationId: 'c-stale', count: 2 }])).get('c-stale')!;
+    expect(texts.map((m) => m.text)).toEqual(['first', 'second']);
   });
 
   it('when an opted-out debtor writes again, then the message is recorded and nothing else happens', async () => {

@@ -3,6 +3,7 @@ import { conversationMachine } from '../../machines/conversation/conversation.ma
 import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
 import { actionRouting } from '../../src/runtime/projections.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { queuedJobs } from '../helpers/jobs.js';
 
 /**
  * Conversations stored by the first release of the machine (flat states, no plan fields in the context,
@@ -94,9 +95,28 @@ describe('snapshots stored by an earlier machine', () => {
       outgoing: { text: FIRST_RELEASE_SNAPSHOT.context.draft.text, decidedBy: 'manager', offer: null },
     });
     expect(row.snapshot.context.draft).not.toHaveProperty('plan');
+    // The texts it kept in `unanswered` became a count (they are in the messages table); the approval answered them.
+    expect(row.snapshot.context.unanswered).toEqual({ count: 0, latestAt: null });
     expect(row.machine_version).not.toBe('first-release');
 
     expect((await sent('c-old', 'sms-old')).state).toBe('awaitingReply');
+  });
+
+  it('when the debtor writes again in a conversation stored with its texts in the snapshot, then the texts become a count and the drafter is asked for all of them', async () => {
+    await storeConversation('c-texts', 'pendingApproval', { ...FIRST_RELEASE_SNAPSHOT, context: { ...FIRST_RELEASE_SNAPSHOT.context, conversationId: 'c-texts' } }, { 'timer.approval_sla': 'c-texts:1:3' });
+    const at = '2026-11-21T09:00:00.000Z';
+    const result = await runtime.apply({
+      conversationId: 'c-texts',
+      event: { type: 'sms.received', text: 'are you there?', messageId: 'm-2', at },
+      idempotencyKey: 'm-2',
+      actor: 'service:sms-agent',
+      ifNotAccepted: 'record',
+    });
+    expect(result).toMatchObject({ state: 'drafting', outcome: 'applied' });
+    const row = await testDb.db.selectFrom('conversations').select('snapshot').where('id', '=', 'c-texts').executeTakeFirstOrThrow();
+    expect(row.snapshot.context.unanswered).toEqual({ count: 2, latestAt: at });
+    const [job] = await queuedJobs(testDb.db, 'c-texts', 'invoke');
+    expect(job!.payload.input).toMatchObject({ unansweredCount: 2 });
   });
 
   it("when a conversation is in a nested state, then the stored value is XState's own and audit rows carry the full path", async () => {

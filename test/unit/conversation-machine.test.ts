@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { getMicrosteps, initialTransition, transition, type AnyEventObject, type SnapshotFrom } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import {
@@ -100,7 +101,7 @@ describe('conversation machine: reachability (xstate/graph)', () => {
       const { context } = snapshot as Snapshot;
       const plan = context.plan && [context.plan.status, context.plan.missed > 0, context.plan.schedule.map((i) => i.status).join()];
       const offers = [context.offeredPlan !== null, (context.outgoing?.offer ?? null) !== null];
-      return JSON.stringify([snapshot.value, context.unanswered.length > 0, context.slaLapses, context.failure?.step ?? null, offers, plan]);
+      return JSON.stringify([snapshot.value, context.unanswered.count > 0, context.slaLapses, context.failure?.step ?? null, offers, plan]);
     },
     // XState's pure transition still answers root-level events on a done snapshot; the runtime never asks it to.
     stopWhen: (snapshot) => snapshot.status === 'done',
@@ -270,7 +271,7 @@ describe('conversation machine: manager review', () => {
     const pending = inPendingApproval();
     const { snapshot: redrafting, actions } = step(pending, sms('one more thing', 'msg-2'));
     expect(redrafting.value).toBe('drafting');
-    expect(redrafting.context.unanswered.map((m) => m.messageId)).toEqual(['msg-1', 'msg-2']);
+    expect(redrafting.context.unanswered).toEqual({ count: 2, latestAt: AT });
     expect(actions.find((a) => a.type === 'closeApproval')?.params).toMatchObject({ approvalId: 'draft-1', status: 'superseded' });
     const second = step(redrafting, drafted(draft({ id: 'draft-2' }))).snapshot;
     expect(second.value).toBe('pendingApproval');
@@ -312,7 +313,7 @@ describe('conversation machine: inbound messages', () => {
   it('when an SMS arrives while sending, then the send goes on and the message is kept; after sent, the machine drafts again', () => {
     const sending = step(inSending(), sms('wait', 'msg-2'));
     expect(sending.snapshot.value).toEqual({ sending: 'handingOff' });
-    expect(sending.snapshot.context.unanswered.map((m) => m.messageId)).toEqual(['msg-2']);
+    expect(sending.snapshot.context.unanswered).toEqual({ count: 1, latestAt: AT });
     expect(types(sending.actions)).not.toContain('xstate.stopChild');
 
     const steps = getMicrosteps(conversationMachine, sending.snapshot, sent('sms-9') as never);
@@ -321,20 +322,20 @@ describe('conversation machine: inbound messages', () => {
     expect(after.context.lastSent).toEqual({ smsId: 'sms-9', text: draft().text });
     expect(after.context.sentCount).toBe(1);
     const spawn = (actions as unknown as Action[]).find((a) => a.type === 'xstate.spawnChild');
-    expect(spawn?.params.input.unanswered.map((m: { messageId: string }) => m.messageId)).toEqual(['msg-2']);
+    expect(spawn?.params.input.unansweredCount).toBe(1);
   });
 
   it('when the text is sent and nothing new came in, then the machine awaits a reply', () => {
     const steps = getMicrosteps(conversationMachine, inSending(), sent() as never);
     expect(steps.map(([snapshot]) => snapshot.value)).toEqual(['sent', 'awaitingReply']);
-    expect(steps.at(-1)![0].context.unanswered).toEqual([]);
+    expect(steps.at(-1)![0].context.unanswered).toEqual({ count: 0, latestAt: null });
   });
 
   it('when an SMS arrives in escalated, then it is kept, staff are told, and the state does not move', () => {
     const escalated = run([sms(), drafted(draft({ intents: ['attorney'] }))]);
     const { snapshot, actions } = step(escalated, sms('hello?', 'msg-2'));
     expect(snapshot.value).toBe('escalated');
-    expect(snapshot.context.unanswered).toHaveLength(2);
+    expect(snapshot.context.unanswered.count).toBe(2);
     expect(actions.find((a) => a.type === 'notifyStaff')?.params).toEqual({ kind: 'inbound_while_escalated', reason: 'debtor wrote' });
     expect(step(snapshot, { type: 'staff.resume', by: 'alice' }).snapshot.value).toBe('drafting');
   });
@@ -343,6 +344,33 @@ describe('conversation machine: inbound messages', () => {
     const { snapshot, actions } = step(run([sms('STOP')]), drafted(draft({ intents: ['opt_out'], language: 'es' })));
     expect(snapshot.value).toBe('optedOut');
     expect(actions.filter((a) => a.type === 'sendOptOutConfirmation').map((a) => a.params)).toEqual([{ phone: INPUT.phone, language: 'es' }]);
+  });
+});
+
+describe('conversation machine: bounded context', () => {
+  it('whatever the debtor sends, in any state a message can reach, then the context keeps a count and the newest time, never the words', () => {
+    const states = [start(), inPendingApproval(), inSending(), inAwaitingReply(), run([sms(), drafted(draft({ intents: ['attorney'] }))])];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...states.keys()),
+        fc.array(fc.record({ text: fc.string({ minLength: 1, maxLength: 2_000, unit: 'grapheme' }), ms: fc.integer({ min: 0, max: 1e9 }) }), { minLength: 1, maxLength: 60 }),
+        (which, messages) => {
+          const before = states[which]!;
+          let snapshot = before;
+          messages.forEach(({ text, ms }, index) => {
+            snapshot = step(snapshot, { type: 'sms.received', text, messageId: `m-${index}`, at: new Date(ms).toISOString() }).snapshot;
+          });
+          const { unanswered } = snapshot.context;
+          expect(unanswered.latestAt).toBe(new Date(messages.at(-1)!.ms).toISOString());
+          expect(unanswered.count).toBeGreaterThan(0);
+          const stored = JSON.stringify(snapshot.context);
+          for (const { text } of messages) if (text.length > 40) expect(stored).not.toContain(text);
+          // The same size as before, give or take the count's digits and the timestamp.
+          expect(stored.length - JSON.stringify(before.context).length).toBeLessThan(40);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 
@@ -365,7 +393,7 @@ describe('conversation machine: review findings (sends that must not happen, mes
     const failed = run([sms(), drafted(draft({ confidence: 0.95 })), sms('one more thing', 'msg-2'), sendFailed()]);
     expect(failed.value).toBe('failed');
     const retried = step(failed, { type: 'retry', by: 'alice' }).snapshot;
-    expect(retried.context.unanswered.map((m) => m.text)).toEqual(['one more thing']);
+    expect(retried.context.unanswered.count).toBe(1);
     expect(step(retried, sent()).snapshot.value).toBe('drafting');
   });
 

@@ -11,7 +11,7 @@ export const drafting = s.createStateConfig({
       conversationId: context.conversationId,
       tenantId: context.tenantId,
       phone: context.phone,
-      unanswered: context.unanswered,
+      unansweredCount: context.unanswered.count,
       offeredPlan: context.offeredPlan,
       plan: context.plan?.status === 'active' ? context.plan : null,
       identityVerified: context.identityVerified,
