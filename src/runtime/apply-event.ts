@@ -80,6 +80,8 @@ export interface CommittedTransition {
   from: string | null;
   to: string;
   event: AnyEventObject;
+  /** The context before the event (null for the first step): what observers measure against, read from memory. */
+  contextBefore: ConversationContext | null;
 }
 
 export function createRuntime(deps: {
@@ -141,7 +143,7 @@ export function createRuntime(deps: {
       const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
       const audit = new AuditWriter(trx, envelope, row.audit_seq, row.audit_hash, stored.context);
       const final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
-        committed.push({ conversationId: row.id, from, to, event: envelope.event }),
+        committed.push({ conversationId: row.id, from, to, event: envelope.event, contextBefore: stored.context }),
       );
       writer.dropStoppedInvokes(final);
 
@@ -207,7 +209,7 @@ export function createRuntime(deps: {
     const writer = new WorkWriter(trx, envelope.conversationId, 0, live, actions);
     const audit = new AuditWriter(trx, { ...envelope, event: { type: 'xstate.init' } }, 0, null);
     await recordSteps(steps, null, audit, writer, (from, to) =>
-      committed.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' } }),
+      committed.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' }, contextBefore: null }),
     );
     await trx
       .updateTable('conversations')

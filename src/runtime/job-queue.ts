@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { Trx } from '../db/database.js';
 import { AppError } from '../errors.js';
+import { requestContext } from '../logger.js';
 
 /**
  * Durable work lives in graphile-worker's tables, written in the same transaction as the transition
@@ -19,6 +20,9 @@ import { AppError } from '../errors.js';
 
 export const TASKS = { invoke: 'invoke', timer: 'timer', effect: 'effect' } as const;
 
+/** The HTTP request (X-Request-Id) that caused a job, carried through every job that follows from it. */
+const requestId = z.string().min(1).max(128).optional();
+
 /** Payloads as written by apply-event; a job checks its own when it starts, so a bad one fails loudly. */
 export const invokePayload = z.object({
   conversationId: z.string().min(1),
@@ -26,6 +30,7 @@ export const invokePayload = z.object({
   src: z.string().min(1),
   input: z.unknown(),
   token: z.string().min(1),
+  requestId,
 });
 export type InvokePayload = z.infer<typeof invokePayload>;
 
@@ -34,6 +39,7 @@ export const timerPayload = z.object({
   timerId: z.string().min(1),
   token: z.string().min(1),
   event: z.looseObject({ type: z.string().min(1) }),
+  requestId,
 });
 export type TimerPayload = z.infer<typeof timerPayload>;
 
@@ -42,6 +48,7 @@ export const effectPayload = z.object({
   type: z.string().min(1),
   params: z.unknown(),
   key: z.string().min(1),
+  requestId,
 });
 export type EffectPayload = z.infer<typeof effectPayload>;
 
@@ -85,10 +92,12 @@ export async function addJob(
   payload: InvokePayload | TimerPayload | EffectPayload,
   options: { delayMs?: number; jobKey?: string } = {},
 ) {
+  // The request (or the job of a request) that scheduled this work goes with it: its worker logs and calls carry it.
+  const causedBy = payload.requestId ?? requestContext.getStore()?.requestId;
   // run_at from the database clock, like graphile-worker's own comparisons: replicas' clocks may differ.
   await sql`select graphile_worker.add_job(
     identifier => ${TASKS[task]}::text,
-    payload => ${JSON.stringify(payload)}::json,
+    payload => ${JSON.stringify(causedBy ? { ...payload, requestId: causedBy } : payload)}::json,
     run_at => now() + ${options.delayMs ?? 0}::bigint * interval '1 millisecond',
     max_attempts => ${MAX_ATTEMPTS[task]}::int,
     job_key => ${options.jobKey ?? null}::text,
