@@ -11,7 +11,7 @@ import { register, ROUTES } from './routes.js';
 const SCRAPER: Principal = { subject: 'metrics-scraper', role: 'service' };
 
 /**
- * Who may scrape `/metrics` (docs/runbook.md#metrics): with METRICS_TOKEN set, whoever sends exactly that
+ * Who may scrape `/metrics` (docs/observability.md): with METRICS_TOKEN set, whoever sends exactly that
  * bearer token (a scraper's static credential, which opens nothing else; our JWTs are not accepted there);
  * without it, any role's token, like the rest of the API.
  */
