@@ -18,10 +18,10 @@ function pendingRead<T>() {
 describe('lastGood: scrape-time reads that never fail the scrape', () => {
   it('when reads succeed, then a fresh answer is reused and a stale one read again', async () => {
     let reads = 0;
-    const read = lastGood(async () => ++reads, { timeoutMs: 1_000, freshMs: 30, onFailure: () => {} });
+    const read = lastGood(async () => ++reads, { timeoutMs: 1_000, freshMs: 300, onFailure: () => {} });
     expect(await read()).toBe(1);
     expect(await read()).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await new Promise((resolve) => setTimeout(resolve, 350));
     expect(await read()).toBe(2);
   });
 

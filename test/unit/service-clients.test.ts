@@ -206,13 +206,14 @@ describe('sms agent client', () => {
 
   it('when calls succeed, fail, time out and meet an open breaker, then each attempt is reported by service with its outcome (metrics)', async () => {
     const calls: Array<[string, string]> = [];
-    const { services } = clients({ attempts: 2, breakerThreshold: 2, timeoutMs: 100, onCall: (service, outcome) => void calls.push([service, outcome]) });
+    // A timeout generous enough for a loaded machine, and a delay well past it.
+    const { services } = clients({ attempts: 2, breakerThreshold: 2, timeoutMs: 500, onCall: (service, outcome) => void calls.push([service, outcome]) });
     await services.collectionsMonitor.getTenant('tenant-1');
     sims.sms.failNext(1, 503);
     await services.smsAgent.history(PHONE); // a 503, then the retry succeeds
     sims.sms.failNext(1, 404);
     await services.smsAgent.history(PHONE); // a 404 is an empty history to the caller, a 4xx to the metrics
-    sims.sms.setResponseDelay(300);
+    sims.sms.setResponseDelay(2_000);
     // Two timeouts in a row open the breaker (a success between failures resets the count).
     await failure(services.smsAgent.send({ to: PHONE, body: 'Slow', conversationId: 'c' }, 'key-slow-1'));
     await failure(services.smsAgent.send({ to: PHONE, body: 'Slow', conversationId: 'c' }, 'key-slow-2'));
