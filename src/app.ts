@@ -1,4 +1,4 @@
-import express, { Router, type Express, type RequestHandler } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import type { Db } from './db/database.js';
@@ -11,7 +11,8 @@ import { orchestrateRouter } from './http/orchestrate.routes.js';
 import { plansRouter } from './http/plans.routes.js';
 import { docsRouter } from './http/docs.routes.js';
 import { buildOpenApiDocument } from './http/openapi.js';
-import { register, ROUTES } from './http/routes.js';
+import { metricsAuth, metricsRouter } from './http/metrics.routes.js';
+import { ROUTES } from './http/routes.js';
 import type { PlanAssessmentDeps } from './effects/plan-assessment.js';
 import { requestIdMiddleware } from './http/request-context.js';
 import { accessLog, routeTemplate } from './http/access-log.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   machine: ConversationMachine;
   compliance: CompliancePolicy;
   jwtSecret: string;
+  /** The scraper's bearer token for /metrics (config METRICS_TOKEN); unset: any role's token. */
+  metricsToken?: string;
   /** Longest token lifetime accepted (config JWT_MAX_AGE). */
   jwtMaxAgeMs: number;
   /** Keys the HMAC of derived conversation ids (config CONVERSATION_ID_SECRET). */
@@ -60,16 +63,7 @@ export function createApp(deps: AppDeps): Express {
   // The routes ahead of the body parser take no body, but their path, query and headers are checked all the same.
   const authenticateAndGuard: RequestHandler = (req, res, next) => authenticate(req, res, (error?: unknown) => (error ? next(error) : textGuard(req, res, next)));
   app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate: authenticateAndGuard }));
-  const operations = Router();
-  register(
-    operations,
-    ROUTES.prometheus,
-    async (_req, res) => {
-      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-    },
-    { before: [authenticateAndGuard] },
-  );
-  app.use(operations);
+  app.use(metricsRouter(deps.metrics.registry, metricsAuth(deps.metricsToken, authenticateAndGuard)));
   // The document describes the API, not its data: it is served without a token, like /health.
   app.use(docsRouter(buildOpenApiDocument(ROUTES, { version: SERVICE_VERSION })));
 

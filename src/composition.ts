@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Express } from 'express';
 import { conversationMachine, createPlanDelays, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
@@ -9,11 +10,13 @@ import { createServiceClients } from './effects/clients/index.js';
 import type { Drafter } from './effects/drafting/drafter.js';
 import { createOpenAiDrafter } from './effects/drafting/openai.drafter.js';
 import { createRulesDrafter } from './effects/drafting/rules.drafter.js';
-import { signToken } from './http/auth.js';
+import { createAuthenticator, signToken } from './http/auth.js';
 import { createDependencyProbe } from './http/dependency-health.js';
 import { gracefulCloser } from './http/graceful-close.js';
 import type { Logger } from './logger.js';
-import { createMetrics, eventLabel, stateLabel, type Metrics } from './metrics.js';
+import { createMetrics, eventLabel, lastGood, recordCall, stateLabel, turnOf, type Metrics } from './metrics.js';
+import { readBacklog } from './runtime/backlog.js';
+import { createMetricsApp, metricsAuth } from './http/metrics.routes.js';
 import { createConversationInspector, type ConversationInspector } from './inspect/conversation-inspector.js';
 import { DEFAULT_COMPLIANCE, type CompliancePolicy } from './policies/compliance.js';
 import { createRuntime, type Runtime } from './runtime/apply-event.js';
@@ -21,6 +24,9 @@ import { installJobQueue } from './runtime/job-queue.js';
 import { actionRouting } from './runtime/projections.js';
 import { startWorker, type WorkerHandle } from './runtime/worker.js';
 import { startSimulators, type RunningSimulators } from './simulators/index.js';
+
+/** A scrape waits this long for the database's backlog, then reports the last values it read. */
+const BACKLOG_READ_TIMEOUT_MS = 2_000;
 
 /**
  * Builds the whole service from a Config: database (embedded when no DATABASE_URL), migrations, the
@@ -39,6 +45,8 @@ export interface Orchestrator {
   server: Server | null;
   /** Where the HTTP server listens, when it does. */
   url: string | null;
+  /** Where METRICS_PORT's server listens, when it is set. */
+  metricsUrl: string | null;
   databaseUrl: string;
   close(): Promise<void>;
 }
@@ -60,7 +68,7 @@ export function compliancePolicy(config: Config): CompliancePolicy {
   });
 }
 
-export function createDrafter(config: Config, logger: Logger): Drafter {
+export function createDrafter(config: Config, logger: Logger, metrics?: Metrics): Drafter {
   const compliance = compliancePolicy(config);
   if (!config.openai.apiKey) {
     logger.warn('OPENAI_API_KEY is not set: drafting with the offline "rules" drafter (deterministic, not a model)');
@@ -74,6 +82,15 @@ export function createDrafter(config: Config, logger: Logger): Drafter {
     timeoutMs: config.openai.timeoutMs,
     logger,
     compliance,
+    observe: metrics && (({ outcome, seconds, usage }) => {
+      const model = config.openai.model;
+      recordCall(metrics, 'openai', outcome, seconds);
+      metrics.openaiSeconds.observe({ model, outcome }, seconds);
+      if (usage) {
+        metrics.openaiTokens.inc({ model, kind: 'prompt' }, usage.promptTokens);
+        metrics.openaiTokens.inc({ model, kind: 'completion' }, usage.completionTokens);
+      }
+    }),
   });
 }
 
@@ -124,17 +141,29 @@ export async function startOrchestrator(
       smsAgent: urls.smsAgent ?? simulators!.urls.smsAgent,
       notificationService: urls.notificationService ?? simulators!.urls.notificationService,
     };
+    const metrics = createMetrics();
     const clients = createServiceClients({
       urls: serviceUrls,
       timeoutMs: urls.timeoutMs,
       token: serviceToken,
       logger,
+      onCall: (service, outcome, seconds) => recordCall(metrics, service, outcome, seconds),
+    });
+    metrics.readFrom({
+      breakers: clients.breakers,
+      backlog: lastGood(() => readBacklog(db), {
+        timeoutMs: BACKLOG_READ_TIMEOUT_MS,
+        freshMs: 1_000,
+        onFailure: (reason, error) => {
+          metrics.backlogReadFailures.inc({ reason });
+          logger.warn({ reason, err: error }, 'metrics: reading the job queue and approvals failed; their gauges keep the last values');
+        },
+      }),
     });
 
-    const drafter = createDrafter(config, logger);
+    const drafter = createDrafter(config, logger, metrics);
     const clock = options.clock ?? Date.now;
     const machine = configuredMachine(config, clock);
-    const metrics = createMetrics();
     let inspector: ConversationInspector | null = null;
     if (config.inspect.enabled) {
       inspector = createConversationInspector({
@@ -156,7 +185,11 @@ export async function startOrchestrator(
       machine,
       actions: actionRouting,
       onCommitted: (transitions) => {
-        for (const step of transitions) metrics.transitions.inc({ from: stateLabel(step.from), to: stateLabel(step.to) });
+        for (const step of transitions) {
+          metrics.transitions.inc({ from: stateLabel(step.from), to: stateLabel(step.to) });
+          const turn = turnOf(step, clock());
+          if (turn) metrics.turnSeconds.observe({ decided_by: turn.decidedBy }, turn.seconds);
+        }
         inspector?.mirror(transitions);
       },
     });
@@ -188,6 +221,10 @@ export async function startOrchestrator(
         sweepIntervalMs: config.worker.sweepIntervalMs,
         onLivenessLost: options.onLivenessLost,
         invokeMaxAttempts: options.invokeMaxAttempts,
+        observeJob: (task, outcome, seconds) => {
+          metrics.jobSeconds.observe({ task, outcome }, seconds);
+          if (outcome === 'failed') metrics.jobFailures.inc({ task });
+        },
       });
       closers.push(() => worker!.stop());
     }
@@ -202,6 +239,7 @@ export async function startOrchestrator(
         compliance: compliancePolicy(config),
         jwtSecret: config.jwtSecret,
         jwtMaxAgeMs: config.jwtMaxAgeMs,
+        metricsToken: config.metrics.token,
         conversationIdSecret: config.conversationIdSecret,
         logger,
         metrics,
@@ -224,22 +262,36 @@ export async function startOrchestrator(
         plans: { db, collectionsMonitor: clients.services.collectionsMonitor, negotiation: config.negotiation, clock },
         clock,
       });
-      server = await new Promise<Server>((resolve, reject) => {
-        const listening = app.listen(config.port, () => resolve(listening)).once('error', reject);
-      });
-      const address = server.address();
-      url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : config.port}`;
+      ({ server, url } = await listen(app, config.port));
       closers.push(gracefulCloser(server));
       logger.info({ url }, 'orchestrator listening');
       const banner = startupBanner({ url, config, simulators: simulators?.urls ?? null, drafter: drafter.name, worker: worker !== null });
       logger.info(banner.fields, banner.message);
     }
 
-    return { config, db, runtime, machine, metrics, simulators, worker, server, url, databaseUrl, close };
+    let metricsUrl: string | null = null;
+    if (config.metrics.port !== undefined) {
+      const guard = metricsAuth(config.metrics.token, createAuthenticator(config.jwtSecret, { maxAgeMs: config.jwtMaxAgeMs }));
+      const metricsServer = await listen(createMetricsApp(metrics.registry, guard, logger), config.metrics.port);
+      closers.push(gracefulCloser(metricsServer.server));
+      metricsUrl = metricsServer.url;
+      logger.info({ url: `${metricsUrl}/metrics` }, 'metrics served on their own port');
+    }
+
+    return { config, db, runtime, machine, metrics, simulators, worker, server, url, metricsUrl, databaseUrl, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/** Serves `app` on `port` (0: a free one); the URL names the port it got. */
+async function listen(app: Express, port: number): Promise<{ server: Server; url: string }> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(port, () => resolve(listening)).once('error', reject);
+  });
+  const address = server.address();
+  return { server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}` };
 }
 
 /** Counts every event by type and outcome and times it; the label sets stay bounded. */

@@ -103,6 +103,14 @@ const schema = z
       .enum(['0', '1', 'true', 'false'])
       .default('0')
       .transform((value) => value === '1' || value === 'true'),
+    /** A static bearer token for Prometheus: when set, /metrics takes it and nothing else. */
+    METRICS_TOKEN: z
+      .string()
+      .min(16, 'METRICS_TOKEN must be at least 16 characters')
+      .regex(/^\S+$/, 'METRICS_TOKEN must not contain spaces')
+      .optional(),
+    /** Also serve /metrics (alone) on this port: an internal port for the scraper, and the only one of a worker-only process. */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     INSPECT: z
       .enum(['0', '1', 'true', 'false'])
       .default('0')
@@ -152,6 +160,10 @@ const schema = z
   .refine((env) => env.REVIEW_AT_LEAST <= env.AUTO_SEND_ABOVE, {
     message: 'REVIEW_AT_LEAST must not exceed AUTO_SEND_ABOVE',
     path: ['REVIEW_AT_LEAST'],
+  })
+  .refine((env) => env.METRICS_PORT === undefined || env.METRICS_PORT === 0 || env.METRICS_PORT !== env.PORT, {
+    message: 'METRICS_PORT must differ from PORT',
+    path: ['METRICS_PORT'],
   })
   .refine((env) => env.NODE_ENV !== 'production' || env.JWT_SECRET !== undefined, {
     message: 'JWT_SECRET is required in production',
@@ -233,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxSegments: e.SMS_MAX_SEGMENTS,
       allowFees: e.ALLOW_FEE_LANGUAGE,
     },
+    metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
     /** The Stately inspector (docs/audit.md §4): on with INSPECT=1 or an INSPECT_URL; texts and numbers only with INSPECT_PII=1. */
     inspect: {
       enabled: e.INSPECT || e.INSPECT_URL !== undefined,

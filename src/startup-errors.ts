@@ -10,7 +10,7 @@ export function explainStartFailure(error: unknown, settings: { port: number; da
   const code = (error as { code?: string } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'EADDRINUSE') {
-    return `port ${portOf(message) ?? settings.port} is in use: another process listens there (a second orchestrator? its simulators on 8001-8003?); stop it, or set PORT / SIMULATOR_BASE_PORT`;
+    return `port ${portOf(message) ?? settings.port} is in use: another process listens there (a second orchestrator? its simulators on 8001-8003?); stop it, or set PORT / METRICS_PORT / SIMULATOR_BASE_PORT`;
   }
   if (code === 'EACCES' && /initdb|postgres/.test(message)) {
     return 'the embedded PostgreSQL could not run: as root it runs as the user `postgres`, which cannot enter this checkout (a 0700 directory such as /root or mktemp -d); move the checkout, or set DATABASE_URL';

@@ -44,6 +44,19 @@ export async function insertDraft(db: DbOrTrx, draft: DraftRecord) {
     .execute();
 }
 
+/** The approval queue at a glance: how many wait, since when, and how long the oldest has (database clock). */
+export async function pendingApprovals(db: DbOrTrx): Promise<{ pending: number; oldest: Date | null; oldestAgeSeconds: number }> {
+  return db
+    .selectFrom('drafts')
+    .select([
+      sql<number>`count(*)::int`.as('pending'),
+      sql<Date | null>`min(queued_at)`.as('oldest'),
+      sql<number>`coalesce(extract(epoch from now() - min(queued_at)), 0)::float8`.as('oldestAgeSeconds'),
+    ])
+    .where('review_status', '=', 'pending')
+    .executeTakeFirstOrThrow();
+}
+
 export async function queueForApproval(db: DbOrTrx, draftId: string) {
   await db.updateTable('drafts').set({ review_status: 'pending', queued_at: sql`now()` }).where('id', '=', draftId).execute();
 }

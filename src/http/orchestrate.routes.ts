@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { sql } from 'kysely';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { pendingApprovals } from '../db/drafts.repository.js';
 import { findOpenEscalation } from '../db/escalations.repository.js';
 import { assessPlanOffer, type PlanAssessmentDeps } from '../effects/plan-assessment.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
@@ -166,11 +167,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
         .select([sql<string>`split_part(state, '.', 1)`.as('state'), sql<number>`count(*)::int`.as('count')])
         .groupBy(sql`1`)
         .execute(),
-      deps.db
-        .selectFrom('drafts')
-        .select([sql<number>`count(*)::int`.as('pending'), sql<Date | null>`min(queued_at)`.as('oldest')])
-        .where('review_status', '=', 'pending')
-        .executeTakeFirstOrThrow(),
+      pendingApprovals(deps.db),
       deps.db
         .selectFrom('transitions')
         .select(sql<number>`count(*)::int`.as('count'))

@@ -69,7 +69,7 @@ export const ROUTES = {
     method: 'get',
     path: '/metrics',
     tag: 'operations',
-    summary: 'Prometheus metrics of this process',
+    summary: 'Prometheus metrics of this process (with METRICS_TOKEN set: that bearer token instead of a role token)',
     auth: ANY_ROLE,
     response: { status: 200, description: 'Prometheus text exposition', contentType: 'text/plain' },
   },

@@ -80,6 +80,8 @@ export interface CommittedTransition {
   from: string | null;
   to: string;
   event: AnyEventObject;
+  /** The context before the event (null for the first step): what observers measure against, read from memory. */
+  contextBefore: ConversationContext | null;
 }
 
 export function createRuntime(deps: {
@@ -141,7 +143,7 @@ export function createRuntime(deps: {
       const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
       const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, stored.context);
       const final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
-        committed.push({ conversationId: row.id, from, to, event: envelope.event }),
+        committed.push({ conversationId: row.id, from, to, event: envelope.event, contextBefore: stored.context }),
       );
       writer.dropStoppedInvokes(final);
 
@@ -184,7 +186,7 @@ export function createRuntime(deps: {
     const audit = new AuditWriter({ ...envelope, event: { type: 'xstate.init' } }, 0, null);
     const initialSteps: CommittedTransition[] = [];
     const initial = await recordSteps(steps, null, audit, writer, (from, to) =>
-      initialSteps.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' } }),
+      initialSteps.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' }, contextBefore: null }),
     );
     writer.assertNoProjections('the initial state');
     const written = await writeEvent(

@@ -3,6 +3,7 @@ import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { requestContext } from '../logger.js';
 
 /**
  * Durable work lives in graphile-worker's tables, written in the same transaction as the transition
@@ -18,6 +19,9 @@ import { AppError } from '../errors.js';
 
 export const TASKS = { invoke: 'invoke', timer: 'timer', effect: 'effect' } as const;
 
+/** The HTTP request (X-Request-Id) that caused a job, carried through every job that follows from it. */
+const requestId = z.string().min(1).max(128).optional();
+
 /** Payloads as written by apply-event; a job checks its own when it starts, so a bad one fails loudly. */
 export const invokePayload = z.object({
   conversationId: z.string().min(1),
@@ -25,6 +29,7 @@ export const invokePayload = z.object({
   src: z.string().min(1),
   input: z.unknown(),
   token: z.string().min(1),
+  requestId,
 });
 export type InvokePayload = z.infer<typeof invokePayload>;
 
@@ -33,6 +38,7 @@ export const timerPayload = z.object({
   timerId: z.string().min(1),
   token: z.string().min(1),
   event: z.looseObject({ type: z.string().min(1) }),
+  requestId,
 });
 export type TimerPayload = z.infer<typeof timerPayload>;
 
@@ -41,6 +47,7 @@ export const effectPayload = z.object({
   type: z.string().min(1),
   params: z.unknown(),
   key: z.string().min(1),
+  requestId,
 });
 export type EffectPayload = z.infer<typeof effectPayload>;
 
@@ -95,9 +102,11 @@ export interface JobSpec {
  * `add_jobs` refuses to touch one row twice in one call.
  */
 export function writeJobs(jobs: readonly JobSpec[], removedKeys: readonly string[], when: RawBuilder<unknown>): RawBuilder<unknown>[] {
+  // The request (or the job of a request) that scheduled this work goes with it: its worker logs and calls carry it.
+  const causedBy = requestContext.getStore()?.requestId;
   const specs = jobs.map((job) => ({
     identifier: TASKS[job.task],
-    payload: job.payload,
+    payload: job.payload.requestId || !causedBy ? job.payload : { ...job.payload, requestId: causedBy },
     delay_ms: job.delayMs ?? 0,
     max_attempts: MAX_ATTEMPTS[job.task],
     job_key: job.jobKey ?? null,

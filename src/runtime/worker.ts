@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { EventEmitter, setMaxListeners } from 'node:events';
-import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import { isRetryable } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { requestContext, type Logger } from '../logger.js';
+import type { JobOutcome } from '../metrics.js';
 import type { Runtime } from './apply-event.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
@@ -47,6 +48,8 @@ export interface WorkerDeps {
   concurrency: number;
   /** How often an invoke is tried (on retryable errors) before its error is fed to the machine. */
   invokeMaxAttempts?: number;
+  /** Told how every job run ended and how long it took (metrics). */
+  observeJob?: (task: string, outcome: JobOutcome, seconds: number) => void;
   /** How often to look for jobs left locked by a worker process that died. */
   sweepIntervalMs?: number;
   /**
@@ -65,8 +68,43 @@ const APP_NAME_PREFIX = 'orchestrator-worker:';
 /** Failed attempts of an invoke (retryable errors) before its error is fed to the machine. */
 export const DEFAULT_INVOKE_ATTEMPTS = 4;
 
-export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts'> & { concurrency?: number }): TaskList {
+/** The request that caused a job, when one did (`addJob` stores it in the payload); bounded like the header. */
+function requestIdOf(raw: unknown): string | undefined {
+  const value = (raw as { requestId?: unknown } | null)?.requestId;
+  return typeof value === 'string' && value.length > 0 && value.length <= 128 ? value : undefined;
+}
+
+export function createTaskList(
+  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob'> & { concurrency?: number },
+): TaskList {
   const { runtime, activities, effects, logger } = deps;
+  /**
+   * Every job runs in the context of the request that caused it: its log lines carry that request id (the
+   * logger's mixin), the events it applies pass it on to the jobs they schedule, and its calls to our services
+   * send it as X-Request-Id. A job no request caused runs outside any context. Its run is timed and counted.
+   */
+  const traced =
+    (task: string, body: (raw: unknown, helpers: JobHelpers, log: Logger) => Promise<void>): Task =>
+    (raw, helpers) => {
+      const requestId = requestIdOf(raw);
+      const runJob = async () => {
+        const log = logger.child({ component: 'worker', task, jobId: helpers.job.id });
+        const started = performance.now();
+        log.debug({ attempt: helpers.job.attempts }, 'job started');
+        try {
+          await body(raw, helpers, log);
+        } catch (error) {
+          const seconds = (performance.now() - started) / 1000;
+          deps.observeJob?.(task, 'failed', seconds);
+          log.debug({ attempt: helpers.job.attempts, ms: Math.round(seconds * 1000) }, 'job failed');
+          throw error;
+        }
+        const seconds = (performance.now() - started) / 1000;
+        deps.observeJob?.(task, 'ok', seconds);
+        log.debug({ attempt: helpers.job.attempts, ms: Math.round(seconds * 1000) }, 'job finished');
+      };
+      return requestId ? requestContext.run({ requestId }, runJob) : requestContext.exit(runJob);
+    };
   // graphile-worker hands every job of a pool the same AbortSignal, and each running job's calls listen on
   // it: with many jobs at once that is expected, not a leak, up to a few listeners per job.
   const widened = new WeakSet<AbortSignal>();
@@ -80,7 +118,7 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
   };
 
   return {
-    [TASKS.invoke]: async (raw, helpers) => {
+    [TASKS.invoke]: traced(TASKS.invoke, async (raw, helpers, log) => {
       const job = readPayload(invokePayload, raw, TASKS.invoke);
       if (!Object.hasOwn(activities, job.src)) throw new Error(`no activity for actor src ${job.src}`);
       const activity = activities[job.src as keyof Activities] as (input: unknown, context: ActivityContext) => Promise<unknown>;
@@ -96,10 +134,10 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
         const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
         const code = (error as { code?: string }).code ?? 'error';
         if (isRetryable(error) && helpers.job.attempts < maxAttempts) {
-          logger.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
+          log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
           throw error;
         }
-        logger.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed for good');
+        log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed for good');
         await runtime.apply({
           ...common,
           event: { type: `xstate.error.actor.${job.invokeId}`, error: { code, message: (error as Error).message } },
@@ -107,9 +145,9 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
         return;
       }
       await runtime.apply({ ...common, event: { type: `xstate.done.actor.${job.invokeId}`, output } });
-    },
+    }),
 
-    [TASKS.timer]: async (raw) => {
+    [TASKS.timer]: traced(TASKS.timer, async (raw) => {
       const job = readPayload(timerPayload, raw, TASKS.timer);
       await runtime.apply({
         conversationId: job.conversationId,
@@ -119,9 +157,9 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
         origin: { kind: 'timer', id: job.timerId, token: job.token },
         ifNotAccepted: 'record',
       });
-    },
+    }),
 
-    [TASKS.effect]: async (raw, helpers: JobHelpers) => {
+    [TASKS.effect]: traced(TASKS.effect, async (raw, helpers) => {
       const job = readPayload(effectPayload, raw, TASKS.effect);
       if (!Object.hasOwn(effects, job.type)) throw new Error(`no effect handler for ${job.type}`);
       const handler = effects[job.type as EffectAction] as (params: unknown, context: EffectContext) => Promise<unknown>;
@@ -134,7 +172,7 @@ export function createTaskList(deps: Pick<WorkerDeps, 'runtime' | 'activities' |
           await helpers.addJob(TASKS.effect, job, { runAt, jobKey: `later:${job.key}`, maxAttempts: MAX_ATTEMPTS.effect, priority: jobPriority('effect', job) });
         },
       });
-    },
+    }),
   };
 }
 

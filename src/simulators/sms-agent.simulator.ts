@@ -24,6 +24,8 @@ export interface ReceivedSend {
   body: string;
   conversation_id?: string;
   idempotencyKey?: string;
+  /** The caller's X-Request-Id: the request that caused the send, when one did. */
+  requestId?: string;
   /** The message id answered. */
   id: string;
   /** When the send arrived (ms since the epoch), for the turn benchmark's timings. */
@@ -83,7 +85,15 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
     });
     const answer: SendAnswer = { id: message.id, twilio_sid: message.twilio_sid, conversation_id: message.conversation_id };
     if (key) answers.set(key, answer);
-    sent.push({ to, body, conversation_id: parsed.data.conversation_id, idempotencyKey: key, id: message.id, receivedAtMs: Date.now() });
+    sent.push({
+      to,
+      body,
+      conversation_id: parsed.data.conversation_id,
+      idempotencyKey: key,
+      requestId: req.get('x-request-id'),
+      id: message.id,
+      receivedAtMs: Date.now(),
+    });
     // Stored before the (optional) delay: a caller that dies mid-request has still sent the text.
     await faults.delay();
     // Like the carrier callback would: queued → delivered once the agent has accepted it.

@@ -149,4 +149,14 @@ describe('drafting with the openai drafter (real SDK, local stub)', () => {
     const phone = `+1555030${String(counter).padStart(4, '0')}`;
     expect(harness.orchestrator.simulators!.sms.sent.filter((sms) => sms.to === phone).map((sms) => sms.body)).toEqual([modified]);
   });
+
+  it('when drafts have been made, then Prometheus sees the tokens the model used and its latency by model, and its failures by outcome', async () => {
+    const response = await request(harness.url).get('/metrics').set('Authorization', `Bearer ${harness.token('service')}`).expect(200);
+    const sample = (line: RegExp) => Number(line.exec(response.text)?.[1] ?? Number.NaN);
+    // Every completion of the stub reports its usage; the cases above drafted several times.
+    expect(sample(/^orchestrator_openai_tokens_total\{model="gpt-4-turbo",kind="prompt"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(sample(/^orchestrator_openai_tokens_total\{model="gpt-4-turbo",kind="completion"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(sample(/^orchestrator_openai_request_duration_seconds_count\{model="gpt-4-turbo",outcome="ok"\} (\d+)$/m)).toBeGreaterThan(0);
+    expect(sample(/^orchestrator_downstream_requests_total\{service="openai",outcome="http_5xx"\} (\d+)$/m)).toBeGreaterThan(0);
+  });
 });

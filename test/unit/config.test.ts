@@ -99,6 +99,14 @@ describe('config', () => {
     expect(loadConfig({}).conversationIdSecret.length).toBeGreaterThanOrEqual(32);
   });
 
+  it('when METRICS_TOKEN or METRICS_PORT is set, then they are read; a short token, a token with spaces or the API\'s own port fail naming them', () => {
+    expect(loadConfig({}).metrics).toEqual({ token: undefined, port: undefined });
+    expect(loadConfig({ METRICS_TOKEN: 'scrape-0123456789abcdef', METRICS_PORT: '9464' }).metrics).toEqual({ token: 'scrape-0123456789abcdef', port: 9464 });
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 16 characters/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'has a space in it, long enough' })).toThrow(/METRICS_TOKEN must not contain spaces/);
+    expect(() => loadConfig({ PORT: '9000', METRICS_PORT: '9000' })).toThrow(/METRICS_PORT must differ from PORT/);
+  });
+
   it('when JWT_MAX_AGE is unset, then tokens may live 24 hours; a duration sets it', () => {
     expect(loadConfig({}).jwtMaxAgeMs).toBe(24 * 3_600_000);
     expect(loadConfig({ JWT_MAX_AGE: '2h' }).jwtMaxAgeMs).toBe(7_200_000);

@@ -359,6 +359,23 @@ describe('openai drafter — transport', () => {
     expect(stub.requests).toHaveLength(3);
   });
 
+  it('when a draft succeeds or fails, then each request is reported with its outcome, its time and the tokens the API counted (metrics)', async () => {
+    const calls: Array<{ outcome: string; seconds: number; usage: unknown }> = [];
+    const observed = drafter({ maxRetries: 0, observe: (call) => void calls.push(call) });
+    stub.enqueue({ json: answer(), usage: { prompt_tokens: 321, completion_tokens: 45, total_tokens: 366 } });
+    await observed.draft(request(['hello']));
+    stub.enqueue({ status: 503 });
+    await rejection(observed.draft(request(['hello'])));
+    stub.enqueue({ status: 401 });
+    await rejection(observed.draft(request(['hello'])));
+    expect(calls.map(({ outcome, usage }) => ({ outcome, usage }))).toEqual([
+      { outcome: 'ok', usage: { promptTokens: 321, completionTokens: 45, totalTokens: 366 } },
+      { outcome: 'http_5xx', usage: null },
+      { outcome: 'http_4xx', usage: null },
+    ]);
+    for (const call of calls) expect(call.seconds).toBeGreaterThanOrEqual(0);
+  });
+
   it('when the API rejects the request (401), then the ServiceError is not retryable and nothing is retried', async () => {
     stub.enqueue({ status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } });
     const error = await rejection(drafter({ maxRetries: 2 }).draft(request(['hello'])));

@@ -9,13 +9,14 @@ const PHONE = '+15550001111';
 let sims: RunningSimulators;
 
 /** Fresh clients (so fresh breakers) per test; tiny backoff keeps the file fast. */
-function clients(options: { timeoutMs?: number } & ResilienceOptions = {}) {
-  const { timeoutMs = 2_000, ...resilience } = options;
+function clients(options: { timeoutMs?: number; onCall?: (service: string, outcome: string, seconds: number) => void } & ResilienceOptions = {}) {
+  const { timeoutMs = 2_000, onCall, ...resilience } = options;
   return createServiceClients({
     urls: sims.urls,
     timeoutMs,
     token: () => 'test-service-token',
     logger,
+    onCall,
     resilience: { backoffInitialMs: 5, backoffMaxMs: 20, ...resilience },
   });
 }
@@ -201,6 +202,31 @@ describe('sms agent client', () => {
     await send();
     expect(breakers.sms_agent()).toBe('closed');
     expect(sims.sms.requestCount).toBe(3);
+  });
+
+  it('when calls succeed, fail, time out and meet an open breaker, then each attempt is reported by service with its outcome (metrics)', async () => {
+    const calls: Array<[string, string]> = [];
+    // A timeout generous enough for a loaded machine, and a delay well past it.
+    const { services } = clients({ attempts: 2, breakerThreshold: 2, timeoutMs: 500, onCall: (service, outcome) => void calls.push([service, outcome]) });
+    await services.collectionsMonitor.getTenant('tenant-1');
+    sims.sms.failNext(1, 503);
+    await services.smsAgent.history(PHONE); // a 503, then the retry succeeds
+    sims.sms.failNext(1, 404);
+    await services.smsAgent.history(PHONE); // a 404 is an empty history to the caller, a 4xx to the metrics
+    sims.sms.setResponseDelay(2_000);
+    // Two timeouts in a row open the breaker (a success between failures resets the count).
+    await failure(services.smsAgent.send({ to: PHONE, body: 'Slow', conversationId: 'c' }, 'key-slow-1'));
+    await failure(services.smsAgent.send({ to: PHONE, body: 'Slow', conversationId: 'c' }, 'key-slow-2'));
+    await failure(services.smsAgent.send({ to: PHONE, body: 'Hi', conversationId: 'c' }, 'key-fast'));
+    expect(calls).toEqual([
+      ['collections_monitor', 'ok'],
+      ['sms_agent', 'http_5xx'],
+      ['sms_agent', 'ok'],
+      ['sms_agent', 'http_4xx'],
+      ['sms_agent', 'timeout'],
+      ['sms_agent', 'timeout'],
+      ['sms_agent', 'breaker_open'],
+    ]);
   });
 
   it('when 4xx answers repeat, then the breaker stays closed', async () => {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.js';
+import type { DownstreamOutcome } from '../../metrics.js';
 import type { Services } from '../ports.js';
 import { COLLECTIONS_MONITOR, createCollectionsMonitorClient } from './collections-monitor.client.js';
 import { NOTIFICATION_SERVICE, createNotificationClient } from './notification.client.js';
@@ -30,11 +31,15 @@ export function createServiceClients(options: {
   token: () => string;
   logger: Logger;
   resilience?: ResilienceOptions;
+  /** Every attempt's outcome and duration, by service (metrics). */
+  onCall?: (service: string, outcome: DownstreamOutcome, seconds: number) => void;
 }): ServiceClients {
   const common = { timeoutMs: options.timeoutMs, token: options.token, logger: options.logger, ...options.resilience };
-  const monitor = createServiceHttp({ ...common, service: COLLECTIONS_MONITOR, baseUrl: options.urls.collectionsMonitor });
-  const sms = createServiceHttp({ ...common, service: SMS_AGENT, baseUrl: options.urls.smsAgent });
-  const notifications = createServiceHttp({ ...common, service: NOTIFICATION_SERVICE, baseUrl: options.urls.notificationService });
+  const client = (service: string, baseUrl: string) =>
+    createServiceHttp({ ...common, service, baseUrl, observe: options.onCall && ((outcome, seconds) => options.onCall!(service, outcome, seconds)) });
+  const monitor = client(COLLECTIONS_MONITOR, options.urls.collectionsMonitor);
+  const sms = client(SMS_AGENT, options.urls.smsAgent);
+  const notifications = client(NOTIFICATION_SERVICE, options.urls.notificationService);
   return {
     services: {
       collectionsMonitor: createCollectionsMonitorClient(monitor),

@@ -12,6 +12,7 @@ import {
 import got, { HTTPError, RequestError, TimeoutError } from 'got';
 import { ServiceError } from '../../errors.js';
 import { requestContext, type Logger } from '../../logger.js';
+import type { DownstreamOutcome } from '../../metrics.js';
 
 /** Per-attempt timeout of one downstream call (docs/architecture.md §6). SERVICE_TIMEOUT overrides it. */
 export const DEFAULT_SERVICE_TIMEOUT_MS = 30_000;
@@ -42,6 +43,8 @@ export interface ServiceHttpOptions extends ResilienceOptions {
   /** Called for every attempt, so a refreshed token is picked up. */
   token: () => string;
   logger: Logger;
+  /** Told how every attempt ended and how long it took (metrics); a call refused by the open breaker is `breaker_open`. */
+  observe?: (outcome: DownstreamOutcome, seconds: number) => void;
 }
 
 export interface RequestOptions {
@@ -117,9 +120,12 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
   breaker.onHalfOpen(() => log.info('circuit breaker half-open: trying one call'));
   breaker.onReset(() => log.info('circuit breaker closed'));
 
+  const observe = options.observe ?? (() => {});
+
   async function attempt<T>(method: HttpMethod, path: string, request: RequestOptions, signal: AbortSignal): Promise<T> {
     const requestId = requestContext.getStore()?.requestId;
     const startedAt = Date.now();
+    const seconds = () => (Date.now() - startedAt) / 1000;
     try {
       const response = await http(`${baseUrl}${path}`, {
         method,
@@ -133,8 +139,11 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
         },
       });
       log.debug({ method, operation: request.operation, status: response.statusCode, ms: Date.now() - startedAt }, 'downstream call');
-      return (response.body ? JSON.parse(response.body) : undefined) as T;
+      const body = (response.body ? JSON.parse(response.body) : undefined) as T;
+      observe('ok', seconds());
+      return body;
     } catch (error) {
+      observe(attemptOutcome(error, signal.aborted), seconds());
       const mapped = toServiceError(service, error, signal.aborted);
       if (signal.aborted) cancelled.add(mapped);
       log.debug({ method, operation: request.operation, upstreamStatus: mapped.upstreamStatus, retryable: mapped.retryable, ms: Date.now() - startedAt }, 'downstream call failed');
@@ -159,6 +168,7 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
         if (!(error instanceof ServiceError) || error.retryable) record(request.operation, false);
         if (error instanceof ServiceError) throw error;
         if (error instanceof BrokenCircuitError) {
+          observe('breaker_open', 0);
           throw new ServiceError(service, `${service} circuit breaker is open`, true, undefined, { cause: error });
         }
         if (error instanceof TaskCancelledError || request.signal?.aborted) {
@@ -181,6 +191,16 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
       }
     },
   };
+}
+
+/** got's error → the outcome label of one attempt (a bounded set, for metrics). */
+function attemptOutcome(error: unknown, aborted: boolean): DownstreamOutcome {
+  if (error instanceof HTTPError) return error.response.statusCode >= 500 ? 'http_5xx' : 'http_4xx';
+  if (aborted) return 'cancelled';
+  if (error instanceof TimeoutError) return 'timeout';
+  if (error instanceof RequestError) return 'network';
+  if (error instanceof SyntaxError) return 'invalid_response';
+  return 'error';
 }
 
 /**

@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { INTENTS, type Intent } from '../../../machines/conversation/conversation.types.js';
 import { ServiceError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { DownstreamOutcome } from '../../metrics.js';
 import {
   DEFAULT_COMPLIANCE,
   checkOutgoingText,
@@ -65,6 +66,17 @@ export interface OpenAiDrafterOptions {
   /** Approximate tokens (chars / 4) of earlier SMS sent as context; the most recent are kept. */
   historyTokenBudget?: number;
   compliance?: CompliancePolicy;
+  /** Told how each request ended, how long it took and the tokens it used (metrics). */
+  observe?: (call: { outcome: DownstreamOutcome; seconds: number; usage: DraftUsage | null }) => void;
+}
+
+/** The SDK's error → the outcome label of one request (a bounded set, for metrics). */
+export function openAiOutcome(error: unknown): DownstreamOutcome {
+  if (error instanceof APIUserAbortError) return 'cancelled';
+  if (error instanceof APIConnectionTimeoutError) return 'timeout';
+  if (error instanceof APIConnectionError) return 'network';
+  if (error instanceof APIError && error.status !== undefined) return error.status >= 500 ? 'http_5xx' : 'http_4xx';
+  return 'error';
 }
 
 export type ResponseFormatKind = 'json_schema' | 'json_object';
@@ -332,6 +344,7 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
       try {
         completion = await client.chat.completions.create(body, { signal });
       } catch (error) {
+        options.observe?.({ outcome: openAiOutcome(error), seconds: (performance.now() - started) / 1000, usage: null });
         const serviceError = toServiceError(error);
         log.warn(
           {
@@ -356,6 +369,7 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
             totalTokens: completion.usage.total_tokens,
           }
         : null;
+      options.observe?.({ outcome: 'ok', seconds: latencyMs / 1000, usage });
       const interpretation = await interpret(request, rawText, choice?.finish_reason ?? null, choice?.message?.refusal ?? null);
       const proposal: DraftProposal = {
         ...interpretation,
