@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTrx } from './database.js';
+import { withinScope, type TenantScope } from './tenant-scope.js';
 
 /** Drafts and the approval queue (a draft that needs a manager carries a review status). */
 
@@ -82,20 +83,20 @@ export async function closeApproval(
     .execute();
 }
 
-/** A queue item with the state its conversation is in now (to explain a refusal). */
-export async function findApproval(db: DbOrTrx, approvalId: string) {
-  return db
+/** A queue item with the state its conversation is in now (to explain a refusal); none outside the scope. */
+export async function findApproval(db: DbOrTrx, approvalId: string, scope: TenantScope) {
+  const query = db
     .selectFrom('drafts')
     .innerJoin('conversations', 'conversations.id', 'drafts.conversation_id')
     .selectAll('drafts')
     .select('conversations.state')
     .where('drafts.id', '=', approvalId)
-    .where('drafts.review_status', 'is not', null)
-    .executeTakeFirst();
+    .where('drafts.review_status', 'is not', null);
+  return withinScope(query, scope, 'drafts.conversation_id').executeTakeFirst();
 }
 
-/** Oldest first; keyset pagination on (queued_at, id), continuing after the item `afterId`. */
-export async function listApprovals(db: DbOrTrx, options: { status: string; limit: number; afterId?: string }) {
+/** Oldest first, of the scope's tenants; keyset pagination on (queued_at, id), continuing after the item `afterId`. */
+export async function listApprovals(db: DbOrTrx, options: { status: string; limit: number; afterId?: string; scope: TenantScope }) {
   let query = db
     .selectFrom('drafts')
     .innerJoin('conversations', 'conversations.id', 'drafts.conversation_id')
@@ -128,5 +129,5 @@ export async function listApprovals(db: DbOrTrx, options: { status: string; limi
       sql<boolean>`(drafts.queued_at, drafts.id) > (select d.queued_at, d.id from drafts d where d.id = ${options.afterId})`,
     );
   }
-  return query.execute();
+  return withinScope(query, options.scope, 'drafts.conversation_id').execute();
 }

@@ -4,6 +4,7 @@ import type { Db } from '../db/database.js';
 import { badRequest } from '../errors.js';
 import { findUnsafeCharacter } from '../text/text.js';
 import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
+import { principalOf } from './auth.js';
 import { register, ROUTES } from './routes.js';
 import { parse } from './validate.js';
 
@@ -15,7 +16,7 @@ export function approvalsRouter(deps: { db: Db }) {
   register(router, ROUTES.approvals, async (req, res) => {
     const query = parse(ROUTES.approvals.request.query, req.query);
     const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId });
+    const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId, scope: principalOf(req).scope });
     const last = rows.at(-1);
     res.json({
       items: rows.map((row) => ({
