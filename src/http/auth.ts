@@ -163,9 +163,14 @@ export function createAuthenticator(options: AuthOptions): RequestHandler {
   };
 }
 
-/** The key set could not be read (down, slow, not a key set): not the caller's fault, so not a 401. */
+/**
+ * The key set could not be read (down, slow, not a key set): not the caller's fault, so not a 401. jose
+ * throws a token's faults as specific errors, and a key-set answer that is not 200 or not JSON as a bare
+ * JOSEError; a network failure is not a JOSEError at all.
+ */
 function keysUnavailable(error: unknown) {
-  return error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid || !(error instanceof joseErrors.JOSEError);
+  if (!(error instanceof joseErrors.JOSEError)) return true;
+  return error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid || error.code === joseErrors.JOSEError.code;
 }
 
 export function requireRole(...roles: Role[]): RequestHandler {
