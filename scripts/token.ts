@@ -26,6 +26,10 @@ if (!ROLES.includes(role as Role)) {
 const config = loadConfig();
 const tenants = parsed.values.tenants?.split(',').map((tenant) => tenant.trim()).filter(Boolean);
 const org = parsed.values.org ?? (role === 'manager' && !tenants?.length ? config.auth.orgId : undefined);
+if (role === 'manager' && !tenants?.length && !org) {
+  console.error('a manager token needs a scope: pass --tenants a,b (or set ORG_ID for one that sees every tenant)');
+  process.exit(2);
+}
 const token = signToken(
   config.jwtSecret,
   role as Role,
