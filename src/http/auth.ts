@@ -131,19 +131,29 @@ export function createAuthenticator(options: AuthOptions): RequestHandler {
    * HMAC, and it is the token of every service call. RS256/ES256 through jose, which fetches the key set.
    */
   async function verifiedPayload(token: string): Promise<unknown> {
-    const { alg } = decodeProtectedHeader(token);
-    if (alg === 'HS256') return jwt.verify(token, secret as unknown as string, { algorithms: ['HS256'], ...expected });
-    if (!jwks) throw new joseErrors.JOSEAlgNotAllowed('asymmetric tokens need JWT_JWKS_URL');
-    return (await jwtVerify(token, jwks, { algorithms: ['RS256', 'ES256'], ...expected, requiredClaims: ['exp', 'sub'] })).payload;
-  }
-
-  async function principalOfToken(token: string): Promise<Principal> {
-    let payload: unknown;
+    let alg: string | undefined;
     try {
-      payload = await verifiedPayload(token);
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw unauthorized();
+    }
+    if (alg === 'HS256') {
+      try {
+        return jwt.verify(token, secret as unknown as string, { algorithms: ['HS256'], ...expected });
+      } catch {
+        throw unauthorized();
+      }
+    }
+    if (!jwks) throw unauthorized();
+    try {
+      return (await jwtVerify(token, jwks, { algorithms: ['RS256', 'ES256'], ...expected, requiredClaims: ['exp', 'sub'] })).payload;
     } catch (error) {
       throw keysUnavailable(error) ? new AppError('auth_unavailable', 'the signing keys cannot be fetched now; try again', 503, true) : unauthorized();
     }
+  }
+
+  async function principalOfToken(token: string): Promise<Principal> {
+    const payload = await verifiedPayload(token);
     const parsed = tokenClaims.safeParse(payload);
     if (!parsed.success || !withinMaxAge(parsed.data, options.maxAgeMs)) throw unauthorized();
     const claims = readClaims(parsed.data);
@@ -168,10 +178,9 @@ export function createAuthenticator(options: AuthOptions): RequestHandler {
 /**
  * The key set could not be read (down, slow, not a key set): not the caller's fault, so not a 401. jose
  * throws a token's faults as specific errors, and a key-set answer that is not 200 or not JSON as a bare
- * JOSEError; a network failure is neither. jsonwebtoken's errors (HS256) are all the token's.
+ * JOSEError; a network failure is not a JOSEError at all.
  */
 function keysUnavailable(error: unknown) {
-  if (error instanceof jwt.JsonWebTokenError) return false;
   if (!(error instanceof joseErrors.JOSEError)) return true;
   return error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid || error.code === joseErrors.JOSEError.code;
 }

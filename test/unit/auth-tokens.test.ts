@@ -114,6 +114,15 @@ describe('asymmetric tokens from JWT_JWKS_URL', () => {
     }
   });
 
+  it('when an RS256 token is mangled (payload or signature not base64url JSON), then 401, not 503', async () => {
+    const app = appWith({ jwksCooldownMs: 0 });
+    const [header, payload, signature] = (await signWith(rsa, { sub: 'x', role: 'service' }, issued)).split('.');
+    for (const token of [`${header}.%%%.${signature}`, `${header}.${payload}.!!`, `${header}.${Buffer.from('[1]').toString('base64url')}.${signature}`, `${header}..`]) {
+      const response = await call(app, token);
+      expect({ token, status: response.status }).toEqual({ token, status: 401 });
+    }
+  });
+
   it('when no JWT_JWKS_URL is configured, then an RS256 token is refused', async () => {
     const app = appWith({ jwksUrl: undefined });
     await call(app, await signWith(rsa, { sub: 'x', role: 'service' }, issued)).expect(401);
@@ -127,12 +136,14 @@ describe('HS256 beside the key set', () => {
     await call(app, signToken(SECRET, 'service', 'sms-agent', '1h')).expect(401);
   });
 
-  it('when a token is unsigned (alg none), expired, has no exp, or lives past JWT_MAX_AGE, then 401', async () => {
+  it('when a token is not a JWT, unsigned (alg none), expired, has no exp, or lives past JWT_MAX_AGE, then 401', async () => {
     const app = appWith({ issuer: undefined, audience: undefined });
     const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(
       JSON.stringify({ sub: 'x', role: 'service', exp: Math.floor(Date.now() / 1000) + 60 }),
     ).toString('base64url')}.`;
     for (const token of [
+      'not-a-token',
+      'a.b.c',
       none,
       signToken(SECRET, 'service', 'x', '-1s'),
       jwt.sign({ role: 'service' }, SECRET, { subject: 'x', algorithm: 'HS256' }),
