@@ -3,7 +3,7 @@ import helmet from 'helmet';
 import type { ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import type { Db } from './db/database.js';
 import { approvalsRouter } from './http/approvals.routes.js';
-import { createAuthenticator } from './http/auth.js';
+import { createAuthenticator, type AuthOptions } from './http/auth.js';
 import { conversationsRouter, machineRouter } from './http/conversations.routes.js';
 import { createErrorHandler, notFoundHandler } from './http/errors.js';
 import { healthRouter, type DependencyInfo } from './http/health.routes.js';
@@ -30,11 +30,10 @@ export interface AppDeps {
   runtime: Runtime;
   machine: ConversationMachine;
   compliance: CompliancePolicy;
-  jwtSecret: string;
+  /** How inbound tokens are verified and scoped (config JWT_*, ORG_ID; docs/auth.md). */
+  auth: AuthOptions;
   /** The scraper's bearer token for /metrics (config METRICS_TOKEN); unset: any role's token. */
   metricsToken?: string;
-  /** Longest token lifetime accepted (config JWT_MAX_AGE). */
-  jwtMaxAgeMs: number;
   /** Keys the HMAC of derived conversation ids (config CONVERSATION_ID_SECRET). */
   conversationIdSecret: string;
   logger: Logger;
@@ -59,7 +58,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
 
-  const authenticate = createAuthenticator(deps.jwtSecret, { maxAgeMs: deps.jwtMaxAgeMs });
+  const authenticate = createAuthenticator(deps.auth);
   // The routes ahead of the body parser take no body, but their path, query and headers are checked all the same.
   const authenticateAndGuard: RequestHandler = (req, res, next) => authenticate(req, res, (error?: unknown) => (error ? next(error) : textGuard(req, res, next)));
   app.use(healthRouter({ db: deps.db, dependencies: deps.dependencies, authenticate: authenticateAndGuard }));

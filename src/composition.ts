@@ -229,6 +229,8 @@ export async function startOrchestrator(
       closers.push(() => worker!.stop());
     }
 
+    // How inbound tokens are verified and scoped (docs/auth.md): the API's and the metrics port's.
+    const authOptions = { secret: config.jwtSecret, maxAgeMs: config.jwtMaxAgeMs, ...config.auth };
     let server: Server | null = null;
     let url: string | null = null;
     if (options.http ?? true) {
@@ -237,8 +239,7 @@ export async function startOrchestrator(
         runtime,
         machine,
         compliance: compliancePolicy(config),
-        jwtSecret: config.jwtSecret,
-        jwtMaxAgeMs: config.jwtMaxAgeMs,
+        auth: authOptions,
         metricsToken: config.metrics.token,
         conversationIdSecret: config.conversationIdSecret,
         logger,
@@ -271,7 +272,7 @@ export async function startOrchestrator(
 
     let metricsUrl: string | null = null;
     if (config.metrics.port !== undefined) {
-      const guard = metricsAuth(config.metrics.token, createAuthenticator(config.jwtSecret, { maxAgeMs: config.jwtMaxAgeMs }));
+      const guard = metricsAuth(config.metrics.token, createAuthenticator(authOptions));
       const metricsServer = await listen(createMetricsApp(metrics.registry, guard, logger), config.metrics.port);
       closers.push(gracefulCloser(metricsServer.server));
       metricsUrl = metricsServer.url;

@@ -35,6 +35,12 @@ const DEV_OUTBOUND_JWT_SECRET = 'dev-only-outbound-secret-change-me-fedcba987654
  */
 const DEV_CONVERSATION_ID_SECRET = 'dev-only-conversation-id-secret-change-me-0123456789';
 
+/**
+ * The organisation a development or test deployment serves, so that `npm run token -- manager` can mint a
+ * manager token for all its tenants. Production has none unless ORG_ID says so (then managers need `tenants`).
+ */
+export const DEV_ORG_ID = 'dev-org';
+
 /** Connections one process keeps for itself whatever the load: the worker's liveness session and graphile-worker's LISTEN. */
 const POOL_RESERVED_CONNECTIONS = 2;
 /**
@@ -69,6 +75,10 @@ const schema = z
     OUTBOUND_JWT_SECRET: z.string().min(32, 'OUTBOUND_JWT_SECRET must be at least 32 characters').optional(),
     OUTBOUND_JWT_AUDIENCE: z.string().min(1).optional(),
     JWT_MAX_AGE: duration('24h').refine((ms) => ms > 0, 'JWT_MAX_AGE must be positive'),
+    JWT_JWKS_URL: optionalUrl,
+    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    ORG_ID: z.string().min(1).max(200).optional(),
     CONVERSATION_ID_SECRET: z.string().min(32, 'CONVERSATION_ID_SECRET must be at least 32 characters').optional(),
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(1000).optional(),
     COLLECTIONS_MONITOR_URL: optionalUrl,
@@ -221,6 +231,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
     jwtMaxAgeMs: e.JWT_MAX_AGE,
+    /** Inbound tokens (docs/auth.md): HS256 with jwtSecret, RS256/ES256 from the key set; iss and aud when set. */
+    auth: {
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      orgId: e.ORG_ID ?? (e.NODE_ENV === 'production' ? undefined : DEV_ORG_ID),
+    },
     conversationIdSecret: e.CONVERSATION_ID_SECRET ?? DEV_CONVERSATION_ID_SECRET,
     outboundJwt: { secret: e.OUTBOUND_JWT_SECRET ?? DEV_OUTBOUND_JWT_SECRET, audience: e.OUTBOUND_JWT_AUDIENCE },
     services: {

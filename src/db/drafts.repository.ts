@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTrx } from './database.js';
+import { ALL_TENANTS, withinScope, type TenantScope } from './tenant-scope.js';
 
 /** Drafts and the approval queue (a draft that needs a manager carries a review status). */
 
@@ -45,16 +46,19 @@ export async function insertDraft(db: DbOrTrx, draft: DraftRecord) {
 }
 
 /** The approval queue at a glance: how many wait, since when, and how long the oldest has (database clock). */
-export async function pendingApprovals(db: DbOrTrx): Promise<{ pending: number; oldest: Date | null; oldestAgeSeconds: number }> {
-  return db
-    .selectFrom('drafts')
-    .select([
-      sql<number>`count(*)::int`.as('pending'),
-      sql<Date | null>`min(queued_at)`.as('oldest'),
-      sql<number>`coalesce(extract(epoch from now() - min(queued_at)), 0)::float8`.as('oldestAgeSeconds'),
-    ])
-    .where('review_status', '=', 'pending')
-    .executeTakeFirstOrThrow();
+export async function pendingApprovals(db: DbOrTrx, scope: TenantScope = ALL_TENANTS): Promise<{ pending: number; oldest: Date | null; oldestAgeSeconds: number }> {
+  return withinScope(
+    db
+      .selectFrom('drafts')
+      .select([
+        sql<number>`count(*)::int`.as('pending'),
+        sql<Date | null>`min(queued_at)`.as('oldest'),
+        sql<number>`coalesce(extract(epoch from now() - min(queued_at)), 0)::float8`.as('oldestAgeSeconds'),
+      ])
+      .where('review_status', '=', 'pending'),
+    scope,
+    'drafts.conversation_id',
+  ).executeTakeFirstOrThrow();
 }
 
 export async function queueForApproval(db: DbOrTrx, draftId: string) {
@@ -95,20 +99,20 @@ export async function closeApproval(
     .execute();
 }
 
-/** A queue item with the state its conversation is in now (to explain a refusal). */
-export async function findApproval(db: DbOrTrx, approvalId: string) {
-  return db
+/** A queue item with the state its conversation is in now (to explain a refusal); none outside the scope. */
+export async function findApproval(db: DbOrTrx, approvalId: string, scope: TenantScope) {
+  const query = db
     .selectFrom('drafts')
     .innerJoin('conversations', 'conversations.id', 'drafts.conversation_id')
     .selectAll('drafts')
     .select('conversations.state')
     .where('drafts.id', '=', approvalId)
-    .where('drafts.review_status', 'is not', null)
-    .executeTakeFirst();
+    .where('drafts.review_status', 'is not', null);
+  return withinScope(query, scope, 'drafts.conversation_id').executeTakeFirst();
 }
 
-/** Oldest first; keyset pagination on (queued_at, id), continuing after the item `afterId`. */
-export async function listApprovals(db: DbOrTrx, options: { status: string; limit: number; afterId?: string }) {
+/** Oldest first, of the scope's tenants; keyset pagination on (queued_at, id), continuing after the item `afterId`. */
+export async function listApprovals(db: DbOrTrx, options: { status: string; limit: number; afterId?: string; scope: TenantScope }) {
   let query = db
     .selectFrom('drafts')
     .innerJoin('conversations', 'conversations.id', 'drafts.conversation_id')
@@ -141,5 +145,5 @@ export async function listApprovals(db: DbOrTrx, options: { status: string; limi
       sql<boolean>`(drafts.queued_at, drafts.id) > (select d.queued_at, d.id from drafts d where d.id = ${options.afterId})`,
     );
   }
-  return query.execute();
+  return withinScope(query, options.scope, 'drafts.conversation_id').execute();
 }

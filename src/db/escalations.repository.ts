@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTrx } from './database.js';
+import { withinScope, type TenantScope } from './tenant-scope.js';
 
 /** Escalations: a person owns the conversation from `opened_at` until `closed_at`. */
 
@@ -25,8 +26,8 @@ export async function findOpenEscalation(db: DbOrTrx, conversationId: string) {
     .executeTakeFirst();
 }
 
-/** Open escalations, oldest first (the managers' list), optionally of one reason. */
-export async function listOpenEscalations(db: DbOrTrx, filter: { reason?: string; limit: number }) {
+/** Open escalations of the scope's tenants, oldest first (the managers' list), optionally of one reason. */
+export async function listOpenEscalations(db: DbOrTrx, filter: { reason?: string; limit: number; scope: TenantScope }) {
   let query = db
     .selectFrom('escalations')
     .innerJoin('conversations', 'conversations.id', 'escalations.conversation_id')
@@ -44,7 +45,7 @@ export async function listOpenEscalations(db: DbOrTrx, filter: { reason?: string
     .orderBy('escalations.id')
     .limit(filter.limit);
   if (filter.reason) query = query.where('escalations.reason', '=', filter.reason);
-  return query.execute();
+  return withinScope(query, filter.scope, 'escalations.conversation_id').execute();
 }
 
 export async function closeOpenEscalations(db: DbOrTrx, conversationId: string, resolution: string) {

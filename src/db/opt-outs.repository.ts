@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { normalisePhone } from '../text/phone.js';
 import type { DbOrTrx } from './database.js';
+import { withinScope, type TenantScope } from './tenant-scope.js';
 
 /**
  * Opt-outs (suppressions) hold for a phone number across conversations and tenants, in E.164: the debtor's
@@ -34,15 +35,18 @@ export async function addSuppression(db: DbOrTrx, entry: { phone: string; addedB
   return inserted !== undefined;
 }
 
-/** Suppressed numbers, newest first, in pages keyed by the time and number of the last one seen. */
-export async function listSuppressions(db: DbOrTrx, limit: number) {
-  return db
+/**
+ * Suppressed numbers, newest first. A scoped token sees those its tenants' conversations recorded; a
+ * manager's suppression belongs to no conversation, so only an all-tenant token sees it.
+ */
+export async function listSuppressions(db: DbOrTrx, limit: number, scope: TenantScope) {
+  const query = db
     .selectFrom('opt_outs')
     .select(['phone', 'conversation_id', 'source', 'added_by', 'reason', sql<Date>`opted_out_at`.as('since')])
     .orderBy('opted_out_at', 'desc')
     .orderBy('phone')
-    .limit(limit)
-    .execute();
+    .limit(limit);
+  return withinScope(query, scope, 'opt_outs.conversation_id').execute();
 }
 
 /**

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { AgreedPlan } from '../../machines/conversation/conversation.types.js';
 import type { DbOrTrx } from './database.js';
+import { withinScope, type TenantScope } from './tenant-scope.js';
 import type { PaymentPlansTable } from './schema.js';
 
 export type PlanStatus = PaymentPlansTable['status'];
@@ -98,12 +99,15 @@ export interface PlanView {
   schedule: Array<{ due_on: string; amount_cents: number; paid_cents: number; status: string }>;
 }
 
-/** Plans with their schedules, newest first: of one conversation, or by status (the managers' list). */
-export async function listPlans(db: DbOrTrx, filter: { conversationId?: string; status?: PlanStatus; limit?: number }): Promise<PlanView[]> {
+/** Plans of the scope's tenants with their schedules, newest first: of one conversation, or by status (the managers' list). */
+export async function listPlans(
+  db: DbOrTrx,
+  filter: { conversationId?: string; status?: PlanStatus; limit?: number; scope: TenantScope },
+): Promise<PlanView[]> {
   let query = db.selectFrom('payment_plans').selectAll().orderBy('agreed_at', 'desc').orderBy('id').limit(filter.limit ?? 50);
   if (filter.conversationId) query = query.where('conversation_id', '=', filter.conversationId);
   if (filter.status) query = query.where('status', '=', filter.status);
-  const plans = await query.execute();
+  const plans = await withinScope(query, filter.scope, 'payment_plans.conversation_id').execute();
   if (plans.length === 0) return [];
   const instalments = await db
     .selectFrom('plan_instalments')

@@ -6,6 +6,7 @@ import { findUnsafeCharacter } from '../text/text.js';
 import type { ConversationContext, InboundMessage } from '../../machines/conversation/conversation.types.js';
 import { newestInbound } from '../db/messages.repository.js';
 import { upgradeContext } from '../runtime/machine-snapshot.js';
+import { principalOf } from './auth.js';
 import { register, ROUTES } from './routes.js';
 import { parse } from './validate.js';
 
@@ -17,7 +18,7 @@ export function approvalsRouter(deps: { db: Db }) {
   register(router, ROUTES.approvals, async (req, res) => {
     const query = parse(ROUTES.approvals.request.query, req.query);
     const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
-    const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId });
+    const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId, scope: principalOf(req).scope });
     const contexts = new Map(rows.map((row) => [row.conversation_id, upgradeContext(row.snapshot.context)]));
     const debtorMessages = await newestInbound(
       deps.db,

@@ -65,7 +65,7 @@ export async function decideApproval(
   idempotencyKey: string,
   expectedConversationId?: string,
 ): Promise<ApplyResult> {
-  const approval = await findApproval(deps.db, event.approvalId);
+  const approval = await findApproval(deps.db, event.approvalId, principal.scope);
   if (!approval || (expectedConversationId && approval.conversation_id !== expectedConversationId)) {
     throw notFound(`approval ${event.approvalId}`);
   }

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Db } from '../db/database.js';
 import { findOptOut } from '../db/opt-outs.repository.js';
 import { findContactPreference } from '../db/contact-preferences.repository.js';
+import { assertConversationInScope, assertTenantInScope, withinScope, type TenantScope } from '../db/tenant-scope.js';
 import { capsUsed } from '../effects/send-gate.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
@@ -28,6 +29,9 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
     if (!EVENT_ROLES[body.type].includes(principal.role)) {
       throw forbidden('forbidden_role', `${body.type} needs the role ${EVENT_ROLES[body.type].join(' or ')}`);
     }
+    // The tenant the caller names (403), then the conversation's own (404 outside the scope), before anything is read for it.
+    if (body.type === 'sms.received' && body.tenant_id) assertTenantInScope(principal.scope, body.tenant_id);
+    await assertConversationInScope(deps.db, principal.scope, id);
     const key = req.header('idempotency-key') ?? (body.type === 'sms.received' ? body.message_id : undefined);
     if (!key) throw badRequest('an Idempotency-Key header is required', [{ path: 'Idempotency-Key', message: 'required' }]);
     const idempotency = parse(idempotencyKey, key);
@@ -49,20 +53,20 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
       ifNotAccepted: body.type === 'sms.received' ? 'record' : 'reject',
     });
     if (body.type === 'sms.received' && !result.duplicate) {
-      const phone = create?.phone ?? (await loadConversation(deps.db, id)).phone;
+      const phone = create?.phone ?? (await loadConversation(deps.db, id, principal.scope)).phone;
       await honourOptIn(deps.db, { conversationId: id, phone, text: body.text });
     }
     sendApplied(res, result);
   });
 
   register(router, ROUTES.conversation, async (req, res) => {
-    const row = await loadConversation(deps.db, parse(ROUTES.conversation.request.params, req.params).id);
+    const row = await loadConversation(deps.db, parse(ROUTES.conversation.request.params, req.params).id, principalOf(req).scope);
     res.json({ ...describeConversation(deps.machine, row), compliance: await complianceState(deps.db, row, deps.clock()) });
   });
 
   register(router, ROUTES.transitions, async (req, res) => {
     const { id } = parse(ROUTES.transitions.request.params, req.params);
-    await loadConversation(deps.db, id);
+    await loadConversation(deps.db, id, principalOf(req).scope);
     const rows = await deps.db
       .selectFrom('transitions')
       .select(['seq', 'from_state', 'to_state', 'event_type', 'event_id', 'actor', 'at', 'prev_hash', 'hash'])
@@ -75,8 +79,9 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
   return router;
 }
 
-export async function loadConversation(db: Db, id: string) {
-  const row = await db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+/** The conversation, if it exists and is in the scope; else 404 (the same answer for both). */
+export async function loadConversation(db: Db, id: string, scope: TenantScope) {
+  const row = await withinScope(db.selectFrom('conversations').selectAll().where('id', '=', id), scope, 'conversations.id').executeTakeFirst();
   if (!row) throw notFound(`conversation ${id}`);
   return row;
 }

@@ -4,11 +4,13 @@ import type { Registry } from 'prom-client';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Principal } from './auth.js';
+import { tenantsScope } from '../db/tenant-scope.js';
 import { createErrorHandler, notFoundHandler } from './errors.js';
 import { requestIdMiddleware } from './request-context.js';
 import { register, ROUTES } from './routes.js';
 
-const SCRAPER: Principal = { subject: 'metrics-scraper', role: 'service' };
+// No tenant: /metrics carries no tenant's data (no tenant labels), and this token must open nothing else.
+const SCRAPER: Principal = { subject: 'metrics-scraper', role: 'service', scope: tenantsScope([]) };
 
 /**
  * Who may scrape `/metrics` (docs/observability.md): with METRICS_TOKEN set, whoever sends exactly that

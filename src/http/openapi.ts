@@ -97,7 +97,7 @@ export function buildOpenApiDocument(routes: Record<string, RouteSpec>, info: { 
     ],
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256, role `service` or `manager` (npm run token)' } },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'HS256 (JWT_SECRET) or RS256/ES256 (JWT_JWKS_URL); role `service` or `manager`, scope `tenants` / `org` (docs/auth.md; npm run token)' } },
       schemas: { Error: errorSchema },
     },
   };

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { pendingApprovals } from '../db/drafts.repository.js';
 import { findOpenEscalation } from '../db/escalations.repository.js';
+import { assertConversationInScope, assertTenantInScope, withinScope, type TenantScope } from '../db/tenant-scope.js';
 import { assessPlanOffer, type PlanAssessmentDeps } from '../effects/plan-assessment.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { Db } from '../db/database.js';
@@ -32,6 +33,9 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
 
   register(router, ROUTES.smsReceived, async (req, res) => {
     const body = parse(ROUTES.smsReceived.request.body, req.body); // phone_number is E.164 from here on
+    const { scope } = principalOf(req);
+    assertTenantInScope(scope, body.tenant_id);
+    if (body.conversation_id !== undefined) await assertConversationInScope(deps.db, scope, body.conversation_id);
     const key = keyOf(req.header('idempotency-key'), body.message_id);
     // A caller's id is used as it is (ids stored under any earlier scheme keep working), but only for its own tenant and number.
     const conversationId = body.conversation_id ?? (await conversationIdFor(deps.db, deps.conversationIdSecret, body.tenant_id, body.phone_number));
@@ -54,7 +58,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     if (body.manager_id !== undefined && body.manager_id !== principal.subject) {
       throw forbidden('manager_mismatch', 'manager_id must be the manager of the token');
     }
-    const approvalId = body.response_queue_id ?? (await approvalOfConversation(deps.db, body.conversation_id!, body.phone_number!));
+    const approvalId = body.response_queue_id ?? (await approvalOfConversation(deps.db, body.conversation_id!, body.phone_number!, principal.scope));
     const managerId = principal.subject;
     const events: Record<typeof body.action, () => ReviewEvent> = {
       approve: () => ({ type: 'review.approved', approvalId, managerId, ...(body.approved_text ? { text: body.approved_text } : {}) }),
@@ -71,6 +75,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
   register(router, ROUTES.escalate, async (req, res) => {
     const body = parse(ROUTES.escalate.request.body, req.body);
     const principal = principalOf(req);
+    await assertConversationInScope(deps.db, principal.scope, body.conversationId);
     const result = await deps.runtime.apply({
       conversationId: body.conversationId,
       event: { type: 'staff.escalate', by: principal.subject, reason: body.reason, escalationType: body.escalationType, severity: body.severity },
@@ -96,7 +101,8 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
   register(router, ROUTES.paymentPlanDetected, async (req, res) => {
     const body = parse(ROUTES.paymentPlanDetected.request.body, req.body);
     const principal = principalOf(req);
-    const conversation = await loadConversation(deps.db, body.conversation_id);
+    assertTenantInScope(principal.scope, body.tenant_id);
+    const conversation = await loadConversation(deps.db, body.conversation_id, principal.scope);
     if (conversation.tenant_id !== body.tenant_id) {
       throw conflict('conversation_mismatch', 'the conversation belongs to another tenant');
     }
@@ -137,6 +143,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
   register(router, ROUTES.retry, async (req, res) => {
     const principal = principalOf(req);
     const workflowId = parse(ROUTES.retry.request.params, req.params).workflowId;
+    await assertConversationInScope(deps.db, principal.scope, workflowId);
     let result: Awaited<ReturnType<typeof deps.runtime.apply>>;
     try {
       result = await deps.runtime.apply({
@@ -155,25 +162,32 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
   });
 
   register(router, ROUTES.workflowStatus, async (req, res) => {
-    const row = await loadConversation(deps.db, parse(ROUTES.workflowStatus.request.params, req.params).conversationId);
+    const row = await loadConversation(deps.db, parse(ROUTES.workflowStatus.request.params, req.params).conversationId, principalOf(req).scope);
     const { status: machineStatus, ...description } = describeConversation(deps.machine, row);
     res.json({ workflow_id: row.id, ...description, machine_status: machineStatus, ...dashboardStatus(row, description) });
   });
 
-  register(router, ROUTES.orchestrateMetrics, async (_req, res) => {
+  // Counts of the token's tenants only: one client's volumes are not another's business.
+  register(router, ROUTES.orchestrateMetrics, async (req, res) => {
+    const { scope } = principalOf(req);
     const [states, approvals, transitions, dashboard] = await Promise.all([
-      deps.db
-        .selectFrom('conversations')
-        .select([sql<string>`split_part(state, '.', 1)`.as('state'), sql<number>`count(*)::int`.as('count')])
+      withinScope(
+        deps.db.selectFrom('conversations').select([sql<string>`split_part(state, '.', 1)`.as('state'), sql<number>`count(*)::int`.as('count')]),
+        scope,
+        'conversations.id',
+      )
         .groupBy(sql`1`)
         .execute(),
-      pendingApprovals(deps.db),
-      deps.db
-        .selectFrom('transitions')
-        .select(sql<number>`count(*)::int`.as('count'))
-        .where('at', '>', sql<Date>`now() - interval '24 hours'`)
-        .executeTakeFirstOrThrow(),
-      dashboardCounts(deps.db),
+      pendingApprovals(deps.db, scope),
+      withinScope(
+        deps.db
+          .selectFrom('transitions')
+          .select(sql<number>`count(*)::int`.as('count'))
+          .where('at', '>', sql<Date>`now() - interval '24 hours'`),
+        scope,
+        'transitions.conversation_id',
+      ).executeTakeFirstOrThrow(),
+      dashboardCounts(deps.db, scope),
     ]);
     res.json({
       ...dashboard,
@@ -193,8 +207,8 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
  * is decided. With nothing pending, the latest item is answered for, so that a retried decision gets its
  * first answer and a late one its `409 already_decided` (decideApproval).
  */
-async function approvalOfConversation(db: Db, conversationId: string, e164: string): Promise<string> {
-  const conversation = await loadConversation(db, conversationId);
+async function approvalOfConversation(db: Db, conversationId: string, e164: string, scope: TenantScope): Promise<string> {
+  const conversation = await loadConversation(db, conversationId, scope);
   if ((normalisePhone(conversation.phone) ?? conversation.phone) !== e164) {
     throw conflict('conversation_mismatch', `conversation ${conversationId} belongs to another phone number`);
   }
@@ -254,15 +268,18 @@ function dashboardStatus(row: { state: string; updated_at: Date }, description: 
  * - `total_messages`: inbound texts plus accepted outbound ones today; `escalations`: opened today;
  *   `payment_plans`: agreed today.
  */
-async function dashboardCounts(db: Db) {
+async function dashboardCounts(db: Db, scope: TenantScope) {
   const hourAgo = sql<Date>`now() - interval '1 hour'`;
   const today = sql<Date>`date_trunc('day', now() at time zone 'utc') at time zone 'utc'`;
   const count = sql<number>`count(*)::int`;
   const [received, drafts, routed, response, inboundToday, outboundToday, escalations, plans] = await Promise.all([
-    db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>', hourAgo).executeTakeFirstOrThrow(),
-    db.selectFrom('drafts').select(count.as('n')).where('created_at', '>', hourAgo).executeTakeFirstOrThrow(),
-    db
-      .selectFrom('transitions')
+    withinScope(
+      db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>', hourAgo),
+      scope,
+      'messages.conversation_id',
+    ).executeTakeFirstOrThrow(),
+    withinScope(db.selectFrom('drafts').select(count.as('n')).where('created_at', '>', hourAgo), scope, 'drafts.conversation_id').executeTakeFirstOrThrow(),
+    withinScope(db.selectFrom('transitions'), scope, 'transitions.conversation_id')
       .select([
         sql<number>`count(*) filter (where split_part(to_state, '.', 1) = 'sending')::int`.as('auto'),
         sql<number>`count(*)::int`.as('all'),
@@ -271,8 +288,7 @@ async function dashboardCounts(db: Db) {
       .where(sql<string>`split_part(from_state, '.', 1)`, '=', 'drafting')
       .where(sql<string>`split_part(to_state, '.', 1)`, 'in', ['sending', 'pendingApproval'])
       .executeTakeFirstOrThrow(),
-    db
-      .selectFrom('outbound_messages as o')
+    withinScope(db.selectFrom('outbound_messages as o'), scope, 'o.conversation_id')
       .select(
         sql<number | null>`avg(extract(epoch from o.updated_at - (
           select max(m.at) from messages m where m.conversation_id = o.conversation_id and m.direction = 'inbound' and m.at <= o.first_attempt_at
@@ -281,10 +297,18 @@ async function dashboardCounts(db: Db) {
       .where('o.status', '=', 'accepted')
       .where('o.updated_at', '>', hourAgo)
       .executeTakeFirstOrThrow(),
-    db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>=', today).executeTakeFirstOrThrow(),
-    db.selectFrom('outbound_messages').select(count.as('n')).where('status', '=', 'accepted').where('updated_at', '>=', today).executeTakeFirstOrThrow(),
-    db.selectFrom('escalations').select(count.as('n')).where('opened_at', '>=', today).executeTakeFirstOrThrow(),
-    db.selectFrom('payment_plans').select(count.as('n')).where('agreed_at', '>=', today).executeTakeFirstOrThrow(),
+    withinScope(
+      db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>=', today),
+      scope,
+      'messages.conversation_id',
+    ).executeTakeFirstOrThrow(),
+    withinScope(
+      db.selectFrom('outbound_messages').select(count.as('n')).where('status', '=', 'accepted').where('updated_at', '>=', today),
+      scope,
+      'outbound_messages.conversation_id',
+    ).executeTakeFirstOrThrow(),
+    withinScope(db.selectFrom('escalations').select(count.as('n')).where('opened_at', '>=', today), scope, 'escalations.conversation_id').executeTakeFirstOrThrow(),
+    withinScope(db.selectFrom('payment_plans').select(count.as('n')).where('agreed_at', '>=', today), scope, 'payment_plans.conversation_id').executeTakeFirstOrThrow(),
   ]);
   return {
     last_hour: {

@@ -13,13 +13,13 @@ export function plansRouter(deps: { db: Db }) {
 
   register(router, ROUTES.plans, async (req, res) => {
     const query = parse(ROUTES.plans.request.query, req.query);
-    const plans = await listPlans(deps.db, { status: query.status, conversationId: query.conversation_id, limit: query.limit });
+    const plans = await listPlans(deps.db, { status: query.status, conversationId: query.conversation_id, limit: query.limit, scope: principalOf(req).scope });
     res.json({ items: plans });
   });
 
   register(router, ROUTES.escalations, async (req, res) => {
     const query = parse(ROUTES.escalations.request.query, req.query);
-    const rows = await listOpenEscalations(deps.db, { reason: query.reason, limit: query.limit });
+    const rows = await listOpenEscalations(deps.db, { reason: query.reason, limit: query.limit, scope: principalOf(req).scope });
     res.json({
       items: rows.map((row) => ({
         escalation_id: row.id,
@@ -36,7 +36,7 @@ export function plansRouter(deps: { db: Db }) {
   // Phone numbers are personal data: managers only.
   register(router, ROUTES.suppressions, async (req, res) => {
     const query = parse(ROUTES.suppressions.request.query, req.query);
-    const rows = await listSuppressions(deps.db, query.limit);
+    const rows = await listSuppressions(deps.db, query.limit, principalOf(req).scope);
     res.json({
       items: rows.map((row) => ({
         phone_number: row.phone,
@@ -49,6 +49,7 @@ export function plansRouter(deps: { db: Db }) {
     });
   });
 
+  // Any manager may suppress a number, whatever its scope: not texting a number is always allowed (an opt-out holds across tenants).
   register(router, ROUTES.addSuppression, async (req, res) => {
     const body = parse(ROUTES.addSuppression.request.body, req.body);
     const created = await addSuppression(deps.db, { phone: body.phone_number, addedBy: principalOf(req).subject, reason: body.reason ?? null });

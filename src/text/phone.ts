@@ -9,6 +9,7 @@ export const DEFAULT_PHONE_COUNTRY = 'US' as const;
 
 /** What a typed phone number may hold: digits, a leading `+`, spaces and the usual punctuation; no letters, no extension. */
 const SHAPE = /^\+?[0-9 ().-]{5,30}$/;
+const E164 = /^\+[1-9][0-9]{6,14}$/;
 
 /**
  * The E.164 form of a phone number, or null when the text is not one.
@@ -31,5 +32,7 @@ export function normalisePhone(raw: string): string | null {
   }
   if (parsed.ext || !parsed.isPossible()) return null;
   if (parsed.countryCallingCode === '1' && /^[01]/.test(parsed.nationalNumber)) return null;
+  // libphonenumber calls some 5- and 6-digit strings possible (`+43 0000`); E.164 numbers that take SMS have 7 to 15 digits.
+  if (!E164.test(parsed.number)) return null;
   return parsed.number;
 }

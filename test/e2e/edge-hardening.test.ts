@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { derivedConversationId, legacyConversationIds } from '../../src/http/conversation-identity.js';
+import { DEV_ORG_ID } from '../../src/config.js';
 import { signToken } from '../../src/http/auth.js';
 import { startTestOrchestrator, TEST_JWT_SECRET, type TestOrchestrator } from '../helpers/orchestrator.js';
 
@@ -46,7 +47,7 @@ describe('tokens', () => {
       const response = await request(harness.url).get('/v1/machine').set('Authorization', `Bearer ${token}`).expect(401);
       expect(response.headers['www-authenticate']).toBe('Bearer');
     }
-    await request(harness.url).get('/v1/machine').set('Authorization', `Bearer ${signToken(TEST_JWT_SECRET, 'manager', 'm', '12h')}`).expect(200);
+    await request(harness.url).get('/v1/machine').set('Authorization', `Bearer ${signToken(TEST_JWT_SECRET, 'manager', 'm', '12h', { org: DEV_ORG_ID })}`).expect(200);
   });
 
   it('when the body is not JSON, then 400 invalid_json', async () => {

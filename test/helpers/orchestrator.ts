@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config.js';
 import { startOrchestrator, type Orchestrator } from '../../src/composition.js';
 import type { Db } from '../../src/db/database.js';
-import { signToken, type Role } from '../../src/http/auth.js';
+import { signToken, type Role, type TokenOptions } from '../../src/http/auth.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -11,7 +11,8 @@ export interface TestOrchestrator {
   orchestrator: Orchestrator;
   testDb: TestDatabase;
   url: string;
-  token(role: Role, subject?: string): string;
+  /** An HS256 token; a manager's carries the deployment's `org` (all tenants) unless `options` scope it otherwise. */
+  token(role: Role, subject?: string, options?: TokenOptions): string;
   stop(): Promise<void>;
 }
 
@@ -48,7 +49,8 @@ export async function startTestOrchestrator(
     orchestrator,
     testDb,
     url: orchestrator.url!,
-    token: (role, subject = role === 'manager' ? 'manager-1' : 'sms-agent') => signToken(TEST_JWT_SECRET, role, subject),
+    token: (role, subject = role === 'manager' ? 'manager-1' : 'sms-agent', options) =>
+      signToken(TEST_JWT_SECRET, role, subject, '12h', options ?? (role === 'manager' ? { org: config.auth.orgId } : {})),
     async stop() {
       await orchestrator.close();
       await testDb.drop();

@@ -114,6 +114,16 @@ describe('config', () => {
     expect(() => loadConfig({ JWT_MAX_AGE: '0' })).toThrow(/JWT_MAX_AGE/);
   });
 
+  it('when ORG_ID is unset, then development serves dev-org and production none; JWKS, issuer and audience are off until set', () => {
+    const production = PRODUCTION;
+    expect(loadConfig({}).auth).toEqual({ jwksUrl: undefined, issuer: undefined, audience: undefined, orgId: 'dev-org' });
+    expect(loadConfig(production).auth.orgId).toBeUndefined();
+    expect(loadConfig({ ...production, ORG_ID: 'acme' }).auth.orgId).toBe('acme');
+    const supabase = { JWT_JWKS_URL: 'https://p.supabase.co/auth/v1/.well-known/jwks.json', JWT_ISSUER: 'https://p.supabase.co/auth/v1', JWT_AUDIENCE: 'authenticated' };
+    expect(loadConfig(supabase).auth).toMatchObject({ jwksUrl: supabase.JWT_JWKS_URL, issuer: supabase.JWT_ISSUER, audience: 'authenticated' });
+    expect(() => loadConfig({ JWT_JWKS_URL: 'not a url' })).toThrow(/JWT_JWKS_URL/);
+  });
+
   it('when .env.example is read, then it lists every variable the config reads', () => {
     const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
     const read = [...source.matchAll(/^ {4}([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1]);

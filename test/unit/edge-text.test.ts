@@ -52,7 +52,7 @@ describe('phone numbers', () => {
   });
 
   it('when the text is not a phone number, then it is refused', () => {
-    for (const typed of ['(((((', '-. .-', '', '+', '12345', '+1555123456789', '1-800-FLOWERS', '+1 555 123 4567 ext 5', '+10001234567', '+999123456', '+15551234567\u0000', 'not a phone']) {
+    for (const typed of ['(((((', '-. .-', '', '+', '12345', '+1555123456789', '1-800-FLOWERS', '+1 555 123 4567 ext 5', '+10001234567', '+999123456', '+15551234567\u0000', 'not a phone', '+4300.00).', '+980)00 0']) {
       expect(normalisePhone(typed)).toBeNull();
     }
   });
