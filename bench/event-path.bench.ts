@@ -396,18 +396,15 @@ async function runRaw(options: {
   const cpu = startCpuWindow(options.postmasterPid);
   let cpuRestarted = false;
 
-  const minimal = async () => {
+  /** One event's transaction on a random conversation, with a fresh key: BEGIN, `body`, COMMIT. */
+  const transaction = async (body: (client: pg.PoolClient, id: string, key: string) => Promise<void>) => {
     const id = options.ids[Math.floor(Math.random() * options.ids.length)];
     counter += 1;
     const key = `bench-${options.runId}-${options.tag}-${counter}`;
     const client = await pool.connect();
     try {
       await client.query('begin');
-      const { rows } = await client.query(MINIMAL_SQL.lock, [id]);
-      const seq = rows[0].audit_seq + 1;
-      await client.query(MINIMAL_SQL.save, [options.snapshotText, rows[0].version + 1, seq, id]);
-      await client.query(MINIMAL_SQL.audit, [id, seq, key, key]);
-      await client.query(MINIMAL_SQL.job, [JSON.stringify({ conversationId: id, key })]);
+      await body(client, id, key);
       await client.query('commit');
     } catch (error) {
       await client.query('rollback').catch(() => {});
@@ -417,13 +414,17 @@ async function runRaw(options: {
     }
   };
 
-  const ours = async () => {
-    const id = options.ids[Math.floor(Math.random() * options.ids.length)];
-    counter += 1;
-    const key = `bench-${options.runId}-${options.tag}-${counter}`;
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
+  const minimal = () =>
+    transaction(async (client, id, key) => {
+      const { rows } = await client.query(MINIMAL_SQL.lock, [id]);
+      const seq = rows[0].audit_seq + 1;
+      await client.query(MINIMAL_SQL.save, [options.snapshotText, rows[0].version + 1, seq, id]);
+      await client.query(MINIMAL_SQL.audit, [id, seq, key, key]);
+      await client.query(MINIMAL_SQL.job, [JSON.stringify({ conversationId: id, key })]);
+    });
+
+  const ours = () =>
+    transaction(async (client, id, key) => {
       await client.query(RAW_SQL.claim, [id, key, 'sms.received']);
       await client.query(RAW_SQL.inbound, [id, 'inbound', TEXT, key]);
       const { rows } = await client.query(RAW_SQL.lock, [id]);
@@ -449,14 +450,7 @@ async function runRaw(options: {
       ]);
       const result = { conversationId: id, state: 'drafting', version, outcome: 'applied', transitions: 1 };
       await client.query(RAW_SQL.finish, ['applied', JSON.stringify(result), id, key]);
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  };
+    });
 
   const event = options.set === 'minimal' ? minimal : ours;
   let completed = 0;

@@ -5,7 +5,7 @@ import type { ConversationContext, ConversationInput } from '../../machines/conv
 import type { Db, Trx } from '../db/database.js';
 import type { LiveEffects } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import { digestWords, eventSummary, eventWords, transitionHash } from './audit-chain.js';
+import { digestWords, eventSummary, eventWords, transitionHash, type ChainedRow } from './audit-chain.js';
 import { jobsWritten, timerJobKey, writeJobs, type JobSpec } from './job-queue.js';
 import {
   activeInvokeIds,
@@ -352,19 +352,8 @@ class AuditWriter {
   }
 }
 
-type TransitionRow = Parameters<typeof transitionHash>[0] & {
-  conversation_id: string;
-  seq: number;
-  from_state: string | null;
-  to_state: string;
-  event_type: string;
-  event_id: string;
-  actor: string;
-  at: string;
-  prev_hash: string | null;
-  event_summary: Record<string, unknown>;
-  words_digest: string | null;
-};
+/** A transition row as the chain hashes it; this writer always has a summary. */
+type TransitionRow = ChainedRow & { event_summary: Record<string, unknown> };
 
 /**
  * Writes what an event produced in one statement: `target` (the conversation's insert or update, `returning
