@@ -272,12 +272,10 @@ async function dashboardCounts(db: Db, scope: TenantScope) {
   const hourAgo = sql<Date>`now() - interval '1 hour'`;
   const today = sql<Date>`date_trunc('day', now() at time zone 'utc') at time zone 'utc'`;
   const count = sql<number>`count(*)::int`;
+  const inboundSince = (since: typeof hourAgo) =>
+    withinScope(db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>=', since), scope, 'messages.conversation_id').executeTakeFirstOrThrow();
   const [received, drafts, routed, response, inboundToday, outboundToday, escalations, plans] = await Promise.all([
-    withinScope(
-      db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>', hourAgo),
-      scope,
-      'messages.conversation_id',
-    ).executeTakeFirstOrThrow(),
+    inboundSince(hourAgo),
     withinScope(db.selectFrom('drafts').select(count.as('n')).where('created_at', '>', hourAgo), scope, 'drafts.conversation_id').executeTakeFirstOrThrow(),
     withinScope(db.selectFrom('transitions'), scope, 'transitions.conversation_id')
       .select([
@@ -297,11 +295,7 @@ async function dashboardCounts(db: Db, scope: TenantScope) {
       .where('o.status', '=', 'accepted')
       .where('o.updated_at', '>', hourAgo)
       .executeTakeFirstOrThrow(),
-    withinScope(
-      db.selectFrom('messages').select(count.as('n')).where('direction', '=', 'inbound').where('at', '>=', today),
-      scope,
-      'messages.conversation_id',
-    ).executeTakeFirstOrThrow(),
+    inboundSince(today),
     withinScope(
       db.selectFrom('outbound_messages').select(count.as('n')).where('status', '=', 'accepted').where('updated_at', '>=', today),
       scope,
