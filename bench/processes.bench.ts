@@ -93,7 +93,8 @@ interface Context {
   world: OutsideWorld;
   jwtSecret: string;
   token: string;
-  managerToken: string;
+  /** Steps run on SIGINT/SIGTERM too: service processes would otherwise outlive the bench. */
+  cleanups: Array<() => Promise<unknown>>;
 }
 
 async function main() {
@@ -136,7 +137,7 @@ async function main() {
       world,
       jwtSecret,
       token: signToken(jwtSecret, 'service', 'sms-agent'),
-      managerToken: signToken(jwtSecret, 'manager', 'bench'),
+      cleanups,
     };
 
     const scaling: RunResult[] = [];
@@ -174,6 +175,8 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? (await context.embedded!.database(`processes_${runId}`));
   const admin = adminPool(databaseUrl);
   const fleet = await startFleet({ apis: shape.apis, admin, env: serviceEnv(context, databaseUrl) });
+  const stopFleet = () => fleet.stop();
+  context.cleanups.push(stopFleet);
   try {
     const apiUrls = fleet.apis.map((api) => api.url!);
     const eventTenant = `tenant-bench-events-${runId}`;
@@ -250,6 +253,7 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
       unexpectedExits: fleet.unexpectedExits,
     };
   } finally {
+    context.cleanups.splice(context.cleanups.indexOf(stopFleet), 1);
     await fleet.stop();
     await admin.end();
   }

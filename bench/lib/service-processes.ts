@@ -163,9 +163,11 @@ async function healthy(url: string) {
   }
 }
 
-/** Worker liveness sessions on the server right now. */
+/** Worker liveness sessions on the admin pool's database right now (a server may hold other runs' databases). */
 export async function workerSessions(admin: pg.Pool): Promise<number> {
-  const { rows } = await admin.query<{ n: string }>(`select count(*) as n from pg_stat_activity where application_name like 'orchestrator-worker:%'`);
+  const { rows } = await admin.query<{ n: string }>(
+    `select count(*) as n from pg_stat_activity where application_name like 'orchestrator-worker:%' and datname = current_database()`,
+  );
   return Number(rows[0]!.n);
 }
 
