@@ -8,6 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { converse, sendsTo, type ConverseOrder, type ConverseSeen, type SendSeen } from './debtor-loop.js';
 
 export interface WorldUrls {
   collectionsMonitor: string;
@@ -52,11 +53,24 @@ export interface OutsideWorld {
   pid: number;
   /** Runs one burst; `onDelivered` fires when every debtor has a first reply (before the duplicate watch). */
   burst(order: BurstOrder, onDelivered: () => void): Promise<BurstSeen>;
+  /** Debtors in a closed loop of turns (bench/lib/debtor-loop.ts); clears the simulators first, as a burst does. */
+  converse(order: ConverseOrder): Promise<ConverseSeen>;
+  /** What the SMS Agent simulator has received since the last burst or loop began (to these numbers, or all). */
+  sends(phones: string[] | null): Promise<SendSeen[]>;
   stop(): Promise<void>;
 }
 
-type ToChild = { kind: 'burst'; order: BurstOrder } | { kind: 'stop' };
-type FromChild = { kind: 'ready'; urls: WorldUrls } | { kind: 'delivered' } | { kind: 'seen'; seen: BurstSeen };
+type ToChild =
+  | { kind: 'burst'; order: BurstOrder }
+  | { kind: 'converse'; order: ConverseOrder }
+  | { kind: 'sends'; phones: string[] | null }
+  | { kind: 'stop' };
+type FromChild =
+  | { kind: 'ready'; urls: WorldUrls }
+  | { kind: 'delivered' }
+  | { kind: 'seen'; seen: BurstSeen }
+  | { kind: 'conversed'; seen: ConverseSeen }
+  | { kind: 'sent'; sends: SendSeen[] };
 
 export async function startOutsideWorld(options: { modelDelayMs: number; modelAnswer: unknown }): Promise<OutsideWorld> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--outside-world', JSON.stringify(options)], {
@@ -68,6 +82,24 @@ export async function startOutsideWorld(options: { modelDelayMs: number; modelAn
     child.once('exit', (code) => reject(new Error(`outside world exited (${code}) before it was ready`)));
   });
   let busy = false;
+  /** One question, one answer of kind `answer`; one at a time, like a burst. */
+  const ask = <T>(question: ToChild, answer: FromChild['kind'], pick: (message: FromChild) => T) => {
+    if (busy) throw new Error('outside world: one request at a time');
+    busy = true;
+    return new Promise<T>((resolve, reject) => {
+      const onMessage = (message: FromChild) => {
+        if (message.kind !== answer) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        busy = false;
+        resolve(pick(message));
+      };
+      const onExit = (code: number | null) => reject(new Error(`outside world exited (${code}) during a ${question.kind}`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send(question);
+    });
+  };
   return {
     urls,
     pid: child.pid!,
@@ -89,6 +121,8 @@ export async function startOutsideWorld(options: { modelDelayMs: number; modelAn
         child.send({ kind: 'burst', order } satisfies ToChild);
       });
     },
+    converse: (order) => ask({ kind: 'converse', order }, 'conversed', (message) => (message as { seen: ConverseSeen }).seen),
+    sends: (phones) => ask({ kind: 'sends', phones }, 'sent', (message) => (message as { sends: SendSeen[] }).sends),
     async stop() {
       if (child.exitCode === null) child.send({ kind: 'stop' } satisfies ToChild);
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -111,9 +145,11 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
       void Promise.all([simulators.close(), stub.close()]).finally(() => process.exit(0));
       return;
     }
+    if (message.kind === 'sends') return send({ kind: 'sent', sends: sendsTo(simulators, message.phones) });
     simulators.reset();
     stub.reset(); // the stub keeps every request it saw: a long run would hold them all
-    void burst(message.order).then((seen) => send({ kind: 'seen', seen }));
+    if (message.kind === 'converse') void converse(message.order, simulators).then((seen) => send({ kind: 'conversed', seen }));
+    else void burst(message.order).then((seen) => send({ kind: 'seen', seen }));
   });
 
   async function burst(order: BurstOrder): Promise<BurstSeen> {
