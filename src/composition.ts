@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import { conversationMachine, createPlanDelays, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
-import { createDb, createPool, migrateToLatest, type Db } from './db/database.js';
+import { createDb, createPool, type Db } from './db/database.js';
+import { migrateDatabase } from './db/migrate.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { createActivities, createEffects } from './effects/activities.js';
 import { createServiceClients } from './effects/clients/index.js';
@@ -17,7 +18,6 @@ import { createMetrics, eventLabel, stateLabel, type Metrics } from './metrics.j
 import { createConversationInspector, type ConversationInspector } from './inspect/conversation-inspector.js';
 import { DEFAULT_COMPLIANCE, type CompliancePolicy } from './policies/compliance.js';
 import { createRuntime, type Runtime } from './runtime/apply-event.js';
-import { installJobQueue } from './runtime/job-queue.js';
 import { actionRouting } from './runtime/projections.js';
 import { startWorker, type WorkerHandle } from './runtime/worker.js';
 import { startSimulators, type RunningSimulators } from './simulators/index.js';
@@ -107,8 +107,7 @@ export async function startOrchestrator(
     });
     const db = createDb(pool);
     closers.push(() => db.destroy());
-    const applied = await migrateToLatest(db);
-    await installJobQueue(pool);
+    const applied = await migrateDatabase(db, pool);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
     let simulators: RunningSimulators | null = null;

@@ -24,13 +24,18 @@ export async function startTestOrchestrator(
     logLines?: string[];
     onLivenessLost?: (error: Error) => void;
     clock?: () => number;
+    /** Connect as this login role instead of the database's owner (the test database's name stays). */
+    connectAs?: { user: string; password: string };
+    /** Runs on the migrated database before the service starts (e.g. to create that role). */
+    beforeStart?: (testDb: TestDatabase) => Promise<void>;
   } = {},
 ): Promise<TestOrchestrator> {
   const testDb = await createTestDatabase();
+  await options.beforeStart?.(testDb);
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
-    DATABASE_URL: testDb.url,
+    DATABASE_URL: options.connectAs ? withCredentials(testDb.url, options.connectAs) : testDb.url,
     JWT_SECRET: TEST_JWT_SECRET,
     SIMULATOR_BASE_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -54,6 +59,13 @@ export async function startTestOrchestrator(
       await testDb.drop();
     },
   };
+}
+
+export function withCredentials(url: string, credentials: { user: string; password: string }): string {
+  const parsed = new URL(url);
+  parsed.username = credentials.user;
+  parsed.password = credentials.password;
+  return parsed.toString();
 }
 
 /** Polls until the conversation reaches one of the states (or fails with the last state seen). */
