@@ -6,7 +6,7 @@ import { createDb, createPool, type Db } from './db/database.js';
 import { migrateDatabase } from './db/migrate.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { createActivities, createEffects } from './effects/activities.js';
-import { createServiceClients } from './effects/clients/index.js';
+import { createServiceClients, type ResilienceOptions } from './effects/clients/index.js';
 import type { Drafter } from './effects/drafting/drafter.js';
 import { createOpenAiDrafter } from './effects/drafting/openai.drafter.js';
 import { createRulesDrafter } from './effects/drafting/rules.drafter.js';
@@ -87,6 +87,8 @@ export async function startOrchestrator(
     onLivenessLost?: (error: Error) => void;
     /** Milliseconds since the epoch, for the plan's dates and timers; tests move it forward. */
     clock?: () => number;
+    /** Retry and breaker settings of the downstream clients (tests shorten the breaker's 10 s). */
+    resilience?: ResilienceOptions;
   } = {},
 ): Promise<Orchestrator> {
   const closers: Array<() => Promise<void>> = [];
@@ -113,7 +115,8 @@ export async function startOrchestrator(
     let simulators: RunningSimulators | null = null;
     const { services: urls } = config;
     if (!urls.collectionsMonitor || !urls.smsAgent || !urls.notificationService) {
-      simulators = await startSimulators({ basePort: urls.simulatorBasePort, logger });
+      // Production never starts simulators (config requires the URLs); should one ever, its faults stay shut.
+      simulators = await startSimulators({ basePort: urls.simulatorBasePort, logger, faultControl: config.env !== 'production' });
       closers.push(() => simulators!.close());
     }
     // Never the inbound secret: whoever receives (or logs) this token could otherwise call our API with it.
@@ -128,6 +131,7 @@ export async function startOrchestrator(
       timeoutMs: urls.timeoutMs,
       token: serviceToken,
       logger,
+      resilience: options.resilience,
     });
 
     const drafter = createDrafter(config, logger);

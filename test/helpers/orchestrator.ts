@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config.js';
 import { startOrchestrator, type Orchestrator } from '../../src/composition.js';
+import type { ResilienceOptions } from '../../src/effects/clients/index.js';
 import type { Db } from '../../src/db/database.js';
 import { signToken, type Role } from '../../src/http/auth.js';
 import { createLogger } from '../../src/logger.js';
@@ -24,6 +25,7 @@ export async function startTestOrchestrator(
     logLines?: string[];
     onLivenessLost?: (error: Error) => void;
     clock?: () => number;
+    resilience?: ResilienceOptions;
     /** Connect as this login role instead of the database's owner (the test database's name stays). */
     connectAs?: { user: string; password: string };
     /** Runs on the migrated database before the service starts (e.g. to create that role). */
