@@ -181,6 +181,13 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     pollInterval: 1_000,
     logger: graphileLogger(log),
   });
+  // A runner that ends with an error must not become an unhandled rejection. Fenced, that is expected (it
+  // cannot record the jobs it abandons while the database is away; the sweep releases them); otherwise the
+  // worker is gone while the process lives, which is handled like a lost liveness session.
+  runner.promise.catch((error: unknown) => {
+    if (fenced) return log.warn({ err: error }, 'fenced job runner ended with an error');
+    liveness.emit('error', error instanceof Error ? error : new Error(String(error)));
+  });
   if (fenced) await runner.kill('liveness session lost while starting').catch(() => {});
   sweeper = setInterval(() => {
     sweep().catch((error: unknown) => log.warn({ err: error }, 'sweep for dead workers failed'));

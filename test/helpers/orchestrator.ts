@@ -16,6 +16,22 @@ export interface TestOrchestrator {
   stop(): Promise<void>;
 }
 
+/** The configuration every in-process test service starts from (free ports, quiet logs); `env` overrides it. */
+export function testConfig(env: Record<string, string>) {
+  return loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    JWT_SECRET: TEST_JWT_SECRET,
+    SIMULATOR_BASE_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WORKER_CONCURRENCY: '2',
+    // Most tests are about other things and text in from numbers on no tenant's record; the identity
+    // check has its own tests (test/e2e/identity.test.ts), which turn it on.
+    IDENTITY_CHECK: 'off',
+    ...env,
+  });
+}
+
 /** The real service, in-process, on a fresh database and simulators on free ports. */
 export async function startTestOrchestrator(
   env: Record<string, string> = {},
@@ -34,19 +50,7 @@ export async function startTestOrchestrator(
 ): Promise<TestOrchestrator> {
   const testDb = await createTestDatabase();
   await options.beforeStart?.(testDb);
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DATABASE_URL: options.connectAs ? withCredentials(testDb.url, options.connectAs) : testDb.url,
-    JWT_SECRET: TEST_JWT_SECRET,
-    SIMULATOR_BASE_PORT: '0',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    WORKER_CONCURRENCY: '2',
-    // Most tests are about other things and text in from numbers on no tenant's record; the identity
-    // check has its own tests (test/e2e/identity.test.ts), which turn it on.
-    IDENTITY_CHECK: 'off',
-    ...env,
-  });
+  const config = testConfig({ DATABASE_URL: options.connectAs ? withCredentials(testDb.url, options.connectAs) : testDb.url, ...env });
   // With `logLines`, every log line is kept there (at the configured LOG_LEVEL) for the test to read.
   const lines = options.logLines;
   const logger = createLogger({ level: config.logLevel, destination: lines ? { write: (line: string) => void lines.push(line) } : undefined });
