@@ -117,7 +117,7 @@ describe('crash recovery', () => {
         const tenant = `tenant-crash-${i}`;
         let worker = start('src/worker-main.ts');
         try {
-          await worker.waitForLog('worker started');
+          await worker.waitForLog('worker started', 45_000); // a loaded machine (the full suite) starts processes slowly
 
           hold();
           await postInbound(port, `crash-msg-${i}`, { tenant_id: tenant, phone_number: phone, content: 'Hi, what is my balance?', conversation_id: conversationId });
@@ -130,7 +130,7 @@ describe('crash recovery', () => {
           simulators.sms.setResponseDelay(0);
           simulators.sms.setFault(null);
           worker = start('src/worker-main.ts');
-          await worker.waitForLog('worker started');
+          await worker.waitForLog('worker started', 45_000); // a loaded machine (the full suite) starts processes slowly
 
           await waitForState(testDb, conversationId, ['awaitingReply'], 30_000);
           expect(simulators.sms.arrivals.filter((sms) => sms.to === phone)).toHaveLength(1);
@@ -144,7 +144,7 @@ describe('crash recovery', () => {
           await worker.kill('SIGTERM');
         }
       },
-      90_000,
+      150_000,
     );
   });
 
