@@ -179,6 +179,10 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     events,
     noHandleSignals: true,
     pollInterval: 1_000,
+    // Through graphile-worker's batcher (0 ms: same tick), a write that completes or fails a job and meets
+    // the database gone is handled (logged, the runner shut down, then fenced below); without it the write
+    // is not awaited and its rejection goes unhandled, which ends the whole process.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     logger: graphileLogger(log),
   });
   // A runner that ends with an error must not become an unhandled rejection. Fenced, that is expected (it
