@@ -3,10 +3,11 @@ import type { Express } from 'express';
 import { conversationMachine, createPlanDelays, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
-import { createDb, createPool, migrateToLatest, type Db } from './db/database.js';
+import { createDb, createPool, type Db } from './db/database.js';
+import { migrateDatabase } from './db/migrate.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { createActivities, createEffects } from './effects/activities.js';
-import { createServiceClients } from './effects/clients/index.js';
+import { createServiceClients, type ResilienceOptions } from './effects/clients/index.js';
 import type { Drafter } from './effects/drafting/drafter.js';
 import { createOpenAiDrafter } from './effects/drafting/openai.drafter.js';
 import { createRulesDrafter } from './effects/drafting/rules.drafter.js';
@@ -20,7 +21,6 @@ import { createMetricsApp, metricsAuth } from './http/metrics.routes.js';
 import { createConversationInspector, type ConversationInspector } from './inspect/conversation-inspector.js';
 import { DEFAULT_COMPLIANCE, type CompliancePolicy } from './policies/compliance.js';
 import { createRuntime, type Runtime } from './runtime/apply-event.js';
-import { installJobQueue } from './runtime/job-queue.js';
 import { actionRouting } from './runtime/projections.js';
 import { startWorker, type WorkerHandle } from './runtime/worker.js';
 import { startSimulators, type RunningSimulators } from './simulators/index.js';
@@ -104,6 +104,8 @@ export async function startOrchestrator(
     onLivenessLost?: (error: Error) => void;
     /** Milliseconds since the epoch, for the plan's dates and timers; tests move it forward. */
     clock?: () => number;
+    /** Retry and breaker settings of the downstream clients (tests shorten the breaker's 10 s). */
+    resilience?: ResilienceOptions;
   } = {},
 ): Promise<Orchestrator> {
   const closers: Array<() => Promise<void>> = [];
@@ -124,14 +126,14 @@ export async function startOrchestrator(
     });
     const db = createDb(pool);
     closers.push(() => db.destroy());
-    const applied = await migrateToLatest(db);
-    await installJobQueue(pool);
+    const applied = await migrateDatabase(db, pool);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
     let simulators: RunningSimulators | null = null;
     const { services: urls } = config;
     if (!urls.collectionsMonitor || !urls.smsAgent || !urls.notificationService) {
-      simulators = await startSimulators({ basePort: urls.simulatorBasePort, logger });
+      // Production never starts simulators (config requires the URLs); should one ever, its faults stay shut.
+      simulators = await startSimulators({ basePort: urls.simulatorBasePort, logger, faultControl: config.env !== 'production' });
       closers.push(() => simulators!.close());
     }
     // Never the inbound secret: whoever receives (or logs) this token could otherwise call our API with it.
@@ -148,6 +150,7 @@ export async function startOrchestrator(
       token: serviceToken,
       logger,
       onCall: (service, outcome, seconds) => recordCall(metrics, service, outcome, seconds),
+      resilience: options.resilience,
     });
     metrics.readFrom({
       breakers: clients.breakers,

@@ -62,12 +62,27 @@ export function createDb(pool: pg.Pool): Db {
 
 /** pg-pool gives up with a plain Error that has no code: known only by its message (pg-pool 3.x). */
 const POOL_TIMEOUT_MESSAGES = ['timeout exceeded when trying to connect', 'Connection terminated due to connection timeout'];
+/**
+ * The database is away for now, not wrong about this request: it refuses connections or is restarting
+ * (class 57P: shut down by an administrator, crashed, starting up), or the connection broke under the query.
+ */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const UNAVAILABLE_MESSAGES = [...POOL_TIMEOUT_MESSAGES, 'Connection terminated unexpectedly', 'Client has encountered a connection error and is not queryable'];
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  // Read by shape, not `instanceof Error`: socket errors may come from another realm (a test's vm context).
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || (typeof message === 'string' && UNAVAILABLE_MESSAGES.includes(message));
+}
+
+/** A retryable 503: callers (the SMS Agent) try again, and an acknowledged event is never one of these. */
+export function databaseUnavailable(cause: unknown): AppError {
+  return new AppError('database_unavailable', 'the database is busy or unreachable; try again shortly', 503, true, undefined, { cause });
+}
 
 function toPoolError(error: unknown): unknown {
-  if (error instanceof Error && POOL_TIMEOUT_MESSAGES.includes(error.message)) {
-    return new AppError('database_unavailable', 'the database is busy or unreachable; try again shortly', 503, true, undefined, { cause: error });
-  }
-  return error;
+  return isDatabaseUnavailable(error) ? databaseUnavailable(error) : error;
 }
 
 const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');

@@ -220,6 +220,13 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     logger: graphileLogger(log),
     preset: { worker: batching(deps.concurrency) },
   });
+  // A runner that ends with an error must not become an unhandled rejection. Fenced, that is expected (it
+  // cannot record the jobs it abandons while the database is away; the sweep releases them); otherwise the
+  // worker is gone while the process lives, which is handled like a lost liveness session.
+  runner.promise.catch((error: unknown) => {
+    if (fenced) return log.warn({ err: error }, 'fenced job runner ended with an error');
+    liveness.emit('error', error instanceof Error ? error : new Error(String(error)));
+  });
   if (fenced) await runner.kill('liveness session lost while starting').catch(() => {});
   sweeper = setInterval(() => {
     sweep().catch((error: unknown) => log.warn({ err: error }, 'sweep for dead workers failed'));
@@ -244,7 +251,9 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
  * How the pool fetches and completes jobs. Without a local queue each of the `concurrency` workers polls on
  * its own: with 100 workers that is 100 `get_job` queries a second while idle, and in a burst about a dozen
  * per job (measured: 12.5 statements of a 48-statement turn). With it, the pool fetches up to `size` jobs in
- * one query and hands them to idle workers; completions of one tick go in one statement. The trade-offs
+ * one query and hands them to idle workers; completions of one tick go in one statement (also the only
+ * way a completion that meets the database gone is handled: without the batcher, graphile-worker does not
+ * await the write and its rejection goes unhandled, which ends the whole process). The trade-offs
  * (graphile-worker's docs): jobs in the local queue are locked by this process (after a crash our sweep frees
  * them, as for running jobs, and activities are idempotent), and a job added with a higher priority waits
  * until the local queue is empty; the queue refills only as workers free up, so with `size` = concurrency

@@ -65,8 +65,8 @@ export interface CollectionsMonitorSimulator extends SimulatorControls {
   reset(): void;
 }
 
-export function createCollectionsMonitorSimulator(): CollectionsMonitorSimulator {
-  const faults = createFaults();
+export function createCollectionsMonitorSimulator(options: { faultControl?: boolean } = {}): CollectionsMonitorSimulator {
+  const faults = createFaults({ control: options.faultControl });
   const app = createSimulatorApp(faults);
   const lookups: string[] = [];
   const overrides = new Map<string, Record<string, unknown>>();
@@ -75,7 +75,7 @@ export function createCollectionsMonitorSimulator(): CollectionsMonitorSimulator
     const tenantId = req.params.tenantId.trim();
     if (!tenantId) return sendError(res, 404, 'tenant_not_found', 'tenant id is empty');
     lookups.push(tenantId);
-    await faults.delay();
+    await faults.delay(req);
     res.json({ success: true, data: { tenant: { ...simulatedTenant(tenantId), ...overrides.get(tenantId) } }, timestamp: new Date().toISOString() });
   });
   app.get('/monitor/tenant', (_req, res) => sendError(res, 404, 'tenant_not_found', 'tenant id is empty'));

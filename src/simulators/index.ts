@@ -24,12 +24,19 @@ export interface RunningSimulators {
  * Starts the three stand-ins on basePort, basePort+1, basePort+2 (basePort 0: each on a free port, for
  * tests). For local runs only: nothing they answer is real.
  */
-export async function startSimulators(options: { basePort: number; host?: string; logger: Logger }): Promise<RunningSimulators> {
+export async function startSimulators(options: {
+  basePort: number;
+  host?: string;
+  logger: Logger;
+  /** Whether `POST /_control/faults` may inject faults (never in production). */
+  faultControl?: boolean;
+}): Promise<RunningSimulators> {
   const host = options.host ?? '127.0.0.1';
   const port = (offset: number) => (options.basePort === 0 ? 0 : options.basePort + offset);
-  const monitor = createCollectionsMonitorSimulator();
-  const sms = createSmsAgentSimulator();
-  const notifications = createNotificationSimulator();
+  const simulatorOptions = { faultControl: options.faultControl ?? false };
+  const monitor = createCollectionsMonitorSimulator(simulatorOptions);
+  const sms = createSmsAgentSimulator(simulatorOptions);
+  const notifications = createNotificationSimulator(simulatorOptions);
 
   const servers: Server[] = [];
   const close = async () => {

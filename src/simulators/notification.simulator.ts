@@ -29,8 +29,8 @@ export interface NotificationSimulator extends SimulatorControls {
   reset(): void;
 }
 
-export function createNotificationSimulator(): NotificationSimulator {
-  const faults = createFaults();
+export function createNotificationSimulator(options: { faultControl?: boolean } = {}): NotificationSimulator {
+  const faults = createFaults({ control: options.faultControl });
   const app = createSimulatorApp(faults);
   const received: ReceivedNotification[] = [];
   const answers = new Map<string, { tracking_id: string }>();
@@ -46,7 +46,7 @@ export function createNotificationSimulator(): NotificationSimulator {
       if (key) answers.set(key, answer);
       received.push({ ...parsed.data, tracking_id: answer.tracking_id, idempotencyKey: key, received_at: new Date().toISOString() });
     }
-    await faults.delay();
+    await faults.delay(req);
     res.status(200).json(answer);
   });
 

@@ -36,6 +36,8 @@ export interface SmsAgentSimulator extends SimulatorControls {
   app: express.Express;
   /** Every send stored, in arrival order (idempotent replays and simulated failures are not). */
   readonly sent: ReceivedSend[];
+  /** Every send request that got past the faults, idempotent replays included: how often a text was handed over. */
+  readonly arrivals: Array<{ to: string; idempotencyKey?: string; replay: boolean }>;
   recordInbound(phone: string, content: string, conversationId?: string): SimulatedSms;
   /** Both directions for one number, oldest first. */
   conversation(phone: string): SimulatedSms[];
@@ -50,10 +52,11 @@ const sendBody = z.object({
 
 type SendAnswer = { id: string; twilio_sid: string; conversation_id: string };
 
-export function createSmsAgentSimulator(): SmsAgentSimulator {
-  const faults = createFaults();
+export function createSmsAgentSimulator(options: { faultControl?: boolean } = {}): SmsAgentSimulator {
+  const faults = createFaults({ control: options.faultControl });
   const app = createSimulatorApp(faults);
   const sent: ReceivedSend[] = [];
+  const arrivals: SmsAgentSimulator['arrivals'] = [];
   const messages: SimulatedSms[] = [];
   const answers = new Map<string, SendAnswer>();
 
@@ -71,8 +74,9 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
     if (!parsed.success) return sendError(res, 400, 'validation_error', 'invalid send request', validationDetails(parsed.error));
     const key = req.get('idempotency-key');
     const replay = key ? answers.get(key) : undefined;
+    arrivals.push({ to: parsed.data.to, idempotencyKey: key, replay: replay !== undefined });
     if (replay) {
-      await faults.delay();
+      await faults.delay(req);
       return res.status(202).json(replay);
     }
     const { to, body } = parsed.data;
@@ -95,7 +99,7 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
       receivedAtMs: Date.now(),
     });
     // Stored before the (optional) delay: a caller that dies mid-request has still sent the text.
-    await faults.delay();
+    await faults.delay(req);
     // Like the carrier callback would: queued → delivered once the agent has accepted it.
     res.on('finish', () => {
       message.delivery_status = 'delivered';
@@ -113,7 +117,7 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
       created_at,
       conversation_id,
     }));
-    await faults.delay();
+    await faults.delay(req);
     res.json({ phone_number: phone, messages: history, total: history.length });
   });
   finishApp(app);
@@ -123,6 +127,7 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
     {
       app,
       sent,
+      arrivals,
       recordInbound(phone, content, conversationId) {
         return store({
           phone_number: phone,
@@ -136,6 +141,7 @@ export function createSmsAgentSimulator(): SmsAgentSimulator {
     },
     () => {
       sent.length = 0;
+      arrivals.length = 0;
       messages.length = 0;
       answers.clear();
     },

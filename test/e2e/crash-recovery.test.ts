@@ -73,35 +73,80 @@ async function postInbound(port: number, key: string, body: Record<string, strin
 }
 
 describe('crash recovery', () => {
-  it('when the worker is killed while a send is in flight, then a new worker finishes it and the debtor gets the text once', async () => {
-    const port = await freePort();
-    const api = start('src/main.ts', { PORT: String(port), RUN_WORKER: '0' });
-    await api.waitForLog('orchestrator listening');
-    let worker = start('src/worker-main.ts');
-    await worker.waitForLog('worker started');
+  /**
+   * One turn (inbound text → draft → send → awaitingReply), the worker killed at one of its job boundaries per
+   * run. A boundary is held open by a simulator that answers late (in this process, so it outlives the kill).
+   */
+  const boundaries = [
+    {
+      boundary: 'the drafter job waits on the Collections Monitor (tenant read)',
+      hold: () => simulators.monitor.setResponseDelay(5_000),
+      reached: (_phone: string, tenant: string) => simulators.monitor.lookups.includes(tenant),
+      state: 'drafting',
+    },
+    {
+      boundary: 'the drafter job waits on the SMS Agent (history read)',
+      hold: () => simulators.sms.setResponseDelay(5_000),
+      reached: () => simulators.sms.requestCount > 0,
+      state: 'drafting',
+    },
+    {
+      boundary: 'the sender job waits on the SMS Agent, the text stored there (send in flight)',
+      hold: () => simulators.sms.setFault({ mode: 'timeout_after_receive' }),
+      reached: (phone: string) => simulators.sms.sent.some((sms) => sms.to === phone),
+      state: 'sending.handingOff',
+    },
+  ];
 
-    // The SMS Agent stores the text at once but answers only after 5 s: the send is in flight.
-    simulators.sms.setResponseDelay(5_000);
-    await postInbound(port, 'crash-msg-1', { tenant_id: 'tenant-crash', phone_number: '+15550199001', content: 'Hi, what is my balance?', conversation_id: 'conv-crash-1' });
-    await waitFor(() => simulators.sms.sent.some((sms) => sms.to === '+15550199001'), 20_000, 'the send to reach the SMS Agent');
-    expect(await state('conv-crash-1')).toBe('sending.handingOff');
+  describe('the worker killed at each job boundary of one turn (one API process for all)', () => {
+    let port = 0;
+    let api: ChildService;
+    beforeAll(async () => {
+      port = await freePort();
+      api = start('src/main.ts', { PORT: String(port), RUN_WORKER: '0' });
+      await api.waitForLog('orchestrator listening');
+    }, 60_000);
+    afterAll(() => api.kill('SIGTERM'));
 
-    await worker.kill('SIGKILL');
-    simulators.sms.setResponseDelay(0);
-    worker = start('src/worker-main.ts');
-    await worker.waitForLog('worker started');
+    it.each(boundaries.map((row, i) => ({ ...row, i })))(
+      'when the worker is killed while $boundary, then a new worker finishes the turn: no loss, no double',
+      async ({ hold, reached, state: heldState, i }) => {
+        simulators.reset();
+        const conversationId = `conv-crash-${i}`;
+        const phone = `+1555019910${i}`;
+        const tenant = `tenant-crash-${i}`;
+        let worker = start('src/worker-main.ts');
+        try {
+          await worker.waitForLog('worker started', 45_000); // a loaded machine (the full suite) starts processes slowly
 
-    await waitForState(testDb, 'conv-crash-1', ['awaitingReply'], 30_000);
-    expect(simulators.sms.sent.filter((sms) => sms.to === '+15550199001')).toHaveLength(1);
-    const outbound = await testDb.db.selectFrom('outbound_messages').selectAll().where('conversation_id', '=', 'conv-crash-1').execute();
-    // The second attempt found the first one's text at the SMS Agent instead of sending again.
-    expect(outbound).toMatchObject([{ status: 'accepted', attempts: 1 }]);
-    const trail = await testDb.db.selectFrom('transitions').select('to_state').where('conversation_id', '=', 'conv-crash-1').orderBy('seq').execute();
-    expect(trail.map((row) => row.to_state)).toEqual(['idle', 'drafting', 'sending.handingOff', 'sent', 'awaitingReply']);
+          hold();
+          await postInbound(port, `crash-msg-${i}`, { tenant_id: tenant, phone_number: phone, content: 'Hi, what is my balance?', conversation_id: conversationId });
+          await waitFor(() => reached(phone, tenant), 20_000, 'the boundary');
+          expect(await state(conversationId)).toBe(heldState);
 
-    await worker.kill('SIGTERM');
-    await api.kill('SIGTERM');
-  }, 90_000);
+          await worker.kill('SIGKILL');
+          // Answers on time again; what the simulators stored (the text sent, its history) stays.
+          simulators.monitor.setResponseDelay(0);
+          simulators.sms.setResponseDelay(0);
+          simulators.sms.setFault(null);
+          worker = start('src/worker-main.ts');
+          await worker.waitForLog('worker started', 45_000); // a loaded machine (the full suite) starts processes slowly
+
+          await waitForState(testDb, conversationId, ['awaitingReply'], 30_000);
+          expect(simulators.sms.arrivals.filter((sms) => sms.to === phone)).toHaveLength(1);
+          expect(simulators.sms.sent.filter((sms) => sms.to === phone)).toHaveLength(1);
+          const outbound = await testDb.db.selectFrom('outbound_messages').selectAll().where('conversation_id', '=', conversationId).execute();
+          // Killed mid-send, the next attempt found the first one's text at the SMS Agent instead of sending again.
+          expect(outbound).toMatchObject([{ status: 'accepted', attempts: 1 }]);
+          const trail = await testDb.db.selectFrom('transitions').select('to_state').where('conversation_id', '=', conversationId).orderBy('seq').execute();
+          expect(trail.map((row) => row.to_state)).toEqual(['idle', 'drafting', 'sending.handingOff', 'sent', 'awaitingReply']);
+        } finally {
+          await worker.kill('SIGTERM');
+        }
+      },
+      150_000,
+    );
+  });
 
   it('when the whole service is killed while a conversation waits on a timer, then after restart the timer still fires', async () => {
     const port = await freePort();

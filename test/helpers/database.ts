@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDb, createPool, migrateToLatest, type Db } from '../../src/db/database.js';
-import { installJobQueue } from '../../src/runtime/job-queue.js';
+import { createDb, createPool, type Db } from '../../src/db/database.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
 
 const TEMPLATE_DB = 'orchestrator_test_template';
 const TEMPLATE_LOCK = 7_201_311;
@@ -44,8 +44,7 @@ async function ensureTemplate(client: pg.Client) {
     await client.query(`create database ${TEMPLATE_DB}_building`);
     const pool = createPool(withDatabase(adminUrl(), `${TEMPLATE_DB}_building`), { max: 2 });
     const db = createDb(pool);
-    await migrateToLatest(db);
-    await installJobQueue(pool);
+    await migrateDatabase(db, pool);
     await db.destroy();
     await client.query(`alter database ${TEMPLATE_DB}_building rename to ${TEMPLATE_DB}`);
   } finally {

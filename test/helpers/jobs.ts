@@ -27,3 +27,13 @@ export async function runJobNow(db: Db, jobKey: string): Promise<number> {
   const result = await sql`update graphile_worker._private_jobs set run_at = now() where key = ${jobKey}`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
+
+/**
+ * Makes every queued job of the conversation due now: lets graphile-worker's retry backoff (seconds, growing)
+ * pass without waiting for it, as runJobNow does for a timer. Locked (running) jobs are left alone.
+ */
+export async function runConversationJobsNow(db: Db, conversationId: string): Promise<number> {
+  const result = await sql`update graphile_worker._private_jobs set run_at = now()
+    where payload->>'conversationId' = ${conversationId} and locked_at is null and run_at > now()`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}

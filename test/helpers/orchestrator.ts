@@ -1,5 +1,6 @@
 import { loadConfig } from '../../src/config.js';
 import { startOrchestrator, type Orchestrator } from '../../src/composition.js';
+import type { ResilienceOptions } from '../../src/effects/clients/index.js';
 import type { Db } from '../../src/db/database.js';
 import { signToken, type Role, type TokenOptions } from '../../src/http/auth.js';
 import { createLogger } from '../../src/logger.js';
@@ -16,22 +17,11 @@ export interface TestOrchestrator {
   stop(): Promise<void>;
 }
 
-/** The real service, in-process, on a fresh database and simulators on free ports. */
-export async function startTestOrchestrator(
-  env: Record<string, string> = {},
-  options: {
-    worker?: boolean;
-    invokeMaxAttempts?: number;
-    logLines?: string[];
-    onLivenessLost?: (error: Error) => void;
-    clock?: () => number;
-  } = {},
-): Promise<TestOrchestrator> {
-  const testDb = await createTestDatabase();
-  const config = loadConfig({
+/** The configuration every in-process test service starts from (free ports, quiet logs); `env` overrides it. */
+export function testConfig(env: Record<string, string>) {
+  return loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
-    DATABASE_URL: testDb.url,
     JWT_SECRET: TEST_JWT_SECRET,
     SIMULATOR_BASE_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -41,6 +31,27 @@ export async function startTestOrchestrator(
     IDENTITY_CHECK: 'off',
     ...env,
   });
+}
+
+/** The real service, in-process, on a fresh database and simulators on free ports. */
+export async function startTestOrchestrator(
+  env: Record<string, string> = {},
+  options: {
+    worker?: boolean;
+    invokeMaxAttempts?: number;
+    logLines?: string[];
+    onLivenessLost?: (error: Error) => void;
+    clock?: () => number;
+    resilience?: ResilienceOptions;
+    /** Connect as this login role instead of the database's owner (the test database's name stays). */
+    connectAs?: { user: string; password: string };
+    /** Runs on the migrated database before the service starts (e.g. to create that role). */
+    beforeStart?: (testDb: TestDatabase) => Promise<void>;
+  } = {},
+): Promise<TestOrchestrator> {
+  const testDb = await createTestDatabase();
+  await options.beforeStart?.(testDb);
+  const config = testConfig({ DATABASE_URL: options.connectAs ? withCredentials(testDb.url, options.connectAs) : testDb.url, ...env });
   // With `logLines`, every log line is kept there (at the configured LOG_LEVEL) for the test to read.
   const lines = options.logLines;
   const logger = createLogger({ level: config.logLevel, destination: lines ? { write: (line: string) => void lines.push(line) } : undefined });
@@ -56,6 +67,13 @@ export async function startTestOrchestrator(
       await testDb.drop();
     },
   };
+}
+
+export function withCredentials(url: string, credentials: { user: string; password: string }): string {
+  const parsed = new URL(url);
+  parsed.username = credentials.user;
+  parsed.password = credentials.password;
+  return parsed.toString();
 }
 
 /** Polls until the conversation reaches one of the states (or fails with the last state seen). */
