@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { getInitialMicrosteps, getMicrosteps, type AnyEventObject } from 'xstate';
 import type { ActionParams, ConversationMachine, NamedAction } from '../../machines/conversation/conversation.machine.js';
 import type { ConversationContext, ConversationInput } from '../../machines/conversation/conversation.types.js';
-import type { Db, Trx } from '../db/database.js';
+import type { Db, DbOrTrx, Trx } from '../db/database.js';
 import type { LiveEffects } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
 import { digestWords, eventSummary, eventWords, transitionHash, type ChainedRow } from './audit-chain.js';
@@ -95,6 +95,90 @@ export function createRuntime(deps: {
   const version = machineVersion(machine);
 
   async function apply(envelope: EventEnvelope): Promise<ApplyResult> {
+    for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt += 1) {
+      const committed: CommittedTransition[] = [];
+      const result = await applyOptimistically(envelope, committed);
+      if (result === 'in_transaction') break;
+      if (result === 'conflict') continue;
+      if (committed.length > 0 && !result.duplicate) deps.onCommitted?.(committed);
+      return result;
+    }
+    return applyInTransaction(envelope);
+  }
+
+  /**
+   * The common case in two statements and no transaction block: read the conversation (and the key's earlier
+   * answer), step the machine, then write everything in one statement that claims the key and applies only
+   * if the conversation is still at the version read (writeEvent's `claim`). A loser writes nothing and
+   * reads again: another writer moved the version (the statement undoes itself), or took the key (the read
+   * finds its answer). Anything else (a new conversation, a projection, an event not taken, a stale result,
+   * a claim still in an open transaction) goes through the locking transaction; those are rare.
+   */
+  async function applyOptimistically(envelope: EventEnvelope, committed: CommittedTransition[]): Promise<ApplyResult | 'conflict' | 'in_transaction'> {
+    const { conversationId: id, idempotencyKey: key } = envelope;
+    const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: Omit<ApplyResult, 'duplicate'> | null }>`
+      select c.*, i.event_type as earlier_event_type, i.result as earlier_result
+        from (select 1) as one
+        left join conversations c on c.id = ${id}
+        left join inbox i on i.conversation_id = ${id} and i.idempotency_key = ${key}`.execute(db);
+    const { earlier_event_type: earlierType, earlier_result: earlierResult, ...found } = rows[0]!;
+    if (earlierType !== null) {
+      // A claim of a transaction still open has no answer yet: that path waits for it.
+      if (earlierResult === null) return 'in_transaction';
+      return answerOfEarlier(envelope, earlierType, earlierResult);
+    }
+    if (found.id === null) return 'in_transaction';
+    const row = found as ConversationRow;
+    if (envelope.origin && !isLive(row.live_effects, envelope.origin)) return 'in_transaction';
+    const live: LiveEffects = structuredClone(row.live_effects);
+    if (envelope.origin?.kind === 'timer') delete live.timers[envelope.origin.id];
+    const stored = row.snapshot;
+    const snapshot = fromStored(machine, stored);
+    if (stored.status === 'done' || !snapshot.can(envelope.event as never)) return 'in_transaction';
+
+    const steps = getMicrosteps(machine, snapshot, envelope.event as never);
+    const nextVersion = row.version + 1;
+    const writer = new WorkWriter(null, id, nextVersion, live, actions);
+    const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, stored.context);
+    let final: ConversationSnapshot;
+    try {
+      final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
+        committed.push({ conversationId: row.id, from, to, event: envelope.event, contextBefore: stored.context }),
+      );
+    } catch (error) {
+      if (error === NEEDS_TRANSACTION) return 'in_transaction';
+      throw error;
+    }
+    writer.dropStoppedInvokes(final);
+    const applied: ApplyResult = { conversationId: row.id, state: stateName(final), version: nextVersion, outcome: 'applied', transitions: steps.length, duplicate: false };
+    const answer = inboxAnswer(applied);
+    const inboundText = inboundTextOf(envelope.event);
+    try {
+      const written = await writeEvent(db, audit, writer, {
+        claim: sql`insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
+                     values (${id}, ${key}, ${envelope.event.type}, ${answer.outcome}, ${answer.result}::jsonb)
+                     on conflict do nothing returning idempotency_key`,
+        target: sql`update conversations set state = ${stateName(final)}, snapshot = ${JSON.stringify(toStored(final))}::jsonb,
+                      live_effects = ${JSON.stringify(live)}::jsonb, machine_version = ${version}, version = ${nextVersion},
+                      audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, updated_at = now()
+                    where id = ${row.id} and version = ${row.version} and exists (select 1 from claimed) returning id`,
+        inbound:
+          inboundText === null
+            ? undefined
+            : sql`insert into messages (conversation_id, direction, body, event_id)
+                    select ${id}, 'inbound', ${inboundText}::text, ${key} where exists (select 1 from target)`,
+      });
+      // The key was taken meanwhile (nothing written): the read that follows finds its answer.
+      if (written.id === null) return 'conflict';
+    } catch (error) {
+      // The conversation moved on between our read and our write (see claim_check): read again.
+      if ((error as { code?: string }).code === DIVISION_BY_ZERO) return 'conflict';
+      throw error;
+    }
+    return applied;
+  }
+
+  async function applyInTransaction(envelope: EventEnvelope): Promise<ApplyResult> {
     const committed: CommittedTransition[] = [];
     const result = await db.transaction().execute(async (trx) => {
       const opened = await claimAndLock(trx, envelope);
@@ -117,7 +201,7 @@ export function createRuntime(deps: {
         if (isSentText(envelope.event)) {
           const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
           audit.append(row.state, row.state);
-          await writeEvent(trx, audit, null, sql`update conversations set audit_seq = ${audit.seq}, audit_hash = ${audit.hash} where id = ${row.id} returning id`);
+          await writeEvent(trx, audit, null, { target: sql`update conversations set audit_seq = ${audit.seq}, audit_hash = ${audit.hash} where id = ${row.id} returning id` });
         }
         return done('stale');
       }
@@ -156,17 +240,14 @@ export function createRuntime(deps: {
         duplicate: false,
       };
       const answer = inboxAnswer(applied);
-      await writeEvent(
-        trx,
-        audit,
-        writer,
-        sql`update conversations set state = ${stateName(final)}, snapshot = ${JSON.stringify(toStored(final))}::jsonb,
-              live_effects = ${JSON.stringify(live)}::jsonb, machine_version = ${version}, version = ${nextVersion},
-              audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, updated_at = now()
-            where id = ${row.id} returning id`,
-        sql`update inbox set outcome = ${answer.outcome}, result = ${answer.result}::jsonb
-             where conversation_id = ${envelope.conversationId} and idempotency_key = ${envelope.idempotencyKey}`,
-      );
+      await writeEvent(trx, audit, writer, {
+        target: sql`update conversations set state = ${stateName(final)}, snapshot = ${JSON.stringify(toStored(final))}::jsonb,
+                      live_effects = ${JSON.stringify(live)}::jsonb, machine_version = ${version}, version = ${nextVersion},
+                      audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, updated_at = now()
+                    where id = ${row.id} returning id`,
+        also: sql`update inbox set outcome = ${answer.outcome}, result = ${answer.result}::jsonb
+                    where conversation_id = ${envelope.conversationId} and idempotency_key = ${envelope.idempotencyKey}`,
+      });
       return applied;
     });
     if (committed.length > 0 && !result.duplicate) deps.onCommitted?.(committed);
@@ -189,16 +270,13 @@ export function createRuntime(deps: {
       initialSteps.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' }, contextBefore: null }),
     );
     writer.assertNoProjections('the initial state');
-    const written = await writeEvent(
-      trx,
-      audit,
-      writer,
-      sql`insert into conversations (id, tenant_id, phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
-          values (${envelope.conversationId}, ${input.tenantId}, ${input.phone}, ${stateName(initial)}, ${JSON.stringify(toStored(initial))}::jsonb,
-                  ${JSON.stringify(live)}::jsonb, ${version}, 0, ${audit.seq}, ${audit.hash})
-          on conflict (id) do nothing
-          returning *`,
-    );
+    const written = await writeEvent(trx, audit, writer, {
+      target: sql`insert into conversations (id, tenant_id, phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
+                  values (${envelope.conversationId}, ${input.tenantId}, ${input.phone}, ${stateName(initial)}, ${JSON.stringify(toStored(initial))}::jsonb,
+                          ${JSON.stringify(live)}::jsonb, ${version}, 0, ${audit.seq}, ${audit.hash})
+                  on conflict (id) do nothing
+                  returning *`,
+    });
     if (written.id === null) return undefined;
     committed.push(...initialSteps);
     const { jobs_added: _added, jobs_removed: _removed, ...created } = written;
@@ -258,7 +336,7 @@ type ConversationRow = NonNullable<Awaited<ReturnType<typeof lockConversation>>>
  */
 async function claimAndLock(trx: Trx, envelope: EventEnvelope): Promise<{ claimed: boolean; row: ConversationRow | undefined }> {
   const { conversationId: id, idempotencyKey: key } = envelope;
-  const inboundText = envelope.event.type === 'sms.received' ? String((envelope.event as { text?: unknown }).text ?? '') : null;
+  const inboundText = inboundTextOf(envelope.event);
   const { rows } = await sql<{ claimed: boolean } & (ConversationRow | { [K in keyof ConversationRow]: null })>`
     with claimed as (
       insert into inbox (conversation_id, idempotency_key, event_type) values (${id}, ${key}, ${envelope.event.type})
@@ -302,13 +380,28 @@ async function earlierAnswer(trx: Trx, envelope: EventEnvelope): Promise<ApplyRe
     .where('conversation_id', '=', envelope.conversationId)
     .where('idempotency_key', '=', envelope.idempotencyKey)
     .executeTakeFirstOrThrow();
-  if (earlier.event_type !== envelope.event.type) {
-    throw conflict('idempotency_key_reused', 'this idempotency key was used for another event', {
-      earlier_event_type: earlier.event_type,
-    });
-  }
-  return { ...(earlier.result as Omit<ApplyResult, 'duplicate'>), duplicate: true };
+  return answerOfEarlier(envelope, earlier.event_type, earlier.result as Omit<ApplyResult, 'duplicate'>);
 }
+
+/** Same key, same answer; the same key for another kind of event is refused. */
+function answerOfEarlier(envelope: EventEnvelope, earlierType: string, earlier: Omit<ApplyResult, 'duplicate'>): ApplyResult {
+  if (earlierType !== envelope.event.type) {
+    throw conflict('idempotency_key_reused', 'this idempotency key was used for another event', { earlier_event_type: earlierType });
+  }
+  return { ...earlier, duplicate: true };
+}
+
+/** The text an inbound SMS event carries (kept in `messages`), or null for any other event. */
+function inboundTextOf(event: AnyEventObject): string | null {
+  return event.type === 'sms.received' ? String((event as { text?: unknown }).text ?? '') : null;
+}
+
+/** Tries of the optimistic path before an event takes the locking transaction (which always goes through). */
+const OPTIMISTIC_TRIES = 3;
+/** Thrown by a WorkWriter without a transaction when the event writes a projection. */
+const NEEDS_TRANSACTION = Symbol('needs a transaction');
+/** SQLSTATE of `claim_check` (writeEvent): the conversation moved on after the key was claimed; nothing was written. */
+const DIVISION_BY_ZERO = '22012';
 
 /**
  * Appends audit rows, each chained to the previous one of its conversation by a sha-256 hash that also
@@ -357,12 +450,26 @@ type TransitionRow = ChainedRow & { event_summary: Record<string, unknown> };
 
 /**
  * Writes what an event produced in one statement: `target` (the conversation's insert or update, `returning
- * id`), then, only if it wrote a row, the audit rows and the jobs, and `also` (the inbox's answer). Each
- * data-modifying CTE runs once, to completion, on one snapshot, inside the event's transaction; one round
- * trip instead of one per row (docs/benchmarks.md: socket writes are the largest cost per event here).
+ * id`), then, only if it wrote a row, the audit rows, the jobs and `inbound` (the debtor's message); `also`
+ * (the inbox's answer) in any case. Each data-modifying CTE runs once, to completion, on one snapshot; one
+ * round trip instead of one per row (docs/benchmarks.md: socket writes are the largest cost per event here).
+ *
+ * With `claim` (the optimistic path), the key is claimed first (`target` reads it, so the claim runs, and
+ * takes the key's lock, before the conversation's row lock: the order of the locking transaction, so the
+ * two never deadlock). A claim whose target then wrote nothing (another writer moved the version) undoes
+ * the statement as a whole: `claim_check` divides by zero, computed from the rows (a constant would be
+ * folded, and raised, when the statement is planned).
  */
-async function writeEvent(trx: Trx, audit: AuditWriter, writer: WorkWriter | null, target: RawBuilder<unknown>, also?: RawBuilder<unknown>) {
-  const parts: RawBuilder<unknown>[] = [sql`target as (${target})`];
+async function writeEvent(
+  db: DbOrTrx,
+  audit: AuditWriter,
+  writer: WorkWriter | null,
+  statement: { target: RawBuilder<unknown>; claim?: RawBuilder<unknown>; inbound?: RawBuilder<unknown>; also?: RawBuilder<unknown> },
+) {
+  const written = sql`exists (select 1 from target)`;
+  const parts: RawBuilder<unknown>[] = [];
+  if (statement.claim) parts.push(sql`claimed as (${statement.claim})`);
+  parts.push(sql`target as (${statement.target})`);
   if (audit.rows.length > 0) {
     const values = audit.rows.map(
       (row) => sql`(${row.conversation_id}, ${row.seq}::int, ${row.from_state}::text, ${row.to_state}, ${row.event_type}, ${row.event_id}, ${row.actor},
@@ -370,12 +477,16 @@ async function writeEvent(trx: Trx, audit: AuditWriter, writer: WorkWriter | nul
     );
     parts.push(sql`audit as (
       insert into transitions (conversation_id, seq, from_state, to_state, event_type, event_id, actor, at, prev_hash, hash, event_summary, words_digest)
-      select v.* from (values ${sql.join(values)}) as v where exists (select 1 from target))`);
+      select v.* from (values ${sql.join(values)}) as v where ${written})`);
   }
-  parts.push(...writeJobs(writer?.jobs() ?? [], writer?.removedJobKeys() ?? [], sql`exists (select 1 from target)`));
-  if (also) parts.push(sql`also as (${also})`);
-  // `one left join`: a row even when the target wrote none (a lost race to create), with its columns null.
-  const { rows } = await sql<Record<string, unknown>>`with ${sql.join(parts)} select ${jobsWritten}, target.* from (select 1) as one left join target on true`.execute(trx);
+  parts.push(...writeJobs(writer?.jobs() ?? [], writer?.removedJobKeys() ?? [], written));
+  if (statement.inbound) parts.push(sql`inbound as (${statement.inbound})`);
+  if (statement.also) parts.push(sql`also as (${statement.also})`);
+  const claimCheck = statement.claim
+    ? sql`, case when exists (select 1 from claimed) then 1 / (select count(*)::int from target) end as claim_check`
+    : sql``;
+  // `one left join`: a row even when the target wrote none (a lost race), with its columns null.
+  const { rows } = await sql<Record<string, unknown>>`with ${sql.join(parts)} select ${jobsWritten}${claimCheck}, target.* from (select 1) as one left join target on true`.execute(db);
   return rows[0]!;
 }
 
@@ -398,7 +509,8 @@ class WorkWriter {
   private projections = 0;
 
   constructor(
-    private readonly trx: Trx,
+    /** Null on the optimistic path: a projection then throws NEEDS_TRANSACTION. */
+    private readonly trx: Trx | null,
     private readonly conversationId: string,
     private readonly version: number,
     private readonly live: LiveEffects,
@@ -460,6 +572,7 @@ class WorkWriter {
           return;
         }
         if (route) {
+          if (!this.trx) throw NEEDS_TRANSACTION;
           this.projections += 1;
           return (route as Projection<unknown>)(this.trx, params, { conversationId: this.conversationId, version: this.version, key });
         }

@@ -7,6 +7,7 @@ import { newestInbound } from '../../src/db/messages.repository.js';
 import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runtime/apply-event.js';
 import { JOB_PRIORITY } from '../../src/runtime/job-queue.js';
 import { actionRouting } from '../../src/runtime/projections.js';
+import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
 import { queuedJobs } from '../helpers/jobs.js';
@@ -98,6 +99,23 @@ describe('apply-event', () => {
     for (const result of results) expect(result).toEqual({ ...original, duplicate: result.duplicate });
     const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-race').execute();
     expect(messages.map((m) => m.body)).toEqual(['first', 'again']);
+  });
+
+  it('when many different events on one conversation arrive at once, then each is applied once, in some order, on one unbroken chain', async () => {
+    // The optimistic path: each writer's statement applies only at the version it read; losers read again.
+    await runtime.apply(inbound('c-many', 'first'));
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => runtime.apply(inbound('c-many', `text ${i}`, `many-${i}`))));
+    expect(results.every((result) => result.outcome === 'applied' && !result.duplicate)).toBe(true);
+    expect(new Set(results.map((result) => result.version)).size).toBe(12);
+    const row = await testDb.db.selectFrom('conversations').select(['version', 'audit_seq']).where('id', '=', 'c-many').executeTakeFirstOrThrow();
+    expect(row.version).toBe(13);
+    const trail = await testDb.db.selectFrom('transitions').select('seq').where('conversation_id', '=', 'c-many').orderBy('seq').execute();
+    expect(trail.map((t) => t.seq)).toEqual(Array.from({ length: row.audit_seq }, (_, i) => i + 1));
+    expect((await verifyChains(testDb.db, ['c-many'])).breaks).toEqual([]);
+    const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-many').execute();
+    expect(messages).toHaveLength(13);
+    // Every applied event wrote its one job; the superseded ones stay queued and will be recorded as stale.
+    expect(await jobs('c-many', 'invoke')).toHaveLength(13);
   });
 
   it('when an unknown conversation gets a manager event, then it is a 404 and nothing is written', async () => {
