@@ -21,10 +21,10 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startCpuWindow } from './lib/cpu.js';
 import type { ConverseSeen } from './lib/debtor-loop.js';
+import { cleanupStack, reportPath } from './lib/cleanup.js';
 import { startEmbedded, type EmbeddedServer } from './lib/embedded-pg.js';
 import { runEventLoad, type EventLoadResult } from './lib/event-load.js';
 import { startOutsideWorld, type OutsideWorld } from './lib/outside-world.js';
@@ -94,7 +94,7 @@ interface Context {
   jwtSecret: string;
   token: string;
   /** Steps run on SIGINT/SIGTERM too: service processes would otherwise outlive the bench. */
-  cleanups: Array<() => Promise<unknown>>;
+  cleanups: ReturnType<typeof cleanupStack>;
 }
 
 async function main() {
@@ -108,15 +108,12 @@ async function main() {
     debtors: positive('BENCH_DEBTORS', 100),
     modelDelayMs: positive('BENCH_MODEL_DELAY_MS', 1000),
     killRole: killRole(process.env.BENCH_KILL_ROLE),
-    report: path.resolve(process.env.BENCH_REPORT ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../docs/benchmarks.md')),
+    report: reportPath(),
   };
   const { signToken } = await import('../src/http/auth.js');
 
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const step of cleanups.splice(0).reverse()) await step().catch((error) => console.error('bench: cleanup step failed', error));
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  const cleanups = cleanupStack();
+  const cleanup = cleanups.run;
 
   try {
     const embedded = process.env.BENCH_DATABASE_URL ? null : await startEmbedded();
@@ -253,7 +250,7 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
       unexpectedExits: fleet.unexpectedExits,
     };
   } finally {
-    context.cleanups.splice(context.cleanups.indexOf(stopFleet), 1);
+    context.cleanups.remove(stopFleet);
     await fleet.stop();
     await admin.end();
   }

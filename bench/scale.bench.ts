@@ -19,8 +19,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { cleanupStack, reportPath } from './lib/cleanup.js';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { explainNewSessions, sequentialScans, type ScanFinding } from './lib/plan-check.js';
 import { writeSection } from './lib/report.js';
@@ -60,15 +60,12 @@ async function main() {
     sizes: sizesFromEnv(),
     requests: positive('BENCH_SCALE_REQUESTS', 500),
     warmup: positive('BENCH_SCALE_WARMUP', 50),
-    report: path.resolve(process.env.BENCH_REPORT ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../docs/benchmarks.md')),
+    report: reportPath(),
   };
   const { signToken } = await import('../src/http/auth.js');
 
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const step of cleanups.splice(0).reverse()) await step().catch((error) => console.error('bench: cleanup step failed', error));
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  const cleanups = cleanupStack();
+  const cleanup = cleanups.run;
 
   try {
     // The server's log is read only while the plan probe runs.

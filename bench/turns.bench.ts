@@ -16,8 +16,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { cleanupStack, reportPath } from './lib/cleanup.js';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { writeSection } from './lib/report.js';
 import { benchServiceEnv } from './lib/service.js';
@@ -65,7 +65,7 @@ function sizes(name: string, fallback: string): number[] {
 }
 
 async function main() {
-  const report = path.resolve(process.env.BENCH_REPORT ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../docs/benchmarks.md'));
+  const report = reportPath();
   const modelDelayMs = positive('BENCH_MODEL_DELAY_MS', 1000);
   const all: Configuration[] = [
     { name: 'defaults', env: {}, sizes: sizes('BENCH_TURNS_SIZES', '100,1000'), note: 'the embedded defaults of this version, nothing tuned' },
@@ -83,11 +83,8 @@ async function main() {
   const { signToken } = await import('../src/http/auth.js');
   const { createLogger } = await import('../src/logger.js');
 
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanup = async () => {
-    for (const step of cleanups.splice(0).reverse()) await step().catch((error) => console.error('bench: cleanup step failed', error));
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+  const cleanups = cleanupStack();
+  const cleanup = cleanups.run;
 
   try {
     const databaseUrl = process.env.BENCH_DATABASE_URL;
