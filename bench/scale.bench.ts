@@ -233,7 +233,7 @@ function renderReport(r: { machine: MachineInfo; settings: { sizes: number[]; re
   const small = [...new Set(r.results.flatMap((x) => x.probe.scans.filter((s) => s.rows < LARGE_TABLE_ROWS).map((s) => s.table)))];
   return `# Benchmarks: size does not matter
 
-\`npm run bench:scale\` (\`bench/scale.bench.ts\`; \`npm run bench\` runs it last). Stored conversations are generated in SQL
+\`npm run bench:scale\` (\`bench/scale.bench.ts\`; \`npm run bench\` runs it third, before the processes bench). Stored conversations are generated in SQL
 at each size, and at each size a fresh service process (\`src/main.ts\`, worker off, embedded PostgreSQL with
 default settings but \`max_wal_size=8GB\`) is measured from outside, one request at a time (c1, one keep-alive
 connection; ${r.settings.warmup} of each kind first, not counted, then ${r.settings.requests} of each):
