@@ -293,7 +293,7 @@ export async function releaseJobsOfDeadWorkers(
 }
 
 /** graphile-worker's own log lines, minus job payloads: those carry phone numbers and message texts. */
-function graphileLogger(log: Logger) {
+export function graphileLogger(log: Logger) {
   return new GraphileLogger((scope) => (level, message, meta) => {
     const job = (meta as { job?: { id?: string; task_identifier?: string; attempts?: number } } | undefined)?.job;
     const error = (meta as { error?: unknown } | undefined)?.error;
@@ -307,10 +307,17 @@ function graphileLogger(log: Logger) {
     // that part is cut, and the error is logged through the logger's safe serializer instead.
     const safe = withoutErrorText(message);
     if (level === 'error') log.error(fields, safe);
-    else if (level === 'warning') log.warn(fields, safe);
+    else if (level === 'warning' && !EXPECTED_WARNINGS.some((pattern) => pattern.test(message))) log.warn(fields, safe);
     else log.debug(fields, safe);
   });
 }
+
+/**
+ * graphile-worker's warnings that describe this design, not a fault: a pool smaller than the concurrency is
+ * on purpose (a running job holds no connection; docs/architecture.md §3). At warn level on every start,
+ * it would teach operators to ignore warnings.
+ */
+const EXPECTED_WARNINGS: readonly RegExp[] = [/^WARNING: having maxPoolSize \(\d+\) smaller than concurrency/];
 
 /** "Failed task 7 (invoke, 3ms, attempt 1 of 4) with error 'x':\n  stack" → "Failed task 7 (invoke, 3ms, attempt 1 of 4)". */
 export function withoutErrorText(message: string): string {
