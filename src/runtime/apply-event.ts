@@ -132,25 +132,17 @@ export function createRuntime(deps: {
     if (envelope.origin && !isLive(row.live_effects, envelope.origin)) return 'in_transaction';
     const live: LiveEffects = structuredClone(row.live_effects);
     if (envelope.origin?.kind === 'timer') delete live.timers[envelope.origin.id];
-    const stored = row.snapshot;
-    const snapshot = fromStored(machine, stored);
-    if (stored.status === 'done' || !snapshot.can(envelope.event as never)) return 'in_transaction';
+    const { snapshot, accepted } = restore(row, envelope.event);
+    if (!accepted) return 'in_transaction';
 
-    const steps = getMicrosteps(machine, snapshot, envelope.event as never);
-    const nextVersion = row.version + 1;
-    const writer = new WorkWriter(null, id, nextVersion, live, actions);
-    const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, stored.context);
-    let final: ConversationSnapshot;
+    let stepped: Stepped;
     try {
-      final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
-        committed.push({ conversationId: row.id, from, to, event: envelope.event, contextBefore: stored.context }),
-      );
+      stepped = await step(envelope, row, snapshot, live, null, committed);
     } catch (error) {
       if (error === NEEDS_TRANSACTION) return 'in_transaction';
       throw error;
     }
-    writer.dropStoppedInvokes(final);
-    const applied: ApplyResult = { conversationId: row.id, state: stateName(final), version: nextVersion, outcome: 'applied', transitions: steps.length, duplicate: false };
+    const { audit, writer, applied } = stepped;
     const answer = inboxAnswer(applied);
     const inboundText = inboundTextOf(envelope.event);
     try {
@@ -158,10 +150,7 @@ export function createRuntime(deps: {
         claim: sql`insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
                      values (${id}, ${key}, ${envelope.event.type}, ${answer.outcome}, ${answer.result}::jsonb)
                      on conflict do nothing returning idempotency_key`,
-        target: sql`update conversations set state = ${stateName(final)}, snapshot = ${JSON.stringify(toStored(final))}::jsonb,
-                      live_effects = ${JSON.stringify(live)}::jsonb, machine_version = ${version}, version = ${nextVersion},
-                      audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, updated_at = now()
-                    where id = ${row.id} and version = ${row.version} and exists (select 1 from claimed) returning id`,
+        target: saveConversation(stepped, sql`version = ${row.version} and exists (select 1 from claimed)`),
         inbound:
           inboundText === null
             ? undefined
@@ -176,6 +165,53 @@ export function createRuntime(deps: {
       throw error;
     }
     return applied;
+  }
+
+  /** The stored snapshot, restored, and whether the machine takes the event in it. */
+  function restore(row: ConversationRow, event: AnyEventObject) {
+    const snapshot = fromStored(machine, row.snapshot);
+    // getMicrosteps returns a step even when nothing is enabled; `can` tells whether the machine takes it.
+    return { snapshot, accepted: row.snapshot.status !== 'done' && snapshot.can(event as never) };
+  }
+
+  /**
+   * XState's pure step of an accepted event, recorded: an audit row per microstep, its actions as work (jobs
+   * gathered; projections run on `trx`, or throw NEEDS_TRANSACTION without one), invokes left behind dropped.
+   */
+  async function step(
+    envelope: EventEnvelope,
+    row: ConversationRow,
+    snapshot: ConversationSnapshot,
+    live: LiveEffects,
+    trx: Trx | null,
+    committed: CommittedTransition[],
+  ) {
+    const steps = getMicrosteps(machine, snapshot, envelope.event as never);
+    const nextVersion = row.version + 1;
+    const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
+    const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
+    const final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
+      committed.push({ conversationId: row.id, from, to, event: envelope.event, contextBefore: row.snapshot.context }),
+    );
+    writer.dropStoppedInvokes(final);
+    const applied: ApplyResult = {
+      conversationId: row.id,
+      state: stateName(final),
+      version: nextVersion,
+      outcome: 'applied',
+      transitions: steps.length,
+      duplicate: false,
+    };
+    return { row, final, live, audit, writer, applied };
+  }
+  type Stepped = Awaited<ReturnType<typeof step>>;
+
+  /** The conversation's new state, version, live effects and chain head (`and` narrows it: the optimistic check). */
+  function saveConversation({ row, final, live, audit, applied }: Stepped, and: RawBuilder<unknown> = sql`true`) {
+    return sql`update conversations set state = ${applied.state}, snapshot = ${JSON.stringify(toStored(final))}::jsonb,
+                 live_effects = ${JSON.stringify(live)}::jsonb, machine_version = ${version}, version = ${applied.version},
+                 audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, updated_at = now()
+               where id = ${row.id} and ${and} returning id`;
   }
 
   async function applyInTransaction(envelope: EventEnvelope): Promise<ApplyResult> {
@@ -207,10 +243,7 @@ export function createRuntime(deps: {
       }
       if (envelope.origin?.kind === 'timer') delete live.timers[envelope.origin.id];
 
-      const stored = row.snapshot;
-      const snapshot = fromStored(machine, stored);
-      // getMicrosteps returns a step even when nothing is enabled; `can` tells whether the machine takes it.
-      const accepted = stored.status !== 'done' && snapshot.can(envelope.event as never);
+      const { snapshot, accepted } = restore(row, envelope.event);
       if (!accepted) {
         if (envelope.ifNotAccepted === 'record') {
           if (envelope.origin?.kind === 'timer') await saveLiveEffects(trx, row.id, live);
@@ -222,29 +255,11 @@ export function createRuntime(deps: {
         });
       }
 
-      const steps = getMicrosteps(machine, snapshot, envelope.event as never);
-      const nextVersion = row.version + 1;
-      const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
-      const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, stored.context);
-      const final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
-        committed.push({ conversationId: row.id, from, to, event: envelope.event, contextBefore: stored.context }),
-      );
-      writer.dropStoppedInvokes(final);
-
-      const applied: ApplyResult = {
-        conversationId: row.id,
-        state: stateName(final),
-        version: nextVersion,
-        outcome: 'applied',
-        transitions: steps.length,
-        duplicate: false,
-      };
+      const stepped = await step(envelope, row, snapshot, live, trx, committed);
+      const { audit, writer, applied } = stepped;
       const answer = inboxAnswer(applied);
       await writeEvent(trx, audit, writer, {
-        target: sql`update conversations set state = ${stateName(final)}, snapshot = ${JSON.stringify(toStored(final))}::jsonb,
-                      live_effects = ${JSON.stringify(live)}::jsonb, machine_version = ${version}, version = ${nextVersion},
-                      audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, updated_at = now()
-                    where id = ${row.id} returning id`,
+        target: saveConversation(stepped),
         also: sql`update inbox set outcome = ${answer.outcome}, result = ${answer.result}::jsonb
                     where conversation_id = ${envelope.conversationId} and idempotency_key = ${envelope.idempotencyKey}`,
       });
