@@ -4,7 +4,6 @@ import path from 'node:path';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
 import { sql } from 'kysely';
-import { findContactPreference } from '../db/contact-preferences.repository.js';
 import { optOutKey } from '../db/opt-outs.repository.js';
 import type { ContactPreference } from '../policies/contact-preferences.js';
 import type { DbOrTrx } from '../db/database.js';
@@ -46,14 +45,12 @@ export type SendTimeVerdict = { allowed: true; rule: string } | { allowed: false
 export async function checkSendTime(
   deps: SendGateDeps,
   request: { conversationId: string; phone: string; timeZone: string | null; inReplyTo: string | null },
-  /** The number's stated preference when already read (readSendFacts); read here otherwise. */
-  known?: { preference: ContactPreference | null },
+  /** What readSendFacts read about the number: here, its stated preference. */
+  facts: Pick<SendFacts, 'preference'>,
 ): Promise<SendTimeVerdict> {
   const policy = deps.contactWindow ?? DEFAULT_CONTACT_WINDOW;
-  const [numberZonesFound, preference] = await Promise.all([
-    numberZones(request.phone),
-    known ? known.preference : findContactPreference(deps.db, request.phone),
-  ]);
+  const numberZonesFound = await numberZones(request.phone);
+  const preference = facts.preference;
   const zones = candidateZones(request.timeZone, numberZonesFound, policy);
   const decision = decideSendTime(new Date(deps.clock()), zones, request.inReplyTo ? new Date(request.inReplyTo) : null, policy, preference);
   if (decision.allowed) {
@@ -123,13 +120,13 @@ const DAY_MS = 86_400_000;
 export async function checkFrequencyCap(
   deps: SendGateDeps & { caps?: FrequencyCaps },
   request: { conversationId: string; phone: string; kind?: 'unsolicited' | 'reply' },
-  /** The texts of the last 7 days by kind when already read (readSendFacts); read here otherwise. */
-  known?: { sent: Record<'unsolicited' | 'reply', number[]> },
+  /** What readSendFacts read about the number: here, the texts of the last 7 days by kind. */
+  facts: Pick<SendFacts, 'sent'>,
 ): Promise<SendTimeVerdict> {
   const caps = deps.caps ?? DEFAULT_FREQUENCY_CAPS;
   const kind = request.kind ?? 'unsolicited';
   const now = deps.clock();
-  const times = known ? known.sent[kind] : await sentTimes(deps.db, request.phone, kind, now);
+  const times = facts.sent[kind];
   const lastDay = times.filter((time) => time > now - DAY_MS);
   const limits: Array<[number[], number, number]> =
     kind === 'reply'
@@ -148,19 +145,6 @@ export async function checkFrequencyCap(
   return { allowed: true, rule: 'frequency_cap' };
 }
 
-/** When texts of a kind were first attempted to a number over the last 7 days, oldest first (milliseconds). */
-export async function sentTimes(db: DbOrTrx, phone: string, kind: 'unsolicited' | 'reply', now: number): Promise<number[]> {
-  const sent = await db
-    .selectFrom('outbound_messages')
-    .innerJoin('conversations', 'conversations.id', 'outbound_messages.conversation_id')
-    .select('outbound_messages.first_attempt_at')
-    .where('conversations.phone', '=', phone)
-    .where('outbound_messages.kind', '=', kind)
-    .where('outbound_messages.first_attempt_at', '>', new Date(now - 7 * DAY_MS))
-    .orderBy('outbound_messages.first_attempt_at')
-    .execute();
-  return sent.map((row) => row.first_attempt_at.getTime());
-}
 
 /** What the gate reads about a number before a text goes: one round trip instead of three. */
 export interface SendFacts {
@@ -210,7 +194,8 @@ export async function checkSend(
 
 /** The caps as they stand for a number: what was sent in each window (for the API's compliance state). */
 export async function capsUsed(db: DbOrTrx, phone: string, now: number) {
-  const [unsolicited, replies] = await Promise.all([sentTimes(db, phone, 'unsolicited', now), sentTimes(db, phone, 'reply', now)]);
+  const { sent } = await readSendFacts(db, phone, now);
+  const [unsolicited, replies] = [sent.unsolicited, sent.reply];
   const lastDay = (times: number[]) => times.filter((time) => time > now - DAY_MS).length;
   return { unsolicited_last_day: lastDay(unsolicited), unsolicited_last_7_days: unsolicited.length, replies_last_day: lastDay(replies) };
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { findContactPreference, recordContactPreference } from '../../src/db/contact-preferences.repository.js';
-import { checkFrequencyCap, checkSendTime } from '../../src/effects/send-gate.js';
+import { checkFrequencyCap, checkSendTime, readSendFacts } from '../../src/effects/send-gate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** The send-time gate's records on real Postgres: deferrals are rows, caps count unsolicited texts only. */
@@ -28,6 +28,9 @@ async function sentEarlier(conversationId: string, kind: 'reply' | 'unsolicited'
     .execute();
 }
 
+/** What the gate reads about a number before it decides (one statement in production, as here). */
+const facts = (phone: string, now = NOW) => readSendFacts(testDb.db, phone, now);
+
 describe('frequency caps', () => {
   it('when three unsolicited texts went out today, then a fourth waits until the oldest is a day old; replies do not count', async () => {
     await conversation('cap-1', '+15550700001');
@@ -37,6 +40,7 @@ describe('frequency caps', () => {
     const verdict = await checkFrequencyCap(
       { db: testDb.db, clock: () => NOW, onDecision: (rule, decision) => decisions.push(`${rule}:${decision}`) },
       { conversationId: 'cap-1', phone: '+15550700001' },
+      await facts('+15550700001'),
     );
     expect(verdict).toMatchObject({ allowed: false, notBefore: new Date(NOW - 20 * HOUR + 24 * HOUR + 1_000) });
     expect(decisions).toEqual(['frequency_cap:deferred']);
@@ -51,9 +55,9 @@ describe('frequency caps', () => {
     await sentEarlier('cap-2a', 'unsolicited', 100, 1);
     await sentEarlier('cap-2b', 'unsolicited', 50, 1);
     const caps = { unsolicitedPerDay: 2, unsolicitedPerWeek: 2, repliesPerDay: 10 };
-    const verdict = await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps }, { conversationId: 'cap-2b', phone: '+15550700002' });
+    const verdict = await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps }, { conversationId: 'cap-2b', phone: '+15550700002' }, await facts('+15550700002'));
     expect(verdict.allowed).toBe(false);
-    expect(await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 2, unsolicitedPerWeek: 3, repliesPerDay: 10 } }, { conversationId: 'cap-2b', phone: '+15550700002' })).toMatchObject({ allowed: true });
+    expect(await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 2, unsolicitedPerWeek: 3, repliesPerDay: 10 } }, { conversationId: 'cap-2b', phone: '+15550700002' }, await facts('+15550700002'))).toMatchObject({ allowed: true });
   });
 });
 
@@ -62,9 +66,9 @@ describe('the reply cap', () => {
     await conversation('cap-3', '+15550700003');
     for (let n = 0; n < 10; n += 1) await sentEarlier('cap-3', 'reply', 12 - n, n);
     await sentEarlier('cap-3', 'unsolicited', 1, 99);
-    const verdict = await checkFrequencyCap({ db: testDb.db, clock: () => NOW }, { conversationId: 'cap-3', phone: '+15550700003', kind: 'reply' });
+    const verdict = await checkFrequencyCap({ db: testDb.db, clock: () => NOW }, { conversationId: 'cap-3', phone: '+15550700003', kind: 'reply' }, await facts('+15550700003'));
     expect(verdict).toMatchObject({ allowed: false, notBefore: new Date(NOW - 12 * HOUR + 24 * HOUR + 1_000) });
-    const nine = await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 3, unsolicitedPerWeek: 7, repliesPerDay: 11 } }, { conversationId: 'cap-3', phone: '+15550700003', kind: 'reply' });
+    const nine = await checkFrequencyCap({ db: testDb.db, clock: () => NOW, caps: { unsolicitedPerDay: 3, unsolicitedPerWeek: 7, repliesPerDay: 11 } }, { conversationId: 'cap-3', phone: '+15550700003', kind: 'reply' }, await facts('+15550700003'));
     expect(nine.allowed).toBe(true);
   });
 });
@@ -74,7 +78,7 @@ describe('contact preferences at the gate', () => {
     await conversation('pref-1', '+13125550101');
     await recordContactPreference(testDb.db, '+13125550101', 'pref-1', { earliestHour: 18, latestHour: null, notAtWork: false });
     const noon = Date.parse('2026-12-02T18:00:00Z');
-    const verdict = await checkSendTime({ db: testDb.db, clock: () => noon }, { conversationId: 'pref-1', phone: '+13125550101', timeZone: 'America/Chicago', inReplyTo: null });
+    const verdict = await checkSendTime({ db: testDb.db, clock: () => noon }, { conversationId: 'pref-1', phone: '+13125550101', timeZone: 'America/Chicago', inReplyTo: null }, await facts('+13125550101', noon));
     expect(verdict).toMatchObject({ allowed: false, detail: 'deferred until 2026-12-02 18:00 America/Chicago' });
     await recordContactPreference(testDb.db, '+13125550101', 'pref-1', { earliestHour: null, latestHour: 20, notAtWork: true });
     expect(await findContactPreference(testDb.db, '+13125550101')).toEqual({ earliestHour: 18, latestHour: 20, notAtWork: true });
@@ -85,7 +89,7 @@ describe('quiet hours at the gate', () => {
   it('when a text falls outside calling hours, then the deferral is a recorded decision naming the time and zone', async () => {
     await conversation('quiet-1', '+13125550100');
     const night = Date.parse('2026-12-02T04:00:00Z'); // 22:00 in Chicago; a 312 number is in Chicago
-    const verdict = await checkSendTime({ db: testDb.db, clock: () => night }, { conversationId: 'quiet-1', phone: '+13125550100', timeZone: null, inReplyTo: null });
+    const verdict = await checkSendTime({ db: testDb.db, clock: () => night }, { conversationId: 'quiet-1', phone: '+13125550100', timeZone: null, inReplyTo: null }, await facts('+13125550100', night));
     expect(verdict).toMatchObject({ allowed: false, detail: 'deferred until 2026-12-02 08:00 America/Chicago' });
   });
 });
