@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
 import type { Draft } from '../../machines/conversation/conversation.types.js';
 import { insertDraft } from '../../src/db/drafts.repository.js';
 import { newestInbound } from '../../src/db/messages.repository.js';
-import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runtime/apply-event.js';
+import type { EventEnvelope, Runtime } from '../../src/runtime/apply-event.js';
 import { JOB_PRIORITY } from '../../src/runtime/job-queue.js';
-import { actionRouting } from '../../src/runtime/projections.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
+import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
 import { queuedJobs } from '../helpers/jobs.js';
@@ -17,7 +16,7 @@ let runtime: Runtime;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+  runtime = testRuntime(testDb.db);
 });
 afterAll(() => testDb.drop());
 

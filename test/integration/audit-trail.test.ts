@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
 import type { Draft } from '../../machines/conversation/conversation.types.js';
 import { insertDraft } from '../../src/db/drafts.repository.js';
-import { createRuntime, type EventEnvelope, type Runtime } from '../../src/runtime/apply-event.js';
+import type { EventEnvelope, Runtime } from '../../src/runtime/apply-event.js';
 import { digestWords } from '../../src/runtime/audit-chain.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
-import { actionRouting } from '../../src/runtime/projections.js';
+import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
 import { queuedJobs } from '../helpers/jobs.js';
@@ -16,7 +15,7 @@ let runtime: Runtime;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+  runtime = testRuntime(testDb.db);
 });
 afterAll(() => testDb.drop());
 

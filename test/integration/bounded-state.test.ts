@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { MAX_TEXTS_PER_REPLY } from '../../src/db/messages.repository.js';
 import { createActivities } from '../../src/effects/activities.js';
 import { createServiceClients } from '../../src/effects/clients/index.js';
 import type { DraftRequest, Drafter } from '../../src/effects/drafting/drafter.js';
 import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js';
 import { createLogger } from '../../src/logger.js';
-import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
-import { actionRouting } from '../../src/runtime/projections.js';
+import type { Runtime } from '../../src/runtime/apply-event.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
+import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuedJobs } from '../helpers/jobs.js';
 
@@ -42,7 +41,7 @@ beforeAll(async () => {
       return rules.draft(request, signal);
     },
   };
-  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+  runtime = testRuntime(testDb.db);
   activities = createActivities({ db: testDb.db, services: clients.services, drafter, logger, managersRecipient: 'managers', identityCheck: 'off' });
 });
 afterAll(async () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
-import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
-import { actionRouting } from '../../src/runtime/projections.js';
+import type { Runtime } from '../../src/runtime/apply-event.js';
 import { checkInvariants, waitForQuiescence, type Check } from '../../bench/lib/soak-checks.js';
 import type { SendSeen } from '../../bench/lib/debtor-loop.js';
+import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /**
@@ -19,7 +18,7 @@ const PHONES = ['+15551000001', '+15551000002'];
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+  runtime = testRuntime(testDb.db);
   // Each debtor texts once: the conversation is created, drafting, with its draft job queued.
   for (const [i, phone] of PHONES.entries()) {
     await runtime.apply({

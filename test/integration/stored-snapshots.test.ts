@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
-import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
-import { actionRouting } from '../../src/runtime/projections.js';
+import type { Runtime } from '../../src/runtime/apply-event.js';
+import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuedJobs } from '../helpers/jobs.js';
 
@@ -14,7 +13,7 @@ let testDb: TestDatabase;
 let runtime: Runtime;
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+  runtime = testRuntime(testDb.db);
 });
 afterAll(() => testDb.drop());
 

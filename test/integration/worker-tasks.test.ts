@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import type { JobHelpers } from 'graphile-worker';
-import { conversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { createActivities, createEffects } from '../../src/effects/activities.js';
 import { createServiceClients } from '../../src/effects/clients/index.js';
 import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js';
 import { createLogger } from '../../src/logger.js';
-import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
-import { actionRouting } from '../../src/runtime/projections.js';
+import type { Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { createTaskList } from '../../src/runtime/worker.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
+import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuedJobs } from '../helpers/jobs.js';
 
@@ -36,7 +35,7 @@ beforeAll(async () => {
     logger,
     resilience: { backoffInitialMs: 5, backoffMaxMs: 10, breakerThreshold: 1_000 },
   });
-  runtime = createRuntime({ db: testDb.db, machine: conversationMachine, actions: actionRouting });
+  runtime = testRuntime(testDb.db);
   const deps = { db: testDb.db, services: clients.services, drafter: createRulesDrafter(), logger, managersRecipient: 'managers' };
   activities = createActivities(deps);
   tasks = createTaskList({ runtime, activities, effects: createEffects(deps), logger });
