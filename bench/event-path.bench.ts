@@ -13,123 +13,19 @@
  * (default: an embedded PostgreSQL in a temporary directory, removed afterwards).
  * No assertions on timings anywhere: this is a measurement, not a test.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { startCpuWindow, type CpuWindow } from './lib/cpu.js';
+import { runEventLoad } from './lib/event-load.js';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { writeSection } from './lib/report.js';
 import { benchServiceEnv } from './lib/service.js';
 import { describeMachine, f0, f1, f2, mb, percentiles, positive, type Percentiles } from './lib/stats.js';
 
-const LOAD_GENERATOR = '--load-generator';
 const TEXT = 'Hi, I can pay 50 dollars next Friday. Is that ok?';
 const PHONE = '+15550100200';
-
-interface LoadRequest {
-  url: string;
-  token: string;
-  ids: string[];
-  connections: number;
-  seconds: number;
-  warmupSeconds: number;
-  keyPrefix: string;
-}
-
-interface LoadResult {
-  seconds: number;
-  requests: number;
-  ok2xx: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
-  latencyMs: Percentiles;
-  autocannonLatencyMs: { p50: number; p97_5: number; p99: number };
-  warmup: { requests: number; non2xx: number; errors: number };
-  outcomes: Record<string, number>;
-  cpuMs: number;
-  rssMb: number;
-}
-
-
-// ---------------------------------------------------------------------------------------------
-// The load generator: a child process, told what to do over IPC, answers with its numbers.
-// ---------------------------------------------------------------------------------------------
-
-function runLoadGenerator() {
-  process.once('message', async (request: LoadRequest) => {
-    let counter = 0;
-    const outcomes: Record<string, number> = {};
-    const latencies: number[] = [];
-    let cpuAtStart = process.cpuUsage();
-    const tracker = autocannon({
-      url: request.url,
-      connections: request.connections,
-      duration: request.seconds,
-      warmup: { connections: request.connections, duration: request.warmupSeconds },
-      timeout: 30,
-      requests: [
-        {
-          method: 'POST',
-          setupRequest: (req: any) => {
-            const id = request.ids[Math.floor(Math.random() * request.ids.length)];
-            counter += 1;
-            return {
-              ...req,
-              method: 'POST',
-              path: `/v1/conversations/${encodeURIComponent(id)}/events`,
-              headers: {
-                'content-type': 'application/json',
-                authorization: `Bearer ${request.token}`,
-                'idempotency-key': `${request.keyPrefix}${counter}`,
-              },
-              body: JSON.stringify({ type: 'sms.received', text: TEXT }),
-            };
-          },
-          onResponse: (status: number, body: string) => {
-            let outcome = `http ${status}`;
-            try {
-              outcome = status < 300 ? String(JSON.parse(body).outcome) : `http ${status}`;
-            } catch {
-              // a body that is not JSON keeps the status as its outcome
-            }
-            outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-          },
-        },
-      ],
-    } as autocannon.Options) as unknown as autocannon.Instance & Promise<autocannon.Result & { warmup?: autocannon.Result }>;
-    // `tracker` is the measured run's; the warm-up has its own. Its 'response' carries every status.
-    tracker.on('start', () => {
-      cpuAtStart = process.cpuUsage();
-      process.send!({ kind: 'measuring' });
-    });
-    tracker.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
-    const result = await tracker;
-    const cpu = process.cpuUsage(cpuAtStart);
-    const codes: Record<string, number> = {};
-    for (const [code, stats] of Object.entries((result as any).statusCodeStats ?? {})) codes[code] = (stats as { count: number }).count;
-    const answer: LoadResult = {
-      seconds: result.duration,
-      requests: latencies.length,
-      ok2xx: result['2xx'],
-      non2xx: result.non2xx,
-      errors: result.errors,
-      timeouts: result.timeouts,
-      statusCodes: codes,
-      latencyMs: percentiles(latencies),
-      autocannonLatencyMs: { p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99 },
-      warmup: { requests: result.warmup?.requests.total ?? 0, non2xx: result.warmup?.non2xx ?? 0, errors: result.warmup?.errors ?? 0 },
-      outcomes,
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      rssMb: process.memoryUsage().rss / 2 ** 20,
-    };
-    process.send!({ kind: 'result', result: answer }, () => process.exit(0));
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // The benchmark itself.
@@ -248,26 +144,15 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
   const before = await countWrites(admin, runId);
   const token = signToken(jwtSecret, 'service', 'sms-agent');
   const cpuHttp = startCpuWindow(postmasterPid);
-  const load = await runLoad({
-    url: orchestrator.url!.replace('localhost', '127.0.0.1'),
-    token,
-    ids,
-    connections: settings.connections,
-    seconds: settings.seconds,
-    warmupSeconds: settings.warmupSeconds,
-    keyPrefix: `bench-${runId}-load-`,
-  }, () => cpuHttp.restart());
+  const url = orchestrator.url!.replace('localhost', '127.0.0.1');
+  const order = { urls: [url], token, conversationIds: ids, recordAcknowledged: false, text: TEXT };
+  const load = await runEventLoad(
+    { ...order, connections: settings.connections, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds, keyPrefix: `bench-${runId}-load-` },
+    () => cpuHttp.restart(),
+  );
   const httpCpu = cpuHttp.stop(load.seconds);
   // One event alone: one connection, an event at a time (the issue's c1 p50), on the same service.
-  const c1 = await runLoad({
-    url: orchestrator.url!.replace('localhost', '127.0.0.1'),
-    token,
-    ids,
-    connections: 1,
-    seconds: settings.c1Seconds,
-    warmupSeconds: 1,
-    keyPrefix: `bench-${runId}-c1-`,
-  }, () => {});
+  const c1 = await runEventLoad({ ...order, connections: 1, seconds: settings.c1Seconds, warmupSeconds: 1, keyPrefix: `bench-${runId}-c1-` });
   rss.afterHttp = mb(process.memoryUsage().rss);
   rss.afterHttpHeap = mb(process.memoryUsage().heapUsed);
   const after = await countWrites(admin, runId);
@@ -316,28 +201,6 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
 }
 
 type BenchResult = Awaited<ReturnType<typeof run>>;
-
-// ---------------------------------------------------------------------------------------------
-// HTTP load, in a child process.
-// ---------------------------------------------------------------------------------------------
-
-function runLoad(request: LoadRequest, onMeasuredStart: () => void): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = fork(fileURLToPath(import.meta.url), [LOAD_GENERATOR], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const killer = setTimeout(() => child.kill('SIGKILL'), (request.seconds + request.warmupSeconds + 60) * 1000);
-    child.on('message', (message: { kind: 'measuring' } | { kind: 'result'; result: LoadResult }) => {
-      if (message.kind === 'measuring') return onMeasuredStart(); // the warm-up is over
-      clearTimeout(killer);
-      resolve(message.result);
-    });
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(killer);
-      reject(new Error(`load generator exited (${code}) without a result`)); // a no-op after resolve
-    });
-    child.send(request);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Raw baseline: the write set of apply-event.ts for `sms.received` on a conversation in `drafting`.
@@ -691,8 +554,4 @@ about 2 ms of Node CPU between them.
 // Entry point, last: the module's constants above are initialised by now.
 // ---------------------------------------------------------------------------------------------
 
-if (process.argv.includes(LOAD_GENERATOR)) {
-  runLoadGenerator();
-} else {
-  await main();
-}
+await main();

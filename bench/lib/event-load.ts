@@ -27,6 +27,8 @@ export interface EventLoadOrder {
   warmupSeconds: number;
   keyPrefix: string;
   recordAcknowledged: boolean;
+  /** The SMS text of every event (default EVENT_TEXT). */
+  text?: string;
 }
 
 export interface EventLoadResult {
@@ -42,6 +44,16 @@ export interface EventLoadResult {
   /** Keys acknowledged with a 2xx, warm-up included (only with recordAcknowledged). */
   acknowledged: string[];
   cpuMs: number;
+  /** The measured window as autocannon timed it, s. */
+  seconds: number;
+  /** Responses in the measured window. */
+  requests: number;
+  /** autocannon's own percentiles (of the first URL's instance), to compare with `latencyMs`. */
+  autocannonLatencyMs: { p50: number; p97_5: number; p99: number };
+  warmup: { requests: number; non2xx: number; errors: number };
+  /** `outcome` of each answer's body (applied, recorded…), or `http <status>`; warm-up included. */
+  outcomes: Record<string, number>;
+  rssMb: number;
 }
 
 type FromChild = { kind: 'measuring' } | { kind: 'result'; result: EventLoadResult };
@@ -64,13 +76,14 @@ export function runEventLoad(order: EventLoadOrder, onMeasuring: () => void = ()
   });
 }
 
-type Instance = autocannon.Instance & Promise<autocannon.Result>;
+type Instance = autocannon.Instance & Promise<autocannon.Result & { warmup?: autocannon.Result }>;
 
 function runChild() {
   process.once('message', async (order: EventLoadOrder) => {
     let counter = 0;
     const latencies: number[] = [];
     const acknowledged: string[] = [];
+    const outcomes: Record<string, number> = {};
     let cpuAtStart = process.cpuUsage();
     let measuredFrom = 0;
     const share = (i: number) => Math.floor(order.connections / order.urls.length) + (i < order.connections % order.urls.length ? 1 : 0);
@@ -96,11 +109,18 @@ function runChild() {
                 method: 'POST',
                 path: `/v1/conversations/${encodeURIComponent(id!)}/events`,
                 headers: { 'content-type': 'application/json', authorization: `Bearer ${order.token}`, 'idempotency-key': context.key },
-                body: JSON.stringify({ type: 'sms.received', text: EVENT_TEXT }),
+                body: JSON.stringify({ type: 'sms.received', text: order.text ?? EVENT_TEXT }),
               };
             },
-            onResponse: (status: number, _body: string, context: Record<string, string>) => {
+            onResponse: (status: number, body: string, context: Record<string, string>) => {
               if (order.recordAcknowledged && status >= 200 && status < 300) acknowledged.push(context.key!);
+              let outcome = `http ${status}`;
+              try {
+                if (status < 300) outcome = String(JSON.parse(body).outcome);
+              } catch {
+                // a body that is not JSON keeps the status as its outcome
+              }
+              outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
             },
           },
         ],
@@ -134,6 +154,16 @@ function runChild() {
       latencyMs: percentiles(latencies),
       acknowledged,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      seconds: results[0]!.duration,
+      requests: latencies.length,
+      autocannonLatencyMs: { p50: results[0]!.latency.p50, p97_5: results[0]!.latency.p97_5, p99: results[0]!.latency.p99 },
+      warmup: {
+        requests: sum((r) => (r as typeof r & { warmup?: autocannon.Result }).warmup?.requests.total ?? 0),
+        non2xx: sum((r) => (r as typeof r & { warmup?: autocannon.Result }).warmup?.non2xx ?? 0),
+        errors: sum((r) => (r as typeof r & { warmup?: autocannon.Result }).warmup?.errors ?? 0),
+      },
+      outcomes,
+      rssMb: process.memoryUsage().rss / 2 ** 20,
     };
     process.send!({ kind: 'result', result } satisfies FromChild, () => process.exit(0));
   });
