@@ -187,6 +187,7 @@ export async function startOrchestrator(
       db,
       machine,
       actions: actionRouting,
+      rememberConversations: config.conversationCacheSize,
       onCommitted: (transitions) => {
         for (const step of transitions) {
           metrics.transitions.inc({ from: stateLabel(step.from), to: stateLabel(step.to) });

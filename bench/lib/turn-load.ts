@@ -90,7 +90,7 @@ export async function runTurnBurst(options: {
     () => {
       used = cpu.stop((Date.now() - firstPost) / 1000);
       statementsUsed = statements.total();
-      topStatements = statements.top(12);
+      topStatements = statements.top(Number(process.env.BENCH_TOP_STATEMENTS ?? 12));
     },
   );
   used ??= cpu.stop((Date.now() - firstPost) / 1000);

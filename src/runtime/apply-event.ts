@@ -1,4 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import { getInitialMicrosteps, getMicrosteps, type AnyEventObject } from 'xstate';
 import type { ActionParams, ConversationMachine, NamedAction } from '../../machines/conversation/conversation.machine.js';
 import type { ConversationContext, ConversationInput } from '../../machines/conversation/conversation.types.js';
@@ -90,19 +91,33 @@ export function createRuntime(deps: {
   actions: ActionRouting;
   /** Called after commit, for observers (inspector, metrics). Never for rolled-back work. */
   onCommitted?: (transitions: CommittedTransition[]) => void;
+  /**
+   * How many conversations to remember as this process last wrote them (0: none). A remembered one skips the
+   * optimistic path's read: the write checks the version anyway, so a stale copy (another process moved the
+   * conversation) costs one statement that writes nothing, then the read. Worth it where this process writes
+   * most of its conversations' events (API and worker together); see docs/architecture.md §2.
+   */
+  rememberConversations?: number;
 }): Runtime {
   const { db, machine, actions } = deps;
   const version = machineVersion(machine);
+  const recent = (deps.rememberConversations ?? 0) > 0 ? new RecentConversations(deps.rememberConversations!) : null;
 
   async function apply(envelope: EventEnvelope): Promise<ApplyResult> {
     for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt += 1) {
       const committed: CommittedTransition[] = [];
-      const result = await applyOptimistically(envelope, committed);
+      // Only the first try trusts memory: after a conflict, read what is there.
+      const remembered = attempt === 0 ? recent?.get(envelope.conversationId) : undefined;
+      const result = await applyOptimistically(envelope, committed, remembered);
       if (result === 'in_transaction') break;
-      if (result === 'conflict') continue;
+      if (result === 'conflict') {
+        recent?.forget(envelope.conversationId);
+        continue;
+      }
       if (committed.length > 0 && !result.duplicate) deps.onCommitted?.(committed);
       return result;
     }
+    recent?.forget(envelope.conversationId);
     return applyInTransaction(envelope);
   }
 
@@ -110,60 +125,156 @@ export function createRuntime(deps: {
    * The common case in two statements and no transaction block: read the conversation (and the key's earlier
    * answer), step the machine, then write everything in one statement that claims the key and applies only
    * if the conversation is still at the version read (writeEvent's `claim`). A loser writes nothing and
-   * reads again: another writer moved the version (the statement undoes itself), or took the key (the read
-   * finds its answer). Anything else (a new conversation, a projection, an event not taken, a stale result,
-   * a claim still in an open transaction) goes through the locking transaction; those are rare.
+   * reads again: another writer moved the version (the claim or the update finds it moved), or took the key
+   * (the read finds its answer). With `remembered` (this process wrote the conversation last, as far as it
+   * knows) the read is skipped. A new conversation is created the same way (createOptimistically). Anything
+   * else (a projection, an event not taken, a stale result, a claim still in an open transaction) goes
+   * through the locking transaction; those are rare.
    */
-  async function applyOptimistically(envelope: EventEnvelope, committed: CommittedTransition[]): Promise<ApplyResult | 'conflict' | 'in_transaction'> {
+  async function applyOptimistically(
+    envelope: EventEnvelope,
+    committed: CommittedTransition[],
+    remembered: ConversationRow | undefined,
+  ): Promise<ApplyResult | 'conflict' | 'in_transaction'> {
     const { conversationId: id, idempotencyKey: key } = envelope;
-    const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: Omit<ApplyResult, 'duplicate'> | null }>`
-      select c.*, i.event_type as earlier_event_type, i.result as earlier_result
-        from (select 1) as one
-        left join conversations c on c.id = ${id}
-        left join inbox i on i.conversation_id = ${id} and i.idempotency_key = ${key}`.execute(db);
-    const { earlier_event_type: earlierType, earlier_result: earlierResult, ...found } = rows[0]!;
-    if (earlierType !== null) {
-      // A claim of a transaction still open has no answer yet: that path waits for it.
-      if (earlierResult === null) return 'in_transaction';
-      return answerOfEarlier(envelope, earlierType, earlierResult);
+    let row = remembered;
+    if (!row) {
+      const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: Omit<ApplyResult, 'duplicate'> | null }>`
+        select c.*, i.event_type as earlier_event_type, i.result as earlier_result
+          from (select 1) as one
+          left join conversations c on c.id = ${id}
+          left join inbox i on i.conversation_id = ${id} and i.idempotency_key = ${key}`.execute(db);
+      const { earlier_event_type: earlierType, earlier_result: earlierResult, ...found } = rows[0]!;
+      if (earlierType !== null) {
+        // A claim of a transaction still open has no answer yet: that path waits for it.
+        if (earlierResult === null) return 'in_transaction';
+        return answerOfEarlier(envelope, earlierType, earlierResult);
+      }
+      if (found.id === null) return envelope.create ? createOptimistically(envelope, committed) : 'in_transaction';
+      row = found as ConversationRow;
     }
-    if (found.id === null) return 'in_transaction';
-    const row = found as ConversationRow;
-    if (envelope.origin && !isLive(row.live_effects, envelope.origin)) return 'in_transaction';
+    // Memory may be behind another process: what it refuses, the stored row decides (read, then try again).
+    const refused = remembered ? 'conflict' : 'in_transaction';
+    if (envelope.origin && !isLive(row.live_effects, envelope.origin)) return refused;
     const live: LiveEffects = structuredClone(row.live_effects);
     if (envelope.origin?.kind === 'timer') delete live.timers[envelope.origin.id];
     const { snapshot, accepted } = restore(row, envelope.event);
-    if (!accepted) return 'in_transaction';
+    if (!accepted) return refused;
 
-    let stepped: Stepped;
+    const stepped = await stepWithoutTransaction(envelope, row, snapshot, live, committed);
+    if (stepped === 'in_transaction') return stepped;
+    const answer = inboxAnswer(stepped.applied);
+    const target = saveConversation(stepped, sql`version = ${row.version} and exists (select 1 from claimed)`);
+    return writeOptimistically(envelope, stepped, stepped.audit.rows, stepped.writer, {
+      // Claimed only while the conversation is at the version stepped from: a stale copy writes nothing.
+      claim: sql`insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
+                   select ${id}, ${key}, ${envelope.event.type}, ${answer.outcome}, ${answer.result}::jsonb
+                   where exists (select 1 from conversations where id = ${id} and version = ${row.version})
+                   on conflict do nothing returning idempotency_key`,
+      target,
+    });
+  }
+
+  /**
+   * A new conversation in one statement: the initial state's steps and the event's, stepped in memory, then
+   * the key claimed and the row inserted already at version 1 with both steps' audit rows and work. If
+   * another event created it first, the insert does nothing and the statement undoes itself (claim_check):
+   * the next try finds the row.
+   */
+  async function createOptimistically(envelope: EventEnvelope, committed: CommittedTransition[]): Promise<ApplyResult | 'conflict' | 'in_transaction'> {
+    const { conversationId: id, idempotencyKey: key } = envelope;
+    const input = envelope.create!;
+    const live: LiveEffects = { invokes: {}, timers: {} };
+    const writer = new WorkWriter(null, id, 0, live, actions);
+    const initAudit = new AuditWriter({ ...envelope, event: { type: 'xstate.init' } }, 0, null);
+    const initialSteps: CommittedTransition[] = [];
+    let initial: ConversationSnapshot;
     try {
-      stepped = await step(envelope, row, snapshot, live, null, committed);
+      initial = await recordSteps(getInitialMicrosteps(machine, input), null, initAudit, writer, (from, to) =>
+        initialSteps.push({ conversationId: id, from, to, event: { type: 'xstate.init' }, contextBefore: null }),
+      );
     } catch (error) {
       if (error === NEEDS_TRANSACTION) return 'in_transaction';
       throw error;
     }
-    const { audit, writer, applied } = stepped;
-    const answer = inboxAnswer(applied);
+    const row = {
+      id,
+      tenant_id: input.tenantId,
+      phone: input.phone,
+      state: stateName(initial),
+      snapshot: toStored(initial),
+      live_effects: live,
+      version: 0,
+      audit_seq: initAudit.seq,
+      audit_hash: initAudit.hash,
+    } as ConversationRow;
+    const { snapshot, accepted } = restore(row, envelope.event);
+    if (!accepted) return 'in_transaction';
+    const eventSteps: CommittedTransition[] = [];
+    // The event's work continues the initial state's writer: a timer the event cancels is never queued.
+    const stepped = await stepWithoutTransaction(envelope, row, snapshot, live, eventSteps, writer.atVersion(1));
+    if (stepped === 'in_transaction') return stepped;
+    const answer = inboxAnswer(stepped.applied);
+    const { applied, stored } = stepped;
+    const result = await writeOptimistically(envelope, stepped, [...initAudit.rows, ...stepped.audit.rows], writer, {
+      claim: sql`insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
+                   values (${id}, ${key}, ${envelope.event.type}, ${answer.outcome}, ${answer.result}::jsonb)
+                   on conflict do nothing returning idempotency_key`,
+      target: sql`insert into conversations (id, tenant_id, phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
+                  select ${id}, ${input.tenantId}, ${input.phone}, ${applied.state}, ${stored.snapshot}::jsonb,
+                         ${stored.live}::jsonb, ${version}, ${applied.version}, ${stepped.audit.seq}, ${stepped.audit.hash}
+                   where exists (select 1 from claimed)
+                  on conflict (id) do nothing
+                  returning id`,
+    });
+    if (typeof result === 'object') committed.push(...initialSteps, ...eventSteps);
+    return result;
+  }
+
+  /** step() with no transaction at hand: a projection sends the event to the locking path instead. */
+  async function stepWithoutTransaction(
+    envelope: EventEnvelope,
+    row: ConversationRow,
+    snapshot: ConversationSnapshot,
+    live: LiveEffects,
+    committed: CommittedTransition[],
+    writer?: WorkWriter,
+  ): Promise<Stepped | 'in_transaction'> {
+    try {
+      return await step(envelope, row, snapshot, live, null, committed, writer);
+    } catch (error) {
+      if (error === NEEDS_TRANSACTION) return 'in_transaction';
+      throw error;
+    }
+  }
+
+  /** The optimistic write (writeEvent with a claim); remembers the conversation as written, or says it lost. */
+  async function writeOptimistically(
+    envelope: EventEnvelope,
+    stepped: Stepped,
+    auditRows: AuditWriter['rows'],
+    writer: WorkWriter,
+    statement: { claim: RawBuilder<unknown>; target: RawBuilder<unknown> },
+  ): Promise<ApplyResult | 'conflict'> {
     const inboundText = inboundTextOf(envelope.event);
     try {
-      const written = await writeEvent(db, audit, writer, {
-        claim: sql`insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
-                     values (${id}, ${key}, ${envelope.event.type}, ${answer.outcome}, ${answer.result}::jsonb)
-                     on conflict do nothing returning idempotency_key`,
-        target: saveConversation(stepped, sql`version = ${row.version} and exists (select 1 from claimed)`),
+      const written = await writeEvent(db, auditRows, writer, {
+        ...statement,
         inbound:
           inboundText === null
             ? undefined
             : sql`insert into messages (conversation_id, direction, body, event_id)
-                    select ${id}, 'inbound', ${inboundText}::text, ${key} where exists (select 1 from target)`,
+                    select ${envelope.conversationId}, 'inbound', ${inboundText}::text, ${envelope.idempotencyKey} where exists (select 1 from target)`,
       });
-      // The key was taken meanwhile (nothing written): the read that follows finds its answer.
+      // The key was taken, or the conversation moved on (nothing written): the read that follows says which.
       if (written.id === null) return 'conflict';
     } catch (error) {
-      // The conversation moved on between our read and our write (see claim_check): read again.
+      // The conversation moved on between the claim and the write (see claim_check): read again.
       if ((error as { code?: string }).code === DIVISION_BY_ZERO) return 'conflict';
       throw error;
     }
+    const { row, applied, audit, stored } = stepped;
+    recent?.remember({ ...row, state: applied.state, version: applied.version, audit_seq: audit.seq, audit_hash: audit.hash, machine_version: version }, stored);
     return applied;
   }
 
@@ -185,15 +296,17 @@ export function createRuntime(deps: {
     live: LiveEffects,
     trx: Trx | null,
     committed: CommittedTransition[],
+    writer = new WorkWriter(trx, envelope.conversationId, row.version + 1, live, actions),
   ) {
     const steps = getMicrosteps(machine, snapshot, envelope.event as never);
     const nextVersion = row.version + 1;
-    const writer = new WorkWriter(trx, envelope.conversationId, nextVersion, live, actions);
     const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
     const final = await recordSteps(steps, row.state, audit, writer, (from, to) =>
       committed.push({ conversationId: row.id, from, to, event: envelope.event, contextBefore: row.snapshot.context }),
     );
     writer.dropStoppedInvokes(final);
+    // As written: the conversation's update and this process's memory of it use the same text.
+    const stored = { snapshot: JSON.stringify(toStored(final)), live: JSON.stringify(live) };
     const applied: ApplyResult = {
       conversationId: row.id,
       state: stateName(final),
@@ -202,14 +315,14 @@ export function createRuntime(deps: {
       transitions: steps.length,
       duplicate: false,
     };
-    return { row, final, live, audit, writer, applied };
+    return { row, final, stored, audit, writer, applied };
   }
   type Stepped = Awaited<ReturnType<typeof step>>;
 
   /** The conversation's new state, version, live effects and chain head (`and` narrows it: the optimistic check). */
-  function saveConversation({ row, final, live, audit, applied }: Stepped, and: RawBuilder<unknown> = sql`true`) {
-    return sql`update conversations set state = ${applied.state}, snapshot = ${JSON.stringify(toStored(final))}::jsonb,
-                 live_effects = ${JSON.stringify(live)}::jsonb, machine_version = ${version}, version = ${applied.version},
+  function saveConversation({ row, stored, audit, applied }: Stepped, and: RawBuilder<unknown> = sql`true`) {
+    return sql`update conversations set state = ${applied.state}, snapshot = ${stored.snapshot}::jsonb,
+                 live_effects = ${stored.live}::jsonb, machine_version = ${version}, version = ${applied.version},
                  audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, updated_at = now()
                where id = ${row.id} and ${and} returning id`;
   }
@@ -237,7 +350,7 @@ export function createRuntime(deps: {
         if (isSentText(envelope.event)) {
           const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
           audit.append(row.state, row.state);
-          await writeEvent(trx, audit, null, { target: sql`update conversations set audit_seq = ${audit.seq}, audit_hash = ${audit.hash} where id = ${row.id} returning id` });
+          await writeEvent(trx, audit.rows, null, { target: sql`update conversations set audit_seq = ${audit.seq}, audit_hash = ${audit.hash} where id = ${row.id} returning id` });
         }
         return done('stale');
       }
@@ -258,7 +371,7 @@ export function createRuntime(deps: {
       const stepped = await step(envelope, row, snapshot, live, trx, committed);
       const { audit, writer, applied } = stepped;
       const answer = inboxAnswer(applied);
-      await writeEvent(trx, audit, writer, {
+      await writeEvent(trx, audit.rows, writer, {
         target: saveConversation(stepped),
         also: sql`update inbox set outcome = ${answer.outcome}, result = ${answer.result}::jsonb
                     where conversation_id = ${envelope.conversationId} and idempotency_key = ${envelope.idempotencyKey}`,
@@ -285,7 +398,7 @@ export function createRuntime(deps: {
       initialSteps.push({ conversationId: envelope.conversationId, from, to, event: { type: 'xstate.init' }, contextBefore: null }),
     );
     writer.assertNoProjections('the initial state');
-    const written = await writeEvent(trx, audit, writer, {
+    const written = await writeEvent(trx, audit.rows, writer, {
       target: sql`insert into conversations (id, tenant_id, phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
                   values (${envelope.conversationId}, ${input.tenantId}, ${input.phone}, ${stateName(initial)}, ${JSON.stringify(toStored(initial))}::jsonb,
                           ${JSON.stringify(live)}::jsonb, ${version}, 0, ${audit.seq}, ${audit.hash})
@@ -299,6 +412,9 @@ export function createRuntime(deps: {
   }
 
   async function isLiveNow(conversationId: string, origin: NonNullable<EventEnvelope['origin']>) {
+    // A token is live only until an event drops it: live in memory, it was live a moment ago, which is all a hint needs.
+    const remembered = recent?.get(conversationId);
+    if (remembered && isLive(remembered.live_effects, origin)) return true;
     const row = await db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirst();
     return row !== undefined && isLive(row.live_effects as unknown as LiveEffects, origin);
   }
@@ -411,6 +527,33 @@ function inboundTextOf(event: AnyEventObject): string | null {
   return event.type === 'sms.received' ? String((event as { text?: unknown }).text ?? '') : null;
 }
 
+/**
+ * Conversations as this process last wrote them, at most `max`, least recently used dropped first. Kept as
+ * the JSON that was written, so no caller's object can change what the next event starts from.
+ */
+class RecentConversations {
+  private readonly rows: LRUCache<string, { row: Omit<ConversationRow, 'snapshot' | 'live_effects'>; snapshot: string; live: string }>;
+
+  constructor(max: number) {
+    this.rows = new LRUCache({ max });
+  }
+
+  get(id: string): ConversationRow | undefined {
+    const entry = this.rows.get(id);
+    if (!entry) return undefined;
+    return { ...entry.row, snapshot: JSON.parse(entry.snapshot), live_effects: JSON.parse(entry.live) } as ConversationRow;
+  }
+
+  remember(row: ConversationRow, stored: { snapshot: string; live: string }) {
+    const { snapshot: _snapshot, live_effects: _live, ...rest } = row;
+    this.rows.set(row.id, { row: rest, ...stored });
+  }
+
+  forget(id: string) {
+    this.rows.delete(id);
+  }
+}
+
 /** Tries of the optimistic path before an event takes the locking transaction (which always goes through). */
 const OPTIMISTIC_TRIES = 3;
 /** Thrown by a WorkWriter without a transaction when the event writes a projection. */
@@ -477,7 +620,7 @@ type TransitionRow = ChainedRow & { event_summary: Record<string, unknown> };
  */
 async function writeEvent(
   db: DbOrTrx,
-  audit: AuditWriter,
+  auditRows: AuditWriter['rows'],
   writer: WorkWriter | null,
   statement: { target: RawBuilder<unknown>; claim?: RawBuilder<unknown>; inbound?: RawBuilder<unknown>; also?: RawBuilder<unknown> },
 ) {
@@ -485,8 +628,8 @@ async function writeEvent(
   const parts: RawBuilder<unknown>[] = [];
   if (statement.claim) parts.push(sql`claimed as (${statement.claim})`);
   parts.push(sql`target as (${statement.target})`);
-  if (audit.rows.length > 0) {
-    const values = audit.rows.map(
+  if (auditRows.length > 0) {
+    const values = auditRows.map(
       (row) => sql`(${row.conversation_id}, ${row.seq}::int, ${row.from_state}::text, ${row.to_state}, ${row.event_type}, ${row.event_id}, ${row.actor},
         ${row.at}::timestamptz, ${row.prev_hash}::text, ${row.hash}, ${JSON.stringify(row.event_summary)}::jsonb, ${row.words_digest}::text)`,
     );
@@ -527,10 +670,17 @@ class WorkWriter {
     /** Null on the optimistic path: a projection then throws NEEDS_TRANSACTION. */
     private readonly trx: Trx | null,
     private readonly conversationId: string,
-    private readonly version: number,
+    private version: number,
     private readonly live: LiveEffects,
     private readonly actions: ActionRouting,
   ) {}
+
+  /** The same work, continued by the next version's step (a new conversation's event after its initial state). */
+  atVersion(version: number): WorkWriter {
+    this.version = version;
+    this.n = 0;
+    return this;
+  }
 
   private nextKey() {
     this.n += 1;

@@ -3,7 +3,10 @@ import type { Db } from '../../src/db/database.js';
 import { createRuntime, type Runtime } from '../../src/runtime/apply-event.js';
 import { actionRouting } from '../../src/runtime/projections.js';
 
-/** The runtime as the service builds it (the conversation machine, the projection table), on a test database. */
-export function testRuntime(db: Db): Runtime {
-  return createRuntime({ db, machine: conversationMachine, actions: actionRouting });
+/**
+ * The runtime as the service builds it (the conversation machine, the projection table), on a test database.
+ * `rememberConversations` as in the service (CONVERSATION_CACHE_SIZE); default none, so every event reads.
+ */
+export function testRuntime(db: Db, options: { rememberConversations?: number } = {}): Runtime {
+  return createRuntime({ db, machine: conversationMachine, actions: actionRouting, ...options });
 }

@@ -10,15 +10,10 @@ import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
 import { queuedJobs } from '../helpers/jobs.js';
+import { countStatements } from '../../bench/lib/statement-count.js';
 
 let testDb: TestDatabase;
 let runtime: Runtime;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  runtime = testRuntime(testDb.db);
-});
-afterAll(() => testDb.drop());
 
 let counter = 0;
 const inbound = (conversationId: string, text: string, key = `sms-${++counter}`): EventEnvelope => ({
@@ -62,7 +57,17 @@ async function finishDrafting(conversationId: string, output: Draft) {
   });
 }
 
-describe('apply-event', () => {
+// Every behaviour holds whether a process reads each conversation before its event or remembers the ones it wrote.
+describe.each([
+  ['reading every conversation', 0],
+  ['remembering conversations it wrote', 100],
+])('apply-event, %s', (_name, rememberConversations) => {
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    runtime = testRuntime(testDb.db, { rememberConversations });
+  });
+  afterAll(() => testDb.drop());
+
   it('when the first inbound SMS arrives, then the conversation is created and a drafting job is written with it', async () => {
     const result = await runtime.apply(inbound('c-create', 'hello'));
     expect(result).toMatchObject({ state: 'drafting', version: 1, outcome: 'applied', duplicate: false });
@@ -239,5 +244,75 @@ describe('apply-event', () => {
     } finally {
       client.release();
     }
+  });
+});
+
+describe('apply-event, statements per event and processes that remember', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(() => db.drop());
+
+  const statements = countStatements();
+  async function counted<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
+    statements.reset();
+    const result = await work();
+    return { result, statements: statements.total() };
+  }
+  const sms = (conversationId: string, key: string, text = key) => ({ ...inbound(conversationId, text, key) });
+
+  it('when a conversation is new, then it is created in one write after one read; a remembered one takes one statement', async () => {
+    const remembering = testRuntime(db.db, { rememberConversations: 10 });
+    const reading = testRuntime(db.db);
+    const created = await counted(() => remembering.apply(sms('s-new', 'new-1')));
+    expect(created.result).toMatchObject({ state: 'drafting', version: 1, outcome: 'applied' });
+    expect(created.statements).toBe(2);
+    expect((await counted(() => reading.apply(sms('s-read', 'read-1')))).statements).toBe(2);
+
+    expect(await counted(() => remembering.apply(sms('s-new', 'new-2')))).toMatchObject({ result: { version: 2 }, statements: 1 });
+    expect(await counted(() => reading.apply(sms('s-read', 'read-2')))).toMatchObject({ result: { version: 2 }, statements: 2 });
+    expect((await verifyChains(db.db, ['s-new', 's-read'])).breaks).toEqual([]);
+  });
+
+  it('when two processes take turns on one conversation, then a stale memory costs one statement that writes nothing, and each event applies once', async () => {
+    const a = testRuntime(db.db, { rememberConversations: 10 });
+    const b = testRuntime(db.db, { rememberConversations: 10 });
+    await a.apply(sms('s-turns', 'turns-0'));
+    const runs = [];
+    for (let i = 1; i <= 6; i += 1) runs.push(await counted(() => (i % 2 ? b : a).apply(sms('s-turns', `turns-${i}`))));
+    expect(runs.map((run) => run.result.version)).toEqual([2, 3, 4, 5, 6, 7]);
+    // b first reads (it never saw the conversation); from then on each finds its memory one version behind.
+    expect(runs.map((run) => run.statements)).toEqual([2, 3, 3, 3, 3, 3]);
+    expect((await verifyChains(db.db, ['s-turns'])).breaks).toEqual([]);
+    const inboxRows = await db.db.selectFrom('inbox').select('outcome').where('conversation_id', '=', 's-turns').execute();
+    expect(inboxRows.map((row) => row.outcome)).toEqual(Array(7).fill('applied'));
+    const messages = await db.db.selectFrom('messages').select('body').where('conversation_id', '=', 's-turns').execute();
+    expect(messages).toHaveLength(7);
+  });
+
+  it('when a remembered conversation gets a key again, then the earlier answer comes back and nothing is written twice', async () => {
+    const runtime = testRuntime(db.db, { rememberConversations: 10 });
+    const first = await runtime.apply(sms('s-again', 'again-1'));
+    await runtime.apply(sms('s-again', 'again-2'));
+    expect(await runtime.apply(sms('s-again', 'again-1'))).toEqual({ ...first, duplicate: true });
+    const messages = await db.db.selectFrom('messages').select('body').where('conversation_id', '=', 's-again').execute();
+    expect(messages.map((m) => m.body)).toEqual(['again-1', 'again-2']);
+    // Memory was dropped for the duplicate, and is right again after the next write.
+    expect(await counted(() => runtime.apply(sms('s-again', 'again-3')))).toMatchObject({ result: { version: 3 } });
+    expect(await counted(() => runtime.apply(sms('s-again', 'again-4')))).toMatchObject({ result: { version: 4 }, statements: 1 });
+  });
+
+  it('when several first texts create one conversation at once from two processes, then one creates it and each text applies once', async () => {
+    const a = testRuntime(db.db, { rememberConversations: 10 });
+    const b = testRuntime(db.db, { rememberConversations: 10 });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).apply(sms('s-burst', `burst-${i}`))));
+    expect(results.every((result) => result.outcome === 'applied' && !result.duplicate)).toBe(true);
+    expect(results.map((result) => result.version).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const trail = await db.db.selectFrom('transitions').select(['seq', 'event_type']).where('conversation_id', '=', 's-burst').orderBy('seq').execute();
+    expect(trail.filter((row) => row.event_type === 'xstate.init')).toHaveLength(1);
+    expect((await verifyChains(db.db, ['s-burst'])).breaks).toEqual([]);
+    const messages = await db.db.selectFrom('messages').select('body').where('conversation_id', '=', 's-burst').execute();
+    expect(messages).toHaveLength(8);
   });
 });
