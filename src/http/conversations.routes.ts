@@ -53,7 +53,7 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
       ifNotAccepted: body.type === 'sms.received' ? 'record' : 'reject',
     });
     if (body.type === 'sms.received' && !result.duplicate) {
-      const phone = create?.phone ?? (await loadConversation(deps.db, id, principal.scope)).phone;
+      const phone = create?.phone ?? (async () => (await loadConversation(deps.db, id, principal.scope)).phone);
       await honourOptIn(deps.db, { conversationId: id, phone, text: body.text });
     }
     sendApplied(res, result);

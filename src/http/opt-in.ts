@@ -9,8 +9,10 @@ import { recordComplianceDecision } from '../effects/send-gate.js';
  * what changes is that the number may be texted again by the conversations that have it. Called after the
  * inbound message itself was applied, so the words are on record first; doing it twice is harmless.
  */
-export async function honourOptIn(db: Db, inbound: { conversationId: string; phone: string; text: string }) {
+export async function honourOptIn(db: Db, inbound: { conversationId: string; phone: string | (() => Promise<string>); text: string }) {
   if (!isOptInKeyword(inbound.text)) return;
-  if (!(await liftOptOut(db, inbound.phone))) return;
+  // The number is looked up only for a keyword: every other inbound text costs no read here.
+  const phone = typeof inbound.phone === 'string' ? inbound.phone : await inbound.phone();
+  if (!(await liftOptOut(db, phone))) return;
   await recordComplianceDecision({ db }, { conversationId: inbound.conversationId, rule: 'opt_in', decision: 'recorded', detail: 'opted back in (explicit keyword)' });
 }

@@ -72,6 +72,18 @@ describe('opt-outs that hold', () => {
     expect(textsTo('+15550003003')).toHaveLength(2);
   });
 
+  it('when START comes as an event that names only the conversation, then its number is looked up and the opt-out lifted', async () => {
+    const stopped = await inbound('tenant-optin-c', '+15550003004', 'STOP', 'optin-5');
+    await waitForState(harness.orchestrator, stopped, ['optedOut']);
+    const start = (key: string, text: string) =>
+      request(harness.url).post(`/v1/conversations/${stopped}/events`).set(service()).set('Idempotency-Key', key).send({ type: 'sms.received', text }).expect(202);
+    await start('optin-6', 'who is this?');
+    expect((await request(harness.url).get(`/v1/conversations/${stopped}`).set(manager()).expect(200)).body.compliance.opted_out).toBe(true);
+    await start('optin-7', 'UNSTOP');
+    const view = (await request(harness.url).get(`/v1/conversations/${stopped}`).set(manager()).expect(200)).body;
+    expect(view.compliance).toMatchObject({ opted_out: false, last_decision: { rule: 'opt_in', decision: 'recorded' } });
+  });
+
   it('when a manager suppresses a number, then it is listed and nothing is sent to it', async () => {
     const added = await request(harness.url).post('/v1/compliance/suppressions').set(manager()).send({ phone_number: '(555) 000-3002', reason: 'asked by letter' }).expect(201);
     expect(added.body).toEqual({ phone_number: '+15550003002', suppressed: true, created: true });
