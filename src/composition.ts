@@ -304,6 +304,7 @@ function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker
   return {
     machine: runtime.machine,
     isLive: runtime.isLive,
+    remembers: runtime.remembers,
     async apply(envelope) {
       const stop = metrics.eventSeconds.startTimer({ source });
       try {

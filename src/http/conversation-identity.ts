@@ -27,9 +27,13 @@ export function legacyConversationIds(tenantId: string, e164: string): string[] 
   return typed.map((digits) => `conv-${createHash('sha256').update(`${tenantId}|${digits}`).digest('hex').slice(0, 24)}`);
 }
 
-/** The conversation of this tenant and number: the derived one, else one created under the old derivation, else a new derived id. */
-export async function conversationIdFor(db: Db, secret: string, tenantId: string, e164: string): Promise<string> {
+/**
+ * The conversation of this tenant and number: the derived one, else one created under the old derivation, else
+ * a new derived id. `exists` may vouch for the derived id without a read (the runtime remembers writing it).
+ */
+export async function conversationIdFor(db: Db, secret: string, tenantId: string, e164: string, exists: (id: string) => boolean = () => false): Promise<string> {
   const derived = derivedConversationId(secret, tenantId, e164);
+  if (exists(derived)) return derived;
   const candidates = [derived, ...legacyConversationIds(tenantId, e164)];
   const rows = await db.selectFrom('conversations').select('id').where('tenant_id', '=', tenantId).where('id', 'in', candidates).execute();
   const found = new Set(rows.map((row) => row.id));

@@ -38,7 +38,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     if (body.conversation_id !== undefined) await assertConversationInScope(deps.db, scope, body.conversation_id);
     const key = keyOf(req.header('idempotency-key'), body.message_id);
     // A caller's id is used as it is (ids stored under any earlier scheme keep working), but only for its own tenant and number.
-    const conversationId = body.conversation_id ?? (await conversationIdFor(deps.db, deps.conversationIdSecret, body.tenant_id, body.phone_number));
+    const conversationId = body.conversation_id ?? (await conversationIdFor(deps.db, deps.conversationIdSecret, body.tenant_id, body.phone_number, deps.runtime.remembers));
     if (body.conversation_id !== undefined) await assertConversationMatches(deps.db, conversationId, body.tenant_id, body.phone_number);
     const result = await deps.runtime.apply({
       conversationId,

@@ -73,6 +73,8 @@ export interface Runtime {
   apply(envelope: EventEnvelope): Promise<ApplyResult>;
   /** Is this invoke or timer still the live one of its conversation (read without a lock: a hint for workers)? */
   isLive(conversationId: string, origin: NonNullable<EventEnvelope['origin']>): Promise<boolean>;
+  /** Does this process remember writing the conversation (then it exists)? A hint that saves readers a lookup. */
+  remembers(conversationId: string): boolean;
   readonly machine: ConversationMachine;
 }
 
@@ -419,7 +421,7 @@ export function createRuntime(deps: {
     return row !== undefined && isLive(row.live_effects as unknown as LiveEffects, origin);
   }
 
-  return { apply, isLive: isLiveNow, machine };
+  return { apply, isLive: isLiveNow, remembers: (id) => recent?.has(id) ?? false, machine };
 }
 
 /** Each microstep is one transition: an audit row, then its actions as work. Returns the last snapshot. */
@@ -547,6 +549,10 @@ class RecentConversations {
   remember(row: ConversationRow, stored: { snapshot: string; live: string }) {
     const { snapshot: _snapshot, live_effects: _live, ...rest } = row;
     this.rows.set(row.id, { row: rest, ...stored });
+  }
+
+  has(id: string) {
+    return this.rows.has(id);
   }
 
   forget(id: string) {

@@ -269,6 +269,8 @@ describe('apply-event, statements per event and processes that remember', () => 
     expect(created.result).toMatchObject({ state: 'drafting', version: 1, outcome: 'applied' });
     expect(created.statements).toBe(2);
     expect((await counted(() => reading.apply(sms('s-read', 'read-1')))).statements).toBe(2);
+    // What it remembers vouches that a conversation exists (the inbound route skips its id lookup).
+    expect([remembering.remembers('s-new'), remembering.remembers('s-read'), reading.remembers('s-read')]).toEqual([true, false, false]);
 
     expect(await counted(() => remembering.apply(sms('s-new', 'new-2')))).toMatchObject({ result: { version: 2 }, statements: 1 });
     expect(await counted(() => reading.apply(sms('s-read', 'read-2')))).toMatchObject({ result: { version: 2 }, statements: 2 });
