@@ -64,7 +64,7 @@ async function main() {
     writeSection(settings.report, 'event-path', renderReport(result));
     const failures =
       result.load.non2xx + result.load.errors + result.load.timeouts + result.c1.non2xx + result.c1.errors + result.c1.timeouts +
-      result.raw100.errors + result.raw20.errors + result.minimal100.errors + result.minimal1.errors;
+      result.raw100.errors + result.raw20.errors + result.minimal100.errors + result.minimal1.errors + result.minimalQuiet100.errors;
     if (failures > 0) {
       console.error(`\nbench: ${failures} failed requests or transactions: the numbers are not valid (see the report)`);
       process.exitCode = 1;
@@ -180,6 +180,8 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
   // The minimal durable write set (4 statements), at the HTTP run's concurrency and alone.
   const minimal100 = await runRaw({ set: 'minimal', databaseUrl, ids, clients: settings.connections, ...settings, snapshotText, sample: sample[0], runId, tag: 'm100', postmasterPid });
   const minimal1 = await runRaw({ set: 'minimal', databaseUrl, ids, clients: 1, ...settings, seconds: settings.c1Seconds, warmupSeconds: 1, snapshotText, sample: sample[0], runId, tag: 'm1', postmasterPid });
+  // The same with its job written as the service writes its own (no NOTIFY in the transaction), for a like-for-like ratio.
+  const minimalQuiet100 = await runRaw({ set: 'minimalQuiet', databaseUrl, ids, clients: settings.connections, ...settings, snapshotText, sample: sample[0], runId, tag: 'q100', postmasterPid });
 
   return {
     settings,
@@ -195,6 +197,7 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
     c1,
     minimal100,
     minimal1,
+    minimalQuiet100,
     snapshotBytes: Buffer.byteLength(snapshotText),
     rss,
   };
@@ -226,11 +229,13 @@ const MINIMAL_SQL = {
   save: `update "conversations" set "snapshot" = $1, "version" = $2, "audit_seq" = $3 where "id" = $4`,
   audit: `insert into "transitions" ("conversation_id", "seq", "from_state", "to_state", "event_type", "event_id", "actor", "at", "prev_hash", "hash") values ($1, $2, 'drafting', 'drafting', 'sms.received', $3, 'bench', now(), null, $4)`,
   job: `select graphile_worker.add_job(identifier => 'bench_minimal'::text, payload => $1::json)`,
+  /** The job as the service writes it since 2026-11-25: add_jobs without its NOTIFY (src/runtime/job-queue.ts). */
+  quietJob: `select public.add_jobs_quietly(array[row('bench_minimal', $1::json, null, now(), 25, null, 0, null)::graphile_worker.job_spec])`,
 };
 
 async function runRaw(options: {
-  /** `ours`: the service's write set as 9 statements (the yardstick kept since 2026-11); `minimal`: MINIMAL_SQL. */
-  set?: 'ours' | 'minimal';
+  /** `ours`: the service's write set as 9 statements (the yardstick kept since 2026-11); `minimal`: MINIMAL_SQL; `minimalQuiet`: with its quiet job. */
+  set?: 'ours' | 'minimal' | 'minimalQuiet';
   databaseUrl: string;
   ids: string[];
   clients: number;
@@ -283,7 +288,7 @@ async function runRaw(options: {
       const seq = rows[0].audit_seq + 1;
       await client.query(MINIMAL_SQL.save, [options.snapshotText, rows[0].version + 1, seq, id]);
       await client.query(MINIMAL_SQL.audit, [id, seq, key, key]);
-      await client.query(MINIMAL_SQL.job, [JSON.stringify({ conversationId: id, key })]);
+      await client.query(options.set === 'minimalQuiet' ? MINIMAL_SQL.quietJob : MINIMAL_SQL.job, [JSON.stringify({ conversationId: id, key })]);
     });
 
   const ours = () =>
@@ -315,7 +320,7 @@ async function runRaw(options: {
       await client.query(RAW_SQL.finish, ['applied', JSON.stringify(result), id, key]);
     });
 
-  const event = options.set === 'minimal' ? minimal : ours;
+  const event = options.set === 'minimal' || options.set === 'minimalQuiet' ? minimal : ours;
   let completed = 0;
   const loop = async () => {
     for (;;) {
@@ -412,6 +417,7 @@ function renderTable(r: BenchResult) {
     [`raw SQL, ${r.raw100.clients} clients`, f0(r.raw100.perSecond), f1(r.raw100.latencyMs.p50), f1(r.raw100.latencyMs.p95), f1(r.raw100.latencyMs.p99), `${r.raw100.errors} / -`],
     [`raw SQL, ${r.raw20.clients} clients`, f0(r.raw20.perSecond), f1(r.raw20.latencyMs.p50), f1(r.raw20.latencyMs.p95), f1(r.raw20.latencyMs.p99), `${r.raw20.errors} / -`],
     [`minimal set, ${r.minimal100.clients} clients`, f0(r.minimal100.perSecond), f1(r.minimal100.latencyMs.p50), f1(r.minimal100.latencyMs.p95), f1(r.minimal100.latencyMs.p99), `${r.minimal100.errors} / -`],
+    [`minimal, quiet job, ${r.minimalQuiet100.clients}`, f0(r.minimalQuiet100.perSecond), f1(r.minimalQuiet100.latencyMs.p50), f1(r.minimalQuiet100.latencyMs.p95), f1(r.minimalQuiet100.latencyMs.p99), `${r.minimalQuiet100.errors} / -`],
     ['HTTP, c1', f0(r.c1.ok2xx / r.c1.seconds), f2(r.c1.latencyMs.p50), f2(r.c1.latencyMs.p95), f2(r.c1.latencyMs.p99), `${r.c1.errors + r.c1.timeouts} / ${r.c1.non2xx}`],
     ['minimal set, 1 client', f0(r.minimal1.perSecond), f2(r.minimal1.latencyMs.p50), f2(r.minimal1.latencyMs.p95), f2(r.minimal1.latencyMs.p99), `${r.minimal1.errors} / -`],
   ];
@@ -420,7 +426,7 @@ function renderTable(r: BenchResult) {
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   const warning = noisyWarning(r);
   if (warning) lines.push('', warning.replaceAll('*', '').trim());
-  lines.push('', `HTTP / minimal set (${r.minimal100.clients} clients): ${f2(http / r.minimal100.perSecond)}   HTTP / raw (${r.raw100.clients} clients): ${f2(http / r.raw100.perSecond)}   HTTP / raw (${r.raw20.clients} clients): ${f2(http / r.raw20.perSecond)}`);
+  lines.push('', `HTTP / minimal set (${r.minimal100.clients} clients): ${f2(http / r.minimal100.perSecond)}   HTTP / minimal, quiet job: ${f2(http / r.minimalQuiet100.perSecond)}   HTTP / raw (${r.raw100.clients} clients): ${f2(http / r.raw100.perSecond)}   HTTP / raw (${r.raw20.clients} clients): ${f2(http / r.raw20.perSecond)}`);
   return lines.join('\n');
 }
 
@@ -461,12 +467,13 @@ in the test suite asserts on timings.
   \`drafting\`. The whole service runs in-process (\`startOrchestrator\`, worker off: jobs are written, not run;
   simulators on free ports; logging silent). autocannon runs in a child process (its own event loop),
   ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up not counted, then ${r.settings.seconds} s measured.
-  Each event is \`drafting → drafting\` (re-entry): one transaction of BEGIN, one statement that inserts the
-  inbox row (on conflict do nothing), inserts the inbound message and selects the conversation FOR UPDATE,
-  one statement that writes everything the event produced (the hash-chained transition, the invoke job through
-  \`graphile_worker.add_jobs\`, the conversation's snapshot, live effects, version and audit head, the inbox's
-  outcome), COMMIT: 4 round trips through kysely on the service's pool of 20 connections (9 before
-  2026-11-25, one per write; 6 until the event's writes became one statement).
+  Each event is \`drafting → drafting\` (re-entry) on a conversation the service remembers writing (it seeded
+  them; \`CONVERSATION_CACHE_SIZE\`): **one statement**, no transaction block. It claims the key in the inbox
+  (only while the conversation is at the version remembered), inserts the inbound message and the hash-chained
+  transition, writes the invoke job through \`add_jobs_quietly\` (graphile-worker's \`add_jobs\` without its
+  NOTIFY), and updates the conversation's snapshot, live effects, version and audit head at that version;
+  after it, the job is announced by one NOTIFY per process at a time. (Until 2026-11-25: 9 round trips, then
+  6, then 4 in a transaction, then 2 with a read; each commit notified.) The service's pool has 20 connections.
   Then the same service alone: **1 connection** (\`BENCH_C1_SECONDS\`, default 5 s, after 1 s of warm-up).
 - **Raw**: the same writes as the 9 separate statements of before (kept as the fixed yardstick, so ratios
   stay comparable across versions) with the same parameters per event, on a \`pg\` Pool, in tight async loops;
@@ -476,7 +483,9 @@ in the test suite asserts on timings.
   pool size); ${r.settings.warmupSeconds} s warm-up, ${r.settings.seconds} s measured, same database, after the HTTP run.
 - **Minimal durable write set** (the yardstick of issue 8, what pgbench would run): BEGIN, lock the
   conversation row (SELECT … FOR UPDATE), update its snapshot, version and chain head, insert an audit row,
-  insert a job (\`graphile_worker.add_job\`), COMMIT; a tight \`pg\` loop with ${r.minimal100.clients} clients, then with 1.
+  insert a job (\`graphile_worker.add_job\`, which notifies), COMMIT; a tight \`pg\` loop with ${r.minimal100.clients} clients, then with 1.
+  Then again with ${r.minimalQuiet100.clients} clients and its job written as the service writes its own (\`add_jobs_quietly\`, no
+  NOTIFY in the transaction): the like-for-like yardstick since the service stopped notifying in its commits.
 
 ## Results (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
 
@@ -490,11 +499,13 @@ Settings: ${r.settings.connections} connections, ${r.settings.seconds} s measure
 | raw SQL, ${r.raw100.clients} clients | **${f0(r.raw100.perSecond)}** | ${lat(r.raw100.latencyMs)} | ${r.raw100.errors} | – |
 | raw SQL, ${r.raw20.clients} clients | ${f0(r.raw20.perSecond)} | ${lat(r.raw20.latencyMs)} | ${r.raw20.errors} | – |
 | minimal durable write set, ${r.minimal100.clients} clients | **${f0(r.minimal100.perSecond)}** | ${lat(r.minimal100.latencyMs)} | ${r.minimal100.errors} | – |
+| minimal durable write set, job without NOTIFY, ${r.minimalQuiet100.clients} clients | **${f0(r.minimalQuiet100.perSecond)}** | ${lat(r.minimalQuiet100.latencyMs)} | ${r.minimalQuiet100.errors} | – |
 | HTTP, 1 connection (one event alone) | ${f0(r.c1.ok2xx / r.c1.seconds)} | ${lat2(r.c1.latencyMs)} | ${r.c1.errors + r.c1.timeouts} | ${r.c1.non2xx} |
 | minimal durable write set, 1 client | ${f0(r.minimal1.perSecond)} | ${lat2(r.minimal1.latencyMs)} | ${r.minimal1.errors} | – |
 
 **Ratio HTTP / minimal durable write set: ${f2(http / r.minimal100.perSecond)}** (${r.settings.connections} connections against ${r.minimal100.clients} clients;
-issue 8's goal is ≥ 0.5). **One event alone: p50 ${f2(r.c1.latencyMs.p50)} ms over HTTP** (goal ≤ 2.5 ms), against
+issue 8's goal is ≥ 0.5); **${f2(http / r.minimalQuiet100.perSecond)}** against the same set with its job written without NOTIFY,
+as the service writes its own. **One event alone: p50 ${f2(r.c1.latencyMs.p50)} ms over HTTP** (goal ≤ 2.5 ms), against
 ${f2(r.minimal1.latencyMs.p50)} ms for the minimal set on one client.
 
 Ratio HTTP / our own raw set: **${f2(http / r.raw100.perSecond)}** against ${r.raw100.clients} raw clients (the same concurrency as the HTTP
@@ -539,14 +550,16 @@ running that SQL per POST (no auth, no validation, no XState) at 1.16k req/s. Ou
 trips, not the service's 4, so the service can beat it; the minimal set is the fairer yardstick.
 
 The CPU table says where the time goes. What profiles and SQL variants showed (2026-11; re-check when the
-numbers move): the machine is saturated in every run; in PostgreSQL, \`graphile_worker.add_job(s)\` costs the
-most, mainly through its \`pg_notify\`, which serialises committing transactions (the raw loop without the
-job ran about 1.7× faster at 20 clients; \`synchronous_commit=off\` did not help); in the service, the largest
-single cost is socket writes (\`writev\`, about 0.1 ms of kernel time each on this VM: one per statement and
-one per response), then kysely's query building, XState, express and passport-jwt. One event alone, inside the
-service (in-process, c1, median of 300 on a loaded machine): BEGIN 0.2 ms, inbox + message + lock 1.0 ms, the
-one write statement 2.4 ms (the audit row, \`add_jobs\`, the snapshot), COMMIT 1.0 ms (the WAL flush), and
-about 2 ms of Node CPU between them.
+numbers move): the machine is saturated in every run. Until 2026-11-25 every event's commit notified
+(\`graphile_worker.add_jobs\`), and a notifying commit holds a database-wide lock through its WAL flush:
+\`log_lock_waits\` showed up to 11 backends queued on it in a burst, and events committed one at a time.
+Since then events write jobs without NOTIFY and announce them after commit (docs/architecture.md §3), and
+HTTP went from ~0.45 to ~0.65 of the (notifying) minimal set. In the service, the largest single cost is
+socket writes (\`writev\`, 0.1–0.25 ms each on this VM, part of it the woken receiver's time: one per
+statement, per call out and per response), then kysely's query building, XState, express and passport-jwt.
+One event alone, inside the service (in-process, c1, median of 300): the one statement takes ~3.3 ms, of
+which ~1 ms is the WAL flush at commit (2.25 ms with \`synchronous_commit=off\`) and most of the rest the
+job (\`add_jobs\` is a PL/pgSQL function of four statements); ~1.1 ms of Node CPU around it.
 `;
 }
 

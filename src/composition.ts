@@ -21,6 +21,7 @@ import { createMetricsApp, metricsAuth } from './http/metrics.routes.js';
 import { createConversationInspector, type ConversationInspector } from './inspect/conversation-inspector.js';
 import { DEFAULT_COMPLIANCE, type CompliancePolicy } from './policies/compliance.js';
 import { createRuntime, type Runtime } from './runtime/apply-event.js';
+import { jobAnnouncer } from './runtime/job-queue.js';
 import { actionRouting } from './runtime/projections.js';
 import { startWorker, type WorkerHandle } from './runtime/worker.js';
 import { startSimulators, type RunningSimulators } from './simulators/index.js';
@@ -188,6 +189,8 @@ export async function startOrchestrator(
       machine,
       actions: actionRouting,
       rememberConversations: config.conversationCacheSize,
+      // Jobs are written without add_jobs' notification; the workers of every process hear of them after commit.
+      onJobsWritten: jobAnnouncer(pool, (error) => logger.warn({ err: error }, 'announcing new jobs failed; workers find them at their next poll')),
       onCommitted: (transitions) => {
         for (const step of transitions) {
           metrics.transitions.inc({ from: stateLabel(step.from), to: stateLabel(step.to) });

@@ -100,6 +100,8 @@ export function createRuntime(deps: {
    * most of its conversations' events (API and worker together); see docs/architecture.md §2.
    */
   rememberConversations?: number;
+  /** Called after commit with the number of jobs due now that an event wrote (job-queue.ts jobAnnouncer tells the workers). */
+  onJobsWritten?: (due: number) => void;
 }): Runtime {
   const { db, machine, actions } = deps;
   const version = machineVersion(machine);
@@ -275,6 +277,7 @@ export function createRuntime(deps: {
       if ((error as { code?: string }).code === DIVISION_BY_ZERO) return 'conflict';
       throw error;
     }
+    deps.onJobsWritten?.(writer.dueCount());
     const { row, applied, audit, stored } = stepped;
     recent?.remember({ ...row, state: applied.state, version: applied.version, audit_seq: audit.seq, audit_hash: audit.hash, machine_version: version }, stored);
     return applied;
@@ -331,6 +334,7 @@ export function createRuntime(deps: {
 
   async function applyInTransaction(envelope: EventEnvelope): Promise<ApplyResult> {
     const committed: CommittedTransition[] = [];
+    const writers: WorkWriter[] = [];
     const result = await db.transaction().execute(async (trx) => {
       const opened = await claimAndLock(trx, envelope);
       if (!opened.claimed) return earlierAnswer(trx, envelope);
@@ -339,7 +343,7 @@ export function createRuntime(deps: {
       if (!row) {
         if (!envelope.create) throw notFound(`conversation ${envelope.conversationId}`);
         // The insert holds the new row's lock until commit; when another event created it first, wait for its lock.
-        row = (await createConversation(trx, envelope, committed)) ?? (await lockConversation(trx, envelope.conversationId))!;
+        row = (await createConversation(trx, envelope, committed, writers)) ?? (await lockConversation(trx, envelope.conversationId))!;
       }
 
       const live: LiveEffects = structuredClone(row.live_effects);
@@ -372,6 +376,7 @@ export function createRuntime(deps: {
 
       const stepped = await step(envelope, row, snapshot, live, trx, committed);
       const { audit, writer, applied } = stepped;
+      writers.push(writer);
       const answer = inboxAnswer(applied);
       await writeEvent(trx, audit.rows, writer, {
         target: saveConversation(stepped),
@@ -380,6 +385,7 @@ export function createRuntime(deps: {
       });
       return applied;
     });
+    deps.onJobsWritten?.(writers.reduce((due, writer) => due + writer.dueCount(), 0));
     if (committed.length > 0 && !result.duplicate) deps.onCommitted?.(committed);
     return result;
   }
@@ -389,7 +395,7 @@ export function createRuntime(deps: {
    * one statement. Returns the new row, or undefined when another event created it first (its rows won;
    * ours are not written: every part of the statement is conditional on the insert).
    */
-  async function createConversation(trx: Trx, envelope: EventEnvelope, committed: CommittedTransition[]): Promise<ConversationRow | undefined> {
+  async function createConversation(trx: Trx, envelope: EventEnvelope, committed: CommittedTransition[], writers: WorkWriter[]): Promise<ConversationRow | undefined> {
     const input = envelope.create!;
     const steps = getInitialMicrosteps(machine, input);
     const live: LiveEffects = { invokes: {}, timers: {} };
@@ -408,6 +414,7 @@ export function createRuntime(deps: {
                   returning *`,
     });
     if (written.id === null) return undefined;
+    writers.push(writer);
     committed.push(...initialSteps);
     const { jobs_added: _added, jobs_removed: _removed, ...created } = written;
     return created as unknown as ConversationRow;
@@ -695,6 +702,11 @@ class WorkWriter {
 
   jobs(): JobSpec[] {
     return [...this.unkeyed, ...[...this.keyed.values()].filter((job): job is JobSpec => job !== 'removed')];
+  }
+
+  /** Jobs to run now (timers wait for their time; the poll finds them). */
+  dueCount(): number {
+    return this.jobs().filter((job) => !job.delayMs).length;
   }
 
   removedJobKeys(): string[] {

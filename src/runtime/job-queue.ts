@@ -83,6 +83,85 @@ export const timerJobKey = (conversationId: string, timerId: string) => `timer:$
 
 export async function installJobQueue(pool: pg.Pool) {
   await runMigrations({ pgPool: pool, logger: silentGraphileLogger });
+  await installQuietAddJobs(pool);
+}
+
+/**
+ * graphile-worker's `add_jobs` ends with `pg_notify('jobs:insert')`, and a transaction that notified holds a
+ * database-wide lock from its commit's start to its end (WAL flush included): every event that wrote a
+ * job committed one at a time (docs/benchmarks.md, "Where the time goes"). Events write their jobs through
+ * `add_jobs_quietly`, the same function with the notification taken out, derived from graphile-worker's own
+ * definition at every start (so it follows the library's upgrades), and the workers are told after commit
+ * (jobAnnouncer). If the definition no longer has exactly the notification we know, the quiet function
+ * simply calls `add_jobs` (notifying, as before) rather than guess.
+ */
+const QUIET_ADD_JOBS = 'add_jobs_quietly';
+const QUIET_ADD_JOBS_LOCK = 7_201_313;
+
+async function installQuietAddJobs(pool: pg.Pool) {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock($1)', [QUIET_ADD_JOBS_LOCK]);
+    const { rows } = await client.query<{ definition: string; owner: boolean }>(
+      `select pg_get_functiondef(p.oid) as definition, pg_has_role(current_user, p.proowner, 'usage') as owner
+         from pg_proc p where p.oid = 'graphile_worker.add_jobs(graphile_worker.job_spec[], boolean)'::regprocedure`,
+    );
+    const { rows: existing } = await client.query(`select 1 from pg_proc where proname = $1 and pronamespace = 'public'::regnamespace`, [QUIET_ADD_JOBS]);
+    // A connection that does not own the queue (the service's own role) uses what the owner installed.
+    if (!rows[0]!.owner) {
+      if (existing.length === 0) throw new AppError('job_queue_not_installed', `public.${QUIET_ADD_JOBS} is missing: run the migrations as the owner`, 500, false);
+      await client.query('rollback');
+      return;
+    }
+    await client.query(quietAddJobsDefinition(rows[0]!.definition));
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** `add_jobs` without its notification (exported for its test); any other shape falls back to calling `add_jobs`. */
+export function quietAddJobsDefinition(addJobs: string): string {
+  const header = 'FUNCTION graphile_worker.add_jobs(';
+  const notification = /\n[ \t]*perform pg_notify\('jobs:insert',[^\n]*;[ \t]*(?=\n)/g;
+  const found = addJobs.match(notification) ?? [];
+  if (addJobs.split(header).length === 2 && found.length === 1) {
+    return addJobs.replace(notification, '').replace(header, `FUNCTION public.${QUIET_ADD_JOBS}(`);
+  }
+  return `create or replace function public.${QUIET_ADD_JOBS}(specs graphile_worker.job_spec[], job_key_preserve_run_at boolean default false)
+    returns setof graphile_worker._private_jobs language sql as $$ select * from graphile_worker.add_jobs(specs, job_key_preserve_run_at) $$`;
+}
+
+/**
+ * Tells the workers (every process's LISTEN) that events committed jobs, in place of add_jobs' own
+ * notification: one NOTIFY at a time per process, carrying the count of everything committed meanwhile.
+ * A NOTIFY on its own writes nothing, so it holds the lock only briefly. Lost (a crash right after the
+ * commit, a failed query), the jobs are found by the workers' poll within a second (worker.ts).
+ */
+export function jobAnnouncer(pool: pg.Pool, onError: (error: unknown) => void): (count: number) => void {
+  let pending = 0;
+  let inFlight = false;
+  const send = () => {
+    const count = pending;
+    pending = 0;
+    inFlight = true;
+    pool
+      .query(`select pg_notify('jobs:insert', $1)`, [JSON.stringify({ r: Math.random(), count })])
+      .catch(onError)
+      .finally(() => {
+        inFlight = false;
+        if (pending > 0) send();
+      });
+  };
+  return (count) => {
+    if (count <= 0) return;
+    pending += count;
+    if (!inFlight) send();
+  };
 }
 
 /** A job an event asks for; written with the event (writeJobs), never on its own. */
@@ -96,7 +175,7 @@ export interface JobSpec {
 
 /**
  * The CTEs `jobs` and `removed` of an event's one statement (apply-event's writeEvent): every job added with
- * one `add_jobs` call (one notification for all of them) and every cancelled timer removed, only when `when`
+ * one `add_jobs_quietly` call (no notification: the caller announces due jobs after commit) and every cancelled timer removed, only when `when`
  * holds. They are plain SELECTs, so the statement must read both (PostgreSQL skips an unread one); the
  * functions are in the select list, after WHERE, so a false `when` calls neither. A key appears once:
  * `add_jobs` refuses to touch one row twice in one call.
@@ -117,7 +196,7 @@ export function writeJobs(jobs: readonly JobSpec[], removedKeys: readonly string
     specs.length === 0
       ? sql`jobs as (select null as job where false)`
       : sql`jobs as (
-          select graphile_worker.add_jobs(array(
+          select public.add_jobs_quietly(array(
             select row(x.identifier, x.payload, null, now() + x.delay_ms * interval '1 millisecond', x.max_attempts, x.job_key, x.priority, null)::graphile_worker.job_spec
               from json_to_recordset(${JSON.stringify(specs)}::json)
                 as x(identifier text, payload json, delay_ms bigint, max_attempts int, job_key text, priority int)

@@ -6,7 +6,8 @@ import { actionRouting } from '../../src/runtime/projections.js';
 /**
  * The runtime as the service builds it (the conversation machine, the projection table), on a test database.
  * `rememberConversations` as in the service (CONVERSATION_CACHE_SIZE); default none, so every event reads.
+ * `onJobsWritten`: the service announces jobs to its workers; default nobody is told (tests run jobs by hand).
  */
-export function testRuntime(db: Db, options: { rememberConversations?: number } = {}): Runtime {
+export function testRuntime(db: Db, options: Pick<Parameters<typeof createRuntime>[0], 'rememberConversations' | 'onJobsWritten'> = {}): Runtime {
   return createRuntime({ db, machine: conversationMachine, actions: actionRouting, ...options });
 }

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import type { EventEnvelope } from '../../src/runtime/apply-event.js';
+import { jobAnnouncer, quietAddJobsDefinition } from '../../src/runtime/job-queue.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { testRuntime } from '../helpers/runtime.js';
+
+/**
+ * Events write their jobs with `add_jobs_quietly` (graphile-worker's add_jobs without its NOTIFY, whose
+ * database-wide lock made every committing event wait for the previous one) and the workers are told after
+ * commit, by one NOTIFY per process at a time (jobAnnouncer).
+ */
+
+let testDb: TestDatabase;
+let listener: pg.Client;
+const heard: Array<{ count: number }> = [];
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  listener = new pg.Client({ connectionString: testDb.url });
+  await listener.connect();
+  listener.on('notification', (message) => {
+    if (message.channel === 'jobs:insert') heard.push(JSON.parse(message.payload ?? '{}'));
+  });
+  await listener.query('LISTEN "jobs:insert"');
+});
+afterAll(async () => {
+  await listener.end();
+  await testDb.drop();
+});
+
+const inbound = (conversationId: string, key: string): EventEnvelope => ({
+  conversationId,
+  event: { type: 'sms.received', text: 'hello', messageId: key, at: new Date().toISOString() },
+  idempotencyKey: key,
+  actor: 'service:sms-agent',
+  create: { conversationId, tenantId: 'tenant-1', phone: '+15550001111' },
+  ifNotAccepted: 'record',
+});
+
+/** Notifications arrive on another connection after commit: a round trip on the listener lets them in. */
+async function settle() {
+  await listener.query('select 1');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await listener.query('select 1');
+}
+
+describe('jobs written by events', () => {
+  it('when installed, then add_jobs_quietly is graphile-worker’s add_jobs without the notification', async () => {
+    const { rows } = await testDb.pool.query<{ original: string; quiet: string }>(`
+      select pg_get_functiondef('graphile_worker.add_jobs(graphile_worker.job_spec[], boolean)'::regprocedure) as original,
+             pg_get_functiondef('public.add_jobs_quietly(graphile_worker.job_spec[], boolean)'::regprocedure) as quiet`);
+    const { original, quiet } = rows[0]!;
+    expect(original).toContain("pg_notify('jobs:insert'");
+    expect(quiet).not.toContain('pg_notify');
+    const lines = (text: string) => text.split('\n').filter((line) => !line.includes('pg_notify'));
+    expect(lines(quiet)).toEqual(lines(original).map((line) => line.replace('FUNCTION graphile_worker.add_jobs(', 'FUNCTION public.add_jobs_quietly(')));
+  });
+
+  it('when an event writes a job, then its statement announces nothing; the announcer tells the workers after commit, with the count', async () => {
+    heard.length = 0;
+    await testRuntime(testDb.db).apply(inbound('c-quiet', 'quiet-1'));
+    await settle();
+    expect(heard).toEqual([]);
+    const [queued] = (await testDb.pool.query(`select count(*)::int as n from graphile_worker._private_jobs where payload->>'conversationId' = 'c-quiet'`)).rows;
+    expect(queued.n).toBe(1);
+
+    const announced = testRuntime(testDb.db, { onJobsWritten: jobAnnouncer(testDb.pool, (error) => { throw error; }) });
+    await Promise.all([announced.apply(inbound('c-told-1', 'told-1')), announced.apply(inbound('c-told-2', 'told-2'))]);
+    await settle();
+    // One NOTIFY at a time: the second event's job is in the first announcement or in the one that follows it.
+    expect(heard.reduce((sum, message) => sum + message.count, 0)).toBe(2);
+    expect(heard.length).toBeLessThanOrEqual(2);
+  });
+
+  it('when graphile-worker’s add_jobs no longer looks as expected, then the quiet function calls it (notifying) rather than guess', () => {
+    const known = 'CREATE OR REPLACE FUNCTION graphile_worker.add_jobs(specs x)\nAS $f$\nbegin\n  perform pg_notify(\'jobs:insert\', \'{}\');\n  return query select 1;\nend $f$';
+    expect(quietAddJobsDefinition(known)).toBe('CREATE OR REPLACE FUNCTION public.add_jobs_quietly(specs x)\nAS $f$\nbegin\n  return query select 1;\nend $f$');
+    for (const changed of [known.replace(/\n.*pg_notify.*/, ''), known.replace('return query', "perform pg_notify('jobs:insert', '');\n  return query")]) {
+      expect(quietAddJobsDefinition(changed)).toMatch(/language sql as \$\$ select \* from graphile_worker\.add_jobs\(specs, job_key_preserve_run_at\) \$\$/);
+    }
+  });
+});
