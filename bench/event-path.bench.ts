@@ -104,7 +104,9 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
 
   // --- the service ---
   const jwtSecret = randomBytes(32).toString('hex');
-  const config = loadConfig(benchServiceEnv({ databaseUrl, jwtSecret }, { RUN_WORKER: '0' }));
+  // The worker is off only so that jobs are written and not run; the process stands for the default one (API and
+  // worker together), which remembers the conversations it writes (an API-only process does not by default).
+  const config = loadConfig(benchServiceEnv({ databaseUrl, jwtSecret }, { RUN_WORKER: '0', CONVERSATION_CACHE_SIZE: '10000' }));
   const orchestrator = await startOrchestrator(config, createLogger({ level: 'silent' }), { worker: false });
   let orchestratorOpen = true;
   const closeOrchestrator = async () => {
@@ -468,7 +470,8 @@ in the test suite asserts on timings.
   simulators on free ports; logging silent). autocannon runs in a child process (its own event loop),
   ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up not counted, then ${r.settings.seconds} s measured.
   Each event is \`drafting → drafting\` (re-entry) on a conversation the service remembers writing (it seeded
-  them; \`CONVERSATION_CACHE_SIZE\`): **one statement**, no transaction block. It claims the key in the inbox
+  them; \`CONVERSATION_CACHE_SIZE=10000\`, the default of a process with a worker, set here because the worker
+  is off): **one statement**, no transaction block. It claims the key in the inbox
   (only while the conversation is at the version remembered), inserts the inbound message and the hash-chained
   transition, writes the invoke job through \`add_jobs_quietly\` (graphile-worker's \`add_jobs\` without its
   NOTIFY), and updates the conversation's snapshot, live effects, version and audit head at that version;

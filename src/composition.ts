@@ -188,7 +188,7 @@ export async function startOrchestrator(
       db,
       machine,
       actions: actionRouting,
-      rememberConversations: config.conversationCacheSize,
+      rememberConversations: config.conversationCacheSize ?? defaultConversationMemory(options.worker ?? config.worker.run),
       // Jobs are written without add_jobs' notification; the workers of every process hear of them after commit.
       onJobsWritten: jobAnnouncer(pool, (error) => logger.warn({ err: error }, 'announcing new jobs failed; workers find them at their next poll')),
       onCommitted: (transitions) => {
@@ -303,6 +303,17 @@ async function listen(app: Express, port: number): Promise<{ server: Server; url
 }
 
 /** Counts every event by type and outcome and times it; the label sets stay bounded. */
+/**
+ * A process with a worker writes most of its conversations' events (a turn's draft and send results, and in
+ * one process the texts too), so remembering them saves a read each. An API-only process alternates with
+ * the workers on every conversation: its memory would nearly always be one version behind, costing a
+ * statement instead of saving one, so it remembers nothing unless told to (docs/architecture.md §2).
+ */
+const CONVERSATIONS_REMEMBERED = 10_000;
+function defaultConversationMemory(runsWorker: boolean) {
+  return runsWorker ? CONVERSATIONS_REMEMBERED : 0;
+}
+
 function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker'): Runtime {
   return {
     machine: runtime.machine,

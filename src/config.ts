@@ -100,8 +100,8 @@ const schema = z
       .transform((value) => value === '1' || value === 'true'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(DEFAULT_WORKER_CONCURRENCY),
     WORKER_SWEEP_INTERVAL: duration('10s'),
-    /** Conversations a process remembers as it last wrote them, to skip a read per event (0: off). */
-    CONVERSATION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(10_000),
+    /** Conversations a process remembers as it last wrote them, to skip a read per event (0: off; unset: see composition). */
+    CONVERSATION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).optional(),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
     AGENCY_NAME: z
       .string()

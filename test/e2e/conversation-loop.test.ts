@@ -49,6 +49,8 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
       context: { sent_count: 1, draft: { drafter: 'rules', model: null } },
     });
     expect(status.body.allowed_events).toEqual(expect.arrayContaining(['sms.received', 'staff.escalate', 'staff.close']));
+    // A process with a worker remembers the conversations it writes (its next event skips a read).
+    expect(harness.orchestrator.runtime.remembers('conv-loop-1')).toBe(true);
   });
 
   it('when a debtor proposes a plan a manager must approve, then the manager is notified, modifies the draft, and the modified text is what goes out', async () => {

@@ -129,6 +129,8 @@ describe('phone numbers and conversation identity', () => {
     const row = await harness.orchestrator.db.selectFrom('conversations').select('phone').where('id', '=', id!).executeTakeFirstOrThrow();
     expect(row.phone).toBe('+15550500003');
     expect(await inboundCount(id!)).toBe(3);
+    // An API-only process remembers nothing by default: workers write the rest of its conversations' events.
+    expect(harness.orchestrator.runtime.remembers(id!)).toBe(false);
   });
 
   it('when a conversation was created under the old unkeyed id, then texts without an id keep going to it', async () => {
