@@ -4,6 +4,8 @@ import { verifyChains } from '../../src/runtime/audit-verify.js';
 import request from 'supertest';
 import jwt from 'jsonwebtoken';
 import { signToken } from '../../src/http/auth.js';
+import { createRuntime } from '../../src/runtime/apply-event.js';
+import { actionRouting } from '../../src/runtime/projections.js';
 import { startTestOrchestrator, TEST_JWT_SECRET, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
 
 let harness: TestOrchestrator;
@@ -51,6 +53,21 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
     expect(status.body.allowed_events).toEqual(expect.arrayContaining(['sms.received', 'staff.escalate', 'staff.close']));
     // A process with a worker remembers the conversations it writes (its next event skips a read).
     expect(harness.orchestrator.runtime.remembers('conv-loop-1')).toBe(true);
+  });
+
+  it('when the process that committed a text dies before announcing its job, then the worker still finds the job at its poll', async () => {
+    // A runtime with no announcer commits the job and tells no one, as a process killed right after its commit would.
+    const silent = createRuntime({ db: harness.orchestrator.db, machine: harness.orchestrator.runtime.machine, actions: actionRouting });
+    await silent.apply({
+      conversationId: 'conv-unannounced',
+      event: { type: 'sms.received', text: 'Hi, what is my balance?', messageId: 'unannounced-1', at: new Date().toISOString() },
+      idempotencyKey: 'unannounced-1',
+      actor: 'service:sms-agent',
+      create: { conversationId: 'conv-unannounced', tenantId: 'tenant-42', phone: '+15550100077' },
+      ifNotAccepted: 'record',
+    });
+    await waitForState(harness.orchestrator, 'conv-unannounced', ['awaitingReply'], 15_000);
+    expect(harness.orchestrator.simulators!.sms.sent.filter((sms) => sms.to === '+15550100077')).toHaveLength(1);
   });
 
   it('when a debtor proposes a plan a manager must approve, then the manager is notified, modifies the draft, and the modified text is what goes out', async () => {
