@@ -250,6 +250,7 @@ async function runRaw(options: {
   postmasterPid: number | null;
 }) {
   const { auditHash } = await import('../src/runtime/apply-event.js');
+  const { inPgTransaction } = await import('../src/db/database.js');
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.clients, application_name: 'bench-raw' });
   pool.on('error', () => {});
   // Open every connection before the clock starts.
@@ -271,17 +272,7 @@ async function runRaw(options: {
     const id = options.ids[Math.floor(Math.random() * options.ids.length)];
     counter += 1;
     const key = `bench-${options.runId}-${options.tag}-${counter}`;
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      await body(client, id, key);
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    await inPgTransaction(pool, (client) => body(client, id, key));
   };
 
   const minimal = () =>

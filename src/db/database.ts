@@ -46,6 +46,22 @@ export function createPool(connectionString: string, options: PoolOptions = {}) 
   return pool;
 }
 
+/** `body` in one transaction on one client of `pool`: for the few places below kysely (graphile-worker's schema, the bench's raw loops). */
+export async function inPgTransaction<T>(pool: pg.Pool, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    const result = await body(client);
+    await client.query('commit');
+    return result;
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
 export function createDb(pool: pg.Pool): Db {
   return new Kysely<Database>({
     dialect: new PostgresDialect({

@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 import { z } from 'zod';
+import { inPgTransaction } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { requestContext } from '../logger.js';
 
@@ -99,29 +100,20 @@ const QUIET_ADD_JOBS = 'add_jobs_quietly';
 const QUIET_ADD_JOBS_LOCK = 7_201_313;
 
 async function installQuietAddJobs(pool: pg.Pool) {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
+  await inPgTransaction(pool, async (client) => {
     await client.query('select pg_advisory_xact_lock($1)', [QUIET_ADD_JOBS_LOCK]);
     const { rows } = await client.query<{ definition: string; owner: boolean }>(
       `select pg_get_functiondef(p.oid) as definition, pg_has_role(current_user, p.proowner, 'usage') as owner
          from pg_proc p where p.oid = 'graphile_worker.add_jobs(graphile_worker.job_spec[], boolean)'::regprocedure`,
     );
-    const { rows: existing } = await client.query(`select 1 from pg_proc where proname = $1 and pronamespace = 'public'::regnamespace`, [QUIET_ADD_JOBS]);
-    // A connection that does not own the queue (the service's own role) uses what the owner installed.
-    if (!rows[0]!.owner) {
-      if (existing.length === 0) throw new AppError('job_queue_not_installed', `public.${QUIET_ADD_JOBS} is missing: run the migrations as the owner`, 500, false);
-      await client.query('rollback');
+    if (rows[0]!.owner) {
+      await client.query(quietAddJobsDefinition(rows[0]!.definition));
       return;
     }
-    await client.query(quietAddJobsDefinition(rows[0]!.definition));
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+    // A connection that does not own the queue (the service's own role) uses what the owner installed.
+    const { rows: existing } = await client.query(`select 1 from pg_proc where proname = $1 and pronamespace = 'public'::regnamespace`, [QUIET_ADD_JOBS]);
+    if (existing.length === 0) throw new AppError('job_queue_not_installed', `public.${QUIET_ADD_JOBS} is missing: run the migrations as the owner`, 500, false);
+  });
 }
 
 /** `add_jobs` without its notification (exported for its test); any other shape falls back to calling `add_jobs`. */
