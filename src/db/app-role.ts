@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
+import { QUIET_ADD_JOBS_FUNCTION } from '../runtime/job-queue.js';
 
 /**
  * Least privilege (docs/runbook.md, "The service's database role"). The tables' owner migrates; the running
@@ -78,6 +79,8 @@ export async function grantAppRole(db: Db): Promise<'granted' | 'not_owner'> {
     await sql`grant select, insert, update, delete on all tables in schema ${sql.id(JOB_SCHEMA)} to ${role}`.execute(trx);
     await sql`grant usage, select on all sequences in schema ${sql.id(JOB_SCHEMA)} to ${role}`.execute(trx);
     await sql`grant execute on all functions in schema ${sql.id(JOB_SCHEMA)} to ${role}`.execute(trx);
+    // Events write their jobs through it (job-queue.ts); granted by name, not left to PUBLIC's default.
+    await sql.raw(`grant execute on function ${QUIET_ADD_JOBS_FUNCTION} to ${APP_ROLE}`).execute(trx);
     // Every table of ours, and graphile-worker's own, has row-level security on: without a policy the role sees nothing.
     const { rows: secured } = await sql<{ schema: string; table: string }>`
       select n.nspname as schema, c.relname as table from pg_class c join pg_namespace n on n.oid = c.relnamespace

@@ -108,6 +108,16 @@ export function createRuntime(deps: {
   const recent = (deps.rememberConversations ?? 0) > 0 ? new RecentConversations(deps.rememberConversations!) : null;
 
   async function apply(envelope: EventEnvelope): Promise<ApplyResult> {
+    try {
+      return await applyOnce(envelope);
+    } catch (error) {
+      // Whatever failed, the next event reads the conversation rather than trust what this process remembers.
+      recent?.forget(envelope.conversationId);
+      throw error;
+    }
+  }
+
+  async function applyOnce(envelope: EventEnvelope): Promise<ApplyResult> {
     for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt += 1) {
       const committed: CommittedTransition[] = [];
       // Only the first try trusts memory: after a conflict, read what is there.
@@ -347,8 +357,10 @@ export function createRuntime(deps: {
       }
 
       const live: LiveEffects = structuredClone(row.live_effects);
-      const done = (outcome: Outcome, transitions = 0) =>
-        finish(trx, envelope, { conversationId: row.id, state: row.state, version: row.version, outcome, transitions, duplicate: false });
+      // Every write to the row raises its version, even one that moves no state: other processes' memory of
+      // the conversation is checked by version alone (RecentConversations).
+      const done = (outcome: Outcome, version = row.version) =>
+        finish(trx, envelope, { conversationId: row.id, state: row.state, version, outcome, transitions: 0, duplicate: false });
 
       if (envelope.origin && !isLive(live, envelope.origin)) {
         // A text that left before the conversation moved on (a STOP that committed after the hand-off) did go
@@ -356,7 +368,10 @@ export function createRuntime(deps: {
         if (isSentText(envelope.event)) {
           const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
           audit.append(row.state, row.state);
-          await writeEvent(trx, audit.rows, null, { target: sql`update conversations set audit_seq = ${audit.seq}, audit_hash = ${audit.hash} where id = ${row.id} returning id` });
+          await writeEvent(trx, audit.rows, null, {
+            target: sql`update conversations set audit_seq = ${audit.seq}, audit_hash = ${audit.hash}, version = version + 1 where id = ${row.id} returning id`,
+          });
+          return done('stale', row.version + 1);
         }
         return done('stale');
       }
@@ -365,7 +380,10 @@ export function createRuntime(deps: {
       const { snapshot, accepted } = restore(row, envelope.event);
       if (!accepted) {
         if (envelope.ifNotAccepted === 'record') {
-          if (envelope.origin?.kind === 'timer') await saveLiveEffects(trx, row.id, live);
+          if (envelope.origin?.kind === 'timer') {
+            await saveLiveEffects(trx, row.id, live);
+            return done('recorded', row.version + 1);
+          }
           return done('recorded');
         }
         throw conflict('event_not_allowed', `${envelope.event.type} is not allowed in state ${row.state}`, {
@@ -421,9 +439,7 @@ export function createRuntime(deps: {
   }
 
   async function isLiveNow(conversationId: string, origin: NonNullable<EventEnvelope['origin']>) {
-    // A token is live only until an event drops it: live in memory, it was live a moment ago, which is all a hint needs.
-    const remembered = recent?.get(conversationId);
-    if (remembered && isLive(remembered.live_effects, origin)) return true;
+    // Always read, never memory: another process may have closed the conversation since (a send must not go out then).
     const row = await db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirst();
     return row !== undefined && isLive(row.live_effects as unknown as LiveEffects, origin);
   }
@@ -494,7 +510,11 @@ async function claimAndLock(trx: Trx, envelope: EventEnvelope): Promise<{ claime
 }
 
 async function saveLiveEffects(trx: Trx, id: string, live: LiveEffects) {
-  await trx.updateTable('conversations').set({ live_effects: JSON.stringify(live) }).where('id', '=', id).execute();
+  await trx
+    .updateTable('conversations')
+    .set((eb) => ({ live_effects: JSON.stringify(live), version: eb('version', '+', 1) }))
+    .where('id', '=', id)
+    .execute();
 }
 
 async function finish(trx: Trx, envelope: EventEnvelope, result: ApplyResult): Promise<ApplyResult> {

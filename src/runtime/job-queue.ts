@@ -96,7 +96,9 @@ export async function installJobQueue(pool: pg.Pool) {
  * (jobAnnouncer). If the definition no longer has exactly the notification we know, the quiet function
  * simply calls `add_jobs` (notifying, as before) rather than guess.
  */
-const QUIET_ADD_JOBS = 'add_jobs_quietly';
+export const QUIET_ADD_JOBS = 'add_jobs_quietly';
+/** Its signature, for grants (src/db/app-role.ts). */
+export const QUIET_ADD_JOBS_FUNCTION = `public.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`;
 const QUIET_ADD_JOBS_LOCK = 7_201_313;
 
 async function installQuietAddJobs(pool: pg.Pool) {

@@ -73,6 +73,13 @@ describe('the service database role (orchestrator_app)', () => {
     for (const grant of grants) (held[grant.table_name] ??= []).push(grant.privilege_type.toLowerCase());
     const expected = Object.fromEntries(Object.entries(TABLE_PRIVILEGES).map(([table, privileges]) => [table, [...privileges].sort()]));
     expect(Object.fromEntries(Object.entries(held).map(([table, privileges]) => [table, privileges.sort()]))).toEqual(expected);
+
+    // Events write jobs through add_jobs_quietly: granted to the role by name, so a database that revokes
+    // EXECUTE from PUBLIC by default still lets the service write them.
+    const { rows: routines } = await sql<{ routine_schema: string; privilege_type: string }>`
+      select routine_schema, privilege_type from information_schema.role_routine_grants
+       where grantee = ${APP_ROLE} and routine_name = 'add_jobs_quietly'`.execute(harness.testDb.db);
+    expect(routines).toEqual([{ routine_schema: 'public', privilege_type: 'EXECUTE' }]);
   });
 
   it('when the service runs as a member of the role, then it starts and a plan is offered, agreed, paid into; an approval is decided; a STOP opts out', async () => {

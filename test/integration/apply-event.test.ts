@@ -11,6 +11,10 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
 import { queuedJobs } from '../helpers/jobs.js';
 import { countStatements } from '../../bench/lib/statement-count.js';
+import { setup } from 'xstate';
+import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { createRuntime } from '../../src/runtime/apply-event.js';
+import { actionRouting } from '../../src/runtime/projections.js';
 
 let testDb: TestDatabase;
 let runtime: Runtime;
@@ -303,6 +307,76 @@ describe('apply-event, statements per event and processes that remember', () => 
     // Memory was dropped for the duplicate, and is right again after the next write.
     expect(await counted(() => runtime.apply(sms('s-again', 'again-3')))).toMatchObject({ result: { version: 3 } });
     expect(await counted(() => runtime.apply(sms('s-again', 'again-4')))).toMatchObject({ result: { version: 4 }, statements: 1 });
+  });
+
+  it('when another process records a late sent text (no state moves), then a remembering process still applies its next events', async () => {
+    const remembering = testRuntime(db.db, { rememberConversations: 10 });
+    const other = testRuntime(db.db);
+    await remembering.apply(sms('s-late', 'late-1'));
+    // The other process's worker records a sender result whose invoke is no longer live: an audit row, no move.
+    const late = await other.apply({
+      conversationId: 's-late',
+      event: { type: 'xstate.done.actor.sender', output: { smsId: 'sms-late' } },
+      idempotencyKey: 'result:late',
+      actor: 'worker',
+      origin: { kind: 'invoke', id: 'sender', token: 's-late:0:99' },
+      ifNotAccepted: 'record',
+    });
+    // Every write raises the version, so the remembered copy is seen to be behind.
+    expect(late).toMatchObject({ outcome: 'stale', version: 2 });
+    for (const key of ['late-2', 'late-3']) await remembering.apply(sms('s-late', key));
+    const row = await db.db.selectFrom('conversations').select(['version', 'audit_seq']).where('id', '=', 's-late').executeTakeFirstOrThrow();
+    expect(row).toEqual({ version: 4, audit_seq: 5 });
+    expect((await verifyChains(db.db, ['s-late'])).breaks).toEqual([]);
+  });
+
+  it('when another process closes a conversation, then a send it had queued is not live for the process that remembers it', async () => {
+    const remembering = testRuntime(db.db, { rememberConversations: 10 });
+    const other = testRuntime(db.db);
+    await remembering.apply(sms('s-close', 'close-1'));
+    const [drafting] = await queuedJobs(db.db, 's-close', 'invoke');
+    const output = makeDraft({ id: 'draft-s-close', confidence: 0.95 });
+    await insertDraft(db.db, {
+      ...output,
+      conversationId: 's-close',
+      model: null,
+      promptVersion: null,
+      negotiation: null,
+      reasons: [],
+      rawText: null,
+      usage: null,
+      latencyMs: 1,
+    });
+    await remembering.apply({
+      conversationId: 's-close',
+      event: { type: 'xstate.done.actor.drafter', output },
+      idempotencyKey: `result:${drafting.payload.token}`,
+      actor: 'worker',
+      origin: { kind: 'invoke', id: 'drafter', token: drafting.payload.token },
+      ifNotAccepted: 'record',
+    });
+    const send = (await queuedJobs(db.db, 's-close', 'invoke')).at(-1)!;
+    expect(send.payload.src).toBe('sendSms');
+    const origin = { kind: 'invoke' as const, id: send.payload.invokeId, token: send.payload.token };
+    expect(await remembering.isLive('s-close', origin)).toBe(true);
+    await other.apply({ conversationId: 's-close', event: { type: 'staff.close', by: 'm-1' }, idempotencyKey: 'close-by-m', actor: 'manager:m-1', ifNotAccepted: 'reject' });
+    expect(await remembering.isLive('s-close', origin)).toBe(false);
+  });
+
+  it("when a new conversation's first event leaves a state that set a timer, then only the event's own timer is queued", async () => {
+    // The conversation machine's initial state sets none; a small machine does, to exercise the one write of both steps.
+    const timed = setup({}).createMachine({
+      id: 'timed',
+      initial: 'idle',
+      states: { idle: { after: { 60_000: 'later' }, on: { 'sms.received': 'busy' } }, busy: { after: { 60_000: 'later' } }, later: {} },
+    });
+    const runtime = createRuntime({ db: db.db, machine: timed as unknown as ConversationMachine, actions: actionRouting });
+    expect(await runtime.apply(sms('s-timed', 'timed-1'))).toMatchObject({ state: 'busy', version: 1, outcome: 'applied' });
+    const timers = await queuedJobs(db.db, 's-timed', 'timer');
+    expect(timers.map((job) => job.payload.token)).toEqual(['s-timed:1:1']);
+    const row = await db.db.selectFrom('conversations').select('live_effects').where('id', '=', 's-timed').executeTakeFirstOrThrow();
+    expect(Object.values((row.live_effects as unknown as { timers: Record<string, string> }).timers)).toEqual(['s-timed:1:1']);
+    expect((await verifyChains(db.db, ['s-timed'])).breaks).toEqual([]);
   });
 
   it('when several first texts create one conversation at once from two processes, then one creates it and each text applies once', async () => {

@@ -38,11 +38,19 @@ const inbound = (conversationId: string, key: string): EventEnvelope => ({
   ifNotAccepted: 'record',
 });
 
-/** Notifications arrive on another connection after commit: a round trip on the listener lets them in. */
+/** Notifications arrive on another connection after commit: round trips on the listener let them in. */
 async function settle() {
   await listener.query('select 1');
   await new Promise((resolve) => setTimeout(resolve, 50));
   await listener.query('select 1');
+}
+
+/** Until `count` jobs were announced (the announcer sends its next NOTIFY when the previous one is done), or 5 s. */
+async function heardJobs(count: number) {
+  const deadline = Date.now() + 5_000;
+  const total = () => heard.reduce((sum, message) => sum + message.count, 0);
+  while (total() < count && Date.now() < deadline) await settle();
+  return total();
 }
 
 describe('jobs written by events', () => {
@@ -67,8 +75,9 @@ describe('jobs written by events', () => {
 
     const announced = testRuntime(testDb.db, { onJobsWritten: jobAnnouncer(testDb.pool, (error) => { throw error; }) });
     await Promise.all([announced.apply(inbound('c-told-1', 'told-1')), announced.apply(inbound('c-told-2', 'told-2'))]);
-    await settle();
     // One NOTIFY at a time: the second event's job is in the first announcement or in the one that follows it.
+    expect(await heardJobs(2)).toBe(2);
+    await settle();
     expect(heard.reduce((sum, message) => sum + message.count, 0)).toBe(2);
     expect(heard.length).toBeLessThanOrEqual(2);
   });
