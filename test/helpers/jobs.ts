@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
+import type { AnyEventObject } from 'xstate';
 import type { Db } from '../../src/db/database.js';
+import type { EventEnvelope } from '../../src/runtime/apply-event.js';
 
 export interface QueuedJob {
   id: string;
@@ -36,4 +38,10 @@ export async function runConversationJobsNow(db: Db, conversationId: string): Pr
   const result = await sql`update graphile_worker._private_jobs set run_at = now()
     where payload->>'conversationId' = ${conversationId} and locked_at is null and run_at > now()`.execute(db);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/** What the worker applies when an invoke job finishes with `event`: keyed and tokened as worker.ts keys it. */
+export function invokeResult(job: QueuedJob, event: AnyEventObject): EventEnvelope {
+  const { conversationId, invokeId, token } = job.payload as { conversationId: string; invokeId: string; token: string };
+  return { conversationId, event, idempotencyKey: `result:${token}`, actor: 'worker', origin: { kind: 'invoke', id: invokeId, token }, ifNotAccepted: 'record' };
 }

@@ -9,7 +9,7 @@ import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { makeDraft } from '../helpers/fixtures.js';
-import { queuedJobs } from '../helpers/jobs.js';
+import { invokeResult, queuedJobs } from '../helpers/jobs.js';
 import { countStatements } from '../../bench/lib/statement-count.js';
 import { setup } from 'xstate';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
@@ -51,14 +51,7 @@ async function finishDrafting(conversationId: string, output: Draft) {
     usage: null,
     latencyMs: 1,
   });
-  return runtime.apply({
-    conversationId,
-    event: { type: 'xstate.done.actor.drafter', output },
-    idempotencyKey: `result:${job.payload.token}`,
-    actor: 'worker',
-    origin: { kind: 'invoke', id: 'drafter', token: job.payload.token },
-    ifNotAccepted: 'record',
-  });
+  return runtime.apply(invokeResult(job, { type: 'xstate.done.actor.drafter', output }));
 }
 
 // Every behaviour holds whether a process reads each conversation before its event or remembers the ones it wrote.
@@ -347,14 +340,7 @@ describe('apply-event, statements per event and processes that remember', () => 
       usage: null,
       latencyMs: 1,
     });
-    await remembering.apply({
-      conversationId: 's-close',
-      event: { type: 'xstate.done.actor.drafter', output },
-      idempotencyKey: `result:${drafting.payload.token}`,
-      actor: 'worker',
-      origin: { kind: 'invoke', id: 'drafter', token: drafting.payload.token },
-      ifNotAccepted: 'record',
-    });
+    await remembering.apply(invokeResult(drafting, { type: 'xstate.done.actor.drafter', output }));
     const send = (await queuedJobs(db.db, 's-close', 'invoke')).at(-1)!;
     expect(send.payload.src).toBe('sendSms');
     const origin = { kind: 'invoke' as const, id: send.payload.invokeId, token: send.payload.token };
