@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+import { pendingApproval } from '../helpers/approvals.js';
 
 /** Opt-outs that hold, over real HTTP: whatever format the number is typed in, and whoever recorded it. */
 
@@ -46,8 +47,7 @@ describe('opt-outs that hold', () => {
   it('when a STOP arrives while a draft waits for approval, then the draft is cancelled and approving it is a 409 opted_out', async () => {
     const conversationId = await inbound('tenant-stop-d', '+15550003001', 'I lost my job last month', 'stop-4');
     await waitForState(harness.orchestrator, conversationId, ['pendingApproval']);
-    const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
-    const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === conversationId);
+    const item = (await pendingApproval(harness.url, manager(), conversationId))!;
     await inbound('tenant-stop-d', '+15550003001', 'STOP', 'stop-5', conversationId);
     await waitForState(harness.orchestrator, conversationId, ['optedOut']);
     const refused = await request(harness.url).post('/orchestrate/approve-response').set(manager()).send({ response_queue_id: item.response_queue_id, action: 'approve' }).expect(409);

@@ -7,6 +7,7 @@ import { signToken } from '../../src/http/auth.js';
 import { createRuntime } from '../../src/runtime/apply-event.js';
 import { actionRouting } from '../../src/runtime/projections.js';
 import { startTestOrchestrator, TEST_JWT_SECRET, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+import { pendingApproval } from '../helpers/approvals.js';
 
 let harness: TestOrchestrator;
 beforeAll(async () => {
@@ -86,8 +87,7 @@ describe('a conversation end to end (real HTTP, real Postgres, worker, simulator
       10_000,
       'the manager notification',
     );
-    const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
-    const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === 'conv-plan-1');
+    const item = (await pendingApproval(harness.url, manager(), 'conv-plan-1'))!;
     expect(item).toMatchObject({
       status: 'pending',
       draft: { drafter: 'rules', intents: expect.arrayContaining(['payment_plan']) },

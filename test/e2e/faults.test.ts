@@ -4,6 +4,7 @@ import request from 'supertest';
 import { clearFault, injectFault } from '../helpers/faults.js';
 import { runConversationJobsNow } from '../helpers/jobs.js';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+import { approveAsDrafted } from '../helpers/approvals.js';
 
 /**
  * Downstream faults, injected over HTTP into the SMS Agent simulator while the real service runs (docs/runbook.md,
@@ -95,14 +96,7 @@ describe('faults at the SMS Agent, end to end', () => {
     await injectFault(smsUrl, { mode: 'down' });
     const debtors = [1, 2, 3].map((n) => ({ id: `conv-fault-a${n}`, phone: `+1555010810${n}` }));
     for (const debtor of debtors) await smsIn(debtor.id, debtor.phone);
-    const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
-    const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === 'conv-fault-a0');
-    await request(harness.url)
-      .post('/orchestrate/approve-response')
-      .set(manager())
-      .set('Idempotency-Key', 'fault-approve-a0')
-      .send({ response_queue_id: item.response_queue_id, action: 'approve' })
-      .expect(202);
+    await approveAsDrafted(harness.url, manager(), 'conv-fault-a0', 'fault-approve-a0');
     for (const id of ['conv-fault-a0', ...debtors.map((debtor) => debtor.id)]) await waitForFailedTry(id);
 
     const health = await request(harness.url).get('/health/dependencies').set(manager()).expect(200);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { evaluatePlan } from '../../src/negotiation/index.js';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+import { pendingApproval } from '../helpers/approvals.js';
 
 /**
  * Payment plans end to end with the default (rules) drafter: the SMS webhook, code's offer and
@@ -183,8 +184,7 @@ describe('payment plans, end to end (rules drafter)', () => {
 
 /** The offer a queued draft carries (when the counter-proposal needs a manager). */
 async function pendingOffer(conversationId: string) {
-  const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
-  const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === conversationId);
+  const item = (await pendingApproval(harness.url, manager(), conversationId))!;
   const plan = item.draft.plan.plan;
   return {
     frequency: plan.frequency,
@@ -257,8 +257,7 @@ describe('endpoints the existing callers use', () => {
     const d = debtor('tenant-reject');
     await d.says('I lost my job last month');
     await waitForState(harness.orchestrator, d.conversationId, ['pendingApproval']);
-    const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
-    const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === d.conversationId);
+    const item = (await pendingApproval(harness.url, manager(), d.conversationId))!;
     await request(harness.url)
       .post('/orchestrate/approve-response')
       .set(manager())

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { runJobNow } from '../helpers/jobs.js';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
+import { pendingApproval } from '../helpers/approvals.js';
 
 /**
  * Quiet hours at send time, with an injectable clock: an approved draft whose send time falls at 21:30 in
@@ -35,8 +36,7 @@ describe('quiet hours', () => {
       .send({ tenant_id: 'tenant-quiet', phone_number: phone, content: 'I lost my job last month', conversation_id: conversationId, message_id: 'quiet-m1' })
       .expect(202);
     await waitForState(harness.orchestrator, conversationId, ['pendingApproval']);
-    const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
-    const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === conversationId);
+    const item = (await pendingApproval(harness.url, manager(), conversationId))!;
 
     // 21:30 in Chicago on 2026-12-01 (CST, UTC−6), long after the debtor wrote: no reply exception.
     setClock('2026-12-02T03:30:00Z');

@@ -5,6 +5,7 @@ import pg from 'pg';
 import request from 'supertest';
 import { APP_ROLE, TABLE_PRIVILEGES } from '../../src/db/app-role.js';
 import { startTestOrchestrator, waitForState, withCredentials, type TestOrchestrator } from '../helpers/orchestrator.js';
+import { approveAsDrafted } from '../helpers/approvals.js';
 
 /**
  * The service running as a login role that is only a member of orchestrator_app (docs/runbook.md): it
@@ -104,14 +105,7 @@ describe('the service database role (orchestrator_app)', () => {
     sms.monitor.setTenant('tenant-role-2', { amount_owed: '750.00', failed_payment_plans: 0 });
     await smsIn('conv-role-2', '+15550107002', 'tenant-role-2', 'I can pay $100 a week for 8 weeks', 'role-2a');
     await waitForState(harness.orchestrator, 'conv-role-2', ['pendingApproval']);
-    const queue = await request(harness.url).get('/v1/approvals?status=pending').set(manager()).expect(200);
-    const item = queue.body.items.find((entry: { conversation_id: string }) => entry.conversation_id === 'conv-role-2');
-    await request(harness.url)
-      .post('/orchestrate/approve-response')
-      .set(manager())
-      .set('Idempotency-Key', 'role-approve-1')
-      .send({ response_queue_id: item.response_queue_id, action: 'approve' })
-      .expect(202);
+    await approveAsDrafted(harness.url, manager(), 'conv-role-2', 'role-approve-1');
     await waitForState(harness.orchestrator, 'conv-role-2', ['negotiating.awaitingConfirmation']);
 
     // STOP: the opt-out is recorded and confirmed by text (an effect job).
