@@ -179,7 +179,7 @@ export function createRuntime(deps: {
     if (stepped === 'in_transaction') return stepped;
     const answer = inboxAnswer(stepped.applied);
     const target = saveConversation(stepped, sql`version = ${row.version} and exists (select 1 from claimed)`);
-    return writeOptimistically(envelope, stepped, stepped.audit.rows, stepped.writer, {
+    return writeOptimistically(envelope, stepped, stepped.audit.rows, {
       // Claimed only while the conversation is at the version stepped from: a stale copy writes nothing.
       claim: sql`insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
                    select ${id}, ${key}, ${envelope.event.type}, ${answer.outcome}, ${answer.result}::jsonb
@@ -230,7 +230,7 @@ export function createRuntime(deps: {
     if (stepped === 'in_transaction') return stepped;
     const answer = inboxAnswer(stepped.applied);
     const { applied, stored } = stepped;
-    const result = await writeOptimistically(envelope, stepped, [...initAudit.rows, ...stepped.audit.rows], writer, {
+    const result = await writeOptimistically(envelope, stepped, [...initAudit.rows, ...stepped.audit.rows], {
       claim: sql`insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
                    values (${id}, ${key}, ${envelope.event.type}, ${answer.outcome}, ${answer.result}::jsonb)
                    on conflict do nothing returning idempotency_key`,
@@ -267,12 +267,11 @@ export function createRuntime(deps: {
     envelope: EventEnvelope,
     stepped: Stepped,
     auditRows: AuditWriter['rows'],
-    writer: WorkWriter,
     statement: { claim: RawBuilder<unknown>; target: RawBuilder<unknown> },
   ): Promise<ApplyResult | 'conflict'> {
     const inboundText = inboundTextOf(envelope.event);
     try {
-      const written = await writeEvent(db, auditRows, writer, {
+      const written = await writeEvent(db, auditRows, stepped.writer, {
         ...statement,
         inbound:
           inboundText === null
@@ -287,7 +286,7 @@ export function createRuntime(deps: {
       if ((error as { code?: string }).code === DIVISION_BY_ZERO) return 'conflict';
       throw error;
     }
-    deps.onJobsWritten?.(writer.dueCount());
+    deps.onJobsWritten?.(stepped.writer.dueCount());
     const { row, applied, audit, stored } = stepped;
     recent?.remember({ ...row, state: applied.state, version: applied.version, audit_seq: audit.seq, audit_hash: audit.hash, machine_version: version }, stored);
     return applied;

@@ -96,7 +96,7 @@ export async function installJobQueue(pool: pg.Pool) {
  * (jobAnnouncer). If the definition no longer has exactly the notification we know, the quiet function
  * simply calls `add_jobs` (notifying, as before) rather than guess.
  */
-export const QUIET_ADD_JOBS = 'add_jobs_quietly';
+const QUIET_ADD_JOBS = 'add_jobs_quietly';
 /** Its signature, for grants (src/db/app-role.ts). */
 export const QUIET_ADD_JOBS_FUNCTION = `public.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`;
 const QUIET_ADD_JOBS_LOCK = 7_201_313;
@@ -113,8 +113,8 @@ async function installQuietAddJobs(pool: pg.Pool) {
       return;
     }
     // A connection that does not own the queue (the service's own role) uses what the owner installed.
-    const { rows: existing } = await client.query(`select 1 from pg_proc where proname = $1 and pronamespace = 'public'::regnamespace`, [QUIET_ADD_JOBS]);
-    if (existing.length === 0) throw new AppError('job_queue_not_installed', `public.${QUIET_ADD_JOBS} is missing: run the migrations as the owner`, 500, false);
+    const { rows: existing } = await client.query<{ installed: boolean }>('select to_regprocedure($1) is not null as installed', [QUIET_ADD_JOBS_FUNCTION]);
+    if (!existing[0]!.installed) throw new AppError('job_queue_not_installed', `public.${QUIET_ADD_JOBS} is missing: run the migrations as the owner`, 500, false);
   });
 }
 
@@ -190,7 +190,7 @@ export function writeJobs(jobs: readonly JobSpec[], removedKeys: readonly string
     specs.length === 0
       ? sql`jobs as (select null as job where false)`
       : sql`jobs as (
-          select public.add_jobs_quietly(array(
+          select ${sql.id('public', QUIET_ADD_JOBS)}(array(
             select row(x.identifier, x.payload, null, now() + x.delay_ms * interval '1 millisecond', x.max_attempts, x.job_key, x.priority, null)::graphile_worker.job_spec
               from json_to_recordset(${JSON.stringify(specs)}::json)
                 as x(identifier text, payload json, delay_ms bigint, max_attempts int, job_key text, priority int)
