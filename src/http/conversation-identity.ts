@@ -1,12 +1,12 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Db } from '../db/database.js';
-import { conflict } from '../errors.js';
-import { normalisePhone } from '../text/phone.js';
+import { assertConversationInScope, type TenantScope } from '../db/tenant-scope.js';
+import { AppError } from '../errors.js';
 
 /**
- * Which conversation an inbound SMS belongs to, and whether a conversation id a caller names really is
- * the thread of that tenant and phone. Reads only: the runtime's apply() (src/runtime/apply-event.ts)
- * locks and writes.
+ * Which conversation an inbound SMS without a conversation id belongs to. Reads only: the runtime's apply()
+ * (src/runtime/apply-event.ts) writes, and refuses a caller's id that names another tenant's or number's
+ * conversation inside that write.
  */
 
 /**
@@ -41,19 +41,16 @@ export async function conversationIdFor(db: Db, secret: string, tenantId: string
 }
 
 /**
- * An existing conversation takes an SMS only from its own tenant and number: otherwise a caller naming
- * another tenant's conversation id would add text to that debtor's thread. 409, nothing written.
- *
- * Checked here with a read, before apply() locks the row: the race is harmless because the tenant and
- * phone of a conversation never change once it exists. Rows stored before numbers were normalised hold
- * the number as typed, so the stored one is normalised before comparing.
+ * Runs an inbound text's apply(). apply() refuses a conversation of another tenant or number with 409
+ * `conversation_mismatch`; a caller whose scope does not hold that conversation's tenant gets the 404 it gets
+ * when the conversation existed before its request (docs/auth.md#scopes), so a race tells it nothing either.
+ * Read only on a refusal: a conversation's tenant never changes.
  */
-export async function assertConversationMatches(db: Db, conversationId: string, tenantId: string, e164: string) {
-  const row = await db.selectFrom('conversations').select(['tenant_id', 'phone']).where('id', '=', conversationId).executeTakeFirst();
-  if (!row) return;
-  const storedPhone = normalisePhone(row.phone) ?? row.phone;
-  if (row.tenant_id !== tenantId || storedPhone !== e164) {
-    // Neither the other tenant nor the other number is named: the caller may not know them.
-    throw conflict('conversation_mismatch', `conversation ${conversationId} belongs to another tenant or phone number`);
+export async function withinScopeOnMismatch<T>(db: Db, scope: TenantScope, conversationId: string, apply: () => Promise<T>): Promise<T> {
+  try {
+    return await apply();
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'conversation_mismatch') await assertConversationInScope(db, scope, conversationId);
+    throw error;
   }
 }

@@ -6,6 +6,7 @@ import type { ConversationContext, ConversationInput } from '../../machines/conv
 import type { Db, DbOrTrx, Trx } from '../db/database.js';
 import type { LiveEffects } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import { normalisePhone } from '../text/phone.js';
 import { digestWords, eventSummary, eventWords, transitionHash, type ChainedRow } from './audit-chain.js';
 import { jobsWritten, timerJobKey, writeJobs, type JobSpec } from './job-queue.js';
 import {
@@ -159,6 +160,8 @@ export function createRuntime(deps: {
           left join conversations c on c.id = ${id}
           left join inbox i on i.conversation_id = ${id} and i.idempotency_key = ${key}`.execute(db);
       const { earlier_event_type: earlierType, earlier_result: earlierResult, ...found } = rows[0]!;
+      // Before any answer, even a duplicate's: another tenant's key on this id must not read this one's answer.
+      if (found.id !== null) assertSameDebtor(envelope, found as ConversationRow);
       if (earlierType !== null) {
         // A claim of a transaction still open has no answer yet: that path waits for it.
         if (earlierResult === null) return 'in_transaction';
@@ -166,6 +169,8 @@ export function createRuntime(deps: {
       }
       if (found.id === null) return envelope.create ? createOptimistically(envelope, committed) : 'in_transaction';
       row = found as ConversationRow;
+    } else {
+      assertSameDebtor(envelope, row);
     }
     // Memory may be behind another process: what it refuses, the stored row decides (read, then try again).
     const refused = remembered ? 'conflict' : 'in_transaction';
@@ -349,10 +354,15 @@ export function createRuntime(deps: {
       if (!opened.claimed) return earlierAnswer(trx, envelope);
 
       let row = opened.row;
-      if (!row) {
+      if (row) assertSameDebtor(envelope, row);
+      else {
         if (!envelope.create) throw notFound(`conversation ${envelope.conversationId}`);
         // The insert holds the new row's lock until commit; when another event created it first, wait for its lock.
-        row = (await createConversation(trx, envelope, committed, writers)) ?? (await lockConversation(trx, envelope.conversationId))!;
+        row = await createConversation(trx, envelope, committed, writers);
+        if (!row) {
+          row = (await lockConversation(trx, envelope.conversationId))!;
+          assertSameDebtor(envelope, row);
+        }
       }
 
       const live: LiveEffects = structuredClone(row.live_effects);
@@ -535,11 +545,27 @@ function inboxAnswer(result: ApplyResult) {
 async function earlierAnswer(trx: Trx, envelope: EventEnvelope): Promise<ApplyResult> {
   const earlier = await trx
     .selectFrom('inbox')
-    .select(['result', 'event_type'])
-    .where('conversation_id', '=', envelope.conversationId)
-    .where('idempotency_key', '=', envelope.idempotencyKey)
+    .leftJoin('conversations', 'conversations.id', 'inbox.conversation_id')
+    .select(['inbox.result', 'inbox.event_type', 'conversations.tenant_id', 'conversations.phone'])
+    .where('inbox.conversation_id', '=', envelope.conversationId)
+    .where('inbox.idempotency_key', '=', envelope.idempotencyKey)
     .executeTakeFirstOrThrow();
+  if (earlier.tenant_id !== null && earlier.phone !== null) assertSameDebtor(envelope, { tenant_id: earlier.tenant_id, phone: earlier.phone });
   return answerOfEarlier(envelope, earlier.event_type, earlier.result as Omit<ApplyResult, 'duplicate'>);
+}
+
+/**
+ * A conversation belongs to one tenant and number. An event that may create one names them (`create`): an
+ * existing conversation takes it only if they are its own, else 409 `conversation_mismatch` and nothing is
+ * written. Checked on the row the write depends on (the version the optimistic write is conditioned on, or
+ * the row locked), so no race between a check and the write can cross it: a conversation's tenant and number
+ * never change (a trigger refuses it). Rows stored before numbers were normalised hold the number as typed.
+ */
+function assertSameDebtor(envelope: EventEnvelope, row: Pick<ConversationRow, 'tenant_id' | 'phone'>) {
+  const input = envelope.create;
+  if (!input || (row.tenant_id === input.tenantId && (normalisePhone(row.phone) ?? row.phone) === input.phone)) return;
+  // Neither the other tenant nor the other number is named: the caller may not know them.
+  throw conflict('conversation_mismatch', `conversation ${envelope.conversationId} belongs to another tenant or phone number`);
 }
 
 /** Same key, same answer; the same key for another kind of event is refused. */

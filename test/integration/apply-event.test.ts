@@ -119,6 +119,24 @@ describe.each([
     expect(await jobs('c-many', 'invoke')).toHaveLength(13);
   });
 
+  it("when texts of another tenant or number, some at once, name an existing conversation, then each is a 409 conversation_mismatch and nothing of theirs is written", async () => {
+    await runtime.apply(inbound('c-owned', 'mine', 'owned-key'));
+    const stranger = (key: string, tenantId: string, phone: string): EventEnvelope => ({
+      ...inbound('c-owned', `not yours ${key}`, key),
+      create: { conversationId: 'c-owned', tenantId, phone },
+    });
+    const attempts = [
+      stranger('owned-key', 'tenant-2', '+15550001111'), // the owner's own key: no duplicate answer either
+      ...Array.from({ length: 4 }, (_, i) => stranger(`other-${i}`, i % 2 ? 'tenant-2' : 'tenant-1', i % 2 ? '+15550001111' : '+15550002222')),
+    ];
+    const outcomes = await Promise.allSettled(attempts.map((envelope) => runtime.apply(envelope)));
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: { status: 409, code: 'conversation_mismatch' } });
+    const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-owned').execute();
+    expect(messages).toEqual([{ body: 'mine' }]);
+    const keys = await testDb.db.selectFrom('inbox').select('idempotency_key').where('conversation_id', '=', 'c-owned').execute();
+    expect(keys).toEqual([{ idempotency_key: 'owned-key' }]);
+  });
+
   it('when an unknown conversation gets a manager event, then it is a 404 and nothing is written', async () => {
     await expect(
       runtime.apply({ conversationId: 'nobody', event: { type: 'staff.close', by: 'm' }, idempotencyKey: 'k1', actor: 'manager:m', ifNotAccepted: 'reject' }),
