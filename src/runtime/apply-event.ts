@@ -172,13 +172,16 @@ export function createRuntime(deps: {
     let row = remembered;
     if (!row) {
       const { conversationId: given, idempotencyKey: key } = envelope;
-      // A default conversation is found by tenant and number (the same read), and the key's answer under its id.
+      // A default conversation is found by tenant and number (the same read), and the key's answer under its id
+      // (computed once, so the inbox is read by its whole primary key).
       const byDefault = defaultOf(envelope);
       const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: Omit<ApplyResult, 'duplicate'> | null }>`
+        with c as (select * from conversations
+                    where ${byDefault ? sql`tenant_id = ${byDefault.tenantId} and default_for_phone = ${byDefault.phone}` : sql`id = ${given}`})
         select c.*, i.event_type as earlier_event_type, i.result as earlier_result
           from (select 1) as one
-          left join conversations c on ${byDefault ? sql`c.tenant_id = ${byDefault.tenantId} and c.default_for_phone = ${byDefault.phone}` : sql`c.id = ${given}`}
-          left join inbox i on i.conversation_id = ${byDefault ? sql`coalesce(c.id, ${given})` : given} and i.idempotency_key = ${key}`.execute(db);
+          left join c on true
+          left join inbox i on i.conversation_id = ${byDefault ? sql`coalesce((select id from c), ${given})` : given} and i.idempotency_key = ${key}`.execute(db);
       const { earlier_event_type: earlierType, earlier_result: earlierResult, ...found } = rows[0]!;
       if (found.id !== null && found.id !== given) envelope = atConversation(envelope, found.id);
       // Before any answer, even a duplicate's: another tenant's key on this id must not read this one's answer.
