@@ -22,34 +22,35 @@ export async function up(db: Kysely<any>): Promise<void> {
               where default_for_phone is not null`.execute(db);
 }
 
-/** Rows adopted per statement. */
-const BATCH = 1_000;
+/** A derived id (the HMAC, or the first releases' sha256), and an E.164 number. */
+const DERIVED_ID = '^conv-[0-9a-f]{24}$';
+const E164 = '^\\+[1-9][0-9]{6,14}$';
 
 /**
  * Marks each (tenant, number)'s oldest conversation with a derived id as its default, where the pair has
- * none yet. Idempotent: tests run it on rows they made the way releases before this one did.
+ * none yet; returns how many it marked. Numbers are compared in E.164: those stored as typed (before numbers
+ * were normalised; few, and only old rows) are normalised here, the rest are already. Idempotent: tests run
+ * it on rows they made the way releases before this one did.
  */
 export async function adoptDefaultConversations(db: Kysely<any>): Promise<number> {
-  const { rows } = await sql<{ id: string; tenant_id: string; phone: string }>`
-    select id, tenant_id, phone from conversations c
-     where default_for_phone is null and id ~ '^conv-[0-9a-f]{24}$'
-     order by created_at, id`.execute(db);
-  const { rows: taken } = await sql<{ tenant_id: string; default_for_phone: string }>`
-    select tenant_id, default_for_phone from conversations where default_for_phone is not null`.execute(db);
-  const seen = new Set(taken.map((row) => `${row.tenant_id}\n${row.default_for_phone}`));
-  const adopted: Array<{ id: string; phone: string }> = [];
-  for (const row of rows) {
-    const phone = normalisePhone(row.phone);
-    // A number that is not one (stored before numbers were checked) can get no text without an id any more.
-    if (phone === null || seen.has(`${row.tenant_id}\n${phone}`)) continue;
-    seen.add(`${row.tenant_id}\n${phone}`);
-    adopted.push({ id: row.id, phone });
-  }
-  for (let start = 0; start < adopted.length; start += BATCH) {
-    const batch = adopted.slice(start, start + BATCH);
-    await sql`update conversations c set default_for_phone = v.phone
-                from unnest(${batch.map((row) => row.id)}::text[], ${batch.map((row) => row.phone)}::text[]) as v(id, phone)
-               where c.id = v.id`.execute(db);
-  }
-  return adopted.length;
+  const { rows: typed } = await sql<{ id: string; phone: string }>`
+    select id, phone from conversations
+     where default_for_phone is null and id ~ ${DERIVED_ID} and phone !~ ${E164}`.execute(db);
+  // A number that is not one (stored before numbers were checked) can get no text without an id any more.
+  const normalised = typed.flatMap((row) => {
+    const e164 = normalisePhone(row.phone);
+    return e164 === null ? [] : [{ id: row.id, e164 }];
+  });
+  const result = await sql`
+    update conversations c set default_for_phone = pick.e164
+      from (select distinct on (tenant_id, e164) id, tenant_id, e164
+              from (select c2.id, c2.tenant_id, c2.created_at, coalesce(t.e164, c2.phone) as e164
+                      from conversations c2
+                      left join unnest(${normalised.map((row) => row.id)}::text[], ${normalised.map((row) => row.e164)}::text[]) as t(id, e164) on t.id = c2.id
+                     where c2.default_for_phone is null and c2.id ~ ${DERIVED_ID}) as candidates
+             where e164 ~ ${E164}
+             order by tenant_id, e164, created_at, id) as pick
+     where c.id = pick.id
+       and not exists (select 1 from conversations d where d.tenant_id = pick.tenant_id and d.default_for_phone = pick.e164)`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
