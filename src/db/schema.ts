@@ -24,6 +24,12 @@ export interface ConversationsTable {
   version: number;
   audit_seq: Generated<number>;
   audit_hash: string | null;
+  /**
+   * The E.164 number when this is the tenant's default conversation for it (texts the SMS Agent sends
+   * without a conversation id), unique per tenant; null for a conversation a caller named. Set when the
+   * conversation is created, never after.
+   */
+  default_for_phone: ColumnType<string | null, string | null | undefined, never>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

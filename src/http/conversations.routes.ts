@@ -9,10 +9,10 @@ import type { ConversationMachine } from '../../machines/conversation/conversati
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, topLevelState, upgradeContext } from '../runtime/machine-snapshot.js';
+import { withinScopeOnMismatch } from './conversation-identity.js';
 import { honourOptIn } from './opt-in.js';
 import { planView } from './plan-view.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
-import { assertConversationMatches } from './conversation-identity.js';
 import { principalOf } from './auth.js';
 import { register, ROUTES } from './routes.js';
 import { EVENT_ROLES, idempotencyKey } from './schemas.js';
@@ -42,16 +42,17 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
       body.type === 'sms.received' && body.tenant_id && body.phone_number
         ? { conversationId: id, tenantId: body.tenant_id, phone: body.phone_number }
         : undefined;
-    // The same hole as on /orchestrate/sms-received: a tenant and number that are not the conversation's.
-    if (create) await assertConversationMatches(deps.db, id, create.tenantId, create.phone);
-    const result = await deps.runtime.apply({
-      conversationId: id,
-      event,
-      idempotencyKey: idempotency,
-      actor: actorOf(principal),
-      create,
-      ifNotAccepted: body.type === 'sms.received' ? 'record' : 'reject',
-    });
+    // A tenant and number that are not the conversation's: apply() refuses them (409 conversation_mismatch) inside the write.
+    const result = await withinScopeOnMismatch(deps.db, principal.scope, id, () =>
+      deps.runtime.apply({
+        conversationId: id,
+        event,
+        idempotencyKey: idempotency,
+        actor: actorOf(principal),
+        create,
+        ifNotAccepted: body.type === 'sms.received' ? 'record' : 'reject',
+      }),
+    );
     if (body.type === 'sms.received' && !result.duplicate) {
       const phone = create?.phone ?? (async () => (await loadConversation(deps.db, id, principal.scope)).phone);
       await honourOptIn(deps.db, { conversationId: id, phone, text: body.text });

@@ -10,7 +10,7 @@ import type { Db } from '../db/database.js';
 import { normalisePhone } from '../text/phone.js';
 import { principalOf } from './auth.js';
 import { actorOf, decideApproval, newIdempotencyKey, sendApplied, type CommandDeps, type ReviewEvent } from './commands.js';
-import { assertConversationMatches, conversationIdFor } from './conversation-identity.js';
+import { derivedConversationId, withinScopeOnMismatch } from './conversation-identity.js';
 import { describeConversation, loadConversation } from './conversations.routes.js';
 import { topLevelState } from '../runtime/machine-snapshot.js';
 import { honourOptIn } from './opt-in.js';
@@ -37,19 +37,25 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
     assertTenantInScope(scope, body.tenant_id);
     if (body.conversation_id !== undefined) await assertConversationInScope(deps.db, scope, body.conversation_id);
     const key = keyOf(req.header('idempotency-key'), body.message_id);
-    // A caller's id is used as it is (ids stored under any earlier scheme keep working), but only for its own tenant and number.
-    const conversationId = body.conversation_id ?? (await conversationIdFor(deps.db, deps.conversationIdSecret, body.tenant_id, body.phone_number, deps.runtime.remembers));
-    if (body.conversation_id !== undefined) await assertConversationMatches(deps.db, conversationId, body.tenant_id, body.phone_number);
-    const result = await deps.runtime.apply({
-      conversationId,
-      event: { type: 'sms.received', text: body.content, messageId: body.message_id ?? key, at: new Date(deps.clock()).toISOString() },
-      idempotencyKey: key,
-      actor: actorOf(principalOf(req)),
-      create: { conversationId, tenantId: body.tenant_id, phone: body.phone_number },
-      ifNotAccepted: 'record',
-    });
-    if (!result.duplicate) await honourOptIn(deps.db, { conversationId, phone: body.phone_number, text: body.content });
-    sendApplied(res, result, { workflow_id: conversationId });
+    // A caller's id is used as it is (ids stored under any earlier scheme keep working), but only for its own
+    // tenant and number: apply() refuses another's (409 conversation_mismatch) inside the write. Without one,
+    // the text is for the tenant's default conversation of the number, which apply() finds whatever its id;
+    // the derived id is only the one a new conversation gets.
+    const named = body.conversation_id;
+    const conversationId = named ?? derivedConversationId(deps.conversationIdSecret, body.tenant_id, body.phone_number);
+    const result = await withinScopeOnMismatch(deps.db, scope, conversationId, () =>
+      deps.runtime.apply({
+        conversationId,
+        event: { type: 'sms.received', text: body.content, messageId: body.message_id ?? key, at: new Date(deps.clock()).toISOString() },
+        idempotencyKey: key,
+        actor: actorOf(principalOf(req)),
+        create: { conversationId, tenantId: body.tenant_id, phone: body.phone_number },
+        defaultConversation: named === undefined,
+        ifNotAccepted: 'record',
+      }),
+    );
+    if (!result.duplicate) await honourOptIn(deps.db, { conversationId: result.conversationId, phone: body.phone_number, text: body.content });
+    sendApplied(res, result, { workflow_id: result.conversationId });
   });
 
   register(router, ROUTES.approveResponse, async (req, res) => {

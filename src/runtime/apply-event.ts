@@ -6,6 +6,7 @@ import type { ConversationContext, ConversationInput } from '../../machines/conv
 import type { Db, DbOrTrx, Trx } from '../db/database.js';
 import type { LiveEffects } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import { normalisePhone } from '../text/phone.js';
 import { digestWords, eventSummary, eventWords, transitionHash, type ChainedRow } from './audit-chain.js';
 import { jobsWritten, timerJobKey, writeJobs, type JobSpec } from './job-queue.js';
 import {
@@ -33,6 +34,12 @@ export interface EventEnvelope {
   actor: string;
   /** When present, the event may create the conversation. */
   create?: ConversationInput;
+  /**
+   * With `create`: the event is for the tenant's default conversation of the number (the SMS Agent named
+   * none). That conversation is found by (tenant, number), whatever its id; `conversationId` is only the id
+   * a new one gets. So ids derived under another secret, or an older scheme, keep their threads.
+   */
+  defaultConversation?: boolean;
   /** Results of jobs carry the token of the scheduling that made them; only the live one applies. */
   origin?: { kind: 'invoke' | 'timer'; id: string; token: string };
   /** An event the machine does not take: refuse it (409, nothing written) or record it and move on. */
@@ -121,7 +128,7 @@ export function createRuntime(deps: {
     for (let attempt = 0; attempt < OPTIMISTIC_TRIES; attempt += 1) {
       const committed: CommittedTransition[] = [];
       // Only the first try trusts memory: after a conflict, read what is there.
-      const remembered = attempt === 0 ? recent?.get(envelope.conversationId) : undefined;
+      const remembered = attempt === 0 ? rememberedFor(envelope) : undefined;
       const result = await applyOptimistically(envelope, committed, remembered);
       if (result === 'in_transaction') break;
       if (result === 'conflict') {
@@ -132,7 +139,19 @@ export function createRuntime(deps: {
       return result;
     }
     recent?.forget(envelope.conversationId);
-    return applyInTransaction(envelope);
+    try {
+      return await applyInTransaction(envelope);
+    } catch (error) {
+      // Another process created the default conversation under another id after this one looked: now it is found.
+      if (error === DEFAULT_TAKEN) return applyInTransaction(envelope);
+      throw error;
+    }
+  }
+
+  /** What this process remembers of the envelope's conversation; for a default one, only while it is the default. */
+  function rememberedFor(envelope: EventEnvelope): ConversationRow | undefined {
+    const row = recent?.get(envelope.conversationId);
+    return row && (!envelope.defaultConversation || row.default_for_phone === envelope.create?.phone) ? row : undefined;
   }
 
   /**
@@ -150,15 +169,23 @@ export function createRuntime(deps: {
     committed: CommittedTransition[],
     remembered: ConversationRow | undefined,
   ): Promise<ApplyResult | 'conflict' | 'in_transaction'> {
-    const { conversationId: id, idempotencyKey: key } = envelope;
     let row = remembered;
     if (!row) {
+      const { conversationId: given, idempotencyKey: key } = envelope;
+      // A default conversation is found by tenant and number (the same read), and the key's answer under its id
+      // (computed once, so the inbox is read by its whole primary key).
+      const byDefault = defaultOf(envelope);
       const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: Omit<ApplyResult, 'duplicate'> | null }>`
+        with c as (select * from conversations
+                    where ${byDefault ? sql`tenant_id = ${byDefault.tenantId} and default_for_phone = ${byDefault.phone}` : sql`id = ${given}`})
         select c.*, i.event_type as earlier_event_type, i.result as earlier_result
           from (select 1) as one
-          left join conversations c on c.id = ${id}
-          left join inbox i on i.conversation_id = ${id} and i.idempotency_key = ${key}`.execute(db);
+          left join c on true
+          left join inbox i on i.conversation_id = ${byDefault ? sql`coalesce((select id from c), ${given})` : given} and i.idempotency_key = ${key}`.execute(db);
       const { earlier_event_type: earlierType, earlier_result: earlierResult, ...found } = rows[0]!;
+      if (found.id !== null && found.id !== given) envelope = atConversation(envelope, found.id);
+      // Before any answer, even a duplicate's: another tenant's key on this id must not read this one's answer.
+      if (found.id !== null) assertSameDebtor(envelope, found as ConversationRow);
       if (earlierType !== null) {
         // A claim of a transaction still open has no answer yet: that path waits for it.
         if (earlierResult === null) return 'in_transaction';
@@ -166,7 +193,10 @@ export function createRuntime(deps: {
       }
       if (found.id === null) return envelope.create ? createOptimistically(envelope, committed) : 'in_transaction';
       row = found as ConversationRow;
+    } else {
+      assertSameDebtor(envelope, row);
     }
+    const { conversationId: id, idempotencyKey: key } = envelope;
     // Memory may be behind another process: what it refuses, the stored row decides (read, then try again).
     const refused = remembered ? 'conflict' : 'in_transaction';
     if (envelope.origin && !isLive(row.live_effects, envelope.origin)) return refused;
@@ -211,10 +241,12 @@ export function createRuntime(deps: {
       if (error === NEEDS_TRANSACTION) return 'in_transaction';
       throw error;
     }
+    const defaultForPhone = envelope.defaultConversation ? input.phone : null;
     const row = {
       id,
       tenant_id: input.tenantId,
       phone: input.phone,
+      default_for_phone: defaultForPhone,
       state: stateName(initial),
       snapshot: toStored(initial),
       live_effects: live,
@@ -234,11 +266,12 @@ export function createRuntime(deps: {
       claim: sql`insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
                    values (${id}, ${key}, ${envelope.event.type}, ${answer.outcome}, ${answer.result}::jsonb)
                    on conflict do nothing returning idempotency_key`,
-      target: sql`insert into conversations (id, tenant_id, phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
-                  select ${id}, ${input.tenantId}, ${input.phone}, ${applied.state}, ${stored.snapshot}::jsonb,
+      // Either unique key taken (the id, or the tenant's default conversation of the number): another event won.
+      target: sql`insert into conversations (id, tenant_id, phone, default_for_phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
+                  select ${id}, ${input.tenantId}, ${input.phone}, ${defaultForPhone}, ${applied.state}, ${stored.snapshot}::jsonb,
                          ${stored.live}::jsonb, ${version}, ${applied.version}, ${stepped.audit.seq}, ${stepped.audit.hash}
                    where exists (select 1 from claimed)
-                  on conflict (id) do nothing
+                  on conflict do nothing
                   returning id`,
     });
     if (typeof result === 'object') committed.push(...initialSteps, ...eventSteps);
@@ -344,15 +377,28 @@ export function createRuntime(deps: {
   async function applyInTransaction(envelope: EventEnvelope): Promise<ApplyResult> {
     const committed: CommittedTransition[] = [];
     const writers: WorkWriter[] = [];
+    const byDefault = defaultOf(envelope);
+    if (byDefault) {
+      // Rare here (the optimistic path found it in its read): the default conversation's id, before its key is claimed.
+      const found = await db.selectFrom('conversations').select('id').where('tenant_id', '=', byDefault.tenantId).where('default_for_phone', '=', byDefault.phone).executeTakeFirst();
+      if (found) envelope = atConversation(envelope, found.id);
+    }
     const result = await db.transaction().execute(async (trx) => {
       const opened = await claimAndLock(trx, envelope);
       if (!opened.claimed) return earlierAnswer(trx, envelope);
 
       let row = opened.row;
-      if (!row) {
+      if (row) assertSameDebtor(envelope, row);
+      else {
         if (!envelope.create) throw notFound(`conversation ${envelope.conversationId}`);
         // The insert holds the new row's lock until commit; when another event created it first, wait for its lock.
-        row = (await createConversation(trx, envelope, committed, writers)) ?? (await lockConversation(trx, envelope.conversationId))!;
+        row = await createConversation(trx, envelope, committed, writers);
+        if (!row) {
+          // Created first by another event: under this id, or as the default conversation under another id.
+          row = await lockConversation(trx, envelope.conversationId);
+          if (!row) throw DEFAULT_TAKEN;
+          assertSameDebtor(envelope, row);
+        }
       }
 
       const live: LiveEffects = structuredClone(row.live_effects);
@@ -424,10 +470,11 @@ export function createRuntime(deps: {
     );
     writer.assertNoProjections('the initial state');
     const written = await writeEvent(trx, audit.rows, writer, {
-      target: sql`insert into conversations (id, tenant_id, phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
-                  values (${envelope.conversationId}, ${input.tenantId}, ${input.phone}, ${stateName(initial)}, ${JSON.stringify(toStored(initial))}::jsonb,
+      target: sql`insert into conversations (id, tenant_id, phone, default_for_phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
+                  values (${envelope.conversationId}, ${input.tenantId}, ${input.phone}, ${envelope.defaultConversation ? input.phone : null},
+                          ${stateName(initial)}, ${JSON.stringify(toStored(initial))}::jsonb,
                           ${JSON.stringify(live)}::jsonb, ${version}, 0, ${audit.seq}, ${audit.hash})
-                  on conflict (id) do nothing
+                  on conflict do nothing
                   returning *`,
     });
     if (written.id === null) return undefined;
@@ -535,11 +582,27 @@ function inboxAnswer(result: ApplyResult) {
 async function earlierAnswer(trx: Trx, envelope: EventEnvelope): Promise<ApplyResult> {
   const earlier = await trx
     .selectFrom('inbox')
-    .select(['result', 'event_type'])
-    .where('conversation_id', '=', envelope.conversationId)
-    .where('idempotency_key', '=', envelope.idempotencyKey)
+    .leftJoin('conversations', 'conversations.id', 'inbox.conversation_id')
+    .select(['inbox.result', 'inbox.event_type', 'conversations.tenant_id', 'conversations.phone'])
+    .where('inbox.conversation_id', '=', envelope.conversationId)
+    .where('inbox.idempotency_key', '=', envelope.idempotencyKey)
     .executeTakeFirstOrThrow();
+  if (earlier.tenant_id !== null && earlier.phone !== null) assertSameDebtor(envelope, { tenant_id: earlier.tenant_id, phone: earlier.phone });
   return answerOfEarlier(envelope, earlier.event_type, earlier.result as Omit<ApplyResult, 'duplicate'>);
+}
+
+/**
+ * A conversation belongs to one tenant and number. An event that may create one names them (`create`): an
+ * existing conversation takes it only if they are its own, else 409 `conversation_mismatch` and nothing is
+ * written. Checked on the row the write depends on (the version the optimistic write is conditioned on, or
+ * the row locked), so no race between a check and the write can cross it: a conversation's tenant and number
+ * never change (a trigger refuses it). Rows stored before numbers were normalised hold the number as typed.
+ */
+function assertSameDebtor(envelope: EventEnvelope, row: Pick<ConversationRow, 'tenant_id' | 'phone'>) {
+  const input = envelope.create;
+  if (!input || (row.tenant_id === input.tenantId && (normalisePhone(row.phone) ?? row.phone) === input.phone)) return;
+  // Neither the other tenant nor the other number is named: the caller may not know them.
+  throw conflict('conversation_mismatch', `conversation ${envelope.conversationId} belongs to another tenant or phone number`);
 }
 
 /** Same key, same answer; the same key for another kind of event is refused. */
@@ -586,8 +649,20 @@ class RecentConversations {
   }
 }
 
+/** The tenant and number whose default conversation the event is for, or null when it names its conversation. */
+function defaultOf(envelope: EventEnvelope): ConversationInput | null {
+  return envelope.defaultConversation && envelope.create ? envelope.create : null;
+}
+
+/** The envelope, for the default conversation found under `conversationId`: that id wherever the id is used. */
+function atConversation(envelope: EventEnvelope, conversationId: string): EventEnvelope {
+  return { ...envelope, conversationId, create: envelope.create && { ...envelope.create, conversationId } };
+}
+
 /** Tries of the optimistic path before an event takes the locking transaction (which always goes through). */
 const OPTIMISTIC_TRIES = 3;
+/** Thrown (and the transaction rolled back) when the default conversation was created under another id meanwhile. */
+const DEFAULT_TAKEN = Symbol('the default conversation was created under another id');
 /** Thrown by a WorkWriter without a transaction when the event writes a projection. */
 const NEEDS_TRANSACTION = Symbol('needs a transaction');
 /** SQLSTATE of `claim_check` (writeEvent): the conversation moved on after the key was claimed; nothing was written. */

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { derivedConversationId, legacyConversationIds } from '../../src/http/conversation-identity.js';
+import { createHash } from 'node:crypto';
+import { derivedConversationId } from '../../src/http/conversation-identity.js';
+import { adoptDefaultConversations } from '../../migrations/202612041010_default_conversation_per_phone.js';
 import { DEV_ORG_ID } from '../../src/config.js';
 import { signToken } from '../../src/http/auth.js';
 import { startTestOrchestrator, TEST_JWT_SECRET, type TestOrchestrator } from '../helpers/orchestrator.js';
@@ -133,10 +135,13 @@ describe('phone numbers and conversation identity', () => {
     expect(harness.orchestrator.runtime.remembers(id!)).toBe(false);
   });
 
-  it('when a conversation was created under the old unkeyed id, then texts without an id keep going to it', async () => {
-    const legacy = legacyConversationIds('tenant-old', '+15550500004')[0]!;
-    // How such a conversation came to be: created with that id (any caller-given id is used as is).
+  it('when a conversation was created under the old unkeyed id, then after the upgrade texts without an id keep going to it', async () => {
+    // The unkeyed derivation of the first releases: sha256 of `tenant|number as typed`.
+    const legacy = `conv-${createHash('sha256').update('tenant-old|+15550500004').digest('hex').slice(0, 24)}`;
+    // Such a row, as the upgrade found it: created under that id (a caller-given id is used as is), then
+    // adopted as the number's default conversation by the migration that introduced them.
     await sms({ tenant_id: 'tenant-old', phone_number: '+15550500004', content: 'first', conversation_id: legacy }, 'old-1').expect(202);
+    expect(await adoptDefaultConversations(harness.orchestrator.db)).toBe(1);
     const next = await sms({ tenant_id: 'tenant-old', phone_number: '+1 555 050 0004', content: 'second' }, 'old-2').expect(202);
     expect(next.body.conversation_id).toBe(legacy);
   });

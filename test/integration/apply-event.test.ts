@@ -119,6 +119,24 @@ describe.each([
     expect(await jobs('c-many', 'invoke')).toHaveLength(13);
   });
 
+  it("when texts of another tenant or number, some at once, name an existing conversation, then each is a 409 conversation_mismatch and nothing of theirs is written", async () => {
+    await runtime.apply(inbound('c-owned', 'mine', 'owned-key'));
+    const stranger = (key: string, tenantId: string, phone: string): EventEnvelope => ({
+      ...inbound('c-owned', `not yours ${key}`, key),
+      create: { conversationId: 'c-owned', tenantId, phone },
+    });
+    const attempts = [
+      stranger('owned-key', 'tenant-2', '+15550001111'), // the owner's own key: no duplicate answer either
+      ...Array.from({ length: 4 }, (_, i) => stranger(`other-${i}`, i % 2 ? 'tenant-2' : 'tenant-1', i % 2 ? '+15550001111' : '+15550002222')),
+    ];
+    const outcomes = await Promise.allSettled(attempts.map((envelope) => runtime.apply(envelope)));
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ status: 'rejected', reason: { status: 409, code: 'conversation_mismatch' } });
+    const messages = await testDb.db.selectFrom('messages').select('body').where('conversation_id', '=', 'c-owned').execute();
+    expect(messages).toEqual([{ body: 'mine' }]);
+    const keys = await testDb.db.selectFrom('inbox').select('idempotency_key').where('conversation_id', '=', 'c-owned').execute();
+    expect(keys).toEqual([{ idempotency_key: 'owned-key' }]);
+  });
+
   it('when an unknown conversation gets a manager event, then it is a 404 and nothing is written', async () => {
     await expect(
       runtime.apply({ conversationId: 'nobody', event: { type: 'staff.close', by: 'm' }, idempotencyKey: 'k1', actor: 'manager:m', ifNotAccepted: 'reject' }),
@@ -266,7 +284,7 @@ describe('apply-event, statements per event and processes that remember', () => 
     expect(created.result).toMatchObject({ state: 'drafting', version: 1, outcome: 'applied' });
     expect(created.statements).toBe(2);
     expect((await counted(() => reading.apply(sms('s-read', 'read-1')))).statements).toBe(2);
-    // What it remembers vouches that a conversation exists (the inbound route skips its id lookup).
+    // What it remembers, it knows exists.
     expect([remembering.remembers('s-new'), remembering.remembers('s-read'), reading.remembers('s-read')]).toEqual([true, false, false]);
 
     expect(await counted(() => remembering.apply(sms('s-new', 'new-2')))).toMatchObject({ result: { version: 2 }, statements: 1 });
@@ -376,5 +394,60 @@ describe('apply-event, statements per event and processes that remember', () => 
     expect((await verifyChains(db.db, ['s-burst'])).breaks).toEqual([]);
     const messages = await db.db.selectFrom('messages').select('body').where('conversation_id', '=', 's-burst').execute();
     expect(messages).toHaveLength(8);
+  });
+
+  /** A text for the tenant's default conversation of a number, as a process whose secret derives `id` sends it. */
+  const toDefault = (id: string, key: string, phone: string, event: EventEnvelope['event'] = inbound(id, key, key).event): EventEnvelope => ({
+    ...inbound(id, key, key),
+    event,
+    create: { conversationId: id, tenantId: 'tenant-default', phone },
+    defaultConversation: true,
+  });
+  const defaultsOf = (phone: string) =>
+    db.db.selectFrom('conversations').select(['id', 'default_for_phone']).where('tenant_id', '=', 'tenant-default').where('phone', '=', phone).execute();
+
+  it('when first texts for one number reach two processes that derive different ids, at once, then one default conversation takes each text once', async () => {
+    const phone = '+15550003331';
+    const a = testRuntime(db.db, { rememberConversations: 10 });
+    const b = testRuntime(db.db, { rememberConversations: 10 });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a.apply(toDefault('d-a', `d1-${i}`, phone)) : b.apply(toDefault('d-b', `d1-${i}`, phone)))));
+    const [conversation, ...others] = await defaultsOf(phone);
+    expect(others).toEqual([]);
+    expect(conversation!.default_for_phone).toBe(phone);
+    expect(results.every((result) => result.conversationId === conversation!.id && result.outcome === 'applied' && !result.duplicate)).toBe(true);
+    expect(results.map((result) => result.version).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // A webhook redelivered to the process with the other id: the first answer, nothing applied again.
+    const again = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? b.apply(toDefault('d-b', `d1-${i}`, phone)) : a.apply(toDefault('d-a', `d1-${i}`, phone)))));
+    expect(again.map((result) => [result.conversationId, result.duplicate])).toEqual(results.map((result) => [result.conversationId, true]));
+    const messages = await db.db.selectFrom('messages').select('body').where('conversation_id', '=', conversation!.id).execute();
+    expect(messages).toHaveLength(8);
+    expect((await verifyChains(db.db, [conversation!.id])).breaks).toEqual([]);
+  });
+
+  it('when a default conversation has another id than the one a process derives, then it is found in the read: 2 statements, 1 when remembered', async () => {
+    const phone = '+15550003332';
+    const a = testRuntime(db.db, { rememberConversations: 10 });
+    const b = testRuntime(db.db, { rememberConversations: 10 });
+    expect((await counted(() => b.apply(toDefault('d2-b', 'd2-0', phone)))).statements).toBe(2);
+    expect(await counted(() => a.apply(toDefault('d2-a', 'd2-1', phone)))).toMatchObject({ result: { conversationId: 'd2-b', version: 2 }, statements: 2 });
+    // b remembers what it wrote; the version it holds is behind a's write: one statement that writes nothing, then read and write.
+    expect(await counted(() => b.apply(toDefault('d2-b', 'd2-2', phone)))).toMatchObject({ result: { conversationId: 'd2-b', version: 3 }, statements: 3 });
+    expect(await counted(() => b.apply(toDefault('d2-b', 'd2-3', phone)))).toMatchObject({ result: { conversationId: 'd2-b', version: 4 }, statements: 1 });
+  });
+
+  it('when events the machine does not take create the default conversation from two processes at once (the locking path), then one creates it and both are recorded once', async () => {
+    const phone = '+15550003333';
+    const a = testRuntime(db.db);
+    const b = testRuntime(db.db);
+    const resume = { type: 'staff.resume' };
+    const results = await Promise.all([a.apply(toDefault('d3-a', 'd3-a', phone, resume)), b.apply(toDefault('d3-b', 'd3-b', phone, resume))]);
+    const [conversation, ...others] = await defaultsOf(phone);
+    expect(others).toEqual([]);
+    expect(results.map((result) => [result.conversationId, result.outcome, result.duplicate])).toEqual([
+      [conversation!.id, 'recorded', false],
+      [conversation!.id, 'recorded', false],
+    ]);
+    const keys = await db.db.selectFrom('inbox').select('idempotency_key').where('conversation_id', '=', conversation!.id).orderBy('idempotency_key').execute();
+    expect(keys.map((row) => row.idempotency_key)).toEqual(['d3-a', 'd3-b']);
   });
 });

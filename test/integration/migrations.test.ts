@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { adoptDefaultConversations, up } from '../../migrations/202612041010_default_conversation_per_phone.js';
 
 let testDb: TestDatabase;
 beforeAll(async () => {
@@ -15,5 +16,58 @@ describe('migrations', () => {
       where relnamespace = 'public'::regnamespace and relkind = 'r'`.execute(testDb.db);
     expect(rows.length).toBeGreaterThanOrEqual(11);
     expect(rows.filter((row) => !row.relrowsecurity)).toEqual([]);
+  });
+});
+
+describe('default conversations per number (202612041010)', () => {
+  const hex = (n: number) => `conv-${String(n).padStart(24, '0')}`;
+  const row = (id: string, tenant: string, phone: string, createdAt: string) => ({
+    id,
+    tenant_id: tenant,
+    phone,
+    state: 'awaitingReply',
+    snapshot: JSON.stringify({ status: 'active', value: 'awaitingReply', context: {} }),
+    machine_version: 'old',
+    version: 1,
+    created_at: createdAt,
+  });
+
+  it('when the database holds what earlier releases wrote, duplicates of the rotation bug included, then the oldest derived one per tenant and number becomes the default and the migration does not fail', async () => {
+    const db = testDb.db;
+    // The database as the release before this migration left it.
+    await sql`alter table conversations drop column default_for_phone`.execute(db);
+    await db
+      .insertInto('conversations')
+      .values([
+        row(hex(1), 'tenant-m1', '+15550004441', '2026-11-01T00:00:00Z'),
+        // The rotation bug's second conversation for the same debtor, and the number typed another way.
+        row(hex(2), 'tenant-m1', '+1 (555) 000-4441', '2026-11-02T00:00:00Z'),
+        row(hex(3), 'tenant-m2', '+15550004441', '2026-11-03T00:00:00Z'),
+        // Before numbers were normalised: stored as typed.
+        row(hex(4), 'tenant-m1', '555-000-4442', '2026-11-04T00:00:00Z'),
+        // Named by a caller: not a default conversation.
+        row('sim-conv-4443', 'tenant-m1', '+15550004443', '2026-11-05T00:00:00Z'),
+        // Not a number at all (before numbers were checked): no text without an id can reach it.
+        row(hex(5), 'tenant-m1', '(((((', '2026-11-06T00:00:00Z'),
+      ] as never)
+      .execute();
+    await up(db);
+    const rows = await db.selectFrom('conversations').select(['id', 'default_for_phone']).where('tenant_id', 'in', ['tenant-m1', 'tenant-m2']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: hex(1), default_for_phone: '+15550004441' },
+      { id: hex(2), default_for_phone: null },
+      { id: hex(3), default_for_phone: '+15550004441' },
+      { id: hex(4), default_for_phone: '+15550004442' },
+      { id: hex(5), default_for_phone: null },
+      { id: 'sim-conv-4443', default_for_phone: null },
+    ]);
+    expect(await adoptDefaultConversations(db)).toBe(0);
+    // One default conversation per tenant and number, enforced.
+    await expect(
+      db
+        .insertInto('conversations')
+        .values({ ...row('conv-new', 'tenant-m1', '+15550004441', '2026-12-04T00:00:00Z'), default_for_phone: '+15550004441' } as never)
+        .execute(),
+    ).rejects.toThrow(/conversations_default_per_phone/);
   });
 });
