@@ -46,6 +46,8 @@ export interface DraftReplyInput {
   plan: AgreedPlan | null;
   /** A manager confirmed who holds this number (see `identity.verified`). */
   identityVerified?: boolean;
+  /** Paid since the offered plan was drafted: a yes credits it to the plan, and the confirmation says so. */
+  paidSinceOffer?: number;
 }
 
 export interface SendSmsInput {
@@ -157,7 +159,12 @@ export const conversationSetup = setup({
       unanswered: ({ context, event }) =>
         event.type === 'sms.received' ? { count: context.unanswered.count + 1, latestAt: event.at } : context.unanswered,
     }),
-    takeDraft: assign({ draft: ({ event }) => ('output' in event ? (event.output as Draft) : null) }),
+    takeDraft: assign({
+      draft: ({ event }) => ('output' in event ? (event.output as Draft) : null),
+      // A fresh offer was built on the balance as it stood when it was drafted: payments count from here.
+      paidSinceOffer: ({ context, event }) =>
+        'output' in event && (event.output as Draft).negotiation?.kind === 'offer' ? 0 : context.paidSinceOffer,
+    }),
     /** The fresh draft goes out as it is: its text, and the plan it offers if it offers one. */
     sendDraftAsIs: assign({
       outgoing: ({ context }) => ({
@@ -170,11 +177,14 @@ export const conversationSetup = setup({
       }),
       unanswered: NOTHING_UNANSWERED,
     }),
-    /** The debtor accepted our offer: the plan runs from now, replacing any earlier one. */
+    /** The debtor accepted our offer: the plan runs from now, replacing any earlier one, with what they paid since the offer. */
     agreeDraftPlan: assign({
       plan: ({ context }) =>
-        context.draft?.negotiation?.kind === 'agree' ? agreePlan(context.draft.negotiation.plan, context.draft.id) : context.plan,
+        context.draft?.negotiation?.kind === 'agree'
+          ? agreePlan(context.draft.negotiation.plan, context.draft.id, context.paidSinceOffer)
+          : context.plan,
       offeredPlan: null,
+      paidSinceOffer: 0,
     }),
     /** Quiet hours: the text waits for the window, and is checked again then. */
     noteDeferral: assign({
@@ -217,9 +227,13 @@ export const conversationSetup = setup({
           ? { reason: event.escalationType ?? ('staff' as const), note: event.reason ?? null, severity: event.severity ?? null }
           : { reason: 'staff' as const, note: null },
     }),
-    /** A payment counts toward the conversation and, while one runs, toward the plan's oldest unpaid instalment. */
+    /**
+     * A payment counts toward the conversation, toward a plan still on offer (credited when it is agreed)
+     * and, while one runs, toward the plan's oldest unpaid instalment.
+     */
     recordPayment: assign({
       paidCents: ({ context, event }) => context.paidCents + (paymentOf(event)?.amountCents ?? 0),
+      paidSinceOffer: ({ context, event }) => context.paidSinceOffer + (paymentOf(event)?.amountCents ?? 0),
       plan: ({ context, event }) => {
         const plan = activePlan(context);
         const payment = paymentOf(event);
