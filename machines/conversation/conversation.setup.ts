@@ -219,7 +219,11 @@ export const conversationSetup = setup({
       closure: ({ event }) => (event.type === 'staff.close' ? { by: event.by, reason: event.reason ?? null } : null),
     }),
     escalateFor: assign({
-      escalation: (_, params: { reason: EscalationReason }) => ({ reason: params.reason, note: null }),
+      escalation: (_, params: { reason: EscalationReason; severity?: EscalationSeverity }) => ({
+        reason: params.reason,
+        note: null,
+        ...(params.severity ? { severity: params.severity } : {}),
+      }),
     }),
     noteStaffEscalation: assign({
       escalation: ({ event }) =>
@@ -261,6 +265,12 @@ export const conversationSetup = setup({
       const payment = paymentOf(event);
       const plan = activePlan(context);
       return payment !== null && (payment.paidInFull || (plan !== null && payment.amountCents >= remainingCents(plan)));
+    },
+    /** This payment is more than what is left of the running plan: money is owed back. */
+    overpaysPlan: ({ context, event }) => {
+      const payment = paymentOf(event);
+      const plan = activePlan(context);
+      return payment !== null && plan !== null && payment.amountCents > remainingCents(plan);
     },
     /** After this payment no instalment of the running plan is missed any more. */
     catchesUp: ({ context, event }) => {

@@ -128,6 +128,8 @@ export type EscalationReason =
   | 'staff'
   | 'unrealistic_proposal'
   | 'missed_payments'
+  /** A payment above what was left of the running plan: money is owed back. */
+  | 'overpaid'
   | EscalationType;
 
 /** What a person or a service may name when escalating (the collections dashboard's list). */

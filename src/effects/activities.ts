@@ -221,6 +221,7 @@ const STAFF_PRIORITY: Record<string, NotificationPriority> = {
   hostile: 'high',
   approval_sla: 'high',
   missed_payments: 'high',
+  overpaid: 'high',
   unrealistic_proposal: 'normal',
 };
 

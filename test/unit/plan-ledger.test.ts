@@ -176,4 +176,33 @@ describe('plan ledger: a payment is credited exactly once', () => {
     const allowedCents = allowedAmounts({ step, plan: null });
     expect(checkOutgoingText(step!.text!, { language, policy: DEFAULT_COMPLIANCE, ledgerCents: TOTAL, allowedCents })).toEqual([]);
   });
+
+  it('when a payment is more than what is left of the running plan, then the plan completes and a person is given the overpayment (escalated, overpaid); the exact rest just closes', () => {
+    const agreedAt = (cents: number) => {
+      let snapshot = initialTransition(conversationMachine, INPUT)[0];
+      const events: AnyEventObject[] = [
+        { type: 'sms.received', text: '$200 a week', messageId: 'm-1', at: AT },
+        { type: 'xstate.done.actor.drafter', output: makeDraft({ intents: ['payment_plan'], confidence: 0.9, negotiation: offerOf() }) },
+        { type: 'xstate.done.actor.sender', output: { smsId: 'sms-1' } },
+        { type: 'sms.received', text: 'yes', messageId: 'm-2', at: AT },
+        { type: 'xstate.done.actor.drafter', output: makeDraft({ id: 'draft-2', intents: ['plan_accepted'], confidence: 0.95, negotiation: { kind: 'agree', plan: makeScheduledPlan() } }) },
+        { type: 'xstate.done.actor.sender', output: { smsId: 'sms-2' } },
+        { type: 'payment.received', amountCents: 20_000, paidInFull: false },
+      ];
+      for (const event of events) snapshot = transition(conversationMachine, snapshot, event as never)[0];
+      expect(snapshot.value).toBe('planAgreed');
+      return transition(conversationMachine, snapshot, { type: 'payment.received', amountCents: cents, paidInFull: false });
+    };
+    const [over, overActions] = agreedAt(55_001);
+    expect(over.value).toBe('escalated');
+    expect(over.context.escalation).toMatchObject({ reason: 'overpaid', severity: 'high' });
+    expect(over.context.plan).toMatchObject({ status: 'completed', paidCents: 75_001 });
+    const actions = overActions as unknown as Array<{ type: string; params?: { plan?: { status: string } } }>;
+    expect(actions.find((action) => action.type === 'recordPlanProgress')?.params?.plan).toMatchObject({ status: 'completed' });
+    expect(actions.map((action) => action.type)).toEqual(expect.arrayContaining(['openEscalation', 'notifyStaff']));
+
+    const [exact] = agreedAt(55_000);
+    expect(exact.value).toBe('closed');
+    expect(exact.context.plan).toMatchObject({ status: 'completed', paidCents: 75_000 });
+  });
 });
