@@ -59,6 +59,12 @@ const phone = z
     return e164;
   });
 
+/**
+ * An optional field of a compatibility (`/orchestrate/*`) body. The replaced system's models declare them
+ * `Optional[...] = None`, so its callers send `null` for a field they leave out: null is read as absent.
+ */
+const optionalOrNull = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+
 /** Path parameters, by route. */
 export const conversationIdParams = z.object({ id });
 export const workflowIdParams = z.object({ workflowId: id });
@@ -69,8 +75,8 @@ export const smsReceivedBody = z.object({
   tenant_id: tenantId,
   phone_number: phone,
   content: text,
-  conversation_id: id.optional(),
-  message_id: callerKey.optional(),
+  conversation_id: optionalOrNull(id),
+  message_id: optionalOrNull(callerKey),
 });
 
 /**
@@ -79,14 +85,14 @@ export const smsReceivedBody = z.object({
  */
 export const approveResponseBody = z
   .object({
-    response_queue_id: id.optional(),
-    conversation_id: id.optional(),
-    phone_number: phone.optional(),
+    response_queue_id: optionalOrNull(id),
+    conversation_id: optionalOrNull(id),
+    phone_number: optionalOrNull(phone),
     action: z.enum(['approve', 'modify', 'escalate', 'reject']),
-    approved_text: text.optional(),
-    modified_text: text.optional(),
-    escalation_reason: z.string().trim().max(500).optional(),
-    manager_id: id.optional(),
+    approved_text: optionalOrNull(text),
+    modified_text: optionalOrNull(text),
+    escalation_reason: optionalOrNull(z.string().trim().max(500)),
+    manager_id: optionalOrNull(id),
   })
   .refine((body) => body.action !== 'modify' || body.modified_text !== undefined, {
     message: 'modified_text is required when action is modify',
@@ -113,13 +119,13 @@ const priority = z
  */
 export const escalateBody = z
   .object({
-    conversation_id: id.optional(),
-    workflow_id: id.optional(),
-    escalation_type: z.enum(ESCALATION_TYPES).optional(),
-    severity: severity.optional(),
-    priority: priority.optional(),
-    reason: z.string().trim().min(1).max(500).optional(),
-    escalation_reason: z.string().trim().min(1).max(500).optional(),
+    conversation_id: optionalOrNull(id),
+    workflow_id: optionalOrNull(id),
+    escalation_type: optionalOrNull(z.enum(ESCALATION_TYPES)),
+    severity: optionalOrNull(severity),
+    priority: optionalOrNull(priority),
+    reason: optionalOrNull(z.string().trim().min(1).max(500)),
+    escalation_reason: optionalOrNull(z.string().trim().min(1).max(500)),
   })
   .refine((body) => body.conversation_id !== undefined || body.workflow_id !== undefined, {
     message: 'conversation_id (or workflow_id) is required',
@@ -141,7 +147,7 @@ export const paymentPlanDetectedBody = z.object({
   conversation_id: id,
   tenant_id: tenantId,
   message_content: text,
-  ai_response: z.string().trim().max(2_000).optional(),
+  ai_response: optionalOrNull(z.string().trim().max(2_000)),
 });
 
 export const plansQuery = z.object({
