@@ -48,7 +48,7 @@ export type NegotiationStep =
 export function negotiate(input: NegotiationInput): NegotiationStep | null {
   const policy = input.policy ?? DEFAULT_PLAN_POLICY;
   const today = DateTime.fromJSDate(input.now, { zone: input.timeZone }).toISODate()!;
-  const context = { owedCents: input.owedCents, today, timeZone: input.timeZone, failedPlans: input.failedPlans };
+  const context = { owedCents: input.owedCents, today, timeZone: input.timeZone, failedPlans: input.failedPlans, maxDaysToFirstPayment: policy.maxDaysToFirstPayment };
   const last = input.texts.at(-1) ?? '';
 
   // The latest message that states terms wins: a debtor who revises an offer means the new one.
