@@ -76,6 +76,8 @@ export interface ActionParams {
   };
   notifyManagers: { approvalId: string; confidence: number; reminder: boolean };
   openEscalation: { reason: EscalationReason; note: string | null; severity?: EscalationSeverity | null };
+  /** A repeat escalation of an escalated conversation: its open case now says what the conversation says. */
+  updateEscalation: ActionParams['openEscalation'];
   closeEscalation: { resolution: 'resumed' | 'closed' | 'other' };
   recordOptOut: { phone: string };
   notifyStaff: {
@@ -146,6 +148,7 @@ export const conversationSetup = setup({
     closeApproval: effect<'closeApproval'>(),
     notifyManagers: effect<'notifyManagers'>(),
     openEscalation: effect<'openEscalation'>(),
+    updateEscalation: effect<'updateEscalation'>(),
     closeEscalation: effect<'closeEscalation'>(),
     recordOptOut: effect<'recordOptOut'>(),
     notifyStaff: effect<'notifyStaff'>(),

@@ -85,6 +85,27 @@ describe('the collections dashboard contract', () => {
     expect(status.body).toMatchObject({ status: 'pending', current_step: 'escalated', escalation_triggered: true });
   });
 
+  it('when a conversation is escalated a second time, then its one open case says what the second said, in the list and on the conversation alike', async () => {
+    await pendingConversation('conv-dash-escalate-twice', '+15550300005');
+    const first = await request(harness.url)
+      .post('/orchestrate/escalate')
+      .set(manager())
+      .send({ conversation_id: 'conv-dash-escalate-twice', escalation_type: 'hardship', severity: 'low', reason: 'lost job' })
+      .expect(202);
+    const second = await request(harness.url)
+      .post('/orchestrate/escalate')
+      .set(manager())
+      .send({ conversation_id: 'conv-dash-escalate-twice', escalation_type: 'attorney', severity: 'critical', reason: 'has a lawyer now' })
+      .expect(202);
+    expect(second.body).toMatchObject({ escalation_id: first.body.escalation_id, escalation_type: 'attorney', severity: 'critical' });
+
+    const conversation = await request(harness.url).get('/v1/conversations/conv-dash-escalate-twice').set(manager()).expect(200);
+    expect(conversation.body.context.escalation).toEqual({ reason: 'attorney', note: 'has a lawyer now', severity: 'critical' });
+    const list = await request(harness.url).get('/v1/escalations?limit=200').set(manager()).expect(200);
+    const open = list.body.items.filter((item: { conversation_id: string }) => item.conversation_id === 'conv-dash-escalate-twice');
+    expect(open).toEqual([expect.objectContaining({ escalation_id: first.body.escalation_id, escalation_type: 'attorney', note: 'has a lawyer now', severity: 'critical' })]);
+  });
+
   it('when the dashboard retries, then a failed conversation is retrying and any other is failed, with the workflow id and a message', async () => {
     harness.orchestrator.simulators!.sms.failNext(10, 400);
     await request(harness.url)
