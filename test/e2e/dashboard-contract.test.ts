@@ -168,20 +168,15 @@ describe('null in the optional fields of the compatibility bodies', () => {
   };
 
   let counter = 0;
-  /** A conversation of tenant-null with a draft waiting for a manager, and a valid body that fills every optional field. */
+  /** A conversation with a draft waiting for a manager, and a valid body that fills every optional field. */
   async function validBody(path: string): Promise<Record<string, unknown>> {
     counter += 1;
     const conversationId = `conv-null-${counter}`;
     const phone = `+1555031${String(counter).padStart(4, '0')}`;
-    await request(harness.url)
-      .post('/orchestrate/sms-received')
-      .set(service())
-      .send({ tenant_id: 'tenant-null', phone_number: phone, content: 'I lost my job last month', conversation_id: conversationId, message_id: `${conversationId}-1` })
-      .expect(202);
-    await waitForState(harness.orchestrator, conversationId, ['pendingApproval']);
+    await pendingConversation(conversationId, phone);
     const draft = await harness.orchestrator.db.selectFrom('drafts').select('id').where('conversation_id', '=', conversationId).where('review_status', '=', 'pending').executeTakeFirstOrThrow();
     const byPath: Record<string, Record<string, unknown>> = {
-      '/orchestrate/sms-received': { tenant_id: 'tenant-null', phone_number: phone, content: 'thanks', conversation_id: conversationId, message_id: `${conversationId}-2` },
+      '/orchestrate/sms-received': { tenant_id: 'tenant-dash', phone_number: phone, content: 'thanks', conversation_id: conversationId, message_id: `${conversationId}-2` },
       '/orchestrate/approve-response': {
         response_queue_id: draft.id,
         conversation_id: conversationId,
@@ -201,7 +196,7 @@ describe('null in the optional fields of the compatibility bodies', () => {
         reason: 'lost job',
         escalation_reason: 'lost job',
       },
-      '/orchestrate/payment-plan-detected': { conversation_id: conversationId, tenant_id: 'tenant-null', message_content: 'I can pay $50 a week', ai_response: 'PAYMENT_PLAN: weekly=50, weeks=8' },
+      '/orchestrate/payment-plan-detected': { conversation_id: conversationId, tenant_id: 'tenant-dash', message_content: 'I can pay $50 a week', ai_response: 'PAYMENT_PLAN: weekly=50, weeks=8' },
     };
     const body = byPath[path];
     if (!body) throw new Error(`no valid body for ${path}: add one here`);
