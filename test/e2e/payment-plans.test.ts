@@ -135,6 +135,20 @@ describe('payment plans, end to end (rules drafter)', () => {
     expect(await d.status()).toMatchObject({ state: 'closed', plan: { status: 'completed', paid_cents: 75_000 } });
   });
 
+  it('when a payment is more than what is left of the plan, then the plan completes and the overpayment goes to a person (escalated, overpaid), listed with the open escalations', async () => {
+    const d = debtor('tenant-plan-overpaid');
+    await d.says('I can pay $200/week for 4 weeks starting next Friday');
+    await waitForState(harness.orchestrator, d.conversationId, ['negotiating.awaitingConfirmation']);
+    await d.says('yes');
+    await waitForState(harness.orchestrator, d.conversationId, ['planAgreed']);
+    await d.pays(100_000_000, `${d.conversationId}-million`);
+    const status = await d.status();
+    expect(status).toMatchObject({ state: 'escalated', plan: { status: 'completed', paid_cents: 100_000_000, total_cents: 75_000 } });
+    expect(status.context.escalation).toMatchObject({ reason: 'overpaid', severity: 'high' });
+    const open = await request(harness.url).get('/v1/escalations?reason=overpaid').set(manager()).expect(200);
+    expect(open.body.items).toEqual([expect.objectContaining({ conversation_id: d.conversationId, escalation_type: 'overpaid', severity: 'high' })]);
+  });
+
   it('when a Spanish-speaking debtor offers and says sí, then everything happens in Spanish and the plan is agreed', async () => {
     const d = debtor('es-plan-1');
     await d.says('puedo pagar 200 por semana por 4 semanas a partir del viernes');
