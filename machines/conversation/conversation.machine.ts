@@ -44,6 +44,7 @@ export const conversationMachine = conversationSetup.createMachine({
     lastSent: null,
     sentCount: 0,
     paidCents: 0,
+    paidSinceOffer: 0,
     escalation: null,
     offeredPlan: null,
     plan: null,

@@ -46,6 +46,8 @@ export interface DraftReplyInput {
   plan: AgreedPlan | null;
   /** A manager confirmed who holds this number (see `identity.verified`). */
   identityVerified?: boolean;
+  /** Paid since the offered plan was drafted: a yes credits it to the plan, and the confirmation says so. */
+  paidSinceOffer?: number;
 }
 
 export interface SendSmsInput {
@@ -74,6 +76,8 @@ export interface ActionParams {
   };
   notifyManagers: { approvalId: string; confidence: number; reminder: boolean };
   openEscalation: { reason: EscalationReason; note: string | null; severity?: EscalationSeverity | null };
+  /** A repeat escalation of an escalated conversation: its open case now says what the conversation says. */
+  updateEscalation: ActionParams['openEscalation'];
   closeEscalation: { resolution: 'resumed' | 'closed' | 'other' };
   recordOptOut: { phone: string };
   notifyStaff: {
@@ -144,6 +148,7 @@ export const conversationSetup = setup({
     closeApproval: effect<'closeApproval'>(),
     notifyManagers: effect<'notifyManagers'>(),
     openEscalation: effect<'openEscalation'>(),
+    updateEscalation: effect<'updateEscalation'>(),
     closeEscalation: effect<'closeEscalation'>(),
     recordOptOut: effect<'recordOptOut'>(),
     notifyStaff: effect<'notifyStaff'>(),
@@ -157,7 +162,12 @@ export const conversationSetup = setup({
       unanswered: ({ context, event }) =>
         event.type === 'sms.received' ? { count: context.unanswered.count + 1, latestAt: event.at } : context.unanswered,
     }),
-    takeDraft: assign({ draft: ({ event }) => ('output' in event ? (event.output as Draft) : null) }),
+    takeDraft: assign({
+      draft: ({ event }) => ('output' in event ? (event.output as Draft) : null),
+      // A fresh offer was built on the balance as it stood when it was drafted: payments count from here.
+      paidSinceOffer: ({ context, event }) =>
+        'output' in event && (event.output as Draft).negotiation?.kind === 'offer' ? 0 : context.paidSinceOffer,
+    }),
     /** The fresh draft goes out as it is: its text, and the plan it offers if it offers one. */
     sendDraftAsIs: assign({
       outgoing: ({ context }) => ({
@@ -170,11 +180,14 @@ export const conversationSetup = setup({
       }),
       unanswered: NOTHING_UNANSWERED,
     }),
-    /** The debtor accepted our offer: the plan runs from now, replacing any earlier one. */
+    /** The debtor accepted our offer: the plan runs from now, replacing any earlier one, with what they paid since the offer. */
     agreeDraftPlan: assign({
       plan: ({ context }) =>
-        context.draft?.negotiation?.kind === 'agree' ? agreePlan(context.draft.negotiation.plan, context.draft.id) : context.plan,
+        context.draft?.negotiation?.kind === 'agree'
+          ? agreePlan(context.draft.negotiation.plan, context.draft.id, context.paidSinceOffer)
+          : context.plan,
       offeredPlan: null,
+      paidSinceOffer: 0,
     }),
     /** Quiet hours: the text waits for the window, and is checked again then. */
     noteDeferral: assign({
@@ -209,7 +222,11 @@ export const conversationSetup = setup({
       closure: ({ event }) => (event.type === 'staff.close' ? { by: event.by, reason: event.reason ?? null } : null),
     }),
     escalateFor: assign({
-      escalation: (_, params: { reason: EscalationReason }) => ({ reason: params.reason, note: null }),
+      escalation: (_, params: { reason: EscalationReason; severity?: EscalationSeverity }) => ({
+        reason: params.reason,
+        note: null,
+        ...(params.severity ? { severity: params.severity } : {}),
+      }),
     }),
     noteStaffEscalation: assign({
       escalation: ({ event }) =>
@@ -217,9 +234,13 @@ export const conversationSetup = setup({
           ? { reason: event.escalationType ?? ('staff' as const), note: event.reason ?? null, severity: event.severity ?? null }
           : { reason: 'staff' as const, note: null },
     }),
-    /** A payment counts toward the conversation and, while one runs, toward the plan's oldest unpaid instalment. */
+    /**
+     * A payment counts toward the conversation, toward a plan still on offer (credited when it is agreed)
+     * and, while one runs, toward the plan's oldest unpaid instalment.
+     */
     recordPayment: assign({
       paidCents: ({ context, event }) => context.paidCents + (paymentOf(event)?.amountCents ?? 0),
+      paidSinceOffer: ({ context, event }) => context.paidSinceOffer + (paymentOf(event)?.amountCents ?? 0),
       plan: ({ context, event }) => {
         const plan = activePlan(context);
         const payment = paymentOf(event);
@@ -247,6 +268,12 @@ export const conversationSetup = setup({
       const payment = paymentOf(event);
       const plan = activePlan(context);
       return payment !== null && (payment.paidInFull || (plan !== null && payment.amountCents >= remainingCents(plan)));
+    },
+    /** This payment is more than what is left of the running plan: money is owed back. */
+    overpaysPlan: ({ context, event }) => {
+      const payment = paymentOf(event);
+      const plan = activePlan(context);
+      return payment !== null && plan !== null && payment.amountCents > remainingCents(plan);
     },
     /** After this payment no instalment of the running plan is missed any more. */
     catchesUp: ({ context, event }) => {

@@ -55,7 +55,7 @@ export type Language = 'en' | 'es';
  */
 export type Negotiation =
   | { kind: 'offer'; plan: PaymentPlan; verdict: Exclude<PlanVerdict, 'invalid'>; counter: boolean; reasons: string[] }
-  | { kind: 'agree'; plan: ScheduledPlan }
+  | { kind: 'agree'; plan: ScheduledPlan; paidSinceOffer?: number }
   | { kind: 'unrealistic'; reasons: string[] };
 
 /** A plan with the instants its timers fire at, computed at the edge in the debtor's time zone. */
@@ -128,6 +128,8 @@ export type EscalationReason =
   | 'staff'
   | 'unrealistic_proposal'
   | 'missed_payments'
+  /** A payment above what was left of the running plan: money is owed back. */
+  | 'overpaid'
   | EscalationType;
 
 /** What a person or a service may name when escalating (the collections dashboard's list). */
@@ -174,6 +176,11 @@ export interface ConversationContext extends ConversationInput {
   sentCount: number;
   /** Payments reported by the Collections Monitor since the conversation began, integer cents. */
   paidCents: number;
+  /**
+   * Payments since the plan now on the table was drafted (its balance was read then): credited to that plan
+   * when the debtor agrees to it, so money that arrives before the "yes" is not lost to the plan.
+   */
+  paidSinceOffer: number;
   escalation: { reason: EscalationReason; note: string | null; severity?: EscalationSeverity | null } | null;
   /** The plan our last text offered and asked the debtor to confirm; any other text we send clears it. */
   offeredPlan: PaymentPlan | null;

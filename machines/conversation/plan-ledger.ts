@@ -5,16 +5,25 @@ import type { AgreedPlan, ScheduledPlan } from './conversation.types.js';
  * A payment pays the oldest unpaid instalment first, missed ones included, so catching up is possible.
  */
 
-export function agreePlan(plan: ScheduledPlan, id: string): AgreedPlan {
-  return {
-    ...plan,
-    id,
-    status: 'active',
-    schedule: plan.schedule.map((instalment) => ({ ...instalment, paidCents: 0, status: 'due' as const })),
-    paidCents: 0,
-    missed: 0,
-    remindedThrough: -1,
-  };
+/**
+ * The plan as agreed, credited with what the debtor paid since it was offered (`paidSinceOffer`): that money
+ * keeps its first instalments, so it is counted once, here, and never asked for again. A plan that money
+ * already covers is completed as it is agreed.
+ */
+export function agreePlan(plan: ScheduledPlan, id: string, paidSinceOffer = 0): AgreedPlan {
+  const agreed = applyPayment(
+    {
+      ...plan,
+      id,
+      status: 'active',
+      schedule: plan.schedule.map((instalment) => ({ ...instalment, paidCents: 0, status: 'due' as const })),
+      paidCents: 0,
+      missed: 0,
+      remindedThrough: -1,
+    },
+    paidSinceOffer,
+  );
+  return remainingCents(agreed) === 0 ? { ...agreed, status: 'completed' } : agreed;
 }
 
 export function remainingCents(plan: AgreedPlan): number {

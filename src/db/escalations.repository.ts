@@ -4,14 +4,23 @@ import { withinScope, type TenantScope } from './tenant-scope.js';
 
 /** Escalations: a person owns the conversation from `opened_at` until `closed_at`. */
 
-export async function openEscalation(
-  db: DbOrTrx,
-  conversationId: string,
-  escalation: { reason: string; note: string | null; severity?: string | null },
-) {
+/** What a case says: the conversation's escalation as the machine holds it. */
+type EscalationFields = { reason: string; note: string | null; severity?: string | null };
+
+export async function openEscalation(db: DbOrTrx, conversationId: string, escalation: EscalationFields) {
   await db
     .insertInto('escalations')
     .values({ conversation_id: conversationId, reason: escalation.reason, note: escalation.note, severity: escalation.severity ?? null })
+    .execute();
+}
+
+/** A repeat escalation: the open case takes the conversation's reason, note and severity; when it was opened stays. */
+export async function updateOpenEscalation(db: DbOrTrx, conversationId: string, escalation: EscalationFields) {
+  await db
+    .updateTable('escalations')
+    .set({ reason: escalation.reason, note: escalation.note, severity: escalation.severity ?? null })
+    .where('conversation_id', '=', conversationId)
+    .where('closed_at', 'is', null)
     .execute();
 }
 

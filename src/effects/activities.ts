@@ -123,6 +123,7 @@ export function createActivities(deps: EffectDeps): Activities {
         timers: settings.timers,
         compliance: policy,
         firstText: isFirstText({ history }),
+        paidSinceOffer: input.paidSinceOffer ?? 0,
       });
       const request: DraftRequest = { conversationId: input.conversationId, tenant, history, unanswered, step, plan };
       const proposal = withheldFromThirdParties(await drafter.draft(request, context.signal), identity, request);
@@ -220,6 +221,7 @@ const STAFF_PRIORITY: Record<string, NotificationPriority> = {
   hostile: 'high',
   approval_sla: 'high',
   missed_payments: 'high',
+  overpaid: 'high',
   unrealistic_proposal: 'normal',
 };
 

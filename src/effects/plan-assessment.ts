@@ -59,7 +59,13 @@ export async function assessPlanOffer(
   const flags: string[] = [];
   if (fromMessage && fromModel && !sameTerms(fromMessage, fromModel)) flags.push('ai_plan_differs');
   if (!fromMessage) flags.push('not_in_message');
-  const context = { owedCents: facts.owedCents, today, timeZone: facts.timeZone, failedPlans: facts.failedPlans };
+  const context = {
+    owedCents: facts.owedCents,
+    today,
+    timeZone: facts.timeZone,
+    failedPlans: facts.failedPlans,
+    maxDaysToFirstPayment: deps.negotiation.policy.maxDaysToFirstPayment,
+  };
   const plan = buildPlan(offer, context);
   if (!plan) return { detected: true, source: fromMessage ? 'message' : 'ai_response', plan: null, evaluation: null, flags };
   const evaluation = evaluatePlan(plan, context, deps.negotiation.policy);

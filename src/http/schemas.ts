@@ -12,6 +12,40 @@ const callerKey = id.refine((key) => !RESERVED_KEY.test(key), 'this prefix is re
 const text = z.string().trim().min(1).max(2_000);
 /** The issue code `parse` (validate.ts) answers as `invalid_phone_number`. */
 export const INVALID_PHONE_NUMBER = 'invalid_phone_number';
+export const INVALID_TENANT_ID = 'invalid_tenant_id';
+export const AMOUNT_OUT_OF_RANGE = 'amount_out_of_range';
+/** Codes of our own that `parse` answers as the error's code when every problem of a body is that one. */
+export const FIELD_ERROR_CODES = [INVALID_PHONE_NUMBER, INVALID_TENANT_ID, AMOUNT_OUT_OF_RANGE] as const;
+
+/**
+ * The largest amount one money field takes: $1,000,000.00. No consumer debt we collect comes near it, and
+ * far below 2^53 cents, so sums of such amounts stay exact integers. Larger is a caller's bug, refused.
+ */
+export const MAX_AMOUNT_CENTS = 100_000_000;
+/**
+ * A positive amount of integer cents, at most MAX_AMOUNT_CENTS (the JSON Schema says so too). Checked by
+ * hand so that any amount too large, 2^53 and beyond included, gets the one code.
+ */
+const amountCents = z
+  .number()
+  .superRefine((value, ctx) => {
+    if (value > MAX_AMOUNT_CENTS) {
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_AMOUNT_CENTS} cents ($1,000,000.00)`, params: { code: AMOUNT_OUT_OF_RANGE } });
+    } else if (!Number.isInteger(value) || value < 1) {
+      ctx.addIssue({ code: 'custom', message: 'expected a positive whole number of cents' });
+    }
+  })
+  .meta({ type: 'integer', minimum: 1, maximum: MAX_AMOUNT_CENTS });
+
+/**
+ * A tenant id: it is also a path segment of the Collections Monitor's URL, so none that a URL would read as
+ * another path (`.`, `..`, or one holding `/`, `\`, `?`, `#`).
+ */
+const tenantId = id.superRefine((value, ctx) => {
+  if (value === '.' || value === '..' || /[/\\?#]/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'a tenant id may not be "." or "..", nor hold / \\ ? #', params: { code: INVALID_TENANT_ID } });
+  }
+});
 /** A phone number, handed on in E.164 (src/text/phone.ts): nothing after the schema sees the number as typed. */
 const phone = z
   .string()
@@ -25,6 +59,12 @@ const phone = z
     return e164;
   });
 
+/**
+ * An optional field of a compatibility (`/orchestrate/*`) body. The replaced system's models declare them
+ * `Optional[...] = None`, so its callers send `null` for a field they leave out: null is read as absent.
+ */
+const optionalOrNull = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+
 /** Path parameters, by route. */
 export const conversationIdParams = z.object({ id });
 export const workflowIdParams = z.object({ workflowId: id });
@@ -32,11 +72,11 @@ export const statusParams = z.object({ conversationId: id });
 
 /** The SMS Agent's existing call. */
 export const smsReceivedBody = z.object({
-  tenant_id: id,
+  tenant_id: tenantId,
   phone_number: phone,
   content: text,
-  conversation_id: id.optional(),
-  message_id: callerKey.optional(),
+  conversation_id: optionalOrNull(id),
+  message_id: optionalOrNull(callerKey),
 });
 
 /**
@@ -45,14 +85,14 @@ export const smsReceivedBody = z.object({
  */
 export const approveResponseBody = z
   .object({
-    response_queue_id: id.optional(),
-    conversation_id: id.optional(),
-    phone_number: phone.optional(),
+    response_queue_id: optionalOrNull(id),
+    conversation_id: optionalOrNull(id),
+    phone_number: optionalOrNull(phone),
     action: z.enum(['approve', 'modify', 'escalate', 'reject']),
-    approved_text: text.optional(),
-    modified_text: text.optional(),
-    escalation_reason: z.string().trim().max(500).optional(),
-    manager_id: id.optional(),
+    approved_text: optionalOrNull(text),
+    modified_text: optionalOrNull(text),
+    escalation_reason: optionalOrNull(z.string().trim().max(500)),
+    manager_id: optionalOrNull(id),
   })
   .refine((body) => body.action !== 'modify' || body.modified_text !== undefined, {
     message: 'modified_text is required when action is modify',
@@ -79,13 +119,13 @@ const priority = z
  */
 export const escalateBody = z
   .object({
-    conversation_id: id.optional(),
-    workflow_id: id.optional(),
-    escalation_type: z.enum(ESCALATION_TYPES).optional(),
-    severity: severity.optional(),
-    priority: priority.optional(),
-    reason: z.string().trim().min(1).max(500).optional(),
-    escalation_reason: z.string().trim().min(1).max(500).optional(),
+    conversation_id: optionalOrNull(id),
+    workflow_id: optionalOrNull(id),
+    escalation_type: optionalOrNull(z.enum(ESCALATION_TYPES)),
+    severity: optionalOrNull(severity),
+    priority: optionalOrNull(priority),
+    reason: optionalOrNull(z.string().trim().min(1).max(500)),
+    escalation_reason: optionalOrNull(z.string().trim().min(1).max(500)),
   })
   .refine((body) => body.conversation_id !== undefined || body.workflow_id !== undefined, {
     message: 'conversation_id (or workflow_id) is required',
@@ -105,9 +145,9 @@ export const escalateBody = z
 /** The SMS Agent's plan detection: the debtor's message, and the model's answer when it drafted one. */
 export const paymentPlanDetectedBody = z.object({
   conversation_id: id,
-  tenant_id: id,
+  tenant_id: tenantId,
   message_content: text,
-  ai_response: z.string().trim().max(2_000).optional(),
+  ai_response: optionalOrNull(z.string().trim().max(2_000)),
 });
 
 export const plansQuery = z.object({
@@ -125,8 +165,8 @@ const reason = z.string().trim().max(500).optional();
 
 /** Events callers may post to `POST /v1/conversations/{id}/events`, and who may post each. */
 export const eventBody = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('sms.received'), text, message_id: callerKey.optional(), tenant_id: id.optional(), phone_number: phone.optional() }),
-  z.object({ type: z.literal('payment.received'), amount_cents: z.number().int().positive(), paid_in_full: z.boolean().default(false) }),
+  z.object({ type: z.literal('sms.received'), text, message_id: callerKey.optional(), tenant_id: tenantId.optional(), phone_number: phone.optional() }),
+  z.object({ type: z.literal('payment.received'), amount_cents: amountCents, paid_in_full: z.boolean().default(false) }),
   z.object({ type: z.literal('review.approved'), approval_id: id, text: text.optional() }),
   z.object({ type: z.literal('review.modified'), approval_id: id, text }),
   z.object({ type: z.literal('review.escalated'), approval_id: id, reason }),

@@ -37,6 +37,8 @@ export interface NegotiationInput {
   compliance: CompliancePolicy;
   /** No text of ours in the thread yet: the reply carries the full notice (§1006.18(e)(1)). */
   firstText?: boolean;
+  /** Paid since the offered plan was drafted: an agreed plan is credited with it, and its confirmation says what is left. */
+  paidSinceOffer?: number;
 }
 
 export type NegotiationStep =
@@ -46,7 +48,7 @@ export type NegotiationStep =
 export function negotiate(input: NegotiationInput): NegotiationStep | null {
   const policy = input.policy ?? DEFAULT_PLAN_POLICY;
   const today = DateTime.fromJSDate(input.now, { zone: input.timeZone }).toISODate()!;
-  const context = { owedCents: input.owedCents, today, timeZone: input.timeZone, failedPlans: input.failedPlans };
+  const context = { owedCents: input.owedCents, today, timeZone: input.timeZone, failedPlans: input.failedPlans, maxDaysToFirstPayment: policy.maxDaysToFirstPayment };
   const last = input.texts.at(-1) ?? '';
 
   // The latest message that states terms wins: a debtor who revises an offer means the new one.
@@ -63,10 +65,15 @@ export function negotiate(input: NegotiationInput): NegotiationStep | null {
     const evaluation = evaluatePlan(input.offeredPlan, context, policy);
     if (evaluation.verdict === 'invalid') return judge(input.offeredPlan, false, ['reply:accept_stale_offer'], input, policy, context);
     const timers = input.timers ?? DEFAULT_PLAN_TIMERS;
+    const paidSinceOffer = input.paidSinceOffer ?? 0;
     return {
       kind: 'agree',
-      negotiation: { kind: 'agree', plan: schedulePlanTimers(input.offeredPlan, { timeZone: input.timeZone, now: input.now, policy: timers }) },
-      text: agreedText(input.offeredPlan, input.language, input.compliance, { firstText: input.firstText }),
+      negotiation: {
+        kind: 'agree',
+        plan: schedulePlanTimers(input.offeredPlan, { timeZone: input.timeZone, now: input.now, policy: timers }),
+        ...(paidSinceOffer > 0 ? { paidSinceOffer } : {}),
+      },
+      text: agreedText(input.offeredPlan, input.language, input.compliance, { firstText: input.firstText }, paidSinceOffer),
       matched: ['reply:accept'],
     };
   }

@@ -11,11 +11,19 @@ import type { ParsedOffer } from './offer-parser.js';
 /** No plan runs longer than two years of weekly payments, whatever the arithmetic says. */
 export const MAX_INSTALMENTS = 104;
 
+/** The plan policy's default window for the first payment (`PLAN_MAX_DAYS_TO_FIRST_PAYMENT`). */
+export const DEFAULT_MAX_DAYS_TO_FIRST_PAYMENT = 30;
+
 export interface PlanBuildContext {
   owedCents: number;
   /** `YYYY-MM-DD` in the debtor's zone. */
   today: string;
   timeZone: string;
+  /**
+   * The policy's window for the first payment: a date the builder picks itself falls inside it, so the
+   * policy never refuses the builder's own choice (a month from Dec 31 is 31 days away).
+   */
+  maxDaysToFirstPayment?: number;
 }
 
 /** An exact fraction of weeks; compare two by cross-multiplication, never by dividing. */
@@ -161,9 +169,15 @@ export function buildPlan(offer: ParsedOffer, ctx: PlanBuildContext): PaymentPla
     instalment = ceilDiv(remaining, count);
   }
 
-  let startOn = offer.startOn ?? defaultStart(frequency, ctx.today, ctx.timeZone);
-  // The down payment is due today; instalments start after it so dates strictly increase.
-  if (down > 0 && startOn <= ctx.today) startOn = defaultStart(frequency, ctx.today, ctx.timeZone);
+  // No date named: one period from today, or the last day the policy allows if that comes first. The down
+  // payment is due today; instalments start after it so dates strictly increase.
+  const chosenStart = () => {
+    const latest = day(ctx.today, ctx.timeZone).plus({ days: Math.max(1, ctx.maxDaysToFirstPayment ?? DEFAULT_MAX_DAYS_TO_FIRST_PAYMENT) }).toISODate() as string;
+    const start = defaultStart(frequency, ctx.today, ctx.timeZone);
+    return start > latest ? latest : start;
+  };
+  let startOn = offer.startOn ?? chosenStart();
+  if (down > 0 && startOn <= ctx.today) startOn = chosenStart();
   if (!day(startOn, ctx.timeZone).isValid) return null;
 
   return schedulePlan({

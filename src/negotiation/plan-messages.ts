@@ -66,8 +66,23 @@ export function offerText(plan: PaymentPlan, counter: boolean, language: Languag
   return withPlan(counter ? COUNTER_LEAD[language] : null, plan, ASK_TO_CONFIRM[language], language, policy, closing);
 }
 
-export function agreedText(plan: PaymentPlan, language: Language, policy: CompliancePolicy, closing: FooterOptions = {}): string {
-  return withPlan(AGREED_LEAD[language], plan, null, language, policy, closing);
+/** What was paid since the offer and what is still owed, after the plan it is credited to. */
+const RECEIVED: Record<Language, (received: string, left: string) => string> = {
+  en: (received, left) => `${received} received, ${left} left.`,
+  es: (received, left) => `Recibimos ${received}; quedan ${left}.`,
+};
+
+export function agreedText(
+  plan: PaymentPlan,
+  language: Language,
+  policy: CompliancePolicy,
+  closing: FooterOptions = {},
+  paidSinceOffer = 0,
+): string {
+  const received = paidSinceOffer > 0
+    ? RECEIVED[language](formatCents(paidSinceOffer), formatCents(Math.max(0, plan.totalCents - paidSinceOffer)))
+    : null;
+  return withPlan(AGREED_LEAD[language], plan, received, language, policy, closing);
 }
 
 export function declinedText(language: Language, policy?: CompliancePolicy, closing: FooterOptions = {}): string {

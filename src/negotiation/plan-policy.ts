@@ -6,7 +6,7 @@
 import { DateTime } from 'luxon';
 import { PLAN_FREQUENCIES, type PaymentPlan, type PlanFrequency, type PlanVerdict } from '../../machines/conversation/plan.types.js';
 import { ceilDiv, ceilToDollar } from './money.js';
-import { MAX_INSTALMENTS, defaultStart, periodWeeks, schedulePlan, weeksOf } from './plan-builder.js';
+import { DEFAULT_MAX_DAYS_TO_FIRST_PAYMENT, MAX_INSTALMENTS, defaultStart, periodWeeks, schedulePlan, weeksOf } from './plan-builder.js';
 
 export interface PlanPolicy {
   /** Smallest acceptable regular amount, per week equivalent. */
@@ -29,7 +29,7 @@ export const DEFAULT_PLAN_POLICY: PlanPolicy = Object.freeze({
   minWeeklyCents: 2500,
   maxWeeks: 12,
   minTotalBasisPoints: 9000,
-  maxDaysToFirstPayment: 30,
+  maxDaysToFirstPayment: DEFAULT_MAX_DAYS_TO_FIRST_PAYMENT,
   autoAgreeMaxWeeks: 4,
   managerAfterFailedPlans: 2,
   maxCounterRatio: 3,

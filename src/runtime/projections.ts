@@ -1,6 +1,6 @@
 import type { ActionParams } from '../../machines/conversation/conversation.machine.js';
 import { closeApproval, queueForApproval } from '../db/drafts.repository.js';
-import { closeOpenEscalations, openEscalation } from '../db/escalations.repository.js';
+import { closeOpenEscalations, openEscalation, updateOpenEscalation } from '../db/escalations.repository.js';
 import { recordOptOut } from '../db/opt-outs.repository.js';
 import { recordPlanProgress, storeAgreedPlan } from '../db/payment-plans.repository.js';
 import { EFFECT, type ActionRouting } from './apply-event.js';
@@ -15,6 +15,7 @@ export const actionRouting = {
   openApproval: (trx, params) => queueForApproval(trx, params.approvalId),
   closeApproval: (trx, params) => closeApproval(trx, params),
   openEscalation: (trx, params, context) => openEscalation(trx, context.conversationId, params),
+  updateEscalation: (trx, params, context) => updateOpenEscalation(trx, context.conversationId, params),
   closeEscalation: (trx, params, context) => closeOpenEscalations(trx, context.conversationId, params.resolution),
   recordOptOut: (trx, params, context) => recordOptOut(trx, params.phone, context.conversationId),
   recordPlan: (trx, params, context) => storeAgreedPlan(trx, context.conversationId, params.plan),

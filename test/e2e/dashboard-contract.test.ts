@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { z } from 'zod';
+import { ROUTES, type RouteSpec } from '../../src/http/routes.js';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
 
 /**
@@ -83,6 +85,27 @@ describe('the collections dashboard contract', () => {
     expect(status.body).toMatchObject({ status: 'pending', current_step: 'escalated', escalation_triggered: true });
   });
 
+  it('when a conversation is escalated a second time, then its one open case says what the second said, in the list and on the conversation alike', async () => {
+    await pendingConversation('conv-dash-escalate-twice', '+15550300005');
+    const first = await request(harness.url)
+      .post('/orchestrate/escalate')
+      .set(manager())
+      .send({ conversation_id: 'conv-dash-escalate-twice', escalation_type: 'hardship', severity: 'low', reason: 'lost job' })
+      .expect(202);
+    const second = await request(harness.url)
+      .post('/orchestrate/escalate')
+      .set(manager())
+      .send({ conversation_id: 'conv-dash-escalate-twice', escalation_type: 'attorney', severity: 'critical', reason: 'has a lawyer now' })
+      .expect(202);
+    expect(second.body).toMatchObject({ escalation_id: first.body.escalation_id, escalation_type: 'attorney', severity: 'critical' });
+
+    const conversation = await request(harness.url).get('/v1/conversations/conv-dash-escalate-twice').set(manager()).expect(200);
+    expect(conversation.body.context.escalation).toEqual({ reason: 'attorney', note: 'has a lawyer now', severity: 'critical' });
+    const list = await request(harness.url).get('/v1/escalations?limit=200').set(manager()).expect(200);
+    const open = list.body.items.filter((item: { conversation_id: string }) => item.conversation_id === 'conv-dash-escalate-twice');
+    expect(open).toEqual([expect.objectContaining({ escalation_id: first.body.escalation_id, escalation_type: 'attorney', note: 'has a lawyer now', severity: 'critical' })]);
+  });
+
   it('when the dashboard retries, then a failed conversation is retrying and any other is failed, with the workflow id and a message', async () => {
     harness.orchestrator.simulators!.sms.failNext(10, 400);
     await request(harness.url)
@@ -131,3 +154,75 @@ describe('the collections dashboard contract', () => {
     expect(body).toMatchObject({ pending_approvals: expect.any(Number), transitions_last_24h: expect.any(Number), conversations_by_state: expect.any(Object) });
   });
 });
+
+/**
+ * The replaced system's models declare its optional fields `Optional[...] = None`, so its callers send
+ * `null` for a field they do not fill. Every optional field of every compatibility body (read from the zod
+ * schemas, so a field added later is covered without touching this test) takes `null` and means absent.
+ */
+describe('null in the optional fields of the compatibility bodies', () => {
+  const bodies = (Object.values(ROUTES) as RouteSpec[]).filter((route) => route.path.startsWith('/orchestrate/') && route.request?.body);
+  const optionalFields = (route: RouteSpec) => {
+    const schema = z.toJSONSchema(route.request!.body!, { io: 'input' }) as { properties: Record<string, unknown>; required?: string[] };
+    return Object.keys(schema.properties).filter((field) => !(schema.required ?? []).includes(field));
+  };
+
+  let counter = 0;
+  /** A conversation with a draft waiting for a manager, and a valid body that fills every optional field. */
+  async function validBody(path: string): Promise<Record<string, unknown>> {
+    counter += 1;
+    const conversationId = `conv-null-${counter}`;
+    const phone = `+1555031${String(counter).padStart(4, '0')}`;
+    await pendingConversation(conversationId, phone);
+    const draft = await harness.orchestrator.db.selectFrom('drafts').select('id').where('conversation_id', '=', conversationId).where('review_status', '=', 'pending').executeTakeFirstOrThrow();
+    const byPath: Record<string, Record<string, unknown>> = {
+      '/orchestrate/sms-received': { tenant_id: 'tenant-dash', phone_number: phone, content: 'thanks', conversation_id: conversationId, message_id: `${conversationId}-2` },
+      '/orchestrate/approve-response': {
+        response_queue_id: draft.id,
+        conversation_id: conversationId,
+        phone_number: phone,
+        action: 'escalate',
+        approved_text: 'unused with escalate',
+        modified_text: 'unused with escalate',
+        escalation_reason: 'needs a call',
+        manager_id: 'mia',
+      },
+      '/orchestrate/escalate': {
+        conversation_id: conversationId,
+        workflow_id: conversationId,
+        escalation_type: 'hardship',
+        severity: 'high',
+        priority: 'high',
+        reason: 'lost job',
+        escalation_reason: 'lost job',
+      },
+      '/orchestrate/payment-plan-detected': { conversation_id: conversationId, tenant_id: 'tenant-dash', message_content: 'I can pay $50 a week', ai_response: 'PAYMENT_PLAN: weekly=50, weeks=8' },
+    };
+    const body = byPath[path];
+    if (!body) throw new Error(`no valid body for ${path}: add one here`);
+    return body;
+  }
+
+  it('when the compatibility routes are listed, then each body has optional fields to try (the list is read from the schemas)', () => {
+    expect(bodies.map((route) => route.path).sort()).toEqual(['/orchestrate/approve-response', '/orchestrate/escalate', '/orchestrate/payment-plan-detected', '/orchestrate/sms-received']);
+    expect(optionalFields(ROUTES.paymentPlanDetected)).toEqual(['ai_response']);
+    for (const route of bodies) expect(optionalFields(route).length).toBeGreaterThan(0);
+  });
+
+  it('when any one optional field of any compatibility body is null, then the call succeeds (2xx) as if the field were absent', async () => {
+    const tried: string[] = [];
+    for (const route of bodies) {
+      for (const field of optionalFields(route)) {
+        const body = { ...(await validBody(route.path)), [field]: null };
+        const caller = route.auth !== 'none' && route.auth.includes('service') ? service() : { Authorization: `Bearer ${harness.token('manager', 'mia')}` };
+        const response = await request(harness.url).post(route.path).set(caller).send(body);
+        expect([route.path, field, response.status, response.body.error?.code]).toEqual([route.path, field, expect.any(Number), undefined]);
+        expect(response.status).toBeGreaterThanOrEqual(200);
+        expect(response.status).toBeLessThan(300);
+        tried.push(`${route.path} ${field}`);
+      }
+    }
+    expect(tried.length).toBeGreaterThanOrEqual(15);
+  });
+});
+

@@ -167,3 +167,51 @@ describe('phone numbers and conversation identity', () => {
     await sms({ tenant_id: 'tenant-victim', phone_number: '(555) 050-0005', content: 'again', conversation_id: 'conv-victim' }, 'victim-2').expect(202);
   });
 });
+
+describe('bounds: tenant ids and money', () => {
+  it('when a tenant id is not a safe path segment (".", "..", a slash, a question mark), then 400 invalid_tenant_id on every body that names one, and nothing is written', async () => {
+    for (const tenantId of ['.', '..', 'a/b', '../other', 'a?b', 'a#b', 'a\\b']) {
+      const phone = '+15550609001';
+      const first = await sms({ tenant_id: tenantId, phone_number: phone, content: 'hello' });
+      expect([first.status, first.body.error?.code]).toEqual([400, 'invalid_tenant_id']);
+      expect(first.body.error.details).toEqual([expect.objectContaining({ path: 'tenant_id', code: 'invalid_tenant_id' })]);
+      const event = await request(harness.url)
+        .post('/v1/conversations/conv-bad-tenant/events')
+        .set(service())
+        .set('Idempotency-Key', `bad-tenant-${tenantId}`)
+        .send({ type: 'sms.received', text: 'hello', tenant_id: tenantId, phone_number: phone });
+      expect([event.status, event.body.error?.code]).toEqual([400, 'invalid_tenant_id']);
+      const detected = await request(harness.url)
+        .post('/orchestrate/payment-plan-detected')
+        .set(service())
+        .send({ conversation_id: 'conv-bad-tenant', tenant_id: tenantId, message_content: 'I can pay $50 a week' });
+      expect([detected.status, detected.body.error?.code]).toEqual([400, 'invalid_tenant_id']);
+    }
+    const stored = await harness.orchestrator.db.selectFrom('conversations').select('id').where('phone', '=', '+15550609001').execute();
+    expect(stored).toEqual([]);
+    // Dots inside an id are fine.
+    await sms({ tenant_id: 'tenant.v2..x', phone_number: '+15550609002', content: 'hello' }).expect(202);
+  });
+
+  it('when amount_cents is above the business maximum ($1,000,000.00), or past 2^53, then 400 amount_out_of_range and nothing is recorded; the maximum itself is taken', async () => {
+    const created = await sms({ tenant_id: 'tenant-bounds', phone_number: '+15550609003', content: 'hello' }, 'bounds-m1').expect(202);
+    const conversationId = created.body.conversation_id as string;
+    for (const amount of [100_000_001, 2_100_000_000, Number.MAX_SAFE_INTEGER, 2 ** 53, 1e300]) {
+      const response = await request(harness.url)
+        .post(`/v1/conversations/${conversationId}/events`)
+        .set(service())
+        .set('Idempotency-Key', `too-much-${amount}`)
+        .send({ type: 'payment.received', amount_cents: amount });
+      expect([response.status, response.body.error?.code]).toEqual([400, 'amount_out_of_range']);
+      expect(response.body.error.details).toEqual([expect.objectContaining({ path: 'amount_cents', code: 'amount_out_of_range' })]);
+    }
+    const status = await request(harness.url).get(`/v1/conversations/${conversationId}`).set(manager()).expect(200);
+    expect(status.body.context.paid_cents).toBe(0);
+    await request(harness.url)
+      .post(`/v1/conversations/${conversationId}/events`)
+      .set(service())
+      .set('Idempotency-Key', 'the-maximum')
+      .send({ type: 'payment.received', amount_cents: 100_000_000 })
+      .expect(202);
+  });
+});

@@ -177,12 +177,13 @@ const badChar = fc.oneof(
 );
 /** A string that holds at least one of them somewhere. */
 const withBadChar = fc.tuple(fc.string({ maxLength: 30 }), badChar, fc.string({ maxLength: 30 })).map(([a, c, b]) => `${a}${c}${b}`);
-const wrongTypeFor = (type: FieldType) =>
+/** `nullIsAbsent`: an optional field of a compatibility body, where null means absent (docs/api.md). */
+const wrongTypeFor = (type: FieldType, nullIsAbsent: boolean) =>
   fc.oneof(
     ...(type !== 'string' ? [fc.string({ maxLength: 20 })] : []),
     ...(type !== 'number' ? [fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }))] : []),
     ...(type !== 'boolean' ? [fc.boolean()] : []),
-    fc.constant(null),
+    ...(nullIsAbsent ? [] : [fc.constant(null)]),
     fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
     fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
   );
@@ -284,7 +285,8 @@ function mustRefuse(endpoint: Endpoint): fc.Arbitrary<[string, Mutation]> {
       withBadChar.map((key): [string, Mutation] => ['bad char in a key', setField(key, 1)]),
     );
     for (const field of fields) {
-      body.push(wrongTypeFor(field.type).map((value): [string, Mutation] => [`wrong type: ${field.name}`, setField(field.name, value)]));
+      const nullIsAbsent = !field.required && endpoint.path(CONVERSATION).startsWith('/orchestrate/');
+      body.push(wrongTypeFor(field.type, nullIsAbsent).map((value): [string, Mutation] => [`wrong type: ${field.name}`, setField(field.name, value)]));
       if (field.required) body.push(fc.constant<[string, Mutation]>([`missing: ${field.name}`, dropField(field.name)]));
       if (field.type === 'string' && field.max) body.push(tooLong(field.max).map((value): [string, Mutation] => [`too long: ${field.name}`, setField(field.name, value)]));
       if (field.type === 'string' && !field.sms) body.push(withBadChar.map((value): [string, Mutation] => [`bad char: ${field.name}`, setField(field.name, value)]));

@@ -106,6 +106,49 @@ describe('payment plans, end to end (rules drafter)', () => {
     );
   });
 
+  it('when a payment arrives while an offer awaits a yes, then the agreed plan is credited with it and the confirmation states what is still owed', async () => {
+    const d = debtor('tenant-plan-paid-early');
+    await d.says('I can pay $200/week for 4 weeks starting next Friday');
+    await waitForState(harness.orchestrator, d.conversationId, ['negotiating.awaitingConfirmation']);
+    await textCount(d, 1);
+    await d.pays(47_200, `${d.conversationId}-early`);
+    expect(await d.status()).toMatchObject({ state: 'negotiating.awaitingConfirmation', context: { paid_cents: 47_200 } });
+
+    await d.says('yes');
+    await waitForState(harness.orchestrator, d.conversationId, ['planAgreed']);
+    const [, confirmation] = await textCount(d, 2);
+    expect(confirmation).toMatch(/^Thank you, your plan is set: .*\$472\.00 received, \$278\.00 left\./);
+    const status = await d.status();
+    expect(status.plan).toMatchObject({ status: 'active', total_cents: 75_000, paid_cents: 47_200 });
+    expect(status.plan.schedule.map((i: { status: string; paid_cents: number }) => [i.status, i.paid_cents])).toEqual([
+      ['kept', 20_000],
+      ['kept', 20_000],
+      ['due', 7_200],
+      ['due', 0],
+    ]);
+    const plans = await request(harness.url).get(`/v1/plans?conversation_id=${d.conversationId}`).set(manager()).expect(200);
+    expect(plans.body.items[0]).toMatchObject({ paid_cents: 47_200 });
+    expect(plans.body.items[0].schedule.map((i: { status: string }) => i.status)).toEqual(['kept', 'kept', 'due', 'due']);
+
+    // Paying what is left ($278.00), not the full total, settles the plan.
+    await d.pays(27_800, `${d.conversationId}-rest`);
+    expect(await d.status()).toMatchObject({ state: 'closed', plan: { status: 'completed', paid_cents: 75_000 } });
+  });
+
+  it('when a payment is more than what is left of the plan, then the plan completes and the overpayment goes to a person (escalated, overpaid), listed with the open escalations', async () => {
+    const d = debtor('tenant-plan-overpaid');
+    await d.says('I can pay $200/week for 4 weeks starting next Friday');
+    await waitForState(harness.orchestrator, d.conversationId, ['negotiating.awaitingConfirmation']);
+    await d.says('yes');
+    await waitForState(harness.orchestrator, d.conversationId, ['planAgreed']);
+    await d.pays(100_000_000, `${d.conversationId}-million`);
+    const status = await d.status();
+    expect(status).toMatchObject({ state: 'escalated', plan: { status: 'completed', paid_cents: 100_000_000, total_cents: 75_000 } });
+    expect(status.context.escalation).toMatchObject({ reason: 'overpaid', severity: 'high' });
+    const open = await request(harness.url).get('/v1/escalations?reason=overpaid').set(manager()).expect(200);
+    expect(open.body.items).toEqual([expect.objectContaining({ conversation_id: d.conversationId, escalation_type: 'overpaid', severity: 'high' })]);
+  });
+
   it('when a Spanish-speaking debtor offers and says sí, then everything happens in Spanish and the plan is agreed', async () => {
     const d = debtor('es-plan-1');
     await d.says('puedo pagar 200 por semana por 4 semanas a partir del viernes');

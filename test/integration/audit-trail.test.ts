@@ -137,7 +137,7 @@ describe('audit trail', () => {
   it('when a reviewer reads the audit views, then a conversation reads as one timeline and a modified draft shows both texts', async () => {
     const output = await draftAndApprove('c-views');
     const { rows: timeline } = await sql<{ kind: string; what: string; text: string | null }>`
-      select kind, what, text from audit.timeline where conversation_id = 'c-views' order by at, kind`.execute(testDb.db);
+      select kind, what, text from audit.timeline where conversation_id = 'c-views' order by seq`.execute(testDb.db);
     expect(new Set(timeline.map((row) => row.kind))).toEqual(new Set(['transition', 'inbound_sms', 'draft', 'decision']));
     const { rows: decisions } = await sql<{ original_text: string; final_text: string; text_changed: boolean }>`
       select original_text, final_text, text_changed from audit.manager_decisions where conversation_id = 'c-views'`.execute(testDb.db);
@@ -148,6 +148,31 @@ describe('audit trail', () => {
     for (const view of ['compliance_holds', 'escalations_by_type', 'plan_instalments']) {
       await sql`select * from ${sql.raw(`audit.${view}`)}`.execute(testDb.db);
     }
+  });
+
+  it("when rows share a millisecond (an event's microsteps, its inbound text, what they wrote), then the timeline's seq orders them without ties, cause before effect", async () => {
+    await runtime.apply(inbound('c-order', 'hello'));
+    const before = await sql<{ seq: string }>`select seq from audit.timeline where conversation_id = 'c-order'`.execute(testDb.db);
+    const last = (await testDb.db.selectFrom('transitions').select('seq').where('conversation_id', '=', 'c-order').orderBy('seq', 'desc').executeTakeFirstOrThrow()).seq;
+    // One instant, as one event writes it (the transitions' clock is in milliseconds, the database's in
+    // microseconds); inserted out of order, as concurrent statements may.
+    const instant = '2030-01-01T00:00:00.000Z';
+    await sql`insert into escalations (conversation_id, reason, opened_at) values ('c-order', 'staff', ${instant}::timestamptz + interval '400 microseconds')`.execute(testDb.db);
+    for (const seq of [last + 2, last + 1]) {
+      await sql`insert into transitions (conversation_id, seq, from_state, to_state, event_type, event_id, actor, at, hash)
+        values ('c-order', ${seq}, 'a', ${`s${seq}`}, 'staff.escalate', 'k-order', 'manager:m', ${instant}, 'h')`.execute(testDb.db);
+    }
+    await sql`insert into messages (conversation_id, direction, body, event_id, at) values ('c-order', 'inbound', 'same instant', 'k-order', ${instant}::timestamptz + interval '300 microseconds')`.execute(testDb.db);
+
+    const { rows: timeline } = await sql<{ seq: string; kind: string; what: string }>`
+      select seq, kind, what from audit.timeline where conversation_id = 'c-order' order by seq`.execute(testDb.db);
+    expect(timeline.map((row) => Number(row.seq))).toEqual(timeline.map((_, index) => index + 1));
+    expect(timeline.slice(before.rows.length).map((row) => [row.kind, row.what])).toEqual([
+      ['inbound_sms', 'inbound message'],
+      ['transition', `a → s${last + 1} on staff.escalate`],
+      ['transition', `a → s${last + 2} on staff.escalate`],
+      ['escalation', 'staff, open'],
+    ]);
   });
 
   it('when a Supabase-style anon role is granted the audit views, then they show it no rows (they read with the reader\'s rights)', async () => {

@@ -6,11 +6,13 @@ import {
   buildPlan,
   counterProposal,
   evaluatePlan,
+  negotiate,
   weeklyEquivalentCents,
   weeksOf,
   type ParsedOffer,
   type PlanPolicy,
 } from '../../src/negotiation/index.js';
+import { DEFAULT_COMPLIANCE } from '../../src/policies/compliance.js';
 
 const ZONE = 'America/Chicago';
 const TODAY = '2026-11-25';
@@ -175,6 +177,59 @@ const policies = fc.record({
   autoAgreeMaxWeeks: fc.integer({ min: 0, max: 12 }),
   managerAfterFailedPlans: fc.integer({ min: 0, max: 5 }),
   maxCounterRatio: fc.integer({ min: 1, max: 10 }),
+});
+
+describe('the first date the builder picks, and the policy', () => {
+  it('when "monthly payments of $200 for 2 months" names no date on a day a month from which is 31 days away, then the builder picks a date the policy accepts', () => {
+    const today = '2025-12-31';
+    const built = buildPlan(offer({ instalmentCents: 20000, frequency: 'monthly', count: 2 }), { owedCents: 40000, today, timeZone: ZONE })!;
+    expect(built.schedule[0].dueOn).toBe('2026-01-30');
+    const evaluation = evaluatePlan(built, { owedCents: 40000, today, timeZone: ZONE, failedPlans: 0 });
+    expect(evaluation.reasons).not.toContain('first_payment_too_late');
+    expect(evaluation.verdict).not.toBe('invalid');
+  });
+
+  it('when the debtor writes "I can make monthly payments of $200 for 2 months" on Dec 31, then it is offered back as it is, starting Jan 30, not escalated', () => {
+    const step = negotiate({
+      texts: ['I can make monthly payments of $200 for 2 months'],
+      offeredPlan: null,
+      activePlan: null,
+      owedCents: 40_000,
+      failedPlans: 0,
+      language: 'en',
+      timeZone: ZONE,
+      now: new Date('2025-12-31T18:00:00Z'),
+      compliance: DEFAULT_COMPLIANCE,
+    });
+    expect(step).toMatchObject({ kind: 'offer', negotiation: { kind: 'offer', counter: false, plan: { frequency: 'monthly', count: 2, instalmentCents: 20_000 } } });
+    if (step?.negotiation?.kind !== 'offer') throw new Error('expected an offer');
+    expect(step.negotiation.plan.schedule.map((instalment) => instalment.dueOn)).toEqual(['2026-01-30', '2026-02-28']);
+    expect(step.negotiation.reasons).not.toContain('first_payment_too_late');
+  });
+
+  it('when any offer without a date is built on any day under any window for the first payment, then the policy never finds its first date too late or past', () => {
+    const day = fc.date({ min: new Date('2024-01-01T12:00:00Z'), max: new Date('2030-12-31T12:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+    fc.assert(
+      fc.property(
+        day,
+        fc.constantFrom(...PLAN_FREQUENCIES),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.boolean(),
+        (today, frequency, count, maxDaysToFirstPayment, withDown) => {
+          const owedCents = 120_000;
+          const policy: PlanPolicy = { ...DEFAULT_PLAN_POLICY, maxDaysToFirstPayment };
+          const fields = { instalmentCents: 10_000, frequency, count, downPaymentCents: withDown ? 5_000 : null };
+          const built = buildPlan(offer(fields), { owedCents, today, timeZone: ZONE, maxDaysToFirstPayment })!;
+          const reasons = evaluatePlan(built, { owedCents, today, timeZone: ZONE, failedPlans: 0 }, policy).reasons;
+          expect(reasons).not.toContain('first_payment_too_late');
+          expect(reasons).not.toContain('first_payment_in_past');
+          expect(reasons).not.toContain('malformed_plan');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe('properties', () => {

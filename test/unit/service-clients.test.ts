@@ -84,6 +84,19 @@ describe('collections monitor client', () => {
     expect(error.code).toBe('collections_monitor_unavailable');
   });
 
+  it('when a tenant id is a dot segment (".", ".."), then no call leaves (it would name /monitor/ or /monitor/tenant/) and the error is final', async () => {
+    const calls: string[] = [];
+    const { services } = clients({ onCall: (service) => calls.push(service) });
+    for (const tenantId of ['.', '..', '']) {
+      const error = await failure(services.collectionsMonitor.getTenant(tenantId));
+      expect(error.retryable).toBe(false);
+    }
+    expect(calls).toEqual([]);
+    // Any other id is one encoded path segment: a slash or a question mark cannot reach another route.
+    await expect(services.collectionsMonitor.getTenant('a/b?c#d')).resolves.toMatchObject({ tenantId: 'a/b?c#d' });
+    expect(calls).toEqual(['collections_monitor']);
+  });
+
   it('when a call is made inside a request, then the token and the request id travel with it', async () => {
     const { services } = clients();
     await requestContext.run({ requestId: 'req-42' }, () => services.collectionsMonitor.getTenant('tenant-1'));

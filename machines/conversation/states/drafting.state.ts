@@ -15,6 +15,7 @@ export const drafting = s.createStateConfig({
       offeredPlan: context.offeredPlan,
       plan: context.plan?.status === 'active' ? context.plan : null,
       identityVerified: context.identityVerified,
+      paidSinceOffer: context.paidSinceOffer,
     }),
     onDone: [
       { guard: { type: 'routesTo', params: { route: 'optOut' } }, target: 'optedOut', actions: 'takeDraft' },

@@ -14,8 +14,11 @@ export const escalated = s.createStateConfig({
     }),
   },
   on: {
-    // Already with a person: a second escalation updates the note instead of opening another case.
-    'staff.escalate': { actions: 'noteStaffEscalation' },
+    // Already with a person: a second escalation updates the open case (reason, note, severity) instead of
+    // opening another, so the escalations list and the conversation say the same.
+    'staff.escalate': {
+      actions: ['noteStaffEscalation', { type: 'updateEscalation', params: ({ context }) => context.escalation ?? { reason: 'staff' as const, note: null } }],
+    },
     'sms.received': {
       actions: ['rememberInbound', { type: 'notifyStaff', params: { kind: 'inbound_while_escalated', reason: 'debtor wrote' } }],
     },

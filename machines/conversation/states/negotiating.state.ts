@@ -1,6 +1,6 @@
 import { cancel, raise } from 'xstate';
 import { conversationSetup as s, PLAN_DEADLINE_TIMER } from '../conversation.setup.js';
-import { noReplyTimer, payOffAndClose, recordPlanProgress } from './shared.js';
+import { noReplyTimer, payOff, recordPlanProgress } from './shared.js';
 
 /**
  * Terms are open. Whatever the debtor writes is drafted against what is open here (the root's
@@ -33,7 +33,7 @@ export const negotiating = s.createStateConfig({
           actions: ['markInstalmentMissed', 'breakPlan', recordPlanProgress, { type: 'escalateFor', params: { reason: 'missed_payments' } }],
         },
         'payment.received': [
-          { ...payOffAndClose, guard: 'paysOffPlan' },
+          ...payOff(),
           { guard: 'catchesUp', target: '#conversation.planAgreed', actions: ['recordPayment', recordPlanProgress] },
           { actions: ['recordPayment', recordPlanProgress] },
         ],

@@ -1,7 +1,7 @@
 import { cancel, raise } from 'xstate';
 import { conversationSetup as s, PLAN_DEADLINE_TIMER, PLAN_REMINDER_TIMER } from '../conversation.setup.js';
 import type { ConversationContext } from '../conversation.types.js';
-import { payOffAndClose, recordPlanProgress } from './shared.js';
+import { payOff, recordPlanProgress } from './shared.js';
 
 const planNotice = (kind: 'reminder' | 'missed') =>
   ({
@@ -28,7 +28,7 @@ export const planAgreed = s.createStateConfig({
   exit: [cancel(PLAN_REMINDER_TIMER), cancel(PLAN_DEADLINE_TIMER)],
   on: {
     'payment.received': [
-      { ...payOffAndClose, guard: 'paysOffPlan' },
+      ...payOff(),
       { target: 'planAgreed', reenter: true, actions: ['recordPayment', recordPlanProgress] },
     ],
     'timer.plan_reminder': { guard: 'isReminderDue', actions: [planNotice('reminder'), 'markReminded'] },

@@ -25,24 +25,38 @@ export const recordPlanProgress = {
   params: ({ context }: { context: ConversationContext }) => ({ plan: context.plan }),
 } as const;
 
-/** A payment that settles everything closes the conversation, and the plan with it. */
-export const payOffAndClose = {
-  target: '#conversation.closed',
-  actions: ['recordPayment', 'completePlan', recordPlanProgress],
-} as const;
+type Closing = ReadonlyArray<ReturnType<typeof closeQueuedApproval>>;
+
+/**
+ * A payment that settles everything closes the conversation, and the plan with it. One that pays more than
+ * what is left of the running plan completes the plan as well, but money is now owed back: a person takes
+ * the conversation (`overpaid`, high) instead of it closing unnoticed.
+ */
+export const payOff = (closing: Closing = []) =>
+  [
+    {
+      guard: 'overpaysPlan' as const,
+      target: '#conversation.escalated',
+      actions: [
+        ...closing,
+        'recordPayment' as const,
+        'completePlan' as const,
+        recordPlanProgress,
+        { type: 'escalateFor' as const, params: { reason: 'overpaid' as const, severity: 'high' as const } },
+      ],
+    },
+    { guard: 'paysOffPlan' as const, target: '#conversation.closed', actions: [...closing, 'recordPayment' as const, 'completePlan' as const, recordPlanProgress] },
+  ] as const;
 
 /**
  * Staff and payment events, legal in every state that is not final. A state that holds something open (a
  * queued approval) passes the actions that close it, so nothing is left pending behind it.
  */
-export const staffAndPaymentHandlers = (closing: ReadonlyArray<ReturnType<typeof closeQueuedApproval>>) => ({
+export const staffAndPaymentHandlers = (closing: Closing) => ({
   'staff.escalate': { target: '#conversation.escalated', actions: [...closing, 'noteStaffEscalation' as const] },
   'staff.close': { target: '#conversation.closed', actions: [...closing, 'noteClosure' as const] },
   // A partial payment is recorded (an accepted event with no move); paid in full, or the plan paid off, closes.
-  'payment.received': [
-    { ...payOffAndClose, guard: 'paysOffPlan' as const, actions: [...closing, ...payOffAndClose.actions] },
-    { actions: ['recordPayment' as const, recordPlanProgress] },
-  ],
+  'payment.received': [...payOff(closing), { actions: ['recordPayment' as const, recordPlanProgress] }],
 });
 
 /** Silence after our last text: after `noReply` a person takes over. */

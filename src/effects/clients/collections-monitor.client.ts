@@ -33,7 +33,7 @@ const tenantResponse = z.object({
 export function createCollectionsMonitorClient(http: ServiceHttp): CollectionsMonitor {
   return {
     async getTenant(tenantId, signal) {
-      const body = await http.request<unknown>('GET', `/monitor/tenant/${encodeURIComponent(tenantId)}`, {
+      const body = await http.request<unknown>('GET', ['monitor', 'tenant', tenantId], {
         signal,
         operation: 'monitor.tenant',
       });

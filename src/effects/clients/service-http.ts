@@ -67,8 +67,28 @@ export interface CallOutcome {
   at: number;
 }
 
+/**
+ * Where a call goes: a fixed path (`/sms/send`), or its segments (`['monitor', 'tenant', tenantId]`), each
+ * percent-encoded on its own, so a value with `/`, `?` or `#` stays one segment. A segment that encoding
+ * cannot keep in place is refused before anything leaves: `''`, `.` and `..` (URLs resolve dot segments,
+ * even percent-encoded ones, so `/monitor/tenant/..` would call `/monitor/`).
+ */
+export type ServicePath = string | readonly string[];
+
+function resolvePath(service: string, path: ServicePath): string {
+  if (typeof path === 'string') return path;
+  return path
+    .map((segment) => {
+      if (segment === '' || segment === '.' || segment === '..') {
+        throw new ServiceError(service, `${service} call refused: a path segment may not be empty, "." or ".."`, false);
+      }
+      return `/${encodeURIComponent(segment)}`;
+    })
+    .join('');
+}
+
 export interface ServiceHttp {
-  request<T>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  request<T>(method: HttpMethod, path: ServicePath, options?: RequestOptions): Promise<T>;
   breakerState(): BreakerState;
   /** The last outcome of `operation` in this process (`RequestOptions.operation`), or null. */
   lastOutcome(operation: string): CallOutcome | null;
@@ -157,7 +177,8 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
   };
 
   return {
-    async request<T>(method: HttpMethod, path: string, request: RequestOptions = {}): Promise<T> {
+    async request<T>(method: HttpMethod, where: ServicePath, request: RequestOptions = {}): Promise<T> {
+      const path = resolvePath(service, where);
       try {
         const guard = request.retry === false ? breaker : policy;
         const result = await guard.execute(({ signal }) => attempt<T>(method, path, request, signal), request.signal);

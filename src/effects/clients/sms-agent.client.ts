@@ -43,7 +43,7 @@ export function createSmsAgentClient(http: ServiceHttp): SmsAgent {
     async history(phone, signal) {
       let body: unknown;
       try {
-        body = await http.request<unknown>('GET', `/conversations/${encodeURIComponent(phone)}`, { signal, operation: 'sms.history' });
+        body = await http.request<unknown>('GET', ['conversations', phone], { signal, operation: 'sms.history' });
       } catch (error) {
         // A number that never texted has no conversation yet: that is an empty history, not a failure.
         if (error instanceof ServiceError && error.upstreamStatus === 404) return [];

@@ -123,6 +123,10 @@ export function allowedAmounts(request: Pick<DraftRequest, 'step' | 'plan'>): nu
   const amounts: number[] = [];
   const negotiation = request.step?.negotiation;
   if (negotiation?.kind === 'offer' || negotiation?.kind === 'agree') amounts.push(...planAmounts(negotiation.plan));
+  // A confirmation states what was paid since the offer and what is left of the plan.
+  if (negotiation?.kind === 'agree' && negotiation.paidSinceOffer) {
+    amounts.push(negotiation.paidSinceOffer, Math.max(0, negotiation.plan.totalCents - negotiation.paidSinceOffer));
+  }
   if (request.plan) {
     amounts.push(...planAmounts(request.plan), request.plan.paidCents);
     amounts.push(...request.plan.schedule.map((instalment) => instalment.amountCents - instalment.paidCents));
