@@ -45,6 +45,12 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/**
+ * The configuration cannot work, found only once connected (a worker behind a transaction-mode pooler): the
+ * operator's to fix, like a bad variable, so it exits 2 and a supervisor does not restart it in a loop.
+ */
+export class ConfigurationError extends Error {}
+
 /** A bad variable is the operator's to fix: one line naming it, no stack, exit 2. */
 export function loadConfigOrExit<T>(load: () => T): T {
   try {
@@ -55,7 +61,7 @@ export function loadConfigOrExit<T>(load: () => T): T {
   }
 }
 
-/** The start failed: the cause and the fix on stderr and in the fatal log line, then exit 1. */
+/** The start failed: the cause and the fix on stderr and in the fatal log line, then exit 1 (2: the configuration cannot work). */
 export function exitOnStartFailure(
   error: unknown,
   config: { port: number; dataDir: string; databaseUrl?: string },
@@ -64,5 +70,5 @@ export function exitOnStartFailure(
   const cause = explainStartFailure(error, { port: config.port, dataDir: config.dataDir, embedded: !config.databaseUrl });
   logger.fatal({ err: error, cause }, 'could not start');
   process.stderr.write(`could not start: ${cause}\n`);
-  process.exit(1);
+  process.exit(error instanceof ConfigurationError ? 2 : 1);
 }
