@@ -18,6 +18,9 @@ export function explainStartFailure(error: unknown, settings: { port: number; da
   if (code === 'ECONNREFUSED' && !settings.embedded) {
     return 'the database at DATABASE_URL refused the connection: is it running, and is the host and port right?';
   }
+  if (code !== undefined && TLS_VERIFY_CODES.has(code)) {
+    return `the database's TLS certificate could not be verified (${message}): set DATABASE_CA_CERT to the CA that signed it (Supabase's, from the project's database settings) and use sslmode=verify-full`;
+  }
   if (settings.embedded && /postgres|initdb|database/i.test(message)) {
     const pidFile = path.resolve(settings.dataDir, 'pg', 'postmaster.pid');
     if (existsSync(pidFile)) {
@@ -30,6 +33,15 @@ export function explainStartFailure(error: unknown, settings: { port: number; da
   }
   return message;
 }
+
+/** Node's codes for a server certificate it could not verify (a private CA, a wrong host name). */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function portOf(message: string): string | null {
   return /:(\d+)\s*$/.exec(message)?.[1] ?? null;
