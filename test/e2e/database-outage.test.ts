@@ -6,9 +6,8 @@ import { createDb, createPool } from '../../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
-import { spawnService, type ChildService } from '../helpers/child-process.js';
+import { freePort, spawnService, type ChildService } from '../helpers/child-process.js';
 import { TEST_JWT_SECRET, waitFor } from '../helpers/orchestrator.js';
-import { freePort } from '../helpers/pgbouncer.js';
 import { inboundText, postText, waitUntilAnswered, type InboundText } from '../helpers/texts.js';
 
 /**

@@ -1,9 +1,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from './child-process.js';
 
 /**
  * A real pgbouncer (Debian's; `npm test` installs it) in front of a PostgreSQL server, for the tests of what
@@ -96,13 +96,4 @@ async function waitUntilServing(url: string, exited: () => boolean, log: () => s
       await client.end().catch(() => {});
     }
   }
-}
-
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

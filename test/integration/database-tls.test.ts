@@ -10,8 +10,8 @@ import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/database.js';
 import { createLogger } from '../../src/logger.js';
 import { explainStartFailure } from '../../src/startup-errors.js';
+import { freePort } from '../helpers/child-process.js';
 import { testConfig } from '../helpers/orchestrator.js';
-import { freePort } from '../helpers/pgbouncer.js';
 
 /**
  * A PostgreSQL server whose certificate comes from a private CA, as Supabase's does: `sslmode=require` alone
