@@ -37,3 +37,27 @@ describe('worker fencing', () => {
     await request(harness.url).get('/health').expect(200);
   });
 });
+
+describe('a job runner that ends without being told to', () => {
+  /**
+   * graphile-worker shuts its pool down by itself after some errors, and reports some of them only in its
+   * log (through a transaction pooler it was "prepared statement … already exists"). One such end anyone can
+   * cause: a notice that its schema was migrated in a breaking way. The process must not stay up with no
+   * worker: it is treated like a lost liveness session, and the worker still stops cleanly afterwards.
+   */
+  it('when graphile-worker ends its pool on its own, then the worker counts as lost, is not ready, and stops without hanging', async () => {
+    const ended: Error[] = [];
+    const alone = await startTestOrchestrator({}, { onLivenessLost: (error) => void ended.push(error) });
+    const exitCode = process.exitCode;
+    try {
+      await sql`select pg_notify('worker:migrate', '{"migrationNumber": 999999, "breaking": true}')`.execute(alone.orchestrator.db);
+      await waitFor(() => ended.length > 0, 15_000, 'the worker to count as lost');
+      expect(ended[0]!.message).toBe('the job runner ended on its own');
+      await request(alone.url).get('/health/ready').expect(503, { status: 'not_ready', database: 'up', worker: 'fenced' });
+    } finally {
+      // graphile-worker sets the exit code 57 for that notice; this test process should not inherit it.
+      process.exitCode = exitCode;
+      await alone.stop();
+    }
+  }, 60_000);
+});
