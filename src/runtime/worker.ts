@@ -228,10 +228,15 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       // Unnamed, the pool looks dead to every other worker: fence it like a lost session.
       .catch(lose);
   });
-  // Readiness: the runner fetched jobs, or finished one, lately (it polls every second when idle).
+  // Readiness: the runner runs jobs, or fetched (it polls every second when idle) or finished one lately.
+  let jobsRunning = 0;
   const active = () => void (lastActivityAt = Date.now());
   events.on('localQueue:getJobs:complete', active);
-  events.on('job:complete', active);
+  events.on('job:start', () => void (jobsRunning += 1));
+  events.on('job:complete', () => {
+    jobsRunning -= 1;
+    active();
+  });
   const utils = await makeWorkerUtils({ pgPool: deps.pool, logger: graphileLogger(log) });
   const sweep = () => releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log);
   try {
@@ -279,8 +284,8 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     health() {
       if (stopping) return { ready: false, state: 'stopped' };
       if (fenced || runnerEnded) return { ready: false, state: 'fenced' };
-      const idleMs = Date.now() - lastActivityAt;
-      return idleMs <= WORKER_STALE_MS ? { ready: true, state: 'running' } : { ready: false, state: 'stalled' };
+      const polling = jobsRunning > 0 || Date.now() - lastActivityAt <= WORKER_STALE_MS;
+      return polling ? { ready: true, state: 'running' } : { ready: false, state: 'stalled' };
     },
     async stop() {
       if (stopping) return;
@@ -339,7 +344,7 @@ export const SESSION_REQUIRED_MESSAGE =
   "or the pooler's port 5432), or run this process with RUN_WORKER=0";
 /** A notification round trip takes milliseconds; this is for a loaded machine, and is paid only when it fails. */
 const SESSION_CHECK_TIMEOUT_MS = 5_000;
-/** The runner fetches every second when idle; this long without a fetch or a finished job, it is not polling. */
+/** The runner fetches every second when idle; this long with no job running and no fetch, it is not polling. */
 export const WORKER_STALE_MS = 60_000;
 
 /**
