@@ -10,7 +10,7 @@ const logger = createLogger({ level: config.logLevel, name: 'orchestrator-worker
 if (!config.databaseUrl) {
   // An embedded database belongs to the one process that started it; extra workers join a shared one.
   logger.fatal('a worker-only process needs DATABASE_URL (the database the API process uses)');
-  process.exit(1);
+  process.exit(2); // the configuration's to fix: a supervisor must not restart it in a loop
 }
 const lifecycle = processLifecycle(logger);
 

@@ -97,3 +97,17 @@ describe('the database away for 10 s, under npm start', () => {
     }
   }, 240_000);
 });
+
+describe('the supervisor and a configuration that cannot work', () => {
+  it('when the service exits 2, then the supervisor does not restart it and exits 2 itself, after the one line', async () => {
+    const child = spawnService('src/supervisor.ts', { PORT: 'not-a-port' });
+    let stderr = '';
+    child.process.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await child.waitForLog('service refused its configuration; not restarting', 60_000).catch(() => {});
+    const code = await new Promise<number | null>((resolve) =>
+      child.process.exitCode !== null ? resolve(child.process.exitCode) : child.process.once('exit', (exitCode) => resolve(exitCode)),
+    );
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^could not start: invalid configuration: PORT: /)]);
+  }, 60_000);
+});
