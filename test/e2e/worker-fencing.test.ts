@@ -50,8 +50,16 @@ describe('a job runner that ends without being told to', () => {
     const alone = await startTestOrchestrator({}, { onLivenessLost: (error) => void ended.push(error) });
     const exitCode = process.exitCode;
     try {
-      await sql`select pg_notify('worker:migrate', '{"migrationNumber": 999999, "breaking": true}')`.execute(alone.orchestrator.db);
-      await waitFor(() => ended.length > 0, 15_000, 'the worker to count as lost');
+      // graphile-worker's LISTEN connects a moment after the runner starts: say it until it is heard.
+      await waitFor(
+        async () => {
+          if (ended.length > 0) return true;
+          await sql`select pg_notify('worker:migrate', '{"migrationNumber": 999999, "breaking": true}')`.execute(alone.orchestrator.db);
+          return false;
+        },
+        30_000,
+        'the worker to count as lost',
+      );
       expect(ended[0]!.message).toBe('the job runner ended on its own');
       await request(alone.url).get('/health/ready').expect(503, { status: 'not_ready', database: 'up', worker: 'fenced' });
     } finally {
