@@ -20,7 +20,7 @@ export function processLifecycle(logger: Logger) {
   };
   return {
     onLivenessLost(error: Error) {
-      logger.fatal({ err: error }, 'worker lost: closing, then exiting with status 1 for the supervisor to restart this process');
+      logger.error({ err: error }, 'worker lost: closing, then exiting with status 1 for the supervisor to restart this process');
       end(1, WORKER_LOST_CLOSE_LIMIT_MS);
     },
     /** The orchestrator is up: SIGTERM and SIGINT drain it. */

@@ -59,8 +59,6 @@ export interface WorkerDeps {
    * must not go on: the entry points exit here, non-zero, for their supervisor to start a new one.
    */
   onLivenessLost?: (error: Error) => void;
-  /** How long the start-up check waits for its own notification (tests shorten it). */
-  sessionCheckTimeoutMs?: number;
 }
 
 export interface WorkerHealth {
@@ -195,7 +193,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   // Liveness: a session named after our worker pool exists exactly as long as this process does.
   const liveness = await deps.pool.connect();
   try {
-    await requireOwnSession(liveness, deps.pool, deps.sessionCheckTimeoutMs);
+    await requireOwnSession(liveness, deps.pool);
     // If this host vanishes (not just the process), the server drops the session after ~30 s of silence
     // instead of the kernel's default of hours, and other workers take over the jobs.
     await liveness.query(`select set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
