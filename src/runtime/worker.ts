@@ -4,6 +4,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import { isRetryable } from '../errors.js';
+import { ConfigurationError } from '../startup-errors.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from '../metrics.js';
 import type { Runtime } from './apply-event.js';
@@ -53,14 +54,23 @@ export interface WorkerDeps {
   /** How often to look for jobs left locked by a worker process that died. */
   sweepIntervalMs?: number;
   /**
-   * Called after the liveness session was lost and the running jobs were abandoned. Other workers will soon
-   * treat this process as dead and run its jobs, so it must not go on: the entry points exit here.
+   * Called after the liveness session was lost (or the job runner ended without being told to) and the
+   * running jobs were abandoned. Other workers will soon treat this process as dead and run its jobs, so it
+   * must not go on: the entry points exit here, non-zero, for their supervisor to start a new one.
    */
   onLivenessLost?: (error: Error) => void;
 }
 
+export interface WorkerHealth {
+  /** Running and polling: what `/health/ready` asks of a process that runs a worker. */
+  ready: boolean;
+  state: 'running' | 'stalled' | 'fenced' | 'stopped';
+}
+
 export interface WorkerHandle {
   processId: string;
+  health(): WorkerHealth;
+  /** Releases the runner, its utilities and the liveness session, even when one of those steps fails. */
   stop(): Promise<void>;
 }
 
@@ -182,51 +192,84 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
 
   // Liveness: a session named after our worker pool exists exactly as long as this process does.
   const liveness = await deps.pool.connect();
-  // If this host vanishes (not just the process), the server drops the session after ~30 s of silence
-  // instead of the kernel's default of hours, and other workers take over the jobs.
-  await liveness.query(`select set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
-    set_config('tcp_keepalives_count', '4', false)`);
+  try {
+    await requireOwnSession(liveness, deps.pool);
+    // If this host vanishes (not just the process), the server drops the session after ~30 s of silence
+    // instead of the kernel's default of hours, and other workers take over the jobs.
+    await liveness.query(`select set_config('tcp_keepalives_idle', '10', false), set_config('tcp_keepalives_interval', '5', false),
+      set_config('tcp_keepalives_count', '4', false)`);
+  } catch (error) {
+    liveness.release(true);
+    throw error;
+  }
   // Fencing: without its session this process cannot prove it lives, and within LIVENESS_GRACE_MS others
   // will release its jobs; it stops working on them before that, rather than run them twice.
   let runner: Runner | undefined;
+  let runnerEnded = false;
+  let stopping = false;
   let sweeper: NodeJS.Timeout | undefined;
   let fenced: Promise<void> | null = null;
+  let lastActivityAt = Date.now();
   liveness.on('error', (error: Error) => {
-    if (fenced) return;
-    log.fatal({ err: error }, 'liveness session lost: abandoning running jobs');
+    if (fenced || stopping) return;
+    log.fatal({ err: error }, 'worker lost (liveness session or job runner): abandoning running jobs');
     clearInterval(sweeper);
-    fenced = (runner ? runner.kill('liveness session lost') : Promise.resolve())
+    fenced = (runner && !runnerEnded ? runner.kill('liveness session lost') : Promise.resolve())
       .catch(() => {})
       .finally(() => deps.onLivenessLost?.(error));
   });
+  const lose = (error: unknown) => liveness.emit('error', error instanceof Error ? error : new Error(String(error)));
   const events = new EventEmitter() as WorkerEvents;
   events.on('pool:create', ({ workerPool }) => {
     liveness
       .query(`select set_config('application_name', $1, false)`, [`${APP_NAME_PREFIX}${workerPool.id}`])
       // Unnamed, the pool looks dead to every other worker: fence it like a lost session.
-      .catch((error: unknown) => liveness.emit('error', error instanceof Error ? error : new Error(String(error))));
+      .catch(lose);
+  });
+  // Readiness: the runner runs jobs, or fetched (it polls every second when idle) or finished one lately.
+  let jobsRunning = 0;
+  const active = () => void (lastActivityAt = Date.now());
+  events.on('localQueue:getJobs:complete', active);
+  events.on('job:start', () => void (jobsRunning += 1));
+  events.on('job:complete', () => {
+    jobsRunning -= 1;
+    active();
   });
   const utils = await makeWorkerUtils({ pgPool: deps.pool, logger: graphileLogger(log) });
   const sweep = () => releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log);
-  await sweep();
-
-  runner = await run({
-    pgPool: deps.pool,
-    concurrency: deps.concurrency,
-    taskList: createTaskList(deps),
-    events,
-    noHandleSignals: true,
-    pollInterval: 1_000,
-    logger: graphileLogger(log),
-    preset: { worker: batching(deps.concurrency) },
-  });
-  // A runner that ends with an error must not become an unhandled rejection. Fenced, that is expected (it
-  // cannot record the jobs it abandons while the database is away; the sweep releases them); otherwise the
-  // worker is gone while the process lives, which is handled like a lost liveness session.
-  runner.promise.catch((error: unknown) => {
-    if (fenced) return log.warn({ err: error }, 'fenced job runner ended with an error');
-    liveness.emit('error', error instanceof Error ? error : new Error(String(error)));
-  });
+  try {
+    await sweep();
+    runner = await run({
+      pgPool: deps.pool,
+      concurrency: deps.concurrency,
+      taskList: createTaskList(deps),
+      events,
+      noHandleSignals: true,
+      pollInterval: 1_000,
+      logger: graphileLogger(log),
+      preset: { worker: batching(deps.concurrency) },
+    });
+  } catch (error) {
+    await Promise.resolve(utils.release()).catch(() => {});
+    liveness.release(true);
+    throw error;
+  }
+  // The runner ends only when told to. Ending on its own (graphile-worker shuts a pool down after errors it
+  // cannot recover from, and reports some of them only in its log) leaves a process that looks up but runs
+  // nothing: that is handled like a lost liveness session, so the entry point exits and is restarted. An
+  // error after fencing is expected (it cannot record the jobs it abandons while the database is away; the
+  // sweep releases them) and must not become an unhandled rejection.
+  runner.promise.then(
+    () => {
+      runnerEnded = true;
+      if (!stopping) lose(new Error('the job runner ended on its own'));
+    },
+    (error: unknown) => {
+      runnerEnded = true;
+      if (fenced) return log.warn({ err: error }, 'fenced job runner ended with an error');
+      if (!stopping) lose(error);
+    },
+  );
   if (fenced) await runner.kill('liveness session lost while starting').catch(() => {});
   sweeper = setInterval(() => {
     sweep().catch((error: unknown) => log.warn({ err: error }, 'sweep for dead workers failed'));
@@ -236,16 +279,71 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
 
   return {
     processId,
+    health() {
+      if (stopping) return { ready: false, state: 'stopped' };
+      if (fenced || runnerEnded) return { ready: false, state: 'fenced' };
+      const polling = jobsRunning > 0 || Date.now() - lastActivityAt <= WORKER_STALE_MS;
+      return polling ? { ready: true, state: 'running' } : { ready: false, state: 'stalled' };
+    },
     async stop() {
+      if (stopping) return;
+      stopping = true;
       clearInterval(sweeper);
-      if (fenced) await fenced;
-      else await runner!.stop();
-      await utils.release();
-      liveness.release(fenced ? true : undefined); // a broken session is destroyed, not pooled
+      // Every step runs even when one before it throws: a runner that already ended refuses stop(), and the
+      // liveness client must still go back, or the pool's end (and the process's exit) waits for it forever.
+      try {
+        if (fenced) await fenced;
+        else if (!runnerEnded) await runner!.stop();
+      } catch (error) {
+        log.warn({ err: error }, 'stopping the job runner failed');
+      }
+      await Promise.resolve(utils.release()).catch((error: unknown) => log.warn({ err: error }, 'releasing the worker utilities failed'));
+      liveness.release(fenced || runnerEnded ? true : undefined); // a broken session is destroyed, not pooled
       log.info('worker stopped');
     },
   };
 }
+
+/**
+ * A worker only works on a connection that is one server session of its own: graphile-worker LISTENs for new
+ * jobs, and the liveness session must exist exactly as long as this process. A transaction-mode pooler
+ * (pgbouncer `pool_mode = transaction`, Supabase's port 6543) hands each transaction to any server
+ * connection, so neither holds (and graphile-worker's prepared statements collide there). The check asks
+ * for exactly that property: a notification sent from another connection must reach a LISTEN on this one.
+ * Through a transaction pooler it never does (it goes to whichever client holds that server at the time).
+ */
+export async function requireOwnSession(client: pg.PoolClient, pool: pg.Pool, timeoutMs = SESSION_CHECK_TIMEOUT_MS): Promise<void> {
+  const channel = `orchestrator_session_check_${randomBytes(6).toString('hex')}`;
+  let onNotification: ((message: pg.Notification) => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const heard = new Promise<boolean>((resolve) => {
+    onNotification = (message) => {
+      if (message.channel === channel) resolve(true);
+    };
+    client.on('notification', onNotification);
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    await client.query(`listen "${channel}"`);
+    await pool.query('select pg_notify($1, $2)', [channel, '']);
+    if (await heard) return;
+  } finally {
+    clearTimeout(timer);
+    client.off('notification', onNotification!);
+    await client.query(`unlisten "${channel}"`).catch(() => {});
+  }
+  throw new ConfigurationError(SESSION_REQUIRED_MESSAGE);
+}
+
+export const SESSION_REQUIRED_MESSAGE =
+  "the worker's database connection is not a session of its own: this looks like a transaction-mode pooler " +
+  "(pgbouncer pool_mode = transaction, Supabase's port 6543), where its LISTEN and liveness session cannot work. " +
+  'Set DATABASE_DIRECT_URL to a direct connection or a session-mode pooler (Supabase: db.<project>.supabase.co:5432, ' +
+  "or the pooler's port 5432), or run this process with RUN_WORKER=0";
+/** A notification round trip takes milliseconds; this is for a loaded machine, and is paid only when it fails. */
+const SESSION_CHECK_TIMEOUT_MS = 5_000;
+/** The runner fetches every second when idle; this long with no job running and no fetch, it is not polling. */
+export const WORKER_STALE_MS = 60_000;
 
 /**
  * How the pool fetches and completes jobs. Without a local queue each of the `concurrency` workers polls on

@@ -96,6 +96,8 @@ const key = (kind: TokenKind) => ({ 'Idempotency-Key': `matrix-${kind}` });
 /** One entry per route of the table: a new route fails to compile here until it is given its cells. */
 const CASES: Record<RouteName, RouteCase> = {
   health: { request: () => ({ path: '/health' }), ...same({ status: 200 }) },
+  healthLive: { request: () => ({ path: '/health/live' }), ...same({ status: 200 }) },
+  healthReady: { request: () => ({ path: '/health/ready' }), ...same({ status: 200 }) },
   healthDependencies: { request: () => ({ path: '/health/dependencies' }), ...same({ status: 200 }) },
   prometheus: { request: () => ({ path: '/metrics' }), ...same({ status: 200 }) },
   openapi: { request: () => ({ path: '/openapi.json' }), ...same({ status: 200 }) },

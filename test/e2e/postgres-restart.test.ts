@@ -68,6 +68,9 @@ describe('Postgres restarted under load', () => {
     })();
     await sleep(400);
     await pg.stop();
+    // An API without a worker is live, and not ready while its database is away.
+    await request(api.url!).get('/health/ready').expect(503, { status: 'not_ready', database: 'down', worker: 'none' });
+    await request(api.url!).get('/health/live').expect(200);
     await sleep(300);
     pg = await startEmbeddedPostgres({ dataDir, port, database: 'restart' });
     await sleep(1_000);

@@ -124,6 +124,13 @@ describe('config', () => {
     expect(() => loadConfig({ JWT_JWKS_URL: 'not a url' })).toThrow(/JWT_JWKS_URL/);
   });
 
+  it('when DATABASE_DIRECT_URL is unset, then workers and migrations use DATABASE_URL; set alone, boot fails naming it', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://pooler:6543/x' }).databaseDirectUrl).toBe('postgres://pooler:6543/x');
+    expect(loadConfig({ DATABASE_URL: 'postgres://pooler:6543/x', DATABASE_DIRECT_URL: 'postgres://db:5432/x' }).databaseDirectUrl).toBe('postgres://db:5432/x');
+    expect(loadConfig({}).databaseDirectUrl).toBeUndefined();
+    expect(() => loadConfig({ DATABASE_DIRECT_URL: 'postgres://db:5432/x' })).toThrow(/DATABASE_DIRECT_URL: DATABASE_DIRECT_URL goes with DATABASE_URL/);
+  });
+
   it('when .env.example is read, then it lists every variable the config reads', () => {
     const source = readFileSync(new URL('../../src/config.ts', import.meta.url), 'utf8');
     const read = [...source.matchAll(/^ {4}([A-Z][A-Z0-9_]+):/gm)].map((match) => match[1]);

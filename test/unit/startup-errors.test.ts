@@ -22,6 +22,13 @@ describe('a failure to start names its cause and the fix', () => {
     );
   });
 
+  it('when the database\'s certificate cannot be verified, then it names DATABASE_CA_CERT and verify-full', () => {
+    const remote = { ...settings, embedded: false };
+    expect(explainStartFailure(error('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'), remote)).toMatch(
+      /^the database's TLS certificate could not be verified \(unable to verify the first certificate\): set DATABASE_CA_CERT .* sslmode=verify-full/,
+    );
+  });
+
   it('when the data directory is locked, then a live owner and a dead one are told apart', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'startup-'));
     mkdirSync(path.join(dataDir, 'pg'));
