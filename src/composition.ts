@@ -269,6 +269,7 @@ export async function startOrchestrator(
         },
         plans: { db, collectionsMonitor: clients.services.collectionsMonitor, negotiation: config.negotiation, clock },
         clock,
+        console: { devSignIn: config.consoleDevSignIn ? { secret: config.jwtSecret, ...config.auth } : null },
       });
       ({ server, url } = await listen(app, config.port));
       closers.push(gracefulCloser(server));
