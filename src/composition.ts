@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { conversationMachine, createPlanDelays, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
+import { findConsoleAssets } from './http/console.routes.js';
 import type { Config } from './config.js';
 import { createDb, createPool, type Db } from './db/database.js';
 import { migrateDatabase } from './db/migrate.js';
@@ -274,7 +275,7 @@ export async function startOrchestrator(
       ({ server, url } = await listen(app, config.port));
       closers.push(gracefulCloser(server));
       logger.info({ url }, 'orchestrator listening');
-      const banner = startupBanner({ url, config, simulators: simulators?.urls ?? null, drafter: drafter.name, worker: worker !== null });
+      const banner = startupBanner({ url, config, simulators: simulators?.urls ?? null, drafter: drafter.name, worker: worker !== null, consoleBuilt: findConsoleAssets() !== null });
       logger.info(banner.fields, banner.message);
     }
 
@@ -370,11 +371,16 @@ export function startupBanner(options: {
   simulators: Record<string, string> | null;
   drafter: string;
   worker: boolean;
+  /** Whether the console's assets are built (dist/console): the banner then names its page. */
+  consoleBuilt?: boolean;
 }) {
   const { url, config } = options;
   const database = describeDatabase(config);
+  // The page people open in a browser: the service listens on every interface, and `localhost` is what they type.
+  const consoleUrl = `${url.replace('//127.0.0.1:', '//localhost:')}/console`;
   const fields = {
     url,
+    console: options.consoleBuilt === false ? null : consoleUrl,
     docs: `${url}/docs`,
     openapi: `${url}/openapi.json`,
     tokens: 'npm run --silent token -- service | npm run --silent token -- manager <name>',
@@ -388,6 +394,7 @@ export function startupBanner(options: {
     : 'downstream services from their URLs (no simulators)';
   const message = [
     `ready at ${url}`,
+    options.consoleBuilt === false ? 'console not built (npm run build)' : `console ${consoleUrl}`,
     `docs ${url}/docs`,
     `tokens: npm run --silent token -- service, or -- manager <name>`,
     simulators,

@@ -1,11 +1,11 @@
 import { startOrchestrator } from './composition.js';
 import { loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger, terminalDestination } from './logger.js';
 import { exitOnStartFailure, loadConfigOrExit } from './startup-errors.js';
 
 /** Composition root: config → logger → everything else; drains on SIGTERM/SIGINT. */
 const config = loadConfigOrExit(() => loadConfig());
-const logger = createLogger({ level: config.logLevel });
+const logger = createLogger({ level: config.logLevel, destination: await terminalDestination() });
 
 const orchestrator = await startOrchestrator(config, logger, { onLivenessLost: () => process.exit(1) }).catch((error: unknown) => exitOnStartFailure(error, config, logger));
 
