@@ -40,6 +40,9 @@ const QUERIES: Query[] = [
   { name: '`q`: part of a tenant id, one match', query: (size) => `limit=50&q=s${Math.floor(size / 2) + 1}` },
 ];
 
+/** A generous start-up allowance: the machine this runs on may be shared. */
+const START_TIMEOUT_MS = 180_000;
+
 interface SizeResult {
   conversations: number;
   generationSeconds: number;
@@ -73,7 +76,7 @@ async function main() {
     const managerToken = signToken(jwtSecret, 'manager', 'bench-manager', '12h', { org: 'bench-org' });
 
     console.log('bench: making the template conversations with the real service…');
-    const templates = await makeTemplates(benchServiceEnv({ databaseUrl: embedded.url, jwtSecret }, { RUN_WORKER: '1', CALLING_HOURS_START: '0', CALLING_HOURS_END: '24' }), admin, serviceToken);
+    const templates = await makeTemplates(benchServiceEnv({ databaseUrl: embedded.url, jwtSecret }, { RUN_WORKER: '1', CALLING_HOURS_START: '0', CALLING_HOURS_END: '24' }), admin, serviceToken, START_TIMEOUT_MS);
     const copies = await planCopies(embedded.url, templates);
     const serviceEnv = benchServiceEnv({ databaseUrl: embedded.url, jwtSecret }, { RUN_WORKER: '0', ORG_ID: 'bench-org' });
 
@@ -83,7 +86,7 @@ async function main() {
       console.log(`bench: generating conversations ${f0(generated)} … ${f0(size)}…`);
       const generation = await generateConversations(embedded.url, templates, copies, generated, size);
       generated = size;
-      const service = await startServiceProcess(serviceEnv);
+      const service = await startServiceProcess(serviceEnv, START_TIMEOUT_MS);
       try {
         const results: SizeResult['results'] = [];
         for (const query of QUERIES) {

@@ -246,8 +246,8 @@ export async function tableSizes(admin: pg.Pool): Promise<Record<string, number>
 }
 
 /** The template debtors text the real service (worker on); it drafts, sends and settles each conversation. */
-export async function makeTemplates(env: Record<string, string>, admin: pg.Pool, token: string): Promise<Template[]> {
-  const service = await startServiceProcess(env);
+export async function makeTemplates(env: Record<string, string>, admin: pg.Pool, token: string, startTimeoutMs?: number): Promise<Template[]> {
+  const service = await startServiceProcess(env, startTimeoutMs);
   try {
     for (const debtor of TEMPLATE_DEBTORS) {
       const res = await fetch(`${service.url}/orchestrate/sms-received`, {

@@ -31,7 +31,7 @@ export function Approvals() {
       ${error && html`<p class="error" role="alert">${error}</p>`}
       ${data && items.length === 0 && html`<p class="empty">Nothing waits for approval.</p>`}
       <ol class="queue">
-        ${items.map((item) => html`<li key=${item.response_queue_id}><ApprovalCard item=${item} onDone=${() => remove(item.response_queue_id)} /></li>`)}
+        ${items.map((item) => html`<li key=${item.response_queue_id}><${ApprovalCard} item=${item} onDone=${() => remove(item.response_queue_id)} /></li>`)}
       </ol>
     </section>
   `;
@@ -92,7 +92,7 @@ function ApprovalCard({ item, onDone }: { item: Approval; onDone: () => void }) 
         <span class="meta">${item.tenant_id} · waiting ${age(item.queued_at)} · queued ${when(item.queued_at)}</span>
       </header>
       <dl class="facts">
-        <div><dt>Why it waits</dt><dd>${item.draft.review_reason ?? '—'}</dd></div>
+        <div><dt>Why it waits</dt><dd>${item.draft.review_reason ?? 'confidence below the auto-send threshold'}</dd></div>
         <div><dt>Confidence</dt><dd>${percent(item.draft.confidence)}</dd></div>
         <div><dt>Intents</dt><dd>${item.draft.intents.join(', ') || '—'}</dd></div>
         <div><dt>Drafter</dt><dd>${item.draft.drafter}</dd></div>

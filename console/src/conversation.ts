@@ -145,7 +145,7 @@ function Plan({ plan, offered }: { plan: any; offered: any }) {
 function describeEntry(entry: any) {
   switch (entry.kind) {
     case 'message':
-      return html`<span class="who">${entry.direction === 'inbound' ? 'Debtor' : 'We sent'}</span><p class="text">${entry.text}</p>`;
+      return html`<span class="who">${entry.direction === 'inbound' ? 'Debtor' : entry.status === 'accepted' ? 'We sent' : 'Sending'}</span><p class="text">${entry.text}</p>`;
     case 'draft':
       return html`<span class="who">Draft (${entry.drafter}, ${percent(entry.confidence)}${entry.intents.length ? `, ${entry.intents.join(', ')}` : ''})</span>
         <p class="text">${entry.text}</p><small>${entry.review_reason ? `waits because: ${entry.review_reason}` : ''} ${entry.review_status ? `· ${entry.review_status}` : ''}</small>`;

@@ -19,6 +19,7 @@ const HEADER = 24;
 const GAP_Y = 26;
 const COLUMN_W = 250;
 const MARGIN = 20;
+const LOOP_ROOM = 70;
 
 interface Box {
   x: number;
@@ -37,10 +38,13 @@ function layout(graph: MachineGraph) {
   const start = graph.initial ? top(graph.initial) : tops[0]!;
   rank.set(start, 0);
   const queue = [start];
+  const finals = new Set(graph.states.filter((s) => s.final).map((s) => s.path));
   while (queue.length > 0) {
     const at = queue.shift()!;
     for (const edge of graph.edges) {
-      if (edge.from === ANY_STATE || top(edge.from) !== at) continue;
+      // The root's transitions (anyState) leave every non-final state.
+      const leaves = edge.from === ANY_STATE ? !finals.has(at) : top(edge.from) === at;
+      if (!leaves) continue;
       const to = top(edge.to);
       if (!rank.has(to)) {
         rank.set(to, rank.get(at)! + 1);
@@ -64,7 +68,8 @@ function layout(graph: MachineGraph) {
     kids.forEach((kid, i) => boxes.set(kid.path, { x: x + 10, y: y + HEADER + i * (NODE_H + 8), w: NODE_W - 20, h: NODE_H }));
     columnY.set(column, y + h + GAP_Y);
   }
-  const width = MARGIN * 2 + (Math.max(...rank.values()) + 1) * COLUMN_W - (COLUMN_W - NODE_W);
+  // Room on the right of the last column for the edges that loop back.
+  const width = MARGIN * 2 + (Math.max(...rank.values()) + 1) * COLUMN_W - (COLUMN_W - NODE_W) + LOOP_ROOM;
   const height = Math.max(...columnY.values()) + MARGIN;
   return { boxes, width, height, tops };
 }

@@ -67,4 +67,7 @@ function App() {
   `;
 }
 
-render(html`<${App} />`, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The "loading" placeholder goes: the app renders into an empty container.
+root.replaceChildren();
+render(html`<${App} />`, root);

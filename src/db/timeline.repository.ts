@@ -6,7 +6,7 @@ import type { DbOrTrx } from './database.js';
  */
 
 export type TimelineEntry =
-  | { kind: 'message'; at: Date; direction: 'inbound' | 'outbound'; text: string }
+  | { kind: 'message'; at: Date; direction: 'inbound' | 'outbound'; text: string; status?: string; sms_id?: string | null }
   | { kind: 'draft'; at: Date; draft_id: string; text: string; confidence: number; intents: string[]; drafter: string; review_reason: string | null; review_status: string | null }
   | { kind: 'decision'; at: Date; approval_id: string; decision: string; reviewer: string | null; final_text: string | null; reason: string | null }
   | { kind: 'transition'; at: Date; seq: number; from_state: string | null; to_state: string; event_type: string; actor: string }
@@ -17,8 +17,23 @@ export type TimelineEntry =
 const PER_KIND = 500;
 
 export async function conversationTimeline(db: DbOrTrx, conversationId: string): Promise<TimelineEntry[]> {
-  const [messages, drafts, decisions, transitions, compliance] = await Promise.all([
-    db.selectFrom('messages').select(['direction', 'body', 'at', 'id']).where('conversation_id', '=', conversationId).orderBy('id', 'desc').limit(PER_KIND).execute(),
+  const [messages, outbound, drafts, decisions, transitions, compliance] = await Promise.all([
+    // The debtor's texts; ours are the sends we handed to the SMS Agent (one row per text, whatever its retries).
+    db
+      .selectFrom('messages')
+      .select(['direction', 'body', 'at', 'id'])
+      .where('conversation_id', '=', conversationId)
+      .where('direction', '=', 'inbound')
+      .orderBy('id', 'desc')
+      .limit(PER_KIND)
+      .execute(),
+    db
+      .selectFrom('outbound_messages')
+      .select(['body', 'status', 'sms_agent_id', 'first_attempt_at'])
+      .where('conversation_id', '=', conversationId)
+      .orderBy('first_attempt_at', 'desc')
+      .limit(PER_KIND)
+      .execute(),
     db
       .selectFrom('drafts')
       .select(['id', 'text', 'confidence', 'intents', 'drafter', 'review_reason', 'review_status', 'created_at'])
@@ -42,8 +57,11 @@ export async function conversationTimeline(db: DbOrTrx, conversationId: string):
       .execute(),
     db.selectFrom('compliance_decisions').select(['rule', 'decision', 'detail', 'at', 'id']).where('conversation_id', '=', conversationId).orderBy('id', 'desc').limit(PER_KIND).execute(),
   ]);
+  // Each list was read newest first (to keep the newest); oldest first from here.
+  for (const rows of [messages, outbound, drafts, decisions, transitions, compliance]) rows.reverse();
   const entries: TimelineEntry[] = [
     ...messages.map((m) => ({ kind: 'message' as const, at: m.at, direction: m.direction, text: m.body })),
+    ...outbound.map((m) => ({ kind: 'message' as const, at: m.first_attempt_at, direction: 'outbound' as const, text: m.body, status: m.status, sms_id: m.sms_agent_id })),
     ...drafts.map((d) => ({
       kind: 'draft' as const,
       at: d.created_at,
