@@ -23,7 +23,7 @@ import { writeSection } from './lib/report.js';
 import { generateConversations, makeTemplates, planCopies, type Template } from './lib/scale-data.js';
 import { runSequential, type SequentialResult } from './lib/sequential-http.js';
 import { benchServiceEnv, startServiceProcess } from './lib/service.js';
-import { describeMachine, describeMachineLine, f0, f1, f2, positive, type MachineInfo } from './lib/stats.js';
+import { describeMachine, describeMachineLine, f0, f1, f2, positive, sizesFromEnv, type MachineInfo } from './lib/stats.js';
 
 interface Query {
   name: string;
@@ -49,14 +49,9 @@ interface SizeResult {
   results: Array<{ name: string; result: SequentialResult }>;
 }
 
-function sizesFromEnv(): number[] {
-  const text = process.env.BENCH_LIST_SIZES ?? '10000,100000,1000000';
-  return [...new Set(text.split(',').map((part) => Number(part.trim().replace(/_/g, ''))))].filter((n) => Number.isInteger(n) && n >= 100).sort((a, b) => a - b);
-}
-
 async function main() {
   const settings = {
-    sizes: sizesFromEnv(),
+    sizes: sizesFromEnv('BENCH_LIST_SIZES'),
     requests: positive('BENCH_LIST_REQUESTS', 200),
     warmup: positive('BENCH_LIST_WARMUP', 20),
     report: reportPath(),

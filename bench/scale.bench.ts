@@ -27,7 +27,7 @@ import { writeSection } from './lib/report.js';
 import { generateConversations, generatedId, kindOf, makeTemplates, planCopies, tableSizes, TEMPLATE_DEBTORS, type GenerationStep, type Template } from './lib/scale-data.js';
 import { runSequential, type RequestSpec, type SequentialResult } from './lib/sequential-http.js';
 import { benchServiceEnv, startServiceProcess } from './lib/service.js';
-import { describeMachine, describeMachineLine, f0, f1, f2, positive, type MachineInfo } from './lib/stats.js';
+import { describeMachine, describeMachineLine, f0, f1, f2, positive, sizesFromEnv, type MachineInfo } from './lib/stats.js';
 
 const TEXT = 'Hi, I can pay 50 dollars next Friday. Is that ok?';
 /** Requests of each kind the plan probe sends. */
@@ -45,19 +45,9 @@ interface SizeResult {
   probe: { plans: number; scans: ScanFinding[] };
 }
 
-function sizesFromEnv(): number[] {
-  const text = process.env.BENCH_SCALE_SIZES ?? '10000,100000,1000000';
-  const sizes = text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
-    const value = Number(part.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < 100 || value > 10_000_000) throw new Error(`BENCH_SCALE_SIZES: not a size (100 … 10,000,000): ${part}`);
-    return value;
-  });
-  return [...new Set(sizes)].sort((a, b) => a - b);
-}
-
 async function main() {
   const settings = {
-    sizes: sizesFromEnv(),
+    sizes: sizesFromEnv('BENCH_SCALE_SIZES'),
     requests: positive('BENCH_SCALE_REQUESTS', 500),
     warmup: positive('BENCH_SCALE_WARMUP', 50),
     report: reportPath(),
