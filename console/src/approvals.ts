@@ -18,7 +18,7 @@ interface Approval {
 }
 
 export function Approvals() {
-  const { data, error, refresh, setData } = usePolling(() => api<{ items: Approval[] }>('GET', '/v1/approvals?status=pending&limit=50'), QUEUE_POLL_MS);
+  const { data, error, refresh, setData } = usePolling(() => api<{ items: Approval[]; next_cursor: string | null }>('GET', '/v1/approvals?status=pending&limit=50'), QUEUE_POLL_MS);
   const items = data?.items ?? [];
   const remove = (id: string) => {
     setData(data && { ...data, items: data.items.filter((item) => item.response_queue_id !== id) });
@@ -26,10 +26,11 @@ export function Approvals() {
   };
   return html`
     <section aria-labelledby="approvals-title">
-      <h1 id="approvals-title">Approvals <span class="count" aria-label="${items.length} pending">${data ? items.length : '…'}</span></h1>
+      <h1 id="approvals-title">Approvals <span class="count" aria-label="${items.length}${data?.next_cursor ? ' or more' : ''} pending">${data ? `${items.length}${data.next_cursor ? '+' : ''}` : '…'}</span></h1>
       <p class="lede">Drafts waiting for a manager, oldest first. Updated live.</p>
       ${error && html`<p class="error" role="alert">${error}</p>`}
       ${data && items.length === 0 && html`<p class="empty">Nothing waits for approval.</p>`}
+      ${data?.next_cursor && html`<p class="hint">Showing the oldest 50; more wait behind them.</p>`}
       <ol class="queue">
         ${items.map((item) => html`<li key=${item.response_queue_id}><${ApprovalCard} item=${item} onDone=${() => remove(item.response_queue_id)} /></li>`)}
       </ol>
