@@ -161,7 +161,7 @@ describe('the managers\' console in Chromium', () => {
 
   it("shows a conversation's timeline and its state highlighted on the machine's diagram; revealing the number is recorded", async () => {
     await page.goto(`${harness.url}/console/#/conversations/conv-console-approve`);
-    await page.getByRole('heading', { name: 'conv-console-approve' }).waitFor();
+    await page.getByRole('heading', { name: 'conv-console-approve', exact: true }).waitFor();
     const state = (await request(harness.url).get('/v1/conversations/conv-console-approve').set(manager()).expect(200)).body.state as string;
     await page.locator(`.diagram g.node.current[data-state="${state}"]`).waitFor();
     expect(await page.locator('.diagram g.node.current').count()).toBe(1);
