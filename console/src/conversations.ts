@@ -25,8 +25,12 @@ interface Filters {
 
 const NO_FILTERS: Filters = { state: '', q: '', updated_since: '', escalated: false, awaiting_approval: false, in_plan: false };
 
-function queryOf(filters: Filters, cursor: string | null) {
-  const params = new URLSearchParams({ limit: '50', counts: 'true' });
+/** The list refreshes often; the counts, which cost a pass over every matching conversation, seldom. */
+const LIST_POLL_MS = 3000;
+const COUNTS_POLL_MS = 15_000;
+
+function queryOf(filters: Filters, cursor: string | null, counts = false) {
+  const params = new URLSearchParams(counts ? { limit: '1', counts: 'true' } : { limit: '50' });
   if (filters.state) params.set('state', filters.state);
   if (filters.q.trim()) params.set('q', filters.q.trim());
   if (filters.updated_since) params.set('updated_since', new Date(filters.updated_since).toISOString());
@@ -40,15 +44,16 @@ export function Conversations() {
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors.at(-1) ?? null;
   const { data, error } = usePolling(
-    () => api<{ items: ConversationRow[]; next_cursor: string | null; counts: Record<string, number> }>('GET', queryOf(filters, cursor)),
-    3000,
+    () => api<{ items: ConversationRow[]; next_cursor: string | null }>('GET', queryOf(filters, cursor)),
+    LIST_POLL_MS,
     [JSON.stringify(filters), cursor],
   );
+  const tally = usePolling(() => api<{ counts: Record<string, number> }>('GET', queryOf(filters, null, true)), COUNTS_POLL_MS, [JSON.stringify(filters)]);
   const set = (patch: Partial<Filters>) => {
     setFilters({ ...filters, ...patch });
     setCursors([]);
   };
-  const counts = data?.counts ?? {};
+  const counts = tally.data?.counts ?? {};
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   const topCounts = new Map<string, number>();
   for (const [state, n] of Object.entries(counts)) topCounts.set(state.split('.')[0]!, (topCounts.get(state.split('.')[0]!) ?? 0) + n);

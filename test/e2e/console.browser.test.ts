@@ -173,7 +173,7 @@ describe('the managers\' console in Chromium', () => {
 
     await expect(page.getByTestId('phone').textContent()).resolves.toContain('masked');
     await page.getByRole('button', { name: 'Reveal number (recorded)' }).click();
-    await expect(page.getByTestId('phone').textContent()).resolves.toBe('+15550420001');
+    await page.getByTestId('phone').filter({ hasText: '+15550420001' }).waitFor();
     const reveals = await harness.orchestrator.db.selectFrom('phone_reveals').select('actor').where('conversation_id', '=', 'conv-console-approve').execute();
     expect(reveals.map((r) => r.actor)).toEqual(['manager:dev-manager']);
     expect(await accessibilityProblems(page)).toEqual([]);
