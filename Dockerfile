@@ -7,7 +7,10 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY machines ./machines
 COPY migrations ./migrations
 COPY src ./src
-# Emits dist/src, dist/machines and dist/migrations (the migrator reads the compiled migrations at start-up).
+# The managers' console: bundled by esbuild into dist/console (scripts/build-console.mjs).
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/
+# Emits dist/src, dist/machines, dist/migrations and dist/console (the migrator reads the compiled migrations at start-up).
 RUN npm run build
 
 # ---- runtime: production dependencies only, on the image's own Node 22 ----

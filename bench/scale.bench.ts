@@ -24,10 +24,10 @@ import { cleanupStack, reportPath } from './lib/cleanup.js';
 import { startEmbedded } from './lib/embedded-pg.js';
 import { explainNewSessions, sequentialScans, type ScanFinding } from './lib/plan-check.js';
 import { writeSection } from './lib/report.js';
-import { generateConversations, generatedId, kindOf, planCopies, readTemplates, tableSizes, TEMPLATE_DEBTORS, waitForTemplates, type GenerationStep, type Template } from './lib/scale-data.js';
+import { generateConversations, generatedId, kindOf, makeTemplates, planCopies, tableSizes, TEMPLATE_DEBTORS, type GenerationStep, type Template } from './lib/scale-data.js';
 import { runSequential, type RequestSpec, type SequentialResult } from './lib/sequential-http.js';
 import { benchServiceEnv, startServiceProcess } from './lib/service.js';
-import { describeMachine, describeMachineLine, f0, f1, f2, positive, type MachineInfo } from './lib/stats.js';
+import { describeMachine, describeMachineLine, f0, f1, f2, positive, sizesFromEnv, type MachineInfo } from './lib/stats.js';
 
 const TEXT = 'Hi, I can pay 50 dollars next Friday. Is that ok?';
 /** Requests of each kind the plan probe sends. */
@@ -45,19 +45,9 @@ interface SizeResult {
   probe: { plans: number; scans: ScanFinding[] };
 }
 
-function sizesFromEnv(): number[] {
-  const text = process.env.BENCH_SCALE_SIZES ?? '10000,100000,1000000';
-  const sizes = text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
-    const value = Number(part.replace(/_/g, ''));
-    if (!Number.isInteger(value) || value < 100 || value > 10_000_000) throw new Error(`BENCH_SCALE_SIZES: not a size (100 … 10,000,000): ${part}`);
-    return value;
-  });
-  return [...new Set(sizes)].sort((a, b) => a - b);
-}
-
 async function main() {
   const settings = {
-    sizes: sizesFromEnv(),
+    sizes: sizesFromEnv('BENCH_SCALE_SIZES'),
     requests: positive('BENCH_SCALE_REQUESTS', 500),
     warmup: positive('BENCH_SCALE_WARMUP', 50),
     report: reportPath(),
@@ -171,26 +161,6 @@ async function main() {
   } finally {
     await cleanup();
   }
-}
-
-/** The template debtors text the real service (worker on); it drafts, sends and settles each conversation. */
-async function makeTemplates(env: Record<string, string>, admin: pg.Pool, token: string): Promise<Template[]> {
-  const service = await startServiceProcess(env);
-  try {
-    for (const debtor of TEMPLATE_DEBTORS) {
-      const res = await fetch(`${service.url}/orchestrate/sms-received`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ tenant_id: debtor.tenantId, phone_number: debtor.phone, content: debtor.text, message_id: `scale-template-${debtor.kind}` }),
-      });
-      if (res.status !== 202) throw new Error(`template ${debtor.kind}: ${res.status} ${await res.text()}`);
-    }
-    const { rows } = await admin.query<{ id: string }>(`select id from conversations where tenant_id = any($1)`, [TEMPLATE_DEBTORS.map((d) => d.tenantId)]);
-    await waitForTemplates(admin, rows.map((row) => row.id));
-  } finally {
-    await service.stop();
-  }
-  return readTemplates(admin);
 }
 
 /**

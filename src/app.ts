@@ -10,6 +10,8 @@ import { healthRouter, type DependencyInfo } from './http/health.routes.js';
 import { orchestrateRouter } from './http/orchestrate.routes.js';
 import { plansRouter } from './http/plans.routes.js';
 import { docsRouter } from './http/docs.routes.js';
+import { consoleApiRouter } from './http/console-api.routes.js';
+import { consoleRouter, type ConsoleOptions } from './http/console.routes.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { metricsAuth, metricsRouter } from './http/metrics.routes.js';
 import { ROUTES } from './http/routes.js';
@@ -42,6 +44,8 @@ export interface AppDeps {
   /** What POST /orchestrate/payment-plan-detected needs to judge a plan. */
   plans: PlanAssessmentDeps;
   clock: () => number;
+  /** The managers' console at /console: where its assets are, and the development sign-in (docs/console.md). */
+  console?: ConsoleOptions;
 }
 
 /** The HTTP app, without `listen`: main.ts serves it, supertest drives it. */
@@ -65,6 +69,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(metricsRouter(deps.metrics.registry, metricsAuth(deps.metricsToken, authenticateAndGuard)));
   // The document describes the API, not its data: it is served without a token, like /health.
   app.use(docsRouter(buildOpenApiDocument(ROUTES, { version: SERVICE_VERSION })));
+  // A page like /docs: served without a token; everything it shows comes from the API with the manager's token.
+  app.use(consoleRouter(deps.console));
 
   // The token first, then the body: a caller without a token gets a 401, never a 400 about its body.
   app.use(authenticate);
@@ -75,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(orchestrateRouter(deps));
   app.use(approvalsRouter(deps));
   app.use(plansRouter(deps));
+  app.use(consoleApiRouter(deps));
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger));

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { conversationMachine, createPlanDelays, createRoutingGuards, type ConversationMachine } from '../machines/conversation/conversation.machine.js';
 import { createApp } from './app.js';
+import { findConsoleAssets } from './http/console.routes.js';
 import type { Config } from './config.js';
 import type pg from 'pg';
 import { createDb, createPool, type Db, type PoolOptions } from './db/database.js';
@@ -276,11 +277,12 @@ export async function startOrchestrator(
         },
         plans: { db, collectionsMonitor: clients.services.collectionsMonitor, negotiation: config.negotiation, clock },
         clock,
+        console: { devSignIn: config.consoleDevSignIn ? { secret: config.jwtSecret, ...config.auth } : null },
       });
       ({ server, url } = await listen(app, config.port));
       closers.push(gracefulCloser(server));
       logger.info({ url }, 'orchestrator listening');
-      const banner = startupBanner({ url, config, simulators: simulators?.urls ?? null, drafter: drafter.name, worker: worker !== null });
+      const banner = startupBanner({ url, config, simulators: simulators?.urls ?? null, drafter: drafter.name, worker: worker !== null, consoleBuilt: findConsoleAssets() !== null });
       logger.info(banner.fields, banner.message);
     }
 
@@ -391,11 +393,16 @@ export function startupBanner(options: {
   simulators: Record<string, string> | null;
   drafter: string;
   worker: boolean;
+  /** Whether the console's assets are built (dist/console): the banner then names its page. */
+  consoleBuilt?: boolean;
 }) {
   const { url, config } = options;
   const database = describeDatabase(config);
+  // The page people open in a browser: the service listens on every interface, and `localhost` is what they type.
+  const consoleUrl = `${url.replace('//127.0.0.1:', '//localhost:')}/console`;
   const fields = {
     url,
+    console: options.consoleBuilt === false ? null : consoleUrl,
     docs: `${url}/docs`,
     openapi: `${url}/openapi.json`,
     tokens: 'npm run --silent token -- service | npm run --silent token -- manager <name>',
@@ -409,6 +416,7 @@ export function startupBanner(options: {
     : 'downstream services from their URLs (no simulators)';
   const message = [
     `ready at ${url}`,
+    options.consoleBuilt === false ? 'console not built (npm run build)' : `console ${consoleUrl}`,
     `docs ${url}/docs`,
     `tokens: npm run --silent token -- service, or -- manager <name>`,
     simulators,

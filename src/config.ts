@@ -55,7 +55,7 @@ function readOrNull(file: string): string | null {
   }
 }
 
-const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+export const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 /** Signs the token we send downstream; distinct from the inbound secret so a downstream service cannot replay it at us. */
 const DEV_OUTBOUND_JWT_SECRET = 'dev-only-outbound-secret-change-me-fedcba9876543210';
 
@@ -272,6 +272,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir: e.DATA_DIR,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     jwtSecret: e.JWT_SECRET ?? DEV_JWT_SECRET,
+    /** The console's "sign in as a development manager": only where the secret is the public development one, outside production. */
+    consoleDevSignIn: e.NODE_ENV !== 'production' && (e.JWT_SECRET ?? DEV_JWT_SECRET) === DEV_JWT_SECRET,
     jwtMaxAgeMs: e.JWT_MAX_AGE,
     /** Inbound tokens (docs/auth.md): HS256 with jwtSecret, RS256/ES256 from the key set; iss and aud when set. */
     auth: {

@@ -62,6 +62,25 @@ export function createLogger(options: { level: string; name?: string; destinatio
   );
 }
 
+/**
+ * Readable lines for a person at a terminal (`npm start`, `npm run dev`): pino-pretty, one line per entry,
+ * when stdout is a TTY and pino-pretty is installed (a development dependency: not in the production
+ * image). Anything else (a pipe, a file, a container's log collector) gets pino's JSON lines. Redaction
+ * happens before either.
+ */
+export async function terminalDestination(
+  stdout: { isTTY?: boolean } = process.stdout,
+  output?: NodeJS.WritableStream,
+): Promise<pino.DestinationStream | undefined> {
+  if (!stdout.isTTY) return undefined;
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return pretty({ colorize: output === undefined, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, sync: true, ...(output ? { destination: output } : {}) });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Last four digits only, for the rare place a number helps an operator (debug level). */
 export function maskPhone(phone: string): string {
   return phone.length <= 4 ? '****' : `***${phone.slice(-4)}`;

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { startServiceProcess } from './service.js';
 
 export interface Template {
   kind: string;
@@ -242,4 +243,24 @@ export async function tableSizes(admin: pg.Pool): Promise<Record<string, number>
     sizes[link.table] = Number(rows[0]!.n);
   }
   return sizes;
+}
+
+/** The template debtors text the real service (worker on); it drafts, sends and settles each conversation. */
+export async function makeTemplates(env: Record<string, string>, admin: pg.Pool, token: string, startTimeoutMs?: number): Promise<Template[]> {
+  const service = await startServiceProcess(env, startTimeoutMs);
+  try {
+    for (const debtor of TEMPLATE_DEBTORS) {
+      const res = await fetch(`${service.url}/orchestrate/sms-received`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant_id: debtor.tenantId, phone_number: debtor.phone, content: debtor.text, message_id: `scale-template-${debtor.kind}` }),
+      });
+      if (res.status !== 202) throw new Error(`template ${debtor.kind}: ${res.status} ${await res.text()}`);
+    }
+    const { rows } = await admin.query<{ id: string }>(`select id from conversations where tenant_id = any($1)`, [TEMPLATE_DEBTORS.map((d) => d.tenantId)]);
+    await waitForTemplates(admin, rows.map((row) => row.id));
+  } finally {
+    await service.stop();
+  }
+  return readTemplates(admin);
 }

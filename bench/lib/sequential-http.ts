@@ -6,9 +6,11 @@ import http from 'node:http';
 import { percentiles, type Percentiles } from './stats.js';
 
 export interface RequestSpec {
+  /** POST (the default) with a JSON body, or GET without one. */
+  method?: 'GET' | 'POST';
   path: string;
   headers: Record<string, string>;
-  body: unknown;
+  body?: unknown;
 }
 
 export interface SequentialResult {
@@ -24,9 +26,11 @@ export async function runSequential(baseUrl: string, count: number, request: (in
   try {
     for (let index = 0; index < count; index += 1) {
       const spec = request(index);
-      const body = JSON.stringify(spec.body);
+      const method = spec.method ?? 'POST';
+      const body = method === 'GET' ? '' : JSON.stringify(spec.body);
+      const headers = method === 'GET' ? spec.headers : { ...spec.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
       const started = performance.now();
-      const status = await post(new URL(spec.path, baseUrl), { ...spec.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body, agent);
+      const status = await send(method, new URL(spec.path, baseUrl), headers, body, agent);
       latencies.push(performance.now() - started);
       statuses[status] = (statuses[status] ?? 0) + 1;
     }
@@ -36,9 +40,9 @@ export async function runSequential(baseUrl: string, count: number, request: (in
   return { count, latencyMs: percentiles(latencies), statuses };
 }
 
-function post(url: URL, headers: Record<string, string>, body: string, agent: http.Agent): Promise<number> {
+function send(method: 'GET' | 'POST', url: URL, headers: Record<string, string>, body: string, agent: http.Agent): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers, agent }, (res) => {
+    const req = http.request(url, { method, headers, agent }, (res) => {
       res.on('data', () => {});
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);

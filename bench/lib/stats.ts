@@ -53,3 +53,14 @@ export async function describeMachine(admin: pg.Pool) {
 export function describeMachineLine(m: MachineInfo) {
   return `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${f1(m.memoryGb)} GiB memory, ${m.platform}, Node ${m.node}; load average at the start ${m.loadAverage.map(f2).join(' / ')} (1 / 5 / 15 min; the machine is shared).`;
 }
+
+/** Numbers of stored conversations to measure at, from a comma-separated variable (`10000,100000,1_000_000`), ascending. */
+export function sizesFromEnv(name: string, fallback = '10000,100000,1000000'): number[] {
+  const text = process.env[name] ?? fallback;
+  const sizes = text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    const value = Number(part.replace(/_/g, ''));
+    if (!Number.isInteger(value) || value < 100 || value > 10_000_000) throw new Error(`${name}: not a size (100 … 10,000,000): ${part}`);
+    return value;
+  });
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}

@@ -42,6 +42,39 @@ export function toMermaid(machine: AnyStateMachine): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The same states and edges as data, for the managers' console to draw with the current state highlighted:
+ * states by full path (`negotiating.awaitingConfirmation`, as stored), their parent, and the edges of
+ * `toMermaid` (root transitions from `anyState`).
+ */
+export interface MachineGraph {
+  initial: string | null;
+  states: Array<{ path: string; key: string; parent: string | null; initial: string | null; final: boolean }>;
+  edges: Array<{ from: string; to: string; label: string }>;
+}
+
+export function toGraph(machine: AnyStateMachine): MachineGraph {
+  const root = machine.root;
+  const pathOf = (node: AnyStateNode) => node.path.join('.');
+  const initialOf = (node: AnyStateNode) => {
+    const target = node.initial?.target?.[0] as AnyStateNode | undefined;
+    return target ? pathOf(target) : null;
+  };
+  const states = descendants(root).map((node) => ({
+    path: pathOf(node),
+    key: node.key,
+    parent: node.parent && node.parent !== root ? pathOf(node.parent) : null,
+    initial: children(node).length > 0 ? initialOf(node) : null,
+    final: node.type === 'final',
+  }));
+  const dotted = (id: string) => id.split('_').join('.');
+  const edges = [
+    ...descendants(root).flatMap((node) => edgesOf(node).map((edge) => ({ from: pathOf(node), to: dotted(edge.target), label: edge.label }))),
+    ...edgesOf(root).map((edge) => ({ from: ANY_STATE, to: dotted(edge.target), label: edge.label })),
+  ];
+  return { initial: initialOf(root), states, edges };
+}
+
 /** Mermaid ids are flat: a child state is `parent_child`, shown under its own name inside its parent's box. */
 function nodeId(node: AnyStateNode): string {
   return node.path.join('_');

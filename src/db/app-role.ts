@@ -26,6 +26,8 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly Privilege[]>> = 
   payment_plan_history: APPEND_ONLY,
   // A notification's key, written once when it was sent.
   effect_log: APPEND_ONLY,
+  // Who unmasked a debtor's number in the console.
+  phone_reveals: APPEND_ONLY,
   // Current pictures, updated by design (their words are kept by triggers: drafts, outbound_messages).
   conversations: MUTABLE,
   inbox: MUTABLE,

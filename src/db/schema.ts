@@ -208,6 +208,15 @@ export interface ContactPreferencesTable {
   updated_at: Timestamp;
 }
 
+/** Who unmasked a debtor's number (the console's reveal), and when. Append-only. */
+export interface PhoneRevealsTable {
+  id: Generated<string>;
+  conversation_id: string;
+  /** `<role>:<sub>` of the token, as in the audit trail. */
+  actor: string;
+  at: Timestamp;
+}
+
 export interface Database {
   conversations: ConversationsTable;
   inbox: InboxTable;
@@ -224,4 +233,5 @@ export interface Database {
   payment_plan_history: PaymentPlanHistoryTable;
   compliance_decisions: ComplianceDecisionsTable;
   contact_preferences: ContactPreferencesTable;
+  phone_reveals: PhoneRevealsTable;
 }

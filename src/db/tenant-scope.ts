@@ -36,6 +36,16 @@ export function withinScope<DB, TB extends keyof DB, O>(
   return query.where(inScope);
 }
 
+/** `withinScope` for a query that has the tenant id itself (the conversations table): a plain, indexable comparison. */
+export function tenantColumnWithinScope<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  scope: TenantScope,
+  tenantIdColumn: string,
+): SelectQueryBuilder<DB, TB, O> {
+  if (scope.all) return query;
+  return query.where(sql<SqlBool>`${sql.ref(tenantIdColumn)} = any(${[...scope.tenants]}::text[])`);
+}
+
 /** A tenant the caller names itself (in a body): outside the scope is a 403, which confirms nothing the caller did not say. */
 export function assertTenantInScope(scope: TenantScope, tenantId: string) {
   if (!includesTenant(scope, tenantId)) throw forbidden('forbidden_tenant', 'this token does not act for that tenant');

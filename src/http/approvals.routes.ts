@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { listApprovals } from '../db/drafts.repository.js';
 import type { Db } from '../db/database.js';
-import { badRequest } from '../errors.js';
-import { findUnsafeCharacter } from '../text/text.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import type { ConversationContext, InboundMessage } from '../../machines/conversation/conversation.types.js';
 import { newestInbound } from '../db/messages.repository.js';
 import { upgradeContext } from '../runtime/machine-snapshot.js';
@@ -17,7 +16,7 @@ export function approvalsRouter(deps: { db: Db }) {
   // Draft texts are for managers only.
   register(router, ROUTES.approvals, async (req, res) => {
     const query = parse(ROUTES.approvals.request.query, req.query);
-    const afterId = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const afterId = query.cursor ? decodeCursor(query.cursor, ['after']).after : undefined;
     const rows = await listApprovals(deps.db, { status: query.status, limit: query.limit, afterId, scope: principalOf(req).scope });
     const contexts = new Map(rows.map((row) => [row.conversation_id, upgradeContext(row.snapshot.context)]));
     const debtorMessages = await newestInbound(
@@ -47,7 +46,7 @@ export function approvalsRouter(deps: { db: Db }) {
         reviewer: row.reviewer,
         final_text: row.final_text,
       })),
-      next_cursor: rows.length === query.limit && last ? encodeCursor(last.id) : null,
+      next_cursor: rows.length === query.limit && last ? encodeCursor({ after: last.id }) : null,
     });
   });
 
@@ -62,19 +61,4 @@ function conversationSummary(context: ConversationContext, unanswered: readonly 
     sent_count: context.sentCount,
     language: context.draft?.language ?? null,
   };
-}
-
-function encodeCursor(id: string) {
-  return Buffer.from(JSON.stringify({ after: id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const { after } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    // A crafted cursor decodes to anything: the id goes into SQL, so it must be an id's length and valid text.
-    if (typeof after !== 'string' || after.length === 0 || after.length > 200 || findUnsafeCharacter(after)) throw new Error('shape');
-    return after;
-  } catch {
-    throw badRequest('the cursor is not one we gave out', [{ path: 'cursor', message: 'invalid' }]);
-  }
 }

@@ -4,7 +4,7 @@ import type { ConversationEvent, Language } from '../../machines/conversation/co
 import type { Db } from '../db/database.js';
 import { findApproval } from '../db/drafts.repository.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import { assertCompliant, type CompliancePolicy } from '../policies/compliance.js';
+import { checkOutgoingText, complianceViolation, type CompliancePolicy, type Violation } from '../policies/compliance.js';
 import type { ApplyResult, Runtime } from '../runtime/apply-event.js';
 import type { Principal } from './auth.js';
 import type { EventBody } from './schemas.js';
@@ -86,8 +86,8 @@ export async function decideApproval(
   }
   if (event.type === 'review.approved' || event.type === 'review.modified') {
     // What would go out: the manager's text, or the draft as it stands (a draft may be queued because it failed).
-    const language = await conversationLanguage(deps.db, approval.conversation_id);
-    assertCompliant(event.text ?? approval.text, language, deps.compliance);
+    const { violations } = await judgeManagerText(deps, approval.conversation_id, event.text ?? approval.text);
+    if (violations.length > 0) throw complianceViolation(violations);
   }
   try {
     return await apply();
@@ -108,6 +108,19 @@ async function seenBefore(db: Db, conversationId: string, idempotencyKey: string
     .where('idempotency_key', '=', idempotencyKey)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * The compliance checks a manager's text must pass before it goes to this conversation's debtor, in the
+ * debtor's language: what a decision enforces, and what the console shows while a manager types.
+ */
+export async function judgeManagerText(
+  deps: Pick<CommandDeps, 'db' | 'compliance'>,
+  conversationId: string,
+  text: string,
+): Promise<{ language: Language; violations: Violation[] }> {
+  const language = await conversationLanguage(deps.db, conversationId);
+  return { language, violations: checkOutgoingText(text, { language, policy: deps.compliance }) };
 }
 
 async function conversationLanguage(db: Db, conversationId: string): Promise<Language> {

@@ -7,7 +7,7 @@ import { capsUsed } from '../effects/send-gate.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
-import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
+import { toGraph, toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, topLevelState, upgradeContext } from '../runtime/machine-snapshot.js';
 import { withinScopeOnMismatch } from './conversation-identity.js';
 import { honourOptIn } from './opt-in.js';
@@ -169,6 +169,8 @@ export function machineRouter(machine: ConversationMachine) {
     states: Object.entries(machine.root.states).map(([name, node]) => ({ name, final: node.type === 'final' })),
     events: [...new Set(machine.root.events)].sort(),
     mermaid: toMermaid(machine),
+    /** States (full paths) and edges as data: what the console draws. */
+    graph: toGraph(machine),
     // A JSON definition createMachine (and Stately Studio) reads back: machines/conversation/conversation.definition.ts.
     definition: studioDefinition(machine),
   };

