@@ -116,7 +116,11 @@ export async function startOrchestrator(
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
-      const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const embedded = await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        port: config.embeddedPgPort,
+        onLeftover: (message) => logger.warn({ dataDir: config.dataDir }, message),
+      });
       logger.warn({ dataDir: config.dataDir, port: config.embeddedPgPort }, 'DATABASE_URL is not set: running an embedded PostgreSQL');
       closers.push(embedded.stop);
       databaseUrl = embedded.url;
