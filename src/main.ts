@@ -1,4 +1,3 @@
-import { startOrchestrator } from './composition.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { exitOnStartFailure, loadConfigOrExit } from './startup-errors.js';
@@ -6,6 +5,8 @@ import { exitOnStartFailure, loadConfigOrExit } from './startup-errors.js';
 /** Composition root: config → logger → everything else; drains on SIGTERM/SIGINT. */
 const config = loadConfigOrExit(() => loadConfig());
 const logger = createLogger({ level: config.logLevel });
+// Loaded once the configuration holds: a bad variable is reported at once, before the whole service loads.
+const { startOrchestrator } = await import('./composition.js');
 
 const orchestrator = await startOrchestrator(config, logger, { onLivenessLost: () => process.exit(1) }).catch((error: unknown) => exitOnStartFailure(error, config, logger));
 
