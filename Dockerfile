@@ -7,7 +7,9 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY machines ./machines
 COPY migrations ./migrations
 COPY src ./src
-# Emits dist/src, dist/machines and dist/migrations (the migrator reads the compiled migrations at start-up).
+COPY scripts/migrate.ts scripts/token.ts scripts/audit-verify.ts ./scripts/
+# Emits dist/src, dist/machines and dist/migrations (the migrator reads the compiled migrations at start-up),
+# and the release and operator commands: dist/scripts/migrate.js, token.js and audit-verify.js.
 RUN npm run build
 
 # ---- runtime: production dependencies only, on the image's own Node 22 ----
@@ -30,4 +32,6 @@ USER node
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The release step runs `node dist/scripts/migrate.js` (as the tables' owner) with this image before the new
+# version starts (docs/runbook.md, "Release").
 CMD ["node", "dist/src/main.js"]

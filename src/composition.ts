@@ -367,6 +367,9 @@ export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' 
  * The line a newcomer reads first: where the API is, how to get a token, where the docs and the simulators
  * are, which database and drafter are in use. Structured fields for machines, a readable message for people.
  */
+/** Compiled (the image, `npm start`), the compiled command: the image has no tsx, so no `npm run token`. */
+const TOKEN_COMMAND = import.meta.url.endsWith('.js') ? 'node dist/scripts/token.js' : 'npm run --silent token --';
+
 export function startupBanner(options: {
   url: string;
   config: Config;
@@ -380,7 +383,7 @@ export function startupBanner(options: {
     url,
     docs: `${url}/docs`,
     openapi: `${url}/openapi.json`,
-    tokens: 'npm run --silent token -- service | npm run --silent token -- manager <name>',
+    tokens: `${TOKEN_COMMAND} service | ${TOKEN_COMMAND} manager <name>`,
     simulators: options.simulators,
     database,
     drafter: options.drafter,
@@ -392,7 +395,7 @@ export function startupBanner(options: {
   const message = [
     `ready at ${url}`,
     `docs ${url}/docs`,
-    `tokens: npm run --silent token -- service, or -- manager <name>`,
+    `tokens: ${TOKEN_COMMAND} service, or ${TOKEN_COMMAND} manager <name>`,
     simulators,
     `database ${database}`,
     `drafter ${options.drafter}${options.worker ? ', worker in this process' : ', no worker in this process'}`,
