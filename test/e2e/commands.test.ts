@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import request from 'supertest';
 import { embeddedUrl, readPostmasterLock } from '../../src/db/embedded.js';
-import { runScript, spawnService, type ChildService } from '../helpers/child-process.js';
+import { freePort, runScript, spawnService, type ChildService } from '../helpers/child-process.js';
 import { waitFor } from '../helpers/orchestrator.js';
 
 /**
@@ -19,15 +18,6 @@ let dataDir: string;
 let service: ChildService | null = null;
 let env: Record<string, string>;
 const CONVERSATION = 'conv-commands-1';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const run = (script: string, args: string[] = [], extra: Record<string, string> = {}) => runScript(`scripts/${script}.ts`, args, { ...env, ...extra });
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jwt from 'jsonwebtoken';
 import pg from 'pg';
 import { runScript } from '../helpers/child-process.js';
+import { createEmptyDatabase } from '../helpers/database.js';
 
 /**
  * The image has Node and dist/, no tsx and no scripts/: its release step migrates with
@@ -13,25 +13,16 @@ import { runScript } from '../helpers/child-process.js';
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const database = `compiled_${randomBytes(6).toString('hex')}`;
-let admin: pg.Client;
+let database: Awaited<ReturnType<typeof createEmptyDatabase>>;
 let env: Record<string, string>;
-
-function withDatabase(url: string, name: string) {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-}
 
 beforeAll(async () => {
   const build = await runScript('node_modules/typescript/bin/tsc', ['-p', path.join(ROOT, 'tsconfig.build.json')], {}, { timeoutMs: 300_000 });
   expect(build).toMatchObject({ status: 0, stderr: '' });
-  admin = new pg.Client({ connectionString: process.env.ORCHESTRATOR_TEST_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`create database ${database}`);
+  database = await createEmptyDatabase('compiled');
   env = {
     NODE_ENV: 'production',
-    DATABASE_URL: withDatabase(process.env.ORCHESTRATOR_TEST_ADMIN_URL!, database),
+    DATABASE_URL: database.url,
     JWT_SECRET: 'compiled-secret-0123456789abcdef0123456789',
     OUTBOUND_JWT_SECRET: 'compiled-outbound-0123456789abcdef012345',
     CONVERSATION_ID_SECRET: 'compiled-ids-0123456789abcdef0123456789ab',
@@ -43,10 +34,7 @@ beforeAll(async () => {
   };
 }, 330_000);
 
-afterAll(async () => {
-  await admin.query(`drop database if exists ${database} with (force)`);
-  await admin.end();
-});
+afterAll(() => database.drop());
 
 describe('the compiled commands, as the image runs them', () => {
   it('when node dist/scripts/migrate.js runs on an empty database, then it applies every migration, and a second run finds nothing to do', async () => {

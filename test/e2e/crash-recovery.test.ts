@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer } from 'node:net';
 import request from 'supertest';
 import { signToken } from '../../src/http/auth.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
-import { spawnService, type ChildService } from '../helpers/child-process.js';
+import { freePort, spawnService, type ChildService } from '../helpers/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { TEST_JWT_SECRET, waitFor, waitForState } from '../helpers/orchestrator.js';
 
@@ -49,15 +48,6 @@ function start(entry: string, extra: Record<string, string> = {}) {
 async function state(conversationId: string) {
   const row = await testDb.db.selectFrom('conversations').select('state').where('id', '=', conversationId).executeTakeFirst();
   return row?.state;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const serviceToken = signToken(TEST_JWT_SECRET, 'service', 'sms-agent');

@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { isProcessRunning, readPostmasterLock } from '../../src/db/embedded.js';
-import { spawnService, type ChildService } from '../helpers/child-process.js';
+import { freePort, spawnService, type ChildService } from '../helpers/child-process.js';
 import { waitFor } from '../helpers/orchestrator.js';
 
 /**
@@ -22,15 +21,6 @@ afterAll(async () => {
   await service?.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('starting again after kill -9 on the embedded database', () => {
   it('when the service was killed (alone, or with its PostgreSQL), then each next start is ready and answers, saying what it did with the server left behind', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { createDb, createPool, type Db } from '../../src/db/database.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
+import { createEmptyDatabase } from '../helpers/database.js';
 
 /**
  * A database set up as Supabase sets one up, before our first migration: its API roles, and default
@@ -12,31 +12,13 @@ import { migrateDatabase } from '../../src/db/migrate.js';
  */
 
 const SCHEMAS = ['public', 'audit', 'orchestrator', 'graphile_worker'];
-const name = `supabase_${randomBytes(6).toString('hex')}`;
-let adminUrl: string;
+let database: Awaited<ReturnType<typeof createEmptyDatabase>>;
 let pool: pg.Pool;
 let db: Db;
 
-function withDatabase(url: string, database: string) {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function asAdmin(sqlText: string) {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sqlText);
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
-  adminUrl = process.env.ORCHESTRATOR_TEST_ADMIN_URL!;
-  await asAdmin(`create database ${name}`);
-  pool = createPool(withDatabase(adminUrl, name), { max: 4 });
+  database = await createEmptyDatabase('supabase');
+  pool = createPool(database.url, { max: 4 });
   db = createDb(pool);
   // Supabase's roles and grants (its initial schema), as the role that will migrate.
   for (const role of ['anon', 'authenticated', 'service_role']) {
@@ -51,7 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db.destroy();
-  await asAdmin(`drop database if exists ${name} with (force)`);
+  await database.drop();
 });
 
 /** Runs one statement as `anon` and rolls it back: the SQLSTATE it failed with, or 'allowed'. */
