@@ -363,13 +363,13 @@ export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' 
   }
 }
 
+/** Compiled (the image, `npm start`), the compiled command: the image has no tsx, so no `npm run token`. */
+const TOKEN_COMMAND = import.meta.url.endsWith('.js') ? 'node dist/scripts/token.js' : 'npm run --silent token --';
+
 /**
  * The line a newcomer reads first: where the API is, how to get a token, where the docs and the simulators
  * are, which database and drafter are in use. Structured fields for machines, a readable message for people.
  */
-/** Compiled (the image, `npm start`), the compiled command: the image has no tsx, so no `npm run token`. */
-const TOKEN_COMMAND = import.meta.url.endsWith('.js') ? 'node dist/scripts/token.js' : 'npm run --silent token --';
-
 export function startupBanner(options: {
   url: string;
   config: Config;
