@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runScript } from '../helpers/child-process.js';
 
 /**
  * The service started with one bad setting at a time, as an operator would start it: each is refused at
@@ -12,28 +11,8 @@ import { fileURLToPath } from 'node:url';
  * stack in the log.
  */
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Starts src/main.ts with these variables; resolves with its exit status and output. */
-function startMain(env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'info', SIMULATOR_BASE_PORT: '0', PORT: '0', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    // A start that hangs instead of failing is a failure of this test, not a timeout of jest's.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+/** Starts the service with these variables, as an operator would; a start that hangs instead of failing fails the test. */
+const startMain = (env: Record<string, string>) => runScript('src/main.ts', [], { SIMULATOR_BASE_PORT: '0', PORT: '0', ...env }, { timeoutMs: 90_000 });
 
 describe('bad configuration says so at once: one line, exit 2, no stack', () => {
   const fixtures = (async () => {
@@ -45,8 +24,9 @@ describe('bad configuration says so at once: one line, exit 2, no stack', () => 
     return { taken, takenPort: (taken.address() as { port: number }).port, dataDir };
   })();
   afterAll(async () => {
-    const { taken } = await fixtures;
+    const { taken, dataDir } = await fixtures;
     await new Promise<void>((resolve) => taken.close(() => resolve()));
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   type Fixtures = Awaited<typeof fixtures>;
