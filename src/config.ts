@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from './startup-errors.js';
 import { parseAmountToCents } from './negotiation/money.js';
 import { isTimeZone } from './negotiation/time-zones.js';
 import { DEFAULT_CONTACT_WINDOW } from './policies/contact-window.js';

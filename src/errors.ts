@@ -41,11 +41,3 @@ export class ServiceError extends AppError {
 export function isRetryable(error: unknown): boolean {
   return error instanceof AppError ? error.retryable : true;
 }
-
-/** A setting the operator must change (a variable, a directory, a port): reported in one line, exit status 2. */
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigurationError';
-  }
-}

