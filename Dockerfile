@@ -9,8 +9,9 @@ COPY migrations ./migrations
 COPY src ./src
 # The managers' console: bundled by esbuild into dist/console (scripts/build-console.mjs).
 COPY console ./console
-COPY scripts/build-console.mjs ./scripts/
-# Emits dist/src, dist/machines, dist/migrations and dist/console (the migrator reads the compiled migrations at start-up).
+COPY scripts/build-console.mjs scripts/migrate.ts scripts/token.ts scripts/audit-verify.ts ./scripts/
+# Emits dist/src, dist/machines and dist/migrations (the migrator reads the compiled migrations at start-up),
+# dist/console, and the release and operator commands: dist/scripts/migrate.js, token.js and audit-verify.js.
 RUN npm run build
 
 # ---- runtime: production dependencies only, on the image's own Node 22 ----
@@ -35,4 +36,6 @@ EXPOSE 8000
 # polling (Kubernetes ignores this line: use the probes in docs/runbook.md).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The release step runs `node dist/scripts/migrate.js` (as the tables' owner) with this image before the new
+# version starts (docs/runbook.md, "Release").
 CMD ["node", "dist/src/main.js"]

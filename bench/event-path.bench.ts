@@ -232,7 +232,7 @@ const MINIMAL_SQL = {
   audit: `insert into "transitions" ("conversation_id", "seq", "from_state", "to_state", "event_type", "event_id", "actor", "at", "prev_hash", "hash") values ($1, $2, 'drafting', 'drafting', 'sms.received', $3, 'bench', now(), null, $4)`,
   job: `select graphile_worker.add_job(identifier => 'bench_minimal'::text, payload => $1::json)`,
   /** The job as the service writes it since 2026-11-25: add_jobs without its NOTIFY (src/runtime/job-queue.ts). */
-  quietJob: `select public.add_jobs_quietly(array[row('bench_minimal', $1::json, null, now(), 25, null, 0, null)::graphile_worker.job_spec])`,
+  quietJob: `select orchestrator.add_jobs_quietly(array[row('bench_minimal', $1::json, null, now(), 25, null, 0, null)::graphile_worker.job_spec])`,
 };
 
 async function runRaw(options: {

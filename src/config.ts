@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigurationError } from './startup-errors.js';
 import { parseAmountToCents } from './negotiation/money.js';
 import { isTimeZone } from './negotiation/time-zones.js';
 import { DEFAULT_CONTACT_WINDOW } from './policies/contact-window.js';
@@ -18,13 +19,25 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * UNIT_MS[(match[2] ?? 'ms') as keyof typeof UNIT_MS];
 }
 
-const duration = (fallback: string) =>
+/** Positive unless `zero` says what 0 means (a timeout or SLA of 0 would fire at once). */
+const duration = (fallback: string, options: { zero?: 'allowed' } = {}) =>
   z
     .string()
     .default(fallback)
     .refine((value) => DURATION.test(value.trim()), 'expected a duration such as 36h, 4h, 30s or 1500ms')
-    .transform(parseDuration);
-const optionalUrl = z.url().optional();
+    .transform(parseDuration)
+    .refine((ms) => ms > 0 || options.zero === 'allowed', 'must be longer than 0');
+/** The services we call and the key set we fetch: http(s) only (a file: URL would read the local disk). */
+const optionalUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional();
+/** An empty value is a mistake, not port 0 (which would pick a random port). */
+const port = (fallback: number, min = 0) =>
+  z
+    .string()
+    .default(String(fallback))
+    .refine((value) => /^\d+$/.test(value.trim()), 'expected a port number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(65535));
+const isPostgresUrl = (value: string) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol);
 
 /**
  * The CA that signed the database server's certificate (a private one, as Supabase's): the PEM itself, or a
@@ -96,18 +109,18 @@ const DEV_AGENCY_NAME = 'Acme Recovery';
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    PORT: port(8000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    DATABASE_URL: z.string().optional(),
+    DATABASE_URL: z.string().refine(isPostgresUrl, 'expected a postgres:// or postgresql:// URL').optional(),
     /** The connection for workers and migrations when DATABASE_URL is a transaction-mode pooler (docs/architecture.md §5). */
-    DATABASE_DIRECT_URL: z.string().optional(),
+    DATABASE_DIRECT_URL: z.string().refine(isPostgresUrl, 'expected a postgres:// or postgresql:// URL').optional(),
     DATABASE_CA_CERT: caCertificate,
     DATA_DIR: z.string().default('.data'),
-    EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
+    EMBEDDED_PG_PORT: port(54329, 1),
     JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
     OUTBOUND_JWT_SECRET: z.string().min(32, 'OUTBOUND_JWT_SECRET must be at least 32 characters').optional(),
     OUTBOUND_JWT_AUDIENCE: z.string().min(1).optional(),
-    JWT_MAX_AGE: duration('24h').refine((ms) => ms > 0, 'JWT_MAX_AGE must be positive'),
+    JWT_MAX_AGE: duration('24h'),
     JWT_JWKS_URL: optionalUrl,
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).optional(),
@@ -182,12 +195,12 @@ const schema = z
     PLAN_AUTO_AGREE_MAX_WEEKS: z.coerce.number().int().min(0).max(104).default(4),
     PLAN_MANAGER_AFTER_FAILED: z.coerce.number().int().min(0).max(100).default(2),
     PLAN_MAX_COUNTER_RATIO: z.coerce.number().min(1).max(100).default(3),
-    PLAN_GRACE_PERIOD: duration('3d'),
+    PLAN_GRACE_PERIOD: duration('3d', { zero: 'allowed' }),
     PLAN_REMINDER_DAYS_BEFORE: z.coerce.number().int().min(0).max(30).default(2),
     PLAN_REMINDER_HOUR: z.coerce.number().int().min(8).max(20).default(10),
     CALLING_HOURS_START: z.coerce.number().int().min(0).max(23).default(8),
     CALLING_HOURS_END: z.coerce.number().int().min(1).max(24).default(21),
-    REPLY_WINDOW: duration('30m'),
+    REPLY_WINDOW: duration('30m', { zero: 'allowed' }),
     IDENTITY_CHECK: z.enum(['on_record', 'off']).default('on_record'),
     CAP_UNSOLICITED_PER_DAY: z.coerce.number().int().min(0).max(100).default(3),
     CAP_UNSOLICITED_PER_WEEK: z.coerce.number().int().min(0).max(100).default(7),
@@ -257,7 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-    throw new Error(`invalid configuration: ${problems}`);
+    throw new ConfigurationError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
   return Object.freeze({

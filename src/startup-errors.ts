@@ -1,14 +1,28 @@
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isProcessRunning, readPostmasterLock } from './db/postmaster.js';
 
 /**
- * Why the service could not start, in one line that names the cause and the fix. The usual ones: the port
- * is taken, the embedded database's directory is in use or left locked by a killed process, the `postgres`
- * user cannot enter the checkout (running as root from a 0700 directory), a variable is wrong.
+ * A setting the operator must change (a variable, a directory, a port; or a configuration that cannot work,
+ * found only once connected): one line, exit status 2, and a supervisor does not restart it in a loop.
+ */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/**
+ * Why the service (or a command) could not start, in one line that names the cause and the fix. The usual
+ * ones: the port is taken, the embedded database's directory is in use or left locked by a killed process,
+ * the `postgres` user cannot enter the checkout (running as root from a 0700 directory), a variable is wrong.
  */
 export function explainStartFailure(error: unknown, settings: { port: number; dataDir: string; embedded: boolean }): string {
+  if (error instanceof ConfigurationError) return error.message;
+  // What the socket said, under our own wrappers (a pool's `database_unavailable`).
+  while (error instanceof Error && typeof error.cause === 'object' && error.cause !== null) error = error.cause;
   const code = (error as { code?: string } | null)?.code;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = describeError(error);
   if (code === 'EADDRINUSE') {
     return `port ${portOf(message) ?? settings.port} is in use: another process listens there (a second orchestrator? its simulators on 8001-8003?); stop it, or set PORT / METRICS_PORT / SIMULATOR_BASE_PORT`;
   }
@@ -21,15 +35,17 @@ export function explainStartFailure(error: unknown, settings: { port: number; da
   if (code !== undefined && TLS_VERIFY_CODES.has(code)) {
     return `the database's TLS certificate could not be verified (${message}): set DATABASE_CA_CERT to the CA that signed it (Supabase's, from the project's database settings) and use sslmode=verify-full`;
   }
+  if (code === 'ENOTFOUND' && !settings.embedded) {
+    return `the host of DATABASE_URL was not found (${message}): check the URL`;
+  }
   if (settings.embedded && /postgres|initdb|database/i.test(message)) {
-    const pidFile = path.resolve(settings.dataDir, 'pg', 'postmaster.pid');
-    if (existsSync(pidFile)) {
-      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      return isRunning(pid)
-        ? `the embedded database in ${settings.dataDir} is in use by another PostgreSQL (pid ${pid}): another orchestrator runs on this DATA_DIR; stop it, or give this one its own DATA_DIR`
-        : `the embedded database in ${settings.dataDir} was left locked by a process that died (pid ${pid} is gone): remove ${pidFile} and start again`;
+    const lock = readPostmasterLock(settings.dataDir);
+    if (lock) {
+      return isProcessRunning(lock.pid)
+        ? `the embedded database in ${settings.dataDir} is in use by another PostgreSQL (pid ${lock.pid}): another orchestrator runs on this DATA_DIR; stop it, or give this one its own DATA_DIR`
+        : `the embedded database in ${settings.dataDir} was left locked by a process that died (pid ${lock.pid} is gone): remove ${lock.file} and start again`;
     }
-    return `the embedded database in ${settings.dataDir} did not start (${message}); delete ${settings.dataDir} to start from an empty database, or set DATABASE_URL`;
+    return `the embedded database in ${path.resolve(settings.dataDir)} did not start (${message}); delete ${settings.dataDir} to start from an empty database, or set DATABASE_URL`;
   }
   return message;
 }
@@ -43,44 +59,47 @@ const TLS_VERIFY_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
+
+/** An error's own words, never empty nor `undefined`: Node's connection errors (AggregateError) have no message. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.message) return error.message;
+    const inner = (error as { errors?: unknown[] }).errors?.[0];
+    if (inner !== undefined) return describeError(inner);
+    const code = (error as { code?: string }).code;
+    return code ? `${error.name} ${code}` : `${error.name} without a message`;
+  }
+  return error === undefined || error === null ? 'failed without saying why' : String(error);
+}
+
+/** 2 for what the operator must change (a variable, a directory, a port), 1 for anything else. */
+export const exitStatusOf = (error: unknown) => (error instanceof ConfigurationError ? 2 : 1);
+
 function portOf(message: string): string | null {
   return /:(\d+)\s*$/.exec(message)?.[1] ?? null;
 }
-
-function isRunning(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as { code?: string }).code === 'EPERM';
-  }
-}
-
-/**
- * The configuration cannot work, found only once connected (a worker behind a transaction-mode pooler): the
- * operator's to fix, like a bad variable, so it exits 2 and a supervisor does not restart it in a loop.
- */
-export class ConfigurationError extends Error {}
 
 /** A bad variable is the operator's to fix: one line naming it, no stack, exit 2. */
 export function loadConfigOrExit<T>(load: () => T): T {
   try {
     return load();
   } catch (error) {
-    process.stderr.write(`could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`could not start: ${describeError(error)}\n`);
     process.exit(2);
   }
 }
 
-/** The start failed: the cause and the fix on stderr and in the fatal log line, then exit 1 (2: the configuration cannot work). */
+/**
+ * The start failed: the cause and the fix on stderr and in the fatal log line, then exit 2 (configuration)
+ * or 1. The error itself (its stack) is logged only at debug level.
+ */
 export function exitOnStartFailure(
   error: unknown,
   config: { port: number; dataDir: string; databaseUrl?: string },
-  logger: { fatal(fields: object, message: string): void },
+  logger: { fatal(fields: object, message: string): void; isLevelEnabled?(level: string): boolean },
 ): never {
   const cause = explainStartFailure(error, { port: config.port, dataDir: config.dataDir, embedded: !config.databaseUrl });
-  logger.fatal({ err: error, cause }, 'could not start');
+  logger.fatal(logger.isLevelEnabled?.('debug') ? { err: error, cause } : { cause }, 'could not start');
   process.stderr.write(`could not start: ${cause}\n`);
-  process.exit(error instanceof ConfigurationError ? 2 : 1);
+  process.exit(exitStatusOf(error));
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { QUIET_ADD_JOBS_FUNCTION } from '../runtime/job-queue.js';
+import { HELPER_SCHEMA, QUIET_ADD_JOBS_FUNCTION } from '../runtime/job-queue.js';
 
 /**
  * Least privilege (docs/runbook.md, "The service's database role"). The tables' owner migrates; the running
@@ -47,6 +47,12 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly Privilege[]>> = 
 /** graphile-worker's queue: its functions and tables are used as the library needs (it deletes finished jobs). */
 const JOB_SCHEMA = 'graphile_worker';
 
+/**
+ * Supabase's REST roles. Its default privileges give them everything on what the migrating role creates in
+ * `public`; row-level security hides our rows from them, but not TRUNCATE. They keep nothing on ours.
+ */
+const API_ROLES = ['anon', 'authenticated'];
+
 /** Serialises concurrent grants (replicas starting together): Postgres fails concurrent GRANTs on one object. */
 const GRANT_LOCK = 7_201_312;
 
@@ -82,7 +88,9 @@ export async function grantAppRole(db: Db): Promise<'granted' | 'not_owner'> {
     await sql`grant usage, select on all sequences in schema ${sql.id(JOB_SCHEMA)} to ${role}`.execute(trx);
     await sql`grant execute on all functions in schema ${sql.id(JOB_SCHEMA)} to ${role}`.execute(trx);
     // Events write their jobs through it (job-queue.ts); granted by name, not left to PUBLIC's default.
+    await sql`grant usage on schema ${sql.id(HELPER_SCHEMA)} to ${role}`.execute(trx);
     await sql.raw(`grant execute on function ${QUIET_ADD_JOBS_FUNCTION} to ${APP_ROLE}`).execute(trx);
+    await revokeApiRoles(trx);
     // Every table of ours, and graphile-worker's own, has row-level security on: without a policy the role sees nothing.
     const { rows: secured } = await sql<{ schema: string; table: string }>`
       select n.nspname as schema, c.relname as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -93,4 +101,19 @@ export async function grantAppRole(db: Db): Promise<'granted' | 'not_owner'> {
     }
   });
   return 'granted';
+}
+
+/** Takes from Supabase's API roles, where they exist, every right on our tables and on their id sequences. */
+async function revokeApiRoles(db: Db) {
+  const { rows } = await sql<{ rolname: string }>`select rolname from pg_roles where rolname = any(${API_ROLES})`.execute(db);
+  if (rows.length === 0) return;
+  const roles = rows.map((row) => `"${row.rolname}"`).join(', ');
+  const tables = Object.keys(TABLE_PRIVILEGES);
+  const { rows: sequences } = await sql<{ name: string }>`
+    select s.oid::regclass::text as name from pg_class s
+      join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = s.oid and d.refclassid = 'pg_class'::regclass
+      join pg_class t on t.oid = d.refobjid
+     where s.relkind = 'S' and t.relnamespace = 'public'::regnamespace and t.relname = any(${tables})`.execute(db);
+  for (const table of tables) await sql.raw(`revoke all on "${table}" from ${roles}`).execute(db);
+  for (const { name } of sequences) await sql.raw(`revoke all on ${name} from ${roles}`).execute(db);
 }

@@ -97,8 +97,13 @@ export async function installJobQueue(pool: pg.Pool) {
  * simply calls `add_jobs` (notifying, as before) rather than guess.
  */
 const QUIET_ADD_JOBS = 'add_jobs_quietly';
+/**
+ * Our functions' schema: not `public`, which Supabase's REST API serves as RPCs to `anon` (migration
+ * 202612049001_api_roles). Only the owner and the service role (src/db/app-role.ts) may use it.
+ */
+export const HELPER_SCHEMA = 'orchestrator';
 /** Its signature, for grants (src/db/app-role.ts). */
-export const QUIET_ADD_JOBS_FUNCTION = `public.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`;
+export const QUIET_ADD_JOBS_FUNCTION = `${HELPER_SCHEMA}.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`;
 const QUIET_ADD_JOBS_LOCK = 7_201_313;
 
 async function installQuietAddJobs(pool: pg.Pool) {
@@ -110,11 +115,14 @@ async function installQuietAddJobs(pool: pg.Pool) {
     );
     if (rows[0]!.owner) {
       await client.query(quietAddJobsDefinition(rows[0]!.definition));
+      await client.query(`revoke all on function ${QUIET_ADD_JOBS_FUNCTION} from public`);
+      // Where versions before the helper schema installed it: a REST RPC on Supabase.
+      await client.query(`drop function if exists public.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`);
       return;
     }
     // A connection that does not own the queue (the service's own role) uses what the owner installed.
     const { rows: existing } = await client.query<{ installed: boolean }>('select to_regprocedure($1) is not null as installed', [QUIET_ADD_JOBS_FUNCTION]);
-    if (!existing[0]!.installed) throw new AppError('job_queue_not_installed', `public.${QUIET_ADD_JOBS} is missing: run the migrations as the owner`, 500, false);
+    if (!existing[0]!.installed) throw new AppError('job_queue_not_installed', `${HELPER_SCHEMA}.${QUIET_ADD_JOBS} is missing: run the migrations as the owner`, 500, false);
   });
 }
 
@@ -124,9 +132,9 @@ export function quietAddJobsDefinition(addJobs: string): string {
   const notification = /\n[ \t]*perform pg_notify\('jobs:insert',[^\n]*;[ \t]*(?=\n)/g;
   const found = addJobs.match(notification) ?? [];
   if (addJobs.split(header).length === 2 && found.length === 1) {
-    return addJobs.replace(notification, '').replace(header, `FUNCTION public.${QUIET_ADD_JOBS}(`);
+    return addJobs.replace(notification, '').replace(header, `FUNCTION ${HELPER_SCHEMA}.${QUIET_ADD_JOBS}(`);
   }
-  return `create or replace function public.${QUIET_ADD_JOBS}(specs graphile_worker.job_spec[], job_key_preserve_run_at boolean default false)
+  return `create or replace function ${HELPER_SCHEMA}.${QUIET_ADD_JOBS}(specs graphile_worker.job_spec[], job_key_preserve_run_at boolean default false)
     returns setof graphile_worker._private_jobs language sql as $$ select * from graphile_worker.add_jobs(specs, job_key_preserve_run_at) $$`;
 }
 
@@ -190,7 +198,7 @@ export function writeJobs(jobs: readonly JobSpec[], removedKeys: readonly string
     specs.length === 0
       ? sql`jobs as (select null as job where false)`
       : sql`jobs as (
-          select ${sql.id('public', QUIET_ADD_JOBS)}(array(
+          select ${sql.id(HELPER_SCHEMA, QUIET_ADD_JOBS)}(array(
             select row(x.identifier, x.payload, null, now() + x.delay_ms * interval '1 millisecond', x.max_attempts, x.job_key, x.priority, null)::graphile_worker.job_spec
               from json_to_recordset(${JSON.stringify(specs)}::json)
                 as x(identifier text, payload json, delay_ms bigint, max_attempts int, job_key text, priority int)

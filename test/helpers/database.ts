@@ -13,7 +13,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function withDatabase(url: string, database: string) {
+export function withDatabase(url: string, database: string) {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
@@ -70,5 +70,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await db.destroy();
       await withAdmin((client) => client.query(`drop database if exists ${name} with (force)`));
     },
+  };
+}
+
+/** A fresh, empty database (not migrated): for tests of what migrating does. */
+export async function createEmptyDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await withAdmin((client) => client.query(`create database ${name}`));
+  return {
+    url: withDatabase(adminUrl(), name),
+    drop: () => withAdmin((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
   };
 }

@@ -80,7 +80,7 @@ describe('the service database role (orchestrator_app)', () => {
     const { rows: routines } = await sql<{ routine_schema: string; privilege_type: string }>`
       select routine_schema, privilege_type from information_schema.role_routine_grants
        where grantee = ${APP_ROLE} and routine_name = 'add_jobs_quietly'`.execute(harness.testDb.db);
-    expect(routines).toEqual([{ routine_schema: 'public', privilege_type: 'EXECUTE' }]);
+    expect(routines).toEqual([{ routine_schema: 'orchestrator', privilege_type: 'EXECUTE' }]);
   });
 
   it('when the service runs as a member of the role, then it starts and a plan is offered, agreed, paid into; an approval is decided; a STOP opts out', async () => {

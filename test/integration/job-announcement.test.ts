@@ -57,12 +57,12 @@ describe('jobs written by events', () => {
   it('when installed, then add_jobs_quietly is graphile-worker’s add_jobs without the notification', async () => {
     const { rows } = await testDb.pool.query<{ original: string; quiet: string }>(`
       select pg_get_functiondef('graphile_worker.add_jobs(graphile_worker.job_spec[], boolean)'::regprocedure) as original,
-             pg_get_functiondef('public.add_jobs_quietly(graphile_worker.job_spec[], boolean)'::regprocedure) as quiet`);
+             pg_get_functiondef('orchestrator.add_jobs_quietly(graphile_worker.job_spec[], boolean)'::regprocedure) as quiet`);
     const { original, quiet } = rows[0]!;
     expect(original).toContain("pg_notify('jobs:insert'");
     expect(quiet).not.toContain('pg_notify');
     const lines = (text: string) => text.split('\n').filter((line) => !line.includes('pg_notify'));
-    expect(lines(quiet)).toEqual(lines(original).map((line) => line.replace('FUNCTION graphile_worker.add_jobs(', 'FUNCTION public.add_jobs_quietly(')));
+    expect(lines(quiet)).toEqual(lines(original).map((line) => line.replace('FUNCTION graphile_worker.add_jobs(', 'FUNCTION orchestrator.add_jobs_quietly(')));
   });
 
   it('when an event writes a job, then its statement announces nothing; the announcer tells the workers after commit, with the count', async () => {
@@ -84,7 +84,7 @@ describe('jobs written by events', () => {
 
   it('when graphile-worker’s add_jobs no longer looks as expected, then the quiet function calls it (notifying) rather than guess', () => {
     const known = 'CREATE OR REPLACE FUNCTION graphile_worker.add_jobs(specs x)\nAS $f$\nbegin\n  perform pg_notify(\'jobs:insert\', \'{}\');\n  return query select 1;\nend $f$';
-    expect(quietAddJobsDefinition(known)).toBe('CREATE OR REPLACE FUNCTION public.add_jobs_quietly(specs x)\nAS $f$\nbegin\n  return query select 1;\nend $f$');
+    expect(quietAddJobsDefinition(known)).toBe('CREATE OR REPLACE FUNCTION orchestrator.add_jobs_quietly(specs x)\nAS $f$\nbegin\n  return query select 1;\nend $f$');
     for (const changed of [known.replace(/\n.*pg_notify.*/, ''), known.replace('return query', "perform pg_notify('jobs:insert', '');\n  return query")]) {
       expect(quietAddJobsDefinition(changed)).toMatch(/language sql as \$\$ select \* from graphile_worker\.add_jobs\(specs, job_key_preserve_run_at\) \$\$/);
     }

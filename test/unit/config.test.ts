@@ -39,6 +39,22 @@ describe('config', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
   });
 
+  it('when a value is empty, zero where zero means nothing, or a URL of the wrong kind, then boot fails naming it', () => {
+    expect(() => loadConfig({ PORT: '' })).toThrow(/PORT: expected a port number/);
+    expect(() => loadConfig({ EMBEDDED_PG_PORT: '0' })).toThrow(/EMBEDDED_PG_PORT/);
+    for (const name of ['NO_REPLY_TIMEOUT', 'APPROVAL_SLA', 'SERVICE_TIMEOUT', 'OPENAI_TIMEOUT', 'WORKER_SWEEP_INTERVAL', 'JWT_MAX_AGE']) {
+      expect(() => loadConfig({ [name]: '0' })).toThrow(new RegExp(`${name}: must be longer than 0`));
+    }
+    // Zero means something here: no reply outside calling hours, no grace after a missed instalment.
+    expect(loadConfig({ REPLY_WINDOW: '0', PLAN_GRACE_PERIOD: '0' })).toMatchObject({ contactWindow: { replyWindowMs: 0 }, negotiation: { timers: { graceMs: 0 } } });
+    expect(() => loadConfig({ JWT_JWKS_URL: 'file:///etc/passwd' })).toThrow(/JWT_JWKS_URL: expected an http/);
+    expect(() => loadConfig({ COLLECTIONS_MONITOR_URL: 'ftp://cm' })).toThrow(/COLLECTIONS_MONITOR_URL: expected an http/);
+    expect(() => loadConfig({ OPENAI_BASE_URL: 'javascript:alert(1)' })).toThrow(/OPENAI_BASE_URL/);
+    expect(() => loadConfig({ DATABASE_URL: 'not-a-url' })).toThrow(/DATABASE_URL: expected a postgres/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://db/x' })).toThrow(/DATABASE_URL/);
+    expect(loadConfig({ DATABASE_URL: 'postgresql://u:p@db:6543/postgres?sslmode=require', PORT: ' 8080 ' })).toMatchObject({ port: 8080 });
+  });
+
   it('when production lacks a database or a service URL, then boot fails instead of falling back to local stand-ins', () => {
     const secret = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), OUTBOUND_JWT_SECRET: 'y'.repeat(32), CONVERSATION_ID_SECRET: 'z'.repeat(32), AGENCY_NAME: 'Midwest Recovery' };
     const urls = { COLLECTIONS_MONITOR_URL: 'http://cm:8001', SMS_AGENT_URL: 'http://sms:8002', NOTIFICATION_SERVICE_URL: 'http://ns:8003' };
