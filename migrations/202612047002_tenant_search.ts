@@ -11,7 +11,10 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     do $$
     begin
-      create extension if not exists pg_trgm;
+      -- Its own schema, as Supabase keeps extensions: in public its functions would be PostgREST RPCs that
+      -- PUBLIC may execute (docs/runbook.md, "Supabase's API roles").
+      create schema if not exists extensions;
+      create extension if not exists pg_trgm with schema extensions;
     exception when others then
       raise notice 'pg_trgm is not available (%): GET /v1/conversations?q= scans', sqlerrm;
     end

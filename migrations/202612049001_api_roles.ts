@@ -18,7 +18,7 @@ const API_ROLES = ['anon', 'authenticated'];
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`create schema if not exists orchestrator`.execute(db);
   await sql`revoke all on schema orchestrator from public`.execute(db);
-  for (const name of ['refuse_audit_change', 'refuse_words_change']) {
+  for (const name of ['refuse_audit_change', 'refuse_words_change', 'refuse_conversation_owner_change']) {
     await sql`alter function ${sql.raw(`public.${name}()`)} set schema orchestrator`.execute(db);
     await sql`revoke all on function ${sql.raw(`orchestrator.${name}()`)} from public`.execute(db);
   }
