@@ -31,18 +31,10 @@ export async function deliverSms(
   if (!first) {
     const earlier = await db.selectFrom('outbound_messages').selectAll().where('idempotency_key', '=', message.key).executeTakeFirstOrThrow();
     if (earlier.status === 'accepted') return { smsId: earlier.sms_agent_id! };
-    const since = earlier.first_attempt_at.getTime() - RECONCILE_SKEW_MS;
-    const history = await smsAgent.history(message.phone, signal);
-    // Identical texts are common (templates): a message already claimed by another of ours is not this one.
-    const claimed = await claimedSmsIds(db, message.conversationId);
-    const found = history.find(
-      (sms) =>
-        sms.direction === 'outbound' && sms.content === message.text && Date.parse(sms.createdAt) >= since && !claimed.has(sms.id),
-    );
+    const found = await reconcile(db, smsAgent, message, earlier.first_attempt_at, signal);
     if (found) {
-      await markAccepted(db, message.key, found.id);
       logger.warn({ conversationId: message.conversationId, key: message.key }, 'earlier send found at the SMS Agent; not sent again');
-      return { smsId: found.id };
+      return { smsId: found };
     }
     await db
       .updateTable('outbound_messages')
@@ -56,15 +48,39 @@ export async function deliverSms(
   return { smsId: id };
 }
 
-async function claimedSmsIds(db: Db, conversationId: string) {
-  const rows = await db
-    .selectFrom('outbound_messages')
-    .select('sms_agent_id')
-    .where('conversation_id', '=', conversationId)
-    .where('sms_agent_id', 'is not', null)
-    .execute();
-  return new Set(rows.map((row) => row.sms_agent_id!));
+/**
+ * An earlier try whose outcome is unknown: is its text in the agent's history? A candidate is an outbound text
+ * with the same words, no older than the first try (minus clock skew), sent for this conversation when the
+ * history says which (`conversation_id`, which we send with every text), and claimed by none of our rows in
+ * any conversation or tenant (identical template texts are common). The claim itself is guarded by the unique
+ * index on `sms_agent_id`: of two retries reaching for one text, one gets it and the other sends its own.
+ */
+async function reconcile(db: Db, smsAgent: SmsAgent, message: { key: string; conversationId: string; phone: string; text: string }, firstAttemptAt: Date, signal?: AbortSignal) {
+  const since = firstAttemptAt.getTime() - RECONCILE_SKEW_MS;
+  const history = await smsAgent.history(message.phone, signal);
+  const candidates = history.filter(
+    (sms) =>
+      sms.direction === 'outbound' &&
+      sms.content === message.text &&
+      Date.parse(sms.createdAt) >= since &&
+      (sms.conversationId == null || sms.conversationId === message.conversationId),
+  );
+  if (candidates.length === 0) return null;
+  const claimed = new Set(
+    (await db.selectFrom('outbound_messages').select('sms_agent_id').where('sms_agent_id', 'in', candidates.map((sms) => sms.id)).execute()).map((row) => row.sms_agent_id),
+  );
+  const found = candidates.find((sms) => !claimed.has(sms.id));
+  if (!found) return null;
+  try {
+    await markAccepted(db, message.key, found.id);
+  } catch (error) {
+    if ((error as { code?: string }).code === UNIQUE_VIOLATION) return null; // another row claimed it meanwhile
+    throw error;
+  }
+  return found.id;
 }
+
+const UNIQUE_VIOLATION = '23505';
 
 async function markAccepted(db: Db, key: string, smsAgentId: string) {
   await db
