@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.js';
+import type { Db, DbOrTrx } from '../db/database.js';
 import type { OutboundKind } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { SmsAgent } from './ports.js';
@@ -88,4 +88,24 @@ async function markAccepted(db: Db, key: string, smsAgentId: string) {
     .set({ status: 'accepted', sms_agent_id: smsAgentId, updated_at: sql`now()` })
     .where('idempotency_key', '=', key)
     .execute();
+}
+
+/**
+ * Has this tenant had a text of ours reach this number (any of its conversations)? The first-text notice is
+ * decided per (tenant, number) from our own records: the SMS Agent's history of a number mixes every tenant's
+ * texts and cannot tell them apart. Only texts the agent accepted count, and not an opt-out confirmation
+ * (it carries no notice): in doubt the full notice goes again, which is never wrong.
+ */
+export async function tenantTextedNumber(db: DbOrTrx, tenantId: string, phone: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('outbound_messages as o')
+    .innerJoin('conversations as c', 'c.id', 'o.conversation_id')
+    .select(sql<number>`1`.as('one'))
+    .where('c.tenant_id', '=', tenantId)
+    .where('c.phone', '=', phone)
+    .where('o.status', '=', 'accepted')
+    .where('o.kind', '!=', 'confirmation')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
