@@ -318,6 +318,7 @@ function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker
   return {
     machine: runtime.machine,
     isLive: runtime.isLive,
+    whileLive: runtime.whileLive,
     remembers: runtime.remembers,
     async apply(envelope) {
       const stop = metrics.eventSeconds.startTimer({ source });

@@ -29,10 +29,24 @@ export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string):
   return rows[0]!.opted_out;
 }
 
+/**
+ * A hand-off to a number and a new opt-out of that number exclude each other (docs/architecture.md §4): the
+ * hand-off holds this transaction lock shared from its last opt-out check until the SMS Agent has answered;
+ * recording an opt-out takes it alone, so it commits (and is acknowledged) before that check or after the
+ * text has left, never in between.
+ */
+const numberLockKey = (phone: string) => sql`hashtextextended(${`opt-out:${canonical(phone)}`}, 0)`;
+
+/** Inside the hand-off's transaction: waits for any opt-out of the number being recorded, then holds it off. */
+export async function holdNumberForSend(trx: DbOrTrx, phone: string) {
+  await sql`select pg_advisory_xact_lock_shared(${numberLockKey(phone)})`.execute(trx);
+}
+
 /** The debtor's STOP, for the tenant of the conversation that heard it. */
 export async function recordOptOut(db: DbOrTrx, phone: string, conversationId: string) {
-  await sql`insert into opt_outs (tenant_id, phone, conversation_id)
-            select tenant_id, ${canonical(phone)}, id from conversations where id = ${conversationId}
+  await sql`with held as (select pg_advisory_xact_lock(${numberLockKey(phone)}))
+            insert into opt_outs (tenant_id, phone, conversation_id)
+            select tenant_id, ${canonical(phone)}, id from conversations, held where id = ${conversationId}
             on conflict (tenant_id, phone, source) do nothing`.execute(db);
 }
 
@@ -54,13 +68,14 @@ export async function findDebtorOptOut(db: DbOrTrx, conversationId: string, phon
  */
 export async function addSuppression(db: DbOrTrx, entry: { phone: string; tenants: readonly string[] | null; addedBy: string; reason: string | null }) {
   const tenants = entry.tenants ?? [null];
-  const inserted = await db
-    .insertInto('opt_outs')
-    .values(tenants.map((tenant) => ({ tenant_id: tenant, phone: canonical(entry.phone), conversation_id: null, source: 'manager' as const, added_by: entry.addedBy, reason: entry.reason })))
-    .onConflict((oc) => oc.columns(['tenant_id', 'phone', 'source']).doNothing())
-    .returning('phone')
-    .execute();
-  return inserted.length > 0;
+  const { rows } = await sql<{ phone: string }>`
+    with held as (select pg_advisory_xact_lock(${numberLockKey(entry.phone)}))
+    insert into opt_outs (tenant_id, phone, conversation_id, source, added_by, reason)
+    select tenant, ${canonical(entry.phone)}, null, 'manager', ${entry.addedBy}, ${entry.reason}
+      from unnest(${tenants}::text[]) as tenant, held
+    on conflict (tenant_id, phone, source) do nothing
+    returning phone`.execute(db);
+  return rows.length > 0;
 }
 
 /**

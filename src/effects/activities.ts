@@ -7,7 +7,6 @@ import { newestInbound } from '../db/messages.repository.js';
 import { findDebtorOptOut } from '../db/opt-outs.repository.js';
 import { countBrokenPlans } from '../db/payment-plans.repository.js';
 import { DEFAULT_NEGOTIATION, debtorPlanFacts, missedText, negotiate, reminderText, type NegotiationSettings } from '../negotiation/index.js';
-import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
@@ -17,7 +16,7 @@ import { identityOf, identityRequestText, type Identity } from '../policies/iden
 import { detectContactPreference } from '../policies/contact-preferences.js';
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
 import { checkSend, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
-import { deliverSms, tenantTextedNumber } from './sms-delivery.js';
+import { deliverSms, optedOutError, tenantTextedNumber } from './sms-delivery.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
 
 type NotificationContent = Parameters<NotificationService['send']>[0];
@@ -178,7 +177,7 @@ export function createActivities(deps: EffectDeps): Activities {
         inReplyTo: input.inReplyTo ?? null,
         kind: 'reply',
       });
-      if (!verdict.allowed && verdict.optedOut) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
+      if (!verdict.allowed && verdict.optedOut) throw optedOutError();
       if (!verdict.allowed) {
         logger.info({ conversationId: input.conversationId, notBefore: verdict.notBefore }, 'send deferred by the send-time gate');
         return { deferredUntil: verdict.notBefore.toISOString(), reason: verdict.detail };
@@ -187,6 +186,7 @@ export function createActivities(deps: EffectDeps): Activities {
         { db, smsAgent: services.smsAgent, logger },
         { key: input.messageKey, conversationId: input.conversationId, phone: input.phone, text: input.text },
         context.signal,
+        context.whileLive,
       );
       logger.info({ conversationId: input.conversationId, smsId }, 'sms handed to the SMS Agent');
       return { smsId };

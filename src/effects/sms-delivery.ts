@@ -1,7 +1,10 @@
 import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/database.js';
 import type { OutboundKind } from '../db/schema.js';
+import { holdNumberForSend, isOptedOut } from '../db/opt-outs.repository.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { LiveFence } from '../runtime/worker.js';
 import type { SmsAgent } from './ports.js';
 
 /** How far back an SMS Agent timestamp may lie before our first attempt and still be that attempt (clock skew). */
@@ -19,6 +22,8 @@ export async function deliverSms(
   deps: { db: Db; smsAgent: SmsAgent; logger: Logger },
   message: { key: string; conversationId: string; phone: string; text: string; kind?: OutboundKind },
   signal?: AbortSignal,
+  /** The invoke's fence (ActivityContext.whileLive): a send a STOP stopped is not handed off. */
+  fence?: LiveFence,
 ): Promise<{ smsId: string }> {
   const { db, smsAgent, logger } = deps;
   // The common case, a first attempt, claims the key in one round trip; only a key already there is read.
@@ -43,10 +48,24 @@ export async function deliverSms(
       .execute();
   }
 
-  const { id } = await smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
-  await markAccepted(db, message.key, id);
-  return { smsId: id };
+  const handOff = async (conn: DbOrTrx) => {
+    const { id } = await smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
+    await markAccepted(conn, message.key, id);
+    return { smsId: id };
+  };
+  if (!fence) return handOff(db);
+  // The last check and the request are one step with respect to a STOP: the conversation is held (a STOP of
+  // its own waits, or has already stopped the send) and so is the number (a new opt-out of it waits, or is seen).
+  const outcome = await fence(async (trx) => {
+    await holdNumberForSend(trx, message.phone);
+    if (await isOptedOut(trx, { conversationId: message.conversationId }, message.phone)) throw optedOutError();
+    return handOff(trx);
+  });
+  if (!outcome.live) throw new AppError('send_stopped', 'the conversation moved on before the hand-off; nothing was sent', 409, false);
+  return outcome.value;
 }
+
+export const optedOutError = () => new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
 
 /**
  * An earlier try whose outcome is unknown: is its text in the agent's history? A candidate is an outbound text
@@ -82,7 +101,7 @@ async function reconcile(db: Db, smsAgent: SmsAgent, message: { key: string; con
 
 const UNIQUE_VIOLATION = '23505';
 
-async function markAccepted(db: Db, key: string, smsAgentId: string) {
+async function markAccepted(db: DbOrTrx, key: string, smsAgentId: string) {
   await db
     .updateTable('outbound_messages')
     .set({ status: 'accepted', sms_agent_id: smsAgentId, updated_at: sql`now()` })

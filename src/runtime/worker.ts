@@ -7,6 +7,7 @@ import { isRetryable } from '../errors.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from '../metrics.js';
 import type { Runtime } from './apply-event.js';
+import type { Trx } from '../db/database.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
 import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload } from './job-queue.js';
@@ -20,7 +21,15 @@ import type { EffectAction } from './projections.js';
 export interface ActivityContext {
   /** Aborted when the worker shuts down; pass it to every call that can wait. */
   signal: AbortSignal;
+  /**
+   * Runs `work` only while this invoke is still the live one, holding the conversation so that an event which
+   * would stop it (a STOP) waits until `work` is done: the send's hand-off runs in it (docs/architecture.md §4).
+   */
+  whileLive?: LiveFence;
 }
+
+/** See ActivityContext.whileLive: `{ live: false }` when the invoke was stopped and `work` did not run. */
+export type LiveFence = <T>(work: (trx: Trx) => Promise<T>) => Promise<{ live: true; value: T } | { live: false }>;
 /**
  * The implementations of the machine's invoked actors, by `src`, typed from the machine itself: an actor
  * without an activity, or an activity whose input or output differs from its actor's, fails the type check.
@@ -48,6 +57,8 @@ export interface WorkerDeps {
   concurrency: number;
   /** How often an invoke is tried (on retryable errors) before its error is fed to the machine. */
   invokeMaxAttempts?: number;
+  /** Hand-offs that may hold a connection at once (each holds one while the SMS Agent answers); default: a quarter of the pool. */
+  handOffSlots?: number;
   /** Told how every job run ended and how long it took (metrics). */
   observeJob?: (task: string, outcome: JobOutcome, seconds: number) => void;
   /** How often to look for jobs left locked by a worker process that died. */
@@ -75,9 +86,12 @@ function requestIdOf(raw: unknown): string | undefined {
 }
 
 export function createTaskList(
-  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob'> & { concurrency?: number },
+  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob' | 'handOffSlots'> & { concurrency?: number },
 ): TaskList {
   const { runtime, activities, effects, logger } = deps;
+  // A hand-off holds a pooled connection while the SMS Agent answers: bounded, so that a hanging agent
+  // cannot take the whole pool from the API and the other jobs; the rest wait in memory.
+  const handOffSlot = limiter(deps.handOffSlots ?? DEFAULT_HAND_OFF_SLOTS);
   /**
    * Every job runs in the context of the request that caused it: its log lines carry that request id (the
    * logger's mixin), the events it applies pass it on to the jobs they schedule, and its calls to our services
@@ -128,7 +142,8 @@ export function createTaskList(
       const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
       let output: unknown;
       try {
-        output = await activity(job.input, { signal: signalOf(helpers) });
+        const whileLive: LiveFence = (work) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work));
+        output = await activity(job.input, { signal: signalOf(helpers), whileLive });
       } catch (error) {
         // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final.
         const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
@@ -213,7 +228,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   runner = await run({
     pgPool: deps.pool,
     concurrency: deps.concurrency,
-    taskList: createTaskList(deps),
+    taskList: createTaskList({ ...deps, handOffSlots: deps.handOffSlots ?? Math.max(1, Math.floor((deps.pool.options.max ?? 10) / 4)) }),
     events,
     noHandleSignals: true,
     pollInterval: 1_000,
@@ -261,6 +276,25 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
  */
 export function batching(concurrency: number) {
   return { localQueue: { size: concurrency }, completeJobBatchDelay: 0, failJobBatchDelay: 0 };
+}
+
+const DEFAULT_HAND_OFF_SLOTS = 5;
+
+/** Runs at most `slots` tasks at once; the others wait their turn in memory, in order. */
+function limiter(slots: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running < slots) running += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve)); // the finishing task hands its slot over
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
 }
 
 /** A pool may lock its first job a moment before its liveness session is named; give it this long. */
