@@ -226,6 +226,7 @@ export async function startOrchestrator(
         logger,
         concurrency: config.worker.concurrency,
         sweepIntervalMs: config.worker.sweepIntervalMs,
+        sendRetryWindowMs: config.worker.sendRetryWindowMs,
         onLivenessLost: options.onLivenessLost,
         invokeMaxAttempts: options.invokeMaxAttempts,
         observeJob: (task, outcome, seconds) => {

@@ -3,14 +3,15 @@ import os from 'node:os';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
-import { isRetryable } from '../errors.js';
+import { isRetryable, ServiceError } from '../errors.js';
+import { SMS_AGENT } from '../effects/clients/sms-agent.client.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from '../metrics.js';
 import type { Runtime } from './apply-event.js';
 import type { Trx } from '../db/database.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
-import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload } from './job-queue.js';
+import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload, type InvokePayload } from './job-queue.js';
 import type { EffectAction } from './projections.js';
 
 /**
@@ -57,6 +58,8 @@ export interface WorkerDeps {
   concurrency: number;
   /** How often an invoke is tried (on retryable errors) before its error is fed to the machine. */
   invokeMaxAttempts?: number;
+  /** How long a send waits out an SMS Agent outage (from its first failure) before it fails for staff; default 15 min. */
+  sendRetryWindowMs?: number;
   /** Hand-offs that may hold a connection at once (each holds one while the SMS Agent answers); default: a quarter of the pool. */
   handOffSlots?: number;
   /** Told how every job run ended and how long it took (metrics). */
@@ -86,7 +89,9 @@ function requestIdOf(raw: unknown): string | undefined {
 }
 
 export function createTaskList(
-  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob' | 'handOffSlots'> & { concurrency?: number },
+  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob' | 'handOffSlots' | 'sendRetryWindowMs'> & {
+    concurrency?: number;
+  },
 ): TaskList {
   const { runtime, activities, effects, logger } = deps;
   // A hand-off holds a pooled connection while the SMS Agent answers: bounded, so that a hanging agent
@@ -148,7 +153,16 @@ export function createTaskList(
         // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final.
         const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
         const code = (error as { code?: string }).code ?? 'error';
-        if (isRetryable(error) && helpers.job.attempts < maxAttempts) {
+        const waitingOut = outageRetry(job, error, Date.now(), deps.sendRetryWindowMs ?? DEFAULT_SEND_RETRY_WINDOW_MS);
+        if (waitingOut) {
+          // Put back as a new job on the durable timer (the same token: its result still counts); the tries it
+          // spends while the agent is down count against the window, not the attempts.
+          const { runAt, payload } = waitingOut;
+          await helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: jobPriority('invoke', payload), jobKey: `outage:${job.token}` });
+          log.warn({ conversationId: job.conversationId, src: job.src, retry: payload.outageRetries, runAt, code }, 'send waits out an SMS Agent outage');
+          return;
+        }
+        if (isRetryable(error) && helpers.job.attempts < maxAttempts && !isOutage(job, error)) {
           log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
           throw error;
         }
@@ -279,6 +293,31 @@ export function batching(concurrency: number) {
 }
 
 const DEFAULT_HAND_OFF_SLOTS = 5;
+
+/** How long a send waits out an SMS Agent outage before it fails (SEND_RETRY_WINDOW). */
+export const DEFAULT_SEND_RETRY_WINDOW_MS = 15 * 60_000;
+/** Waits between a send's tries while the SMS Agent is down: doubling from 2 s, at most a minute. */
+const OUTAGE_BACKOFF_MS = { first: 2_000, max: 60_000 };
+
+/**
+ * A send the SMS Agent could not take (down, 5xx, 408/429, timeout, breaker open, unreachable) is an outage
+ * to wait out: the text is not lost, only late. Drafting and other calls keep their counted attempts.
+ */
+function isOutage(job: InvokePayload, error: unknown) {
+  return job.src === 'sendSms' && error instanceof ServiceError && error.service === SMS_AGENT && error.retryable;
+}
+
+/** When an outage is still inside the window: the payload of the next try and when it runs; null otherwise. */
+export function outageRetry(job: InvokePayload, error: unknown, now: number, windowMs: number): { runAt: Date; payload: InvokePayload } | null {
+  if (!isOutage(job, error)) return null;
+  const since = job.outageSince ? Date.parse(job.outageSince) : now;
+  if (now - since >= windowMs) return null;
+  const retries = (job.outageRetries ?? 0) + 1;
+  const wait = Math.min(OUTAGE_BACKOFF_MS.max, OUTAGE_BACKOFF_MS.first * 2 ** (retries - 1));
+  // Never past the window's end by more than the last wait: the try at the end decides.
+  const runAt = new Date(Math.min(now + wait, since + windowMs));
+  return { runAt, payload: { ...job, outageSince: new Date(since).toISOString(), outageRetries: retries } };
+}
 
 /** Runs at most `slots` tasks at once; the others wait their turn in memory, in order. */
 function limiter(slots: number) {
