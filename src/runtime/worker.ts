@@ -150,7 +150,8 @@ export function createTaskList(
         const whileLive: LiveFence = (work) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work));
         output = await activity(job.input, { signal: signalOf(helpers), whileLive });
       } catch (error) {
-        // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final.
+        // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final,
+        // except while the SMS Agent is down: that is waited out for the retry window.
         const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
         const code = (error as { code?: string }).code ?? 'error';
         const waitingOut = outageRetry(job, error, Date.now(), deps.sendRetryWindowMs ?? DEFAULT_SEND_RETRY_WINDOW_MS);
@@ -159,10 +160,10 @@ export function createTaskList(
           // spends while the agent is down count against the window, not the attempts.
           const { runAt, payload } = waitingOut;
           await helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: jobPriority('invoke', payload), jobKey: `outage:${job.token}` });
-          log.warn({ conversationId: job.conversationId, src: job.src, retry: payload.outageRetries, runAt, code }, 'send waits out an SMS Agent outage');
+          log.warn({ conversationId: job.conversationId, src: job.src, retry: payload.outageRetries, runAt, code }, 'invoke waits out an SMS Agent outage');
           return;
         }
-        if (isRetryable(error) && helpers.job.attempts < maxAttempts && !isOutage(job, error)) {
+        if (isRetryable(error) && helpers.job.attempts < maxAttempts && !isOutage(error)) {
           log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
           throw error;
         }
@@ -300,16 +301,17 @@ export const DEFAULT_SEND_RETRY_WINDOW_MS = 15 * 60_000;
 const OUTAGE_BACKOFF_MS = { first: 2_000, max: 60_000 };
 
 /**
- * A send the SMS Agent could not take (down, 5xx, 408/429, timeout, breaker open, unreachable) is an outage
- * to wait out: the text is not lost, only late. Drafting and other calls keep their counted attempts.
+ * An invoke the SMS Agent could not serve (down, 5xx, 408/429, timeout, breaker open, unreachable): the send
+ * itself, or the drafter's read of the thread's history. An outage to wait out: the reply is not lost, only
+ * late. Other failures (the model, the Collections Monitor) keep their counted attempts.
  */
-function isOutage(job: InvokePayload, error: unknown) {
-  return job.src === 'sendSms' && error instanceof ServiceError && error.service === SMS_AGENT && error.retryable;
+function isOutage(error: unknown) {
+  return error instanceof ServiceError && error.service === SMS_AGENT && error.retryable;
 }
 
 /** When an outage is still inside the window: the payload of the next try and when it runs; null otherwise. */
 export function outageRetry(job: InvokePayload, error: unknown, now: number, windowMs: number): { runAt: Date; payload: InvokePayload } | null {
-  if (!isOutage(job, error)) return null;
+  if (!isOutage(error)) return null;
   const since = job.outageSince ? Date.parse(job.outageSince) : now;
   if (now - since >= windowMs) return null;
   const retries = (job.outageRetries ?? 0) + 1;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createServiceClients } from '../../src/effects/clients/index.js';
 import { deliverSms } from '../../src/effects/sms-delivery.js';
 import type { SmsAgent } from '../../src/effects/ports.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
+import { testServiceClients } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /**
@@ -19,13 +19,7 @@ const logger = createLogger({ level: 'silent' });
 beforeAll(async () => {
   testDb = await createTestDatabase();
   simulators = await startSimulators({ basePort: 0, logger });
-  const clients = createServiceClients({
-    urls: simulators.urls,
-    timeoutMs: 1_000,
-    token: () => 'test-token',
-    logger,
-    resilience: { backoffInitialMs: 5, backoffMaxMs: 10, breakerThreshold: 1_000 },
-  });
+  const clients = testServiceClients(simulators, logger);
   smsAgent = clients.services.smsAgent;
 });
 afterAll(async () => {

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { sql } from 'kysely';
 import type { JobHelpers } from 'graphile-worker';
 import { createActivities, createEffects } from '../../src/effects/activities.js';
-import { createServiceClients } from '../../src/effects/clients/index.js';
 import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js';
 import { createLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/apply-event.js';
@@ -10,6 +9,7 @@ import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { createTaskList } from '../../src/runtime/worker.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
 import { testRuntime } from '../helpers/runtime.js';
+import { testServiceClients } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuedJobs } from '../helpers/jobs.js';
 
@@ -28,13 +28,7 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   const logger = createLogger({ level: 'silent' });
   simulators = await startSimulators({ basePort: 0, logger });
-  const clients = createServiceClients({
-    urls: simulators.urls,
-    timeoutMs: 300,
-    token: () => 'test-token',
-    logger,
-    resilience: { backoffInitialMs: 5, backoffMaxMs: 10, breakerThreshold: 1_000 },
-  });
+  const clients = testServiceClients(simulators, logger);
   runtime = testRuntime(testDb.db);
   const deps = { db: testDb.db, services: clients.services, drafter: createRulesDrafter(), logger, managersRecipient: 'managers' };
   activities = createActivities(deps);
