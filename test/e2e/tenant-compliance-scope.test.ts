@@ -67,9 +67,13 @@ describe('whose opt-out', () => {
     const known = await request(harness.url).post('/v1/compliance/suppressions').set(scopedA).send({ phone_number: phone }).expect(201);
     const fresh = await request(harness.url).post('/v1/compliance/suppressions').set(scopedA).send({ phone_number: '+15550911004' }).expect(201);
     expect(known.body).toEqual({ ...fresh.body, phone_number: phone });
-    // Nor does the list show tenant B's opt-out to tenant A's manager.
+    // Nor does the list show tenant B's opt-out to tenant A's manager; it shows A's own suppressions, by tenant.
     const listed = await request(harness.url).get('/v1/compliance/suppressions').set(scopedA).expect(200);
     expect(listed.body.items.map((item: { phone_number: string; conversation_id: string | null }) => item.conversation_id)).not.toContain(b);
+    expect(listed.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ phone_number: phone, tenant_id: 'tenant-scope-a3', source: 'manager', added_by: 'amy' })]));
+    // A tenant outside the token's scope cannot be named.
+    const refused = await request(harness.url).post('/v1/compliance/suppressions').set(scopedA).send({ phone_number: phone, tenant_id: 'tenant-scope-b3' }).expect(403);
+    expect(refused.body.error.code).toBe('forbidden_tenant');
   });
 });
 
