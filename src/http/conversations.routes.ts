@@ -9,7 +9,7 @@ import type { ConversationMachine } from '../../machines/conversation/conversati
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
 import { toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, topLevelState, upgradeContext } from '../runtime/machine-snapshot.js';
-import { honourOptIn } from './opt-in.js';
+import { honourConsentKeywords } from './opt-in.js';
 import { planView } from './plan-view.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
 import { assertConversationMatches } from './conversation-identity.js';
@@ -54,7 +54,7 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
     });
     if (body.type === 'sms.received' && !result.duplicate) {
       const phone = create?.phone ?? (async () => (await loadConversation(deps.db, id, principal.scope)).phone);
-      await honourOptIn(deps.db, { conversationId: id, phone, text: body.text });
+      await honourConsentKeywords(deps.db, { conversationId: id, phone, text: body.text });
     }
     sendApplied(res, result);
   });

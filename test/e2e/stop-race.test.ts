@@ -77,4 +77,25 @@ describe('a STOP racing an approval', () => {
     process.stdout.write(`stop race: ${ROUNDS} rounds, ${sent.length} approved texts reached the SMS Agent, ${late.length} of them after the STOP's 202\n`);
     expect(late.map((sms) => ({ to: sms.to, msAfter: sms.receivedAtMs - stopAcknowledgedAt.get(rounds.find((r) => r.phone === sms.to)!.id)! }))).toEqual([]);
   }, 240_000);
+
+  it("when a STOP comes in another conversation of the tenant with that number, then from our 202 on the first conversation's approved text does not go", async () => {
+    const phone = '+15550939999';
+    const other = { n: -1, id: 'conv-stop-other-a', phone };
+    await inbound(other, 'I lost my job last month', 'other-a-hello');
+    await waitForState(harness.orchestrator, other.id, ['pendingApproval']);
+    const item = (await request(harness.url).get('/v1/approvals?status=pending&limit=200').set(manager()).expect(200)).body.items.find(
+      (entry: PendingApproval) => entry.conversation_id === other.id,
+    ) as PendingApproval;
+
+    // The other conversation's drafter is slow to read the STOP (its tenant read waits): the 202 must not wait for it.
+    harness.orchestrator.simulators!.monitor.setResponseDelay(3_000);
+    await inbound({ n: -2, id: 'conv-stop-other-b', phone }, 'STOP', 'other-b-stop');
+    const acknowledged = Date.now();
+    await request(harness.url).post('/orchestrate/approve-response').set(manager()).send({ response_queue_id: item.response_queue_id, action: 'approve' }).expect(202);
+    const settled = await waitForState(harness.orchestrator, other.id, ['failed', 'awaitingReply'], 30_000);
+    const texts = harness.orchestrator.simulators!.sms.sent.filter((sms) => sms.to === phone && !/unsubscribed/.test(sms.body) && sms.receivedAtMs > acknowledged);
+    expect(texts).toEqual([]);
+    expect(settled).toBe('failed'); // the send met the opt-out
+    harness.orchestrator.simulators!.monitor.setResponseDelay(0);
+  });
 });
