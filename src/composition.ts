@@ -237,6 +237,7 @@ export async function startOrchestrator(
         logger,
         concurrency: config.worker.concurrency,
         sweepIntervalMs: config.worker.sweepIntervalMs,
+        sendRetryWindowMs: config.worker.sendRetryWindowMs,
         onLivenessLost: options.onLivenessLost,
         invokeMaxAttempts: options.invokeMaxAttempts,
         observeJob: (task, outcome, seconds) => {
@@ -346,6 +347,7 @@ function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker
   return {
     machine: runtime.machine,
     isLive: runtime.isLive,
+    whileLive: runtime.whileLive,
     remembers: runtime.remembers,
     async apply(envelope) {
       const stop = metrics.eventSeconds.startTimer({ source });

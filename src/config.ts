@@ -146,6 +146,8 @@ const schema = z
       .transform((value) => value === '1' || value === 'true'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(DEFAULT_WORKER_CONCURRENCY),
     WORKER_SWEEP_INTERVAL: duration('10s'),
+    /** How long a send waits out an SMS Agent outage before the conversation fails for staff. */
+    SEND_RETRY_WINDOW: duration('15m'),
     /** Conversations a process remembers as it last wrote them, to skip a read per event (0: off; unset: see composition). */
     CONVERSATION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).optional(),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
@@ -312,7 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     routing: { autoSendAbove: e.AUTO_SEND_ABOVE, reviewAtLeast: e.REVIEW_AT_LEAST },
     timers: { noReplyMs: e.NO_REPLY_TIMEOUT, approvalSlaMs: e.APPROVAL_SLA },
-    worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY, sweepIntervalMs: e.WORKER_SWEEP_INTERVAL },
+    worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY, sweepIntervalMs: e.WORKER_SWEEP_INTERVAL, sendRetryWindowMs: e.SEND_RETRY_WINDOW },
     conversationCacheSize: e.CONVERSATION_CACHE_SIZE,
     managersRecipient: e.MANAGERS_RECIPIENT,
     compliance: {

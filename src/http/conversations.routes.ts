@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { Db } from '../db/database.js';
-import { findOptOut } from '../db/opt-outs.repository.js';
+import { isOptedOut } from '../db/opt-outs.repository.js';
 import { findContactPreference } from '../db/contact-preferences.repository.js';
 import { assertConversationInScope, assertTenantInScope, withinScope, type TenantScope } from '../db/tenant-scope.js';
 import { capsUsed } from '../effects/send-gate.js';
@@ -10,7 +10,7 @@ import { studioDefinition } from '../../machines/conversation/conversation.defin
 import { toGraph, toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, topLevelState, upgradeContext } from '../runtime/machine-snapshot.js';
 import { withinScopeOnMismatch } from './conversation-identity.js';
-import { honourOptIn } from './opt-in.js';
+import { honourConsentKeywords } from './opt-in.js';
 import { planView } from './plan-view.js';
 import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
 import { principalOf } from './auth.js';
@@ -55,7 +55,7 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
     );
     if (body.type === 'sms.received' && !result.duplicate) {
       const phone = create?.phone ?? (async () => (await loadConversation(deps.db, id, principal.scope)).phone);
-      await honourOptIn(deps.db, { conversationId: id, phone, text: body.text });
+      await honourConsentKeywords(deps.db, { conversationId: id, phone, text: body.text });
     }
     sendApplied(res, result);
   });
@@ -133,10 +133,10 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
 
 /** What the send-time gate knows of this conversation: an opt-out on its number, a held-back text, the last decision. */
 async function complianceState(db: Db, row: ConversationRow, now: number) {
-  const [optOut, preference, caps, last] = await Promise.all([
-    findOptOut(db, row.phone),
+  const [optedOut, preference, caps, last] = await Promise.all([
+    isOptedOut(db, row.tenant_id, row.phone),
     findContactPreference(db, row.phone),
-    capsUsed(db, row.phone, now),
+    capsUsed(db, row.tenant_id, row.phone, now),
     db
       .selectFrom('compliance_decisions')
       .select(['rule', 'decision', 'detail', 'at'])
@@ -145,7 +145,7 @@ async function complianceState(db: Db, row: ConversationRow, now: number) {
       .executeTakeFirst(),
   ]);
   return {
-    opted_out: optOut !== undefined,
+    opted_out: optedOut,
     /** A manager confirmed the number (a number on the tenant's record needs no confirmation; see identity). */
     identity_verified: row.snapshot.context.identityVerified ?? false,
     caps_used: caps,

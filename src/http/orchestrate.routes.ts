@@ -13,7 +13,7 @@ import { actorOf, decideApproval, newIdempotencyKey, sendApplied, type CommandDe
 import { derivedConversationId, withinScopeOnMismatch } from './conversation-identity.js';
 import { describeConversation, loadConversation } from './conversations.routes.js';
 import { topLevelState } from '../runtime/machine-snapshot.js';
-import { honourOptIn } from './opt-in.js';
+import { honourConsentKeywords } from './opt-in.js';
 import { planView } from './plan-view.js';
 import { register, ROUTES } from './routes.js';
 import { idempotencyKey } from './schemas.js';
@@ -54,7 +54,7 @@ export function orchestrateRouter(deps: CommandDeps & { machine: ConversationMac
         ifNotAccepted: 'record',
       }),
     );
-    if (!result.duplicate) await honourOptIn(deps.db, { conversationId: result.conversationId, phone: body.phone_number, text: body.content });
+    if (!result.duplicate) await honourConsentKeywords(deps.db, { conversationId: result.conversationId, phone: body.phone_number, text: body.content });
     sendApplied(res, result, { workflow_id: result.conversationId });
   });
 

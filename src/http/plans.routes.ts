@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import { listOpenEscalations } from '../db/escalations.repository.js';
 import { addSuppression, listSuppressions } from '../db/opt-outs.repository.js';
 import { listPlans } from '../db/payment-plans.repository.js';
+import { assertTenantInScope } from '../db/tenant-scope.js';
 import { principalOf } from './auth.js';
 import { register, ROUTES } from './routes.js';
 import { parse } from './validate.js';
@@ -40,6 +41,7 @@ export function plansRouter(deps: { db: Db }) {
     res.json({
       items: rows.map((row) => ({
         phone_number: row.phone,
+        tenant_id: row.tenant_id,
         source: row.source,
         conversation_id: row.conversation_id,
         added_by: row.added_by,
@@ -49,10 +51,15 @@ export function plansRouter(deps: { db: Db }) {
     });
   });
 
-  // Any manager may suppress a number, whatever its scope: not texting a number is always allowed (an opt-out holds across tenants).
+  // Any manager may suppress a number for the tenants it acts for: the one it names, else all of its scope (an
+  // all-tenant token: every tenant). `created` says only whether that scope had it already, so the answer
+  // reveals nothing about other tenants (docs/compliance.md, "Whose opt-out").
   register(router, ROUTES.addSuppression, async (req, res) => {
     const body = parse(ROUTES.addSuppression.request.body, req.body);
-    const created = await addSuppression(deps.db, { phone: body.phone_number, addedBy: principalOf(req).subject, reason: body.reason ?? null });
+    const { scope, subject } = principalOf(req);
+    if (body.tenant_id !== undefined) assertTenantInScope(scope, body.tenant_id);
+    const tenants = body.tenant_id !== undefined ? [body.tenant_id] : scope.all ? null : scope.tenants;
+    const created = await addSuppression(deps.db, { phone: body.phone_number, tenants, addedBy: subject, reason: body.reason ?? null });
     res.status(created ? 201 : 200).json({ phone_number: body.phone_number, suppressed: true, created });
   });
 

@@ -202,7 +202,7 @@ export const approvalsQuery = z.object({
 export const idempotencyKey = callerKey;
 
 /** A manager's suppression: the number is opted out for every conversation until an explicit opt-in. */
-export const suppressionBody = z.object({ phone_number: phone, reason: z.string().trim().min(1).max(500).optional() });
+export const suppressionBody = z.object({ phone_number: phone, tenant_id: id.optional(), reason: z.string().trim().min(1).max(500).optional() });
 export const suppressionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 /** `true`/`false` (or `1`/`0`) in a query string. */

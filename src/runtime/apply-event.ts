@@ -80,6 +80,12 @@ export interface Runtime {
   apply(envelope: EventEnvelope): Promise<ApplyResult>;
   /** Is this invoke or timer still the live one of its conversation (read without a lock: a hint for workers)? */
   isLive(conversationId: string, origin: NonNullable<EventEnvelope['origin']>): Promise<boolean>;
+  /**
+   * Runs `work` in a transaction that holds the conversation's row (FOR SHARE) while this invoke or timer is
+   * the live one: an event that would move the conversation (a STOP) waits until `work` is done, so it cannot
+   * commit, and be acknowledged, in the middle. `work` is not run when the origin is no longer live.
+   */
+  whileLive<T>(conversationId: string, origin: NonNullable<EventEnvelope['origin']>, work: (trx: Trx) => Promise<T>): Promise<{ live: true; value: T } | { live: false }>;
   /** Does this process remember writing the conversation (then it exists)? A hint that saves readers a lookup. */
   remembers(conversationId: string): boolean;
   readonly machine: ConversationMachine;
@@ -490,7 +496,14 @@ export function createRuntime(deps: {
     return row !== undefined && isLive(row.live_effects as unknown as LiveEffects, origin);
   }
 
-  return { apply, isLive: isLiveNow, remembers: (id) => recent?.has(id) ?? false, machine };
+  const whileLive: Runtime['whileLive'] = (conversationId, origin, work) =>
+    db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).forShare().executeTakeFirst();
+      if (!row || !isLive(row.live_effects as unknown as LiveEffects, origin)) return { live: false as const };
+      return { live: true as const, value: await work(trx) };
+    });
+
+  return { apply, isLive: isLiveNow, whileLive, remembers: (id) => recent?.has(id) ?? false, machine };
 }
 
 /** Each microstep is one transition: an audit row, then its actions as work. Returns the last snapshot. */

@@ -31,6 +31,9 @@ export const invokePayload = z.object({
   input: z.unknown(),
   token: z.string().min(1),
   requestId,
+  /** A send waiting out an SMS Agent outage: when its first failure was (ISO), and how often it was put back. */
+  outageSince: z.string().datetime().optional(),
+  outageRetries: z.number().int().min(0).optional(),
 });
 export type InvokePayload = z.infer<typeof invokePayload>;
 

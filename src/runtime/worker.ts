@@ -3,14 +3,16 @@ import os from 'node:os';
 import { EventEmitter, setMaxListeners } from 'node:events';
 import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
-import { isRetryable } from '../errors.js';
+import { isRetryable, ServiceError } from '../errors.js';
+import { SMS_AGENT } from '../effects/clients/sms-agent.client.js';
 import { ConfigurationError } from '../startup-errors.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from '../metrics.js';
 import type { Runtime } from './apply-event.js';
+import type { Trx } from '../db/database.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
-import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload } from './job-queue.js';
+import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload, type InvokePayload } from './job-queue.js';
 import type { EffectAction } from './projections.js';
 
 /**
@@ -21,7 +23,15 @@ import type { EffectAction } from './projections.js';
 export interface ActivityContext {
   /** Aborted when the worker shuts down; pass it to every call that can wait. */
   signal: AbortSignal;
+  /**
+   * Runs `work` only while this invoke is still the live one, holding the conversation so that an event which
+   * would stop it (a STOP) waits until `work` is done: the send's hand-off runs in it (docs/architecture.md §4).
+   */
+  whileLive?: LiveFence;
 }
+
+/** See ActivityContext.whileLive: `{ live: false }` when the invoke was stopped and `work` did not run. */
+export type LiveFence = <T>(work: (trx: Trx) => Promise<T>) => Promise<{ live: true; value: T } | { live: false }>;
 /**
  * The implementations of the machine's invoked actors, by `src`, typed from the machine itself: an actor
  * without an activity, or an activity whose input or output differs from its actor's, fails the type check.
@@ -49,6 +59,10 @@ export interface WorkerDeps {
   concurrency: number;
   /** How often an invoke is tried (on retryable errors) before its error is fed to the machine. */
   invokeMaxAttempts?: number;
+  /** How long a send waits out an SMS Agent outage (from its first failure) before it fails for staff; default 15 min. */
+  sendRetryWindowMs?: number;
+  /** Hand-offs that may hold a connection at once (each holds one while the SMS Agent answers); default: a quarter of the pool. */
+  handOffSlots?: number;
   /** Told how every job run ended and how long it took (metrics). */
   observeJob?: (task: string, outcome: JobOutcome, seconds: number) => void;
   /** How often to look for jobs left locked by a worker process that died. */
@@ -85,9 +99,14 @@ function requestIdOf(raw: unknown): string | undefined {
 }
 
 export function createTaskList(
-  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob'> & { concurrency?: number },
+  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob' | 'handOffSlots' | 'sendRetryWindowMs'> & {
+    concurrency?: number;
+  },
 ): TaskList {
   const { runtime, activities, effects, logger } = deps;
+  // A hand-off holds a pooled connection while the SMS Agent answers: bounded, so that a hanging agent
+  // cannot take the whole pool from the API and the other jobs; the rest wait in memory.
+  const handOffSlot = limiter(deps.handOffSlots ?? DEFAULT_HAND_OFF_SLOTS);
   /**
    * Every job runs in the context of the request that caused it: its log lines carry that request id (the
    * logger's mixin), the events it applies pass it on to the jobs they schedule, and its calls to our services
@@ -138,12 +157,23 @@ export function createTaskList(
       const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
       let output: unknown;
       try {
-        output = await activity(job.input, { signal: signalOf(helpers) });
+        const whileLive: LiveFence = (work) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work));
+        output = await activity(job.input, { signal: signalOf(helpers), whileLive });
       } catch (error) {
-        // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final.
+        // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final,
+        // except while the SMS Agent is down: that is waited out for the retry window.
         const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
         const code = (error as { code?: string }).code ?? 'error';
-        if (isRetryable(error) && helpers.job.attempts < maxAttempts) {
+        const waitingOut = outageRetry(job, error, Date.now(), deps.sendRetryWindowMs ?? DEFAULT_SEND_RETRY_WINDOW_MS);
+        if (waitingOut) {
+          // Put back as a new job on the durable timer (the same token: its result still counts); the tries it
+          // spends while the agent is down count against the window, not the attempts.
+          const { runAt, payload } = waitingOut;
+          await helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: jobPriority('invoke', payload), jobKey: `outage:${job.token}` });
+          log.warn({ conversationId: job.conversationId, src: job.src, retry: payload.outageRetries, runAt, code }, 'invoke waits out an SMS Agent outage');
+          return;
+        }
+        if (isRetryable(error) && helpers.job.attempts < maxAttempts && !isOutage(error)) {
           log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
           throw error;
         }
@@ -242,7 +272,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     runner = await run({
       pgPool: deps.pool,
       concurrency: deps.concurrency,
-      taskList: createTaskList(deps),
+      taskList: createTaskList({ ...deps, handOffSlots: deps.handOffSlots ?? Math.max(1, Math.floor((deps.pool.options.max ?? 10) / 4)) }),
       events,
       noHandleSignals: true,
       pollInterval: 1_000,
@@ -359,6 +389,51 @@ export const WORKER_STALE_MS = 60_000;
  */
 export function batching(concurrency: number) {
   return { localQueue: { size: concurrency }, completeJobBatchDelay: 0, failJobBatchDelay: 0 };
+}
+
+const DEFAULT_HAND_OFF_SLOTS = 5;
+
+/** How long a send waits out an SMS Agent outage before it fails (SEND_RETRY_WINDOW). */
+export const DEFAULT_SEND_RETRY_WINDOW_MS = 15 * 60_000;
+/** Waits between a send's tries while the SMS Agent is down: doubling from 2 s, at most a minute. */
+const OUTAGE_BACKOFF_MS = { first: 2_000, max: 60_000 };
+
+/**
+ * An invoke the SMS Agent could not serve (down, 5xx, 408/429, timeout, breaker open, unreachable): the send
+ * itself, or the drafter's read of the thread's history. An outage to wait out: the reply is not lost, only
+ * late. Other failures (the model, the Collections Monitor) keep their counted attempts.
+ */
+function isOutage(error: unknown) {
+  return error instanceof ServiceError && error.service === SMS_AGENT && error.retryable;
+}
+
+/** When an outage is still inside the window: the payload of the next try and when it runs; null otherwise. */
+export function outageRetry(job: InvokePayload, error: unknown, now: number, windowMs: number): { runAt: Date; payload: InvokePayload } | null {
+  if (!isOutage(error)) return null;
+  const since = job.outageSince ? Date.parse(job.outageSince) : now;
+  if (now - since >= windowMs) return null;
+  const retries = (job.outageRetries ?? 0) + 1;
+  const wait = Math.min(OUTAGE_BACKOFF_MS.max, OUTAGE_BACKOFF_MS.first * 2 ** (retries - 1));
+  // Never past the window's end by more than the last wait: the try at the end decides.
+  const runAt = new Date(Math.min(now + wait, since + windowMs));
+  return { runAt, payload: { ...job, outageSince: new Date(since).toISOString(), outageRetries: retries } };
+}
+
+/** Runs at most `slots` tasks at once; the others wait their turn in memory, in order. */
+function limiter(slots: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running < slots) running += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve)); // the finishing task hands its slot over
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
 }
 
 /** A pool may lock its first job a moment before its liveness session is named; give it this long. */

@@ -32,8 +32,9 @@ describe('opt-outs that hold', () => {
     // The confirmation names the sender and says nothing else.
     expect(textsTo('+15550003000')[0]).toBe('Acme Recovery: you have been unsubscribed and will receive no more texts from us.');
 
-    const second = await inbound('tenant-stop-b', '15550003000', 'Hi, what is my balance?', 'stop-2');
-    const third = await inbound('tenant-stop-c', '+15550003000', 'hello?', 'stop-3');
+    // Other conversations of the same tenant (an opt-out binds the tenant that heard it: docs/compliance.md).
+    const second = await inbound('tenant-stop-a', '15550003000', 'Hi, what is my balance?', 'stop-2', 'conv-stop-a-2');
+    const third = await inbound('tenant-stop-a', '+15550003000', 'hello?', 'stop-3', 'conv-stop-a-3');
     await waitForState(harness.orchestrator, second, ['failed', 'awaitingReply']);
     await waitForState(harness.orchestrator, third, ['failed', 'awaitingReply']);
     // Only the confirmation ever went out; the later sends were refused at the send-time gate.

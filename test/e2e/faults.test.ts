@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import request from 'supertest';
 import { clearFault, injectFault } from '../helpers/faults.js';
-import { runConversationJobsNow } from '../helpers/jobs.js';
+import { queuedJobs, runConversationJobsNow } from '../helpers/jobs.js';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
 import { approveAsDrafted } from '../helpers/approvals.js';
 
@@ -17,8 +17,8 @@ afterEach(async () => {
   await harness?.stop();
 });
 
-const start = async (options: { invokeMaxAttempts?: number } = {}) => {
-  harness = await startTestOrchestrator({ SERVICE_TIMEOUT: '300' }, { resilience: { halfOpenAfterMs: 300 }, ...options });
+const start = async (options: { invokeMaxAttempts?: number } = {}, env: Record<string, string> = {}) => {
+  harness = await startTestOrchestrator({ SERVICE_TIMEOUT: '300', ...env }, { resilience: { halfOpenAfterMs: 300 }, ...options });
   return { sms: harness.orchestrator.simulators!.sms, smsUrl: harness.orchestrator.simulators!.urls.smsAgent };
 };
 const service = () => ({ Authorization: `Bearer ${harness.token('service')}` });
@@ -33,13 +33,34 @@ async function smsIn(conversationId: string, phone: string, content = 'Hi, what 
     .expect(202);
 }
 
-/** A job of the conversation has failed at least once (its error is stored) and waits for its retry. */
+/**
+ * A job of the conversation has failed at least once and waits for its retry: its error is stored (a counted
+ * attempt), or it is a send put back to wait out an SMS Agent outage.
+ */
 async function waitForFailedTry(conversationId: string) {
   return waitFor(async () => {
     const { rows } = await sql<{ attempts: number }>`select attempts from graphile_worker._private_jobs
-      where payload->>'conversationId' = ${conversationId} and last_error is not null and locked_at is null`.execute(harness.testDb.db);
+      where payload->>'conversationId' = ${conversationId} and (last_error is not null or payload->>'outageRetries' is not null) and locked_at is null`.execute(harness.testDb.db);
     return rows.length > 0;
   }, 10_000, `a failed try of ${conversationId}`);
+}
+
+const stateOf = async (conversationId: string) =>
+  (await harness.testDb.db.selectFrom('conversations').select('state').where('id', '=', conversationId).executeTakeFirstOrThrow()).state;
+/** How often the conversation's send was tried (the outbound row counts each try that reached the POST). */
+const sendTries = async (conversationId: string) =>
+  (await harness.testDb.db.selectFrom('outbound_messages').select('attempts').where('conversation_id', '=', conversationId).executeTakeFirst())?.attempts ?? 0;
+const staffToldFailed = (conversationId: string) =>
+  harness.orchestrator.simulators!.notifications.received.filter((note) => note.metadata?.conversation_id === conversationId && note.metadata?.kind === 'failed');
+
+/** Lets the conversation's retry timers pass (makes its jobs due now, no faster than the breaker half-opens) until `done`. */
+async function nudgeUntil(conversationId: string, done: () => Promise<boolean>, what: string) {
+  await waitFor(async () => {
+    if (await done()) return true;
+    await runConversationJobsNow(harness.testDb.db, conversationId);
+    await new Promise((resolve) => setTimeout(resolve, 350)); // pacing the nudges, not a proof
+    return false;
+  }, 30_000, what);
 }
 
 /** Nudges the conversations' retries until each reaches the state (the backoff would take seconds). */
@@ -115,6 +136,34 @@ describe('faults at the SMS Agent, end to end', () => {
       expect(sms.sent.filter((text) => text.to === phone)).toHaveLength(1);
       expect(arrivalsTo(sms, phone)).toBe(1);
     }
+  });
+
+  it('when the SMS Agent refuses sends for longer than the counted tries, then the text waits on a durable timer and goes out once after recovery, with no manager action', async () => {
+    const { sms, smsUrl } = await start();
+    await injectFault(smsUrl, { mode: 'fail_sends' });
+    await smsIn('conv-fault-w', '+15550108301');
+    await waitForState(harness.orchestrator, 'conv-fault-w', ['sending.handingOff']);
+    // Twice the counted attempts (4), the breaker opening and half-opening between them.
+    await nudgeUntil('conv-fault-w', async () => (await sendTries('conv-fault-w')) >= 8 || (await stateOf('conv-fault-w')) === 'failed', 'eight tries of the send');
+    expect(await stateOf('conv-fault-w')).toBe('sending.handingOff');
+    const [queued] = await queuedJobs(harness.testDb.db, 'conv-fault-w', 'invoke');
+    expect(queued!.run_at.getTime()).toBeGreaterThan(Date.now()); // put back on a timer, not spinning
+
+    await clearFault(smsUrl);
+    await retryUntil(['conv-fault-w'], 'awaitingReply');
+    expect(sms.sent.filter((text) => text.to === '+15550108301')).toHaveLength(1);
+    expect(staffToldFailed('conv-fault-w')).toEqual([]);
+  });
+
+  it('when the SMS Agent stays down past SEND_RETRY_WINDOW, then the send fails and staff are told', async () => {
+    const { sms, smsUrl } = await start({}, { SEND_RETRY_WINDOW: '1s' });
+    await injectFault(smsUrl, { mode: 'fail_sends' });
+    await smsIn('conv-fault-x', '+15550108302');
+    await waitForState(harness.orchestrator, 'conv-fault-x', ['sending.handingOff']);
+    await nudgeUntil('conv-fault-x', async () => (await stateOf('conv-fault-x')) === 'failed', 'the send to fail');
+    await waitFor(() => staffToldFailed('conv-fault-x').length === 1, 10_000, 'staff to be told');
+    expect(sms.sent).toHaveLength(0);
+    await clearFault(smsUrl);
   });
 
   it('when the SMS Agent stores a text but answers after our timeout, then the retry finds it in the history and never sends it again', async () => {

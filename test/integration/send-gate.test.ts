@@ -29,7 +29,7 @@ async function sentEarlier(conversationId: string, kind: 'reply' | 'unsolicited'
 }
 
 /** What the gate reads about a number before it decides (one statement in production, as here). */
-const facts = (phone: string, now = NOW) => readSendFacts(testDb.db, phone, now);
+const facts = (phone: string, now = NOW) => readSendFacts(testDb.db, 't', phone, now);
 
 describe('frequency caps', () => {
   it('when three unsolicited texts went out today, then a fourth waits until the oldest is a day old; replies do not count', async () => {

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { sql } from 'kysely';
 import type { JobHelpers } from 'graphile-worker';
 import { createActivities, createEffects } from '../../src/effects/activities.js';
-import { createServiceClients } from '../../src/effects/clients/index.js';
 import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js';
 import { createLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/apply-event.js';
@@ -10,6 +9,7 @@ import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { createTaskList } from '../../src/runtime/worker.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
 import { testRuntime } from '../helpers/runtime.js';
+import { testServiceClients } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuedJobs } from '../helpers/jobs.js';
 
@@ -28,13 +28,7 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   const logger = createLogger({ level: 'silent' });
   simulators = await startSimulators({ basePort: 0, logger });
-  const clients = createServiceClients({
-    urls: simulators.urls,
-    timeoutMs: 300,
-    token: () => 'test-token',
-    logger,
-    resilience: { backoffInitialMs: 5, backoffMaxMs: 10, breakerThreshold: 1_000 },
-  });
+  const clients = testServiceClients(simulators, logger);
   runtime = testRuntime(testDb.db);
   const deps = { db: testDb.db, services: clients.services, drafter: createRulesDrafter(), logger, managersRecipient: 'managers' };
   activities = createActivities(deps);
@@ -46,16 +40,25 @@ afterAll(async () => {
 });
 beforeEach(() => simulators.reset());
 
-const helpers = (attempts = 1) => ({ job: { attempts, max_attempts: 25 }, abortSignal: new AbortController().signal }) as unknown as JobHelpers;
+/** What graphile-worker hands a task: the try's number, the abort signal, and adding a job (a real one, in the queue). */
+const helpers = (attempts = 1) =>
+  ({
+    job: { attempts, max_attempts: 25 },
+    abortSignal: new AbortController().signal,
+    async addJob(identifier: string, payload: unknown, spec: { runAt?: Date; maxAttempts?: number; jobKey?: string; priority?: number } = {}) {
+      await sql`select graphile_worker.add_job(${identifier}, ${JSON.stringify(payload)}::json, run_at => ${spec.runAt ?? new Date()},
+        max_attempts => ${spec.maxAttempts ?? 25}, job_key => ${spec.jobKey ?? null}, priority => ${spec.priority ?? 0})`.execute(testDb.db);
+    },
+  }) as unknown as JobHelpers;
 
 const pendingJobs = (conversationId: string, task: string) => queuedJobs(testDb.db, conversationId, task);
 
 /** Runs the oldest job of that task for the conversation, as a worker would, then deletes it (completed). */
-async function runNext(conversationId: string, task: 'invoke' | 'effect', attempts = 1) {
+async function runNext(conversationId: string, task: 'invoke' | 'effect', attempts = 1, payloadPatch: Record<string, unknown> = {}) {
   const [job] = await pendingJobs(conversationId, task);
   if (!job) throw new Error(`no ${task} job for ${conversationId}`);
   try {
-    await tasks[task]!(job.payload, helpers(attempts));
+    await tasks[task]!({ ...job.payload, ...payloadPatch }, helpers(attempts));
   } finally {
     await sql`delete from graphile_worker._private_jobs where id = ${job.id}`.execute(testDb.db);
   }
@@ -133,7 +136,8 @@ describe('worker tasks', () => {
     await inbound('w-retry', 'Hi, what is my balance?', '+15550400003', 'w-retry-1');
     await runNext('w-retry', 'invoke');
     simulators.sms.setResponseDelay(1_000); // accepted, but the answer comes after our 300 ms timeout
-    await runNext('w-retry', 'invoke', 4); // the last counted attempt: the error goes to the machine
+    // A send that has waited out the whole SEND_RETRY_WINDOW: the error goes to the machine.
+    await runNext('w-retry', 'invoke', 4, { outageSince: new Date(0).toISOString(), outageRetries: 20 });
     expect(await state('w-retry')).toBe('failed');
     expect(simulators.sms.sent).toHaveLength(1);
     simulators.sms.setResponseDelay(0);
@@ -162,7 +166,11 @@ describe('worker tasks', () => {
     await runNext('w-same', 'invoke'); // same question, same template
     simulators.sms.failNext(1, 503); // the first try of the third send fails before the agent stores it
     const [sendJob] = await pendingJobs('w-same', 'invoke');
-    await expect(tasks.invoke!(sendJob.payload, helpers(1))).rejects.toMatchObject({ retryable: true });
+    // An outage: the send is put back on a timer (a second job, due later) instead of failing.
+    await tasks.invoke!(sendJob.payload, helpers(1));
+    const [, putBack] = await pendingJobs('w-same', 'invoke');
+    expect(putBack!.payload).toMatchObject({ token: sendJob.payload.token, outageRetries: 1 });
+    expect(putBack!.run_at.getTime()).toBeGreaterThan(Date.now());
     await runNext('w-same', 'invoke', 2);
     expect(simulators.sms.sent).toHaveLength(3);
     expect(simulators.sms.sent[1].body).toBe(simulators.sms.sent[2].body);

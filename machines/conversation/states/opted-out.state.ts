@@ -1,6 +1,6 @@
 import { conversationSetup as s } from '../conversation.setup.js';
 
-/** Final. The number is opted out for every conversation, not only this one; one confirmation, ever. */
+/** Final. The number is opted out for every conversation of its tenant, not only this one; one confirmation per tenant. */
 export const optedOut = s.createStateConfig({
   type: 'final',
   entry: [

@@ -19,6 +19,7 @@ const historyResponse = z.object({
       content: z.string().nullish().transform((value) => value ?? ''),
       delivery_status: z.string().nullish().transform((value) => value ?? null),
       created_at: z.string(),
+      conversation_id: z.string().nullish().transform((value) => value ?? null),
     }),
   ),
 });
@@ -61,6 +62,7 @@ export function createSmsAgentClient(http: ServiceHttp): SmsAgent {
           content: message.content,
           deliveryStatus: message.delivery_status,
           createdAt: message.created_at,
+          conversationId: message.conversation_id,
         }));
     },
   };

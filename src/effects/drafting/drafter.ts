@@ -18,6 +18,11 @@ export interface DraftRequest {
   tenant: Tenant;
   /** The SMS Agent's history of this thread, oldest first. */
   history: SmsHistoryMessage[];
+  /**
+   * Whether this tenant has had a text of ours reach this number (the drafter activity always says): the
+   * first-text notice is decided per (tenant, number). Without it (drafters' own tests), the history decides.
+   */
+  textedBefore?: boolean;
   /** Inbound texts not yet answered; the reply answers all of them. */
   unanswered: InboundMessage[];
   /** What the new messages do to the plan under discussion, decided by code; null when they do not touch one. */
@@ -107,7 +112,8 @@ export function toDraft(
  * No text of ours in the thread yet: the reply is our first communication and carries the full notice
  * (§1006.18(e)(1)). Read from the SMS Agent's history; a history that lost our texts only over-discloses.
  */
-export function isFirstText(request: Pick<DraftRequest, 'history'>): boolean {
+export function isFirstText(request: Pick<DraftRequest, 'history' | 'textedBefore'>): boolean {
+  if (request.textedBefore !== undefined) return !request.textedBefore;
   return !request.history.some((message) => message.direction === 'outbound');
 }
 
