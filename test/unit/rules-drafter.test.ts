@@ -39,7 +39,8 @@ const CASES: Array<{ intent: Intent; en: string; es: string; route: Route; offer
   { intent: 'plan_accepted', en: 'Yes', es: 'Sí, de acuerdo', route: 'agreePlan', offered: true },
   { intent: 'plan_declined', en: 'No', es: 'No puedo', route: 'autoSend', offered: true },
   { intent: 'promise_to_pay', en: "I'll pay on Friday", es: 'Pagaré el viernes', route: 'autoSend' },
-  { intent: 'paid', en: 'I already paid', es: 'Ya pagué', route: 'review' },
+  // A report of a payment, which a manager checks; "I already paid" (the debt) is a dispute (dispute-intents.test.ts).
+  { intent: 'paid', en: 'I already made the payment', es: 'Ya hice el pago', route: 'review' },
   { intent: 'wrong_number', en: 'Wrong number', es: 'Número equivocado', route: 'lowConfidence' },
   { intent: 'question', en: 'How much do I owe?', es: '¿Cuánto debo?', route: 'autoSend' },
   { intent: 'greeting', en: 'Hello', es: 'Hola', route: 'autoSend' },
