@@ -31,7 +31,15 @@ export function toStored(snapshot: ConversationSnapshot): StoredSnapshot {
  * conversation that never used them. Loading fills them in, so a snapshot stored by an earlier version of
  * the machine moves on under this one (test/integration/stored-snapshots.test.ts).
  */
-const CONTEXT_ADDED_SINCE_FIRST_RELEASE: Partial<ConversationContext> = { offeredPlan: null, plan: null, identityVerified: false, closure: null };
+const CONTEXT_ADDED_SINCE_FIRST_RELEASE: Partial<ConversationContext> = {
+  offeredPlan: null,
+  plan: null,
+  identityVerified: false,
+  closure: null,
+  disputed: false,
+  identityHeld: 0,
+  identityClaimed: false,
+};
 
 export function fromStored(machine: ConversationMachine, stored: StoredSnapshot): ConversationSnapshot {
   return machine.resolveState({ value: stored.value, context: upgradeContext(stored.context) });

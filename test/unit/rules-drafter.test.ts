@@ -223,3 +223,24 @@ describe('rules drafter: who is writing', () => {
     expect(proposal.text).not.toContain('$1,234.56');
   });
 });
+
+describe('rules drafter: a contact preference the debtor just stated', () => {
+  const drafter = createRulesDrafter();
+  const cases = [
+    { language: 'en' as const, text: 'Call me after 6pm, not at work', preference: { earliestHour: 18, latestHour: null, notAtWork: true }, said: 'Noted: we will text you only after 6pm, and not during work hours.' },
+    { language: 'en' as const, text: "Don't text me at work", preference: { earliestHour: null, latestHour: null, notAtWork: true }, said: 'Noted: we will not text you during work hours.' },
+    { language: 'es' as const, text: 'escríbanme solo después de las 7', preference: { earliestHour: 19, latestHour: null, notAtWork: false }, said: 'Anotado: le escribiremos solo después de las 19:00.' },
+  ];
+
+  it.each(cases)('when the debtor writes $text, then the reply acknowledges it and stays compliant', async ({ language, text, preference, said }) => {
+    const req = { ...request([text], { language }), statedPreference: preference };
+    const proposal = await drafter.draft(req);
+    expect(proposal.text).toContain(said);
+    expect(checkOutgoingText(proposal.text, { language, ledgerCents: req.tenant.amountOwedCents })).toEqual([]);
+  });
+
+  it('when no preference was stated, then the reply says nothing about one', async () => {
+    const proposal = await drafter.draft(request(['Hello']));
+    expect(proposal.text).not.toMatch(/Noted:/);
+  });
+});

@@ -1,5 +1,5 @@
 import { cancel, raise } from 'xstate';
-import { conversationSetup as s, NO_REPLY_TIMER } from '../conversation.setup.js';
+import { conversationSetup as s, NO_REPLY_TIMER, type AcknowledgementKind } from '../conversation.setup.js';
 import type { ConversationContext } from '../conversation.types.js';
 
 /** Transition fragments more than one state uses. */
@@ -25,10 +25,27 @@ export const recordPlanProgress = {
   params: ({ context }: { context: ConversationContext }) => ({ plan: context.plan }),
 } as const;
 
-/** A payment that settles everything closes the conversation, and the plan with it. */
+/**
+ * One short text composed by code (src/policies/acknowledgements.ts) where the debtor would otherwise hear
+ * nothing. A reply answers their newest message (the reply window applies); a settlement or a rejected
+ * number is a text we start.
+ */
+export const acknowledge = (kind: AcknowledgementKind) =>
+  ({
+    type: 'acknowledge',
+    params: ({ context }: { context: ConversationContext }) => ({
+      kind,
+      tenantId: context.tenantId,
+      phone: context.phone,
+      inReplyTo: kind === 'settled' || kind === 'identity_rejected' ? null : context.unanswered.latestAt,
+      identityVerified: context.identityVerified,
+    }),
+  }) as const;
+
+/** A payment that settles everything closes the conversation, and the plan with it; the debtor is told it is settled. */
 export const payOffAndClose = {
   target: '#conversation.closed',
-  actions: ['recordPayment', 'completePlan', recordPlanProgress],
+  actions: ['recordPayment', 'completePlan', recordPlanProgress, acknowledge('settled')],
 } as const;
 
 /**
