@@ -202,6 +202,15 @@ export interface ContactPreferencesTable {
   updated_at: Timestamp;
 }
 
+export interface IdentityClaimsTable {
+  id: Generated<string>;
+  conversation_id: string;
+  message_id: string;
+  claimed_name: string;
+  names_on_record: ColumnType<string[], string, never>;
+  claimed_at: Generated<Timestamp>;
+}
+
 export interface Database {
   conversations: ConversationsTable;
   inbox: InboxTable;
@@ -218,4 +227,5 @@ export interface Database {
   payment_plan_history: PaymentPlanHistoryTable;
   compliance_decisions: ComplianceDecisionsTable;
   contact_preferences: ContactPreferencesTable;
+  identity_claims: IdentityClaimsTable;
 }

@@ -13,7 +13,8 @@ import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COM
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
 import { draftCheckOptions, isFirstText, toDraft, type DraftRequest, type Drafter, type DraftProposal } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
-import { identityOf, identityRequestText, type Identity } from '../policies/identity.js';
+import { claimedName, identityOf, identityRequestText, type Identity } from '../policies/identity.js';
+import { latestIdentityClaim, recordIdentityClaim } from '../db/identity-claims.repository.js';
 import { acknowledgementText, REVEALS_ACCOUNT } from '../policies/acknowledgements.js';
 import { detectContactPreference, type ContactPreference } from '../policies/contact-preferences.js';
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
@@ -155,6 +156,11 @@ export function createActivities(deps: EffectDeps): Activities {
       if (identity === 'unverified') {
         await recordComplianceDecision(gate, { conversationId: input.conversationId, rule: 'identity', decision: 'withheld', detail: 'withheld: unverified number' });
       }
+      // The answer to the identity question, beside the names on record, for the manager who verifies it.
+      const answer = unanswered.at(-1);
+      if (asked && answer) {
+        await recordIdentityClaim(db, { conversationId: input.conversationId, messageId: answer.messageId, claimedName: claimedName(answer.text), namesOnRecord: [tenant.tenantName] });
+      }
       const draft = {
         ...toDraft(proposal, randomUUID(), tenant.language, step, reviewReason),
         timeZone: tenant.timeZone,
@@ -288,6 +294,14 @@ export function createEffects(deps: EffectDeps): Effects {
     return deliverSms({ db, smsAgent: services.smsAgent, logger }, message, context.signal);
   }
 
+  /** A verification task names who the number says it is, beside the names on record (GET /v1/escalations shows both too). */
+  async function claimToVerify(params: ActionParams['notifyStaff'], conversationId: string): Promise<string> {
+    if (params.kind !== 'escalated' || params.reason !== 'identity_verification') return '';
+    const claim = await latestIdentityClaim(db, conversationId);
+    if (!claim) return '';
+    return ` The number says it is "${claim.claimed_name}"; the names on record: ${claim.names_on_record.join(', ')}. Verify with identity.verified or identity.rejected.`;
+  }
+
   return {
     notifyManagers: (params, context) =>
       notify(context, 'notifyManagers', {
@@ -297,13 +311,13 @@ export function createEffects(deps: EffectDeps): Effects {
         metadata: { conversation_id: context.conversationId, response_queue_id: params.approvalId, reminder: params.reminder },
       }),
 
-    notifyStaff: (params, context) =>
+    notifyStaff: async (params, context) =>
       notify(context, 'notifyStaff', {
         subject: STAFF_SUBJECT[params.kind](params.reason),
         body:
           params.kind === 'plan_agreed'
             ? `Conversation ${context.conversationId}: the debtor agreed a payment plan (see GET /v1/plans).`
-            : `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).`,
+            : `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).${await claimToVerify(params, context.conversationId)}`,
         priority: params.kind === 'failed' || params.kind === 'instalment_missed' ? 'high' : (STAFF_PRIORITY[params.reason] ?? 'normal'),
         metadata: { conversation_id: context.conversationId, kind: params.kind, reason: params.reason },
       }),
