@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { getMicrosteps, initialTransition, transition, type AnyEventObject, type SnapshotFrom } from 'xstate';
-import { getShortestPaths } from 'xstate/graph';
+import { getShortestPaths } from '@xstate/graph';
 import { conversationSetup } from '../../machines/conversation/conversation.setup.js';
 import {
   APPROVAL_SLA_TIMER,
