@@ -240,6 +240,11 @@ export const conversationSetup = setup({
       disputed: ({ context, event }) => context.disputed || ('output' in event && (event.output as Draft).intents.includes('dispute')),
     }),
     verifyDebt: assign({ disputed: false }),
+    /**
+     * The acknowledgement (sent just before) answers the message: a person takes it from here, and a later
+     * `staff.resume` does not draft the same dispute or offer again (which would acknowledge it twice).
+     */
+    answeredByAcknowledgement: assign({ unanswered: NOTHING_UNANSWERED }),
     noteClosure: assign({
       closure: ({ event }) => (event.type === 'staff.close' ? { by: event.by, reason: event.reason ?? null } : null),
     }),

@@ -129,3 +129,26 @@ describe('identity as a task (no dead end for an unknown number)', () => {
     expect(textsTo(phone)).toHaveLength(3);
   });
 });
+
+describe('a dispute in everyday words', () => {
+  it('when the debtor writes "This isn’t my debt", then it escalates as a dispute with one acknowledgement, and staff.resume waits for debt.verified', async () => {
+    const phone = '+15551239021';
+    const id = await says('tenant-9021', phone, 'This isn’t my debt', 'dispute-1');
+    await waitForState(harness.orchestrator, id, ['escalated']);
+    const status = (await request(harness.url).get(`/v1/conversations/${id}`).set(manager()).expect(200)).body;
+    expect(status.context.escalation).toMatchObject({ reason: 'dispute' });
+    const [ack] = await waitFor(() => textsTo(phone).length === 1 && textsTo(phone), 10_000, 'the acknowledgement');
+    expect(ack).toMatch(/^We received your dispute\. We have paused collection of this account/);
+    expect(ack).not.toMatch(/\$\d/);
+
+    const event = (type: string, key: string) => request(harness.url).post(`/v1/conversations/${id}/events`).set(manager()).set('Idempotency-Key', key).send({ type });
+    expect((await event('staff.resume', 'dispute-resume-1').expect(409)).body.error.code).toBe('event_not_allowed');
+    await event('debt.verified', 'dispute-verified').expect(202);
+    await event('staff.resume', 'dispute-resume-2').expect(202);
+    // The acknowledgement answered the dispute: resumed, it waits for the debtor; nothing is drafted or sent again.
+    await waitForState(harness.orchestrator, id, ['awaitingReply']);
+    const drafts = await harness.orchestrator.db.selectFrom('drafts').select(['intents']).where('conversation_id', '=', id).execute();
+    expect(drafts).toEqual([{ intents: ['dispute'] }]);
+    expect(textsTo(phone)).toHaveLength(1);
+  });
+});

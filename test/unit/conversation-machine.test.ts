@@ -688,6 +688,7 @@ describe('conversation machine: no dead ends (disputes, identity claims, answers
     expect(snapshot.context.disputed).toBe(true);
     expect(acknowledgements(actions)).toEqual(['dispute']);
     expect(actions.find((a) => a.type === 'acknowledge')?.params.inReplyTo).toBe(AT);
+    expect(snapshot.context.unanswered).toEqual({ count: 0, latestAt: null });
   });
 
   it('when a disputed debt is resumed by staff alone, then it is refused; after debt.verified it resumes', () => {
@@ -697,7 +698,8 @@ describe('conversation machine: no dead ends (disputes, identity claims, answers
     const verified = step(snapshot, { type: 'debt.verified', by: 'alice' }).snapshot;
     expect(verified.value).toBe('escalated');
     expect(verified.context.disputed).toBe(false);
-    expect(step(verified, { type: 'staff.resume', by: 'alice' }).snapshot.value).toBe('drafting');
+    // The acknowledgement answered the dispute: resumed, the conversation waits for the debtor, nothing is redrafted.
+    expect(step(verified, { type: 'staff.resume', by: 'alice' }).snapshot.value).toBe('awaitingReply');
     // Nothing to verify on a debt nobody disputed.
     expect(inAwaitingReply().can({ type: 'debt.verified', by: 'alice' })).toBe(false);
   });
@@ -717,6 +719,8 @@ describe('conversation machine: no dead ends (disputes, identity claims, answers
     const { snapshot, actions } = step(run([sms('$5 a month')]), drafted(draft({ intents: ['payment_plan'], negotiation: { kind: 'unrealistic', reasons: ['below_min_weekly'] } })));
     expect(snapshot.context.escalation?.reason).toBe('unrealistic_proposal');
     expect(acknowledgements(actions)).toEqual(['plan_review']);
+    expect(actions.find((a) => a.type === 'acknowledge')?.params.inReplyTo).toBe(AT);
+    expect(step(snapshot, { type: 'staff.resume', by: 'alice' }).snapshot.value).toBe('awaitingReply');
   });
 
   it('when the debt is paid in full, from any state, then the conversation closes and the debtor is told it is settled', () => {

@@ -24,7 +24,7 @@ export const drafting = s.createStateConfig({
         // Collection stops until a manager verifies the debt; the one text that may follow says so, with no amount.
         guard: 'disputesTheDebt',
         target: 'escalated',
-        actions: ['takeDraft', 'noteDispute', { type: 'escalateFor', params: { reason: 'dispute' } }, acknowledge('dispute')],
+        actions: ['takeDraft', 'noteDispute', { type: 'escalateFor', params: { reason: 'dispute' } }, acknowledge('dispute'), 'answeredByAcknowledgement'],
       },
       {
         // An attorney, a cease request, a bankruptcy…: a person answers, nothing automated is said.
@@ -41,7 +41,7 @@ export const drafting = s.createStateConfig({
       {
         guard: { type: 'routesTo', params: { route: 'unrealistic' } },
         target: 'escalated',
-        actions: ['takeDraft', { type: 'escalateFor', params: { reason: 'unrealistic_proposal' } }, acknowledge('plan_review')],
+        actions: ['takeDraft', { type: 'escalateFor', params: { reason: 'unrealistic_proposal' } }, acknowledge('plan_review'), 'answeredByAcknowledgement'],
       },
       {
         guard: { type: 'routesTo', params: { route: 'lowConfidence' } },
