@@ -23,7 +23,7 @@ import {
   reminderAt,
   remainingCents,
 } from './plan-ledger.js';
-import { DEFAULT_ROUTING, routeDraft, type Route, type RoutingPolicy } from './routing.js';
+import { DEFAULT_ROUTING, disputesTheDebt, routeDraft, type Route, type RoutingPolicy } from './routing.js';
 
 /**
  * Everything the `conversation` machine names: its types, actors, actions, guards and delays. The state
@@ -48,6 +48,8 @@ export interface DraftReplyInput {
   identityVerified?: boolean;
   /** Paid since the offered plan was drafted: a yes credits it to the plan, and the confirmation says so. */
   paidSinceOffer?: number;
+  /** Our last text to this unconfirmed number asked who they are: their answer is a claim to verify. */
+  identityAsked?: boolean;
 }
 
 export interface SendSmsInput {
@@ -63,6 +65,13 @@ export interface SendSmsInput {
 }
 
 export type PlanNoticeKind = 'reminder' | 'missed';
+
+/**
+ * A short text composed by code where the debtor would otherwise hear nothing: a dispute acknowledged, an
+ * offer passed to a person, the account settled, an identity claim received, a number rejected as not the
+ * debtor's. None carries an amount; each goes through the send-time gate like every text.
+ */
+export type AcknowledgementKind = 'dispute' | 'plan_review' | 'settled' | 'identity_claimed' | 'identity_rejected';
 
 /** Params of every named action that is not an assignment: what the runtime's executors receive. */
 export interface ActionParams {
@@ -91,6 +100,8 @@ export interface ActionParams {
   recordPlanProgress: { plan: AgreedPlan | null };
   /** A text composed by code about the plan: a reminder before a due date, or the news of a missed one. */
   sendPlanNotice: { kind: PlanNoticeKind; phone: string; language: Language; plan: AgreedPlan };
+  /** `inReplyTo`: the debtor's message it answers (a reply), or null for a text we start (unsolicited). */
+  acknowledge: { kind: AcknowledgementKind; tenantId: string; phone: string; inReplyTo: string | null; identityVerified: boolean };
 }
 export type NamedAction = keyof ActionParams;
 
@@ -130,6 +141,10 @@ const actors = {
 };
 export type ConversationActors = typeof actors;
 
+/** A text that only asked who holds the number answers none of the debtor's questions: they wait for verification. */
+const heldForIdentity = ({ context }: { context: ConversationContext }) =>
+  context.draft?.identity === 'ask' ? context.identityHeld + context.unanswered.count : context.identityHeld;
+
 /** When the newest message still unanswered arrived (what a reply answers), if any. */
 const latestInbound = (context: ConversationContext) => context.unanswered.latestAt;
 
@@ -156,6 +171,7 @@ export const conversationSetup = setup({
     recordPlan: effect<'recordPlan'>(),
     recordPlanProgress: effect<'recordPlanProgress'>(),
     sendPlanNotice: effect<'sendPlanNotice'>(),
+    acknowledge: effect<'acknowledge'>(),
 
     /** The debtor said something: count it until a reply that answers it goes out (its text is in the messages table). */
     rememberInbound: assign({
@@ -178,6 +194,7 @@ export const conversationSetup = setup({
         offer: context.draft!.negotiation?.kind === 'offer' ? context.draft!.negotiation.plan : null,
         inReplyTo: latestInbound(context),
       }),
+      identityHeld: heldForIdentity,
       unanswered: NOTHING_UNANSWERED,
     }),
     /** The debtor accepted our offer: the plan runs from now, replacing any earlier one, with what they paid since the offer. */
@@ -211,13 +228,36 @@ export const conversationSetup = setup({
         offer: context.draft!.negotiation?.kind === 'offer' ? context.draft!.negotiation.plan : null,
         inReplyTo: latestInbound(context),
       }),
+      identityHeld: heldForIdentity,
       unanswered: NOTHING_UNANSWERED,
     }),
     escalateByManager: assign({
       escalation: ({ event }) => ({ reason: 'manager' as const, note: 'reason' in event ? (event.reason ?? null) : null }),
     }),
     withdrawOffer: assign({ offeredPlan: null }),
-    verifyIdentity: assign({ identityVerified: true }),
+    /** The number is the debtor's: the messages only the identity question answered are answered now. */
+    verifyIdentity: assign({
+      identityVerified: true,
+      identityClaimed: false,
+      identityHeld: 0,
+      unanswered: ({ context }) => ({ ...context.unanswered, count: context.unanswered.count + context.identityHeld }),
+    }),
+    claimIdentity: assign({ identityClaimed: true }),
+    /** A manager said the number is not the debtor's: treated as a wrong number, closed for good. */
+    rejectIdentity: assign({
+      identityClaimed: false,
+      closure: ({ event }) => ({ by: 'by' in event ? event.by : 'staff', reason: 'identity rejected: not the debtor (wrong number)' }),
+    }),
+    /** A draft that escalates for a dispute (or carries one behind a more severe intent) marks the debt disputed. */
+    noteDispute: assign({
+      disputed: ({ context, event }) => context.disputed || ('output' in event && (event.output as Draft).intents.includes('dispute')),
+    }),
+    verifyDebt: assign({ disputed: false }),
+    /**
+     * The acknowledgement (sent just before) answers the message: a person takes it from here, and a later
+     * `staff.resume` does not draft the same dispute or offer again (which would acknowledge it twice).
+     */
+    answeredByAcknowledgement: assign({ unanswered: NOTHING_UNANSWERED }),
     noteClosure: assign({
       closure: ({ event }) => (event.type === 'staff.close' ? { by: event.by, reason: event.reason ?? null } : null),
     }),
@@ -256,6 +296,9 @@ export const conversationSetup = setup({
     ...createRoutingGuards(DEFAULT_ROUTING),
     isCurrentApproval: ({ context, event }) => 'approvalId' in event && event.approvalId === context.approvalId,
     isFirstSlaLapse: ({ context }) => context.slaLapses === 0,
+    isDisputed: ({ context }) => context.disputed,
+    disputesTheDebt: ({ event }) => 'output' in event && disputesTheDebt(event.output as Draft),
+    awaitsIdentity: ({ context }) => context.identityClaimed,
     hasUnanswered: ({ context }) => context.unanswered.count > 0,
     hasOfferedPlan: ({ context }) => context.offeredPlan !== null,
     hasActivePlan: ({ context }) => activePlan(context) !== null,

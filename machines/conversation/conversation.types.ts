@@ -97,6 +97,11 @@ export interface Draft {
   negotiation: Negotiation | null;
   /** Set when the draft must not go out on its own (malformed model answer, failed checks…). */
   reviewReason: string | null;
+  /**
+   * A number nobody has confirmed: `ask`, the draft is the identity question (account details withheld);
+   * `claimed`, the number answered that question and a manager must verify it. Absent on earlier drafts.
+   */
+  identity?: 'ask' | 'claimed' | null;
 }
 
 /** A debtor's message as the drafter reads it (from the messages table, never from the snapshot). */
@@ -130,6 +135,8 @@ export type EscalationReason =
   | 'missed_payments'
   /** A payment above what was left of the running plan: money is owed back. */
   | 'overpaid'
+  /** A number not on record answered the identity question: a manager verifies (or rejects) the name it gave. */
+  | 'identity_verification'
   | EscalationType;
 
 /** What a person or a service may name when escalating (the collections dashboard's list). */
@@ -188,6 +195,15 @@ export interface ConversationContext extends ConversationInput {
   plan: AgreedPlan | null;
   /** A manager confirmed that the number texting is the debtor's (a number on the tenant's record needs no confirmation). */
   identityVerified: boolean;
+  /**
+   * The debtor disputed the debt (or said it is paid): collection stops until a manager records that it was
+   * verified (`debt.verified`); `staff.resume` alone does not restart it (FDCPA §809(b), Reg F §1006.38).
+   */
+  disputed: boolean;
+  /** How many of the debtor's messages only the identity question answered: their reply is drafted once the number is verified. */
+  identityHeld: number;
+  /** The number answered the identity question; a manager's `identity.verified` or `identity.rejected` decides. */
+  identityClaimed: boolean;
   /** Who closed the conversation and why, when staff did. */
   closure: { by: string; reason: string | null } | null;
   failure: { step: 'drafting' | 'sending'; message: string } | null;
@@ -212,7 +228,9 @@ export type ConversationEvent =
   | { type: 'timer.plan_reminder' }
   | { type: 'timer.plan_deadline' }
   | { type: 'timer.send_window' }
-  | { type: 'identity.verified'; by: string };
+  | { type: 'identity.verified'; by: string }
+  | { type: 'identity.rejected'; by: string }
+  | { type: 'debt.verified'; by: string };
 
 /** Events that callers may post through the API (the rest come from jobs and timers). */
 export const EXTERNAL_EVENT_TYPES = [
@@ -227,4 +245,6 @@ export const EXTERNAL_EVENT_TYPES = [
   'payment.received',
   'retry',
   'identity.verified',
+  'identity.rejected',
+  'debt.verified',
 ] as const;

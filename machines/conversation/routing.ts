@@ -1,7 +1,7 @@
 import { HUMAN_ONLY_INTENTS, type Draft } from './conversation.types.js';
 
-/** Where a fresh draft goes. Hard rules first, then what the plan policy decided, then confidence (docs/architecture.md). */
-export type Route = 'optOut' | 'escalate' | 'unrealistic' | 'agreePlan' | 'review' | 'autoSend' | 'lowConfidence';
+/** Where a fresh draft goes. Hard rules first (opt-out, human-only intents, an identity claim to verify), then what the plan policy decided, then confidence (docs/architecture.md). */
+export type Route = 'optOut' | 'escalate' | 'verifyIdentity' | 'unrealistic' | 'agreePlan' | 'review' | 'autoSend' | 'lowConfidence';
 
 export interface RoutingPolicy {
   /** Strictly above this, a draft goes out on its own. */
@@ -15,6 +15,8 @@ export const DEFAULT_ROUTING: RoutingPolicy = { autoSendAbove: 0.85, reviewAtLea
 export function routeDraft(draft: Draft, policy: RoutingPolicy): Route {
   if (draft.intents.includes('opt_out')) return 'optOut';
   if (draft.intents.some((intent) => HUMAN_ONLY_INTENTS.includes(intent))) return 'escalate';
+  // A number not on record answered the identity question: a manager verifies it before anything else is said.
+  if (draft.identity === 'claimed') return 'verifyIdentity';
   const negotiation = draft.negotiation;
   if (negotiation?.kind === 'unrealistic') return 'unrealistic';
   // The debtor said yes to a plan we offered, which the policy or a manager had cleared: it is agreed now,
@@ -25,6 +27,11 @@ export function routeDraft(draft: Draft, policy: RoutingPolicy): Route {
   if (draft.reviewReason !== null || negotiation?.verdict === 'needs_approval') return 'review';
   if (draft.confidence < policy.reviewAtLeast) return 'lowConfidence';
   return draft.confidence > policy.autoSendAbove ? 'autoSend' : 'review';
+}
+
+/** The draft's first human-only intent is a dispute (a more severe one, such as an attorney, decides otherwise). */
+export function disputesTheDebt(draft: Draft): boolean {
+  return !draft.intents.includes('opt_out') && draft.intents.find((intent) => HUMAN_ONLY_INTENTS.includes(intent)) === 'dispute';
 }
 
 /** The first human-only intent of a draft, used as the escalation reason. */

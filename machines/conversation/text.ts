@@ -36,3 +36,41 @@ export function bareWords(text: string): string {
     .replace(/ +/g, ' ')
     .trim();
 }
+
+/** Contractions written out, so a rule spells one form: "isn't", "isn’t", "isnt" and "isn;t" all read "is not". */
+const CONTRACTIONS: Record<string, string> = {
+  isnt: 'is not', arent: 'are not', wasnt: 'was not', werent: 'were not', aint: 'is not',
+  dont: 'do not', doesnt: 'does not', didnt: 'did not', cant: 'can not', cannot: 'can not', wont: 'will not',
+  hasnt: 'has not', havent: 'have not', hadnt: 'had not', couldnt: 'could not', wouldnt: 'would not', shouldnt: 'should not',
+  im: 'i am', ive: 'i have', thats: 'that is', whats: 'what is', theres: 'there is', youre: 'you are', theyre: 'they are', weve: 'we have',
+};
+
+/**
+ * Misspellings common enough in debtors' texts to name, each folded to the word the rules spell. Only words
+ * that cannot be another word are here ("dept" is a department, "ill" is unwell: they stay as typed).
+ */
+const MISSPELLINGS: Record<string, string> = {
+  alredy: 'already', allready: 'already', alrdy: 'already', alreddy: 'already', alrady: 'already', allredy: 'already', aready: 'already', alreay: 'already', alreadt: 'already', alreaady: 'already',
+  payed: 'paid', paied: 'paid', piad: 'paid', paide: 'paid',
+  det: 'debt', dett: 'debt', detb: 'debt', debth: 'debt', dbt: 'debt',
+  acount: 'account', accout: 'account', acct: 'account', accnt: 'account', accunt: 'account', accoutn: 'account',
+  persn: 'person', preson: 'person', perosn: 'person',
+  nevr: 'never', nver: 'never', neva: 'never',
+  mne: 'mine', mines: 'mine',
+  // Spanish, after accents are folded ("pagué" → "pague", "mía" → "mia").
+  pagye: 'pague', paque: 'pague', equibocada: 'equivocada', equivocda: 'equivocada',
+};
+
+/**
+ * `bareWords`, then contractions written out and the misspellings above corrected, word by word: the form
+ * the human-only intent rules read besides `bareWords` (src/policies/legal-intents.ts). "This isn’t my dept"
+ * → "this is not my dept"; "I alredy payed" → "i already paid"; "ya la pagué" → "ya la pague".
+ */
+export function plainWords(text: string): string {
+  return bareWords(text)
+    // "isn t", from "isn;t" or "isn.t": the apostrophe typed as another mark.
+    .replace(/\b(is|are|was|were|do|does|did|has|have|had|ca|wo|could|would|should|ai)n t\b/g, '$1nt')
+    .split(' ')
+    .map((word) => CONTRACTIONS[word] ?? MISSPELLINGS[word] ?? word)
+    .join(' ');
+}

@@ -24,6 +24,8 @@ export const TABLE_PRIVILEGES: Readonly<Record<string, readonly Privilege[]>> = 
   approval_decisions: APPEND_ONLY,
   compliance_decisions: APPEND_ONLY,
   payment_plan_history: APPEND_ONLY,
+  // What an unconfirmed number said its name was, for the manager who verifies it.
+  identity_claims: APPEND_ONLY,
   // A notification's key, written once when it was sent.
   effect_log: APPEND_ONLY,
   // Who unmasked a debtor's number in the console.

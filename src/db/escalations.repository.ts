@@ -48,6 +48,16 @@ export async function listOpenEscalations(db: DbOrTrx, filter: { reason?: string
       'escalations.note',
       'escalations.severity',
       'escalations.opened_at',
+      // A verification task shows the name the number gave beside the names on record.
+      (eb) =>
+        eb
+          .selectFrom('identity_claims')
+          .select(sql<{ claimed_name: string; names_on_record: string[]; claimed_at: string }>`json_build_object('claimed_name', claimed_name, 'names_on_record', names_on_record, 'claimed_at', claimed_at)`.as('claim'))
+          .whereRef('identity_claims.conversation_id', '=', 'escalations.conversation_id')
+          .where(sql<boolean>`escalations.reason = 'identity_verification'`)
+          .orderBy('identity_claims.id', 'desc')
+          .limit(1)
+          .as('identity_claim'),
     ])
     .where('escalations.closed_at', 'is', null)
     .orderBy('escalations.opened_at')

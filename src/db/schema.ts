@@ -219,6 +219,15 @@ export interface PhoneRevealsTable {
   at: Timestamp;
 }
 
+export interface IdentityClaimsTable {
+  id: Generated<string>;
+  conversation_id: string;
+  message_id: string;
+  claimed_name: string;
+  names_on_record: ColumnType<string[], string, never>;
+  claimed_at: Generated<Timestamp>;
+}
+
 export interface Database {
   conversations: ConversationsTable;
   inbox: InboxTable;
@@ -236,4 +245,5 @@ export interface Database {
   compliance_decisions: ComplianceDecisionsTable;
   contact_preferences: ContactPreferencesTable;
   phone_reveals: PhoneRevealsTable;
+  identity_claims: IdentityClaimsTable;
 }

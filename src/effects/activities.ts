@@ -12,8 +12,10 @@ import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COM
 import type { Activities, EffectContext, Effects } from '../runtime/worker.js';
 import { draftCheckOptions, isFirstText, toDraft, type DraftRequest, type Drafter, type DraftProposal } from './drafting/drafter.js';
 import type { NotificationPriority, NotificationService, Services } from './ports.js';
-import { identityOf, identityRequestText, type Identity } from '../policies/identity.js';
-import { detectContactPreference } from '../policies/contact-preferences.js';
+import { claimedName, identityOf, identityRequestText, type Identity } from '../policies/identity.js';
+import { latestIdentityClaim, recordIdentityClaim } from '../db/identity-claims.repository.js';
+import { acknowledgementText, REVEALS_ACCOUNT } from '../policies/acknowledgements.js';
+import { detectContactPreference, type ContactPreference } from '../policies/contact-preferences.js';
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
 import { checkSend, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms, optedOutError, tenantTextedNumber } from './sms-delivery.js';
@@ -62,25 +64,39 @@ export function createActivities(deps: EffectDeps): Activities {
 
   /**
    * A number that is not on the tenant's record and not verified hears only who we are and a request to
-   * confirm who they are: the drafter's text is replaced, whatever it said. An opt-out or a legal intent
-   * still routes first (routing reads the intents, which stay).
+   * confirm who they are: the drafter's text is replaced, whatever it said. Once asked, their answer is a
+   * claim a manager verifies (the machine escalates it), and the draft says someone will get back to them.
+   * An opt-out or a legal intent still routes first (routing reads the intents, which stay).
    */
-  function withheldFromThirdParties(proposal: DraftProposal, identity: Identity, request: DraftRequest): DraftProposal {
+  function withheldFromThirdParties(proposal: DraftProposal, identity: Identity, request: DraftRequest, asked: boolean): DraftProposal {
     if (identity !== 'unverified') return proposal;
+    const firstText = isFirstText(request);
     return {
       ...proposal,
-      text: identityRequestText(request.tenant.language, policy, { firstText: isFirstText(request) }),
+      text: asked
+        ? acknowledgementText('identity_claimed', request.tenant.language, policy, { firstText })
+        : identityRequestText(request.tenant.language, policy, { firstText }),
       confidence: Math.max(proposal.confidence, 0.9),
       reviewReason: null,
-      reasons: [...proposal.reasons, 'identity:unverified (account details withheld; asked to confirm identity)'],
+      reasons: [
+        ...proposal.reasons,
+        asked
+          ? 'identity:claimed (the number answered the identity question; a manager verifies it)'
+          : 'identity:unverified (account details withheld; asked to confirm identity)',
+      ],
     };
   }
 
-  /** "Don't text me at work", "only after 6pm": kept per number, honoured by the calling-hours check. */
+  /**
+   * "Don't text me at work", "only after 6pm": kept per number, honoured by the calling-hours check. Returns
+   * what these messages stated (the newest statement wins), for the reply to acknowledge.
+   */
   async function recordStatedPreferences(conversationId: string, phone: string, texts: readonly string[]) {
+    let stated: ContactPreference | null = null;
     for (const text of texts) {
       const preference = detectContactPreference(text);
       if (!preference) continue;
+      stated = preference;
       await recordContactPreference(db, phone, conversationId, preference);
       const said = [
         preference.earliestHour !== null ? `not before ${preference.earliestHour}:00` : null,
@@ -89,6 +105,7 @@ export function createActivities(deps: EffectDeps): Activities {
       ].filter(Boolean);
       await recordComplianceDecision(gate, { conversationId, rule: 'contact_preference', decision: 'recorded', detail: said.join('; ') });
     }
+    return stated;
   }
 
   /** The texts the reply answers, read where they live. Jobs queued by an earlier release carry the texts' list instead of a count. */
@@ -106,7 +123,7 @@ export function createActivities(deps: EffectDeps): Activities {
         unansweredTexts(input),
         tenantTextedNumber(db, input.tenantId, input.phone),
       ]);
-      await recordStatedPreferences(input.conversationId, input.phone, unanswered.map((message) => message.text));
+      const statedPreference = await recordStatedPreferences(input.conversationId, input.phone, unanswered.map((message) => message.text));
       // Jobs written before plans existed carry no plan fields.
       const offeredPlan = input.offeredPlan ?? null;
       const plan = input.plan ?? null;
@@ -125,8 +142,9 @@ export function createActivities(deps: EffectDeps): Activities {
         firstText: isFirstText({ history, textedBefore }),
         paidSinceOffer: input.paidSinceOffer ?? 0,
       });
-      const request: DraftRequest = { conversationId: input.conversationId, tenant, history, textedBefore, unanswered, step, plan };
-      const proposal = withheldFromThirdParties(await drafter.draft(request, context.signal), identity, request);
+      const request: DraftRequest = { conversationId: input.conversationId, tenant, history, textedBefore, unanswered, step, plan, statedPreference };
+      const asked = identity === 'unverified' && (input.identityAsked ?? false);
+      const proposal = withheldFromThirdParties(await drafter.draft(request, context.signal), identity, request, asked);
       // Draft-time check, with what only the draft knows (first text, ledger, plan amounts); the text is
       // checked again when it is sent.
       const violations = proposal.reviewReason ? [] : checkOutgoingText(proposal.text, draftCheckOptions(request, policy));
@@ -139,7 +157,16 @@ export function createActivities(deps: EffectDeps): Activities {
       if (identity === 'unverified') {
         await recordComplianceDecision(gate, { conversationId: input.conversationId, rule: 'identity', decision: 'withheld', detail: 'withheld: unverified number' });
       }
-      const draft = { ...toDraft(proposal, randomUUID(), tenant.language, step, reviewReason), timeZone: tenant.timeZone };
+      // The answer to the identity question, beside the names on record, for the manager who verifies it.
+      const answer = unanswered.at(-1);
+      if (asked && answer) {
+        await recordIdentityClaim(db, { conversationId: input.conversationId, messageId: answer.messageId, claimedName: claimedName(answer.text), namesOnRecord: [tenant.tenantName] });
+      }
+      const draft = {
+        ...toDraft(proposal, randomUUID(), tenant.language, step, reviewReason),
+        timeZone: tenant.timeZone,
+        identity: identity === 'unverified' ? (asked ? ('claimed' as const) : ('ask' as const)) : null,
+      };
       await insertDraft(db, {
         ...draft,
         conversationId: input.conversationId,
@@ -253,18 +280,29 @@ export function createEffects(deps: EffectDeps): Effects {
   }
 
   /**
-   * A text we start (a plan reminder or notice), composed by code: never to an opted-out number, checked
-   * again before it goes, and outside quiet hours its job is put back until the window opens.
+   * A text composed by code (a plan reminder or notice, an acknowledgement): never to an opted-out number,
+   * checked again before it goes, and outside quiet hours or past a cap its job is put back until allowed.
+   * With `inReplyTo` it is a reply to the debtor's message (the reply window and the replies' cap apply);
+   * without, a text we start.
    */
-  async function sendCodeText(context: EffectContext, phone: string, text: string, language: Language, timeZone: string | null) {
+  async function sendCodeText(context: EffectContext, phone: string, text: string, language: Language, timeZone: string | null, inReplyTo: string | null = null) {
     assertCompliant(text, language, policy);
-    const verdict = await checkSend(capped, { conversationId: context.conversationId, phone, timeZone, inReplyTo: null, kind: 'unsolicited' });
+    const kind = inReplyTo ? ('reply' as const) : ('unsolicited' as const);
+    const verdict = await checkSend(capped, { conversationId: context.conversationId, phone, timeZone, inReplyTo, kind });
     if (!verdict.allowed) {
       if (!verdict.optedOut) await context.runAgainAt(verdict.notBefore);
       return;
     }
-    const message = { key: context.key, conversationId: context.conversationId, phone, text, kind: 'unsolicited' as const };
+    const message = { key: context.key, conversationId: context.conversationId, phone, text, kind };
     return deliverSms({ db, smsAgent: services.smsAgent, logger }, message, context.signal);
+  }
+
+  /** A verification task names who the number says it is, beside the names on record (GET /v1/escalations shows both too). */
+  async function claimToVerify(params: ActionParams['notifyStaff'], conversationId: string): Promise<string> {
+    if (params.kind !== 'escalated' || params.reason !== 'identity_verification') return '';
+    const claim = await latestIdentityClaim(db, conversationId);
+    if (!claim) return '';
+    return ` The number says it is "${claim.claimed_name}"; the names on record: ${claim.names_on_record.join(', ')}. Verify with identity.verified or identity.rejected.`;
   }
 
   return {
@@ -276,13 +314,13 @@ export function createEffects(deps: EffectDeps): Effects {
         metadata: { conversation_id: context.conversationId, response_queue_id: params.approvalId, reminder: params.reminder },
       }),
 
-    notifyStaff: (params, context) =>
+    notifyStaff: async (params, context) =>
       notify(context, 'notifyStaff', {
         subject: STAFF_SUBJECT[params.kind](params.reason),
         body:
           params.kind === 'plan_agreed'
             ? `Conversation ${context.conversationId}: the debtor agreed a payment plan (see GET /v1/plans).`
-            : `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).`,
+            : `Conversation ${context.conversationId} needs a person (${params.kind}: ${params.reason}).${await claimToVerify(params, context.conversationId)}`,
         priority: params.kind === 'failed' || params.kind === 'instalment_missed' ? 'high' : (STAFF_PRIORITY[params.reason] ?? 'normal'),
         metadata: { conversation_id: context.conversationId, kind: params.kind, reason: params.reason },
       }),
@@ -295,6 +333,20 @@ export function createEffects(deps: EffectDeps): Effects {
       const text = params.kind === 'reminder' ? reminderText(params.plan, params.language, policy) : missedText(params.plan, params.language, policy);
       const sent = await sendCodeText(context, params.phone, text, params.language, params.plan.timeZone);
       if (sent) logger.info({ conversationId: context.conversationId, smsId: sent.smsId, notice: params.kind }, 'plan notice sent');
+    },
+
+    acknowledge: async (params, context) => {
+      const tenant = await services.collectionsMonitor.getTenant(params.tenantId, context.signal);
+      // The identity rule of every draft: a text that tells of an account goes only to the debtor's number.
+      const identity = deps.identityCheck === 'off' ? 'on_record' : identityOf(params.phone, tenant.phoneNumbers, params.identityVerified);
+      if (identity === 'unverified' && REVEALS_ACCOUNT.has(params.kind)) {
+        await recordComplianceDecision(gate, { conversationId: context.conversationId, rule: 'identity', decision: 'withheld', detail: `withheld: ${params.kind} acknowledgement to an unverified number` });
+        return;
+      }
+      const history = await services.smsAgent.history(params.phone, context.signal);
+      const text = acknowledgementText(params.kind, tenant.language, policy, { firstText: isFirstText({ history }) });
+      const sent = await sendCodeText(context, params.phone, text, tenant.language, tenant.timeZone, params.inReplyTo);
+      if (sent) logger.info({ conversationId: context.conversationId, smsId: sent.smsId, acknowledgement: params.kind }, 'acknowledgement sent');
     },
 
     sendOptOutConfirmation: async (params, context) => {

@@ -44,7 +44,9 @@ export function toMachineEvent(body: EventBody, principal: Principal, idempotenc
     case 'retry':
       return { type: 'retry', by: principal.subject };
     case 'identity.verified':
-      return { type: 'identity.verified', by: principal.subject };
+    case 'identity.rejected':
+    case 'debt.verified':
+      return { type: body.type, by: principal.subject };
   }
 }
 

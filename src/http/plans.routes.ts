@@ -30,6 +30,8 @@ export function plansRouter(deps: { db: Db }) {
         note: row.note,
         severity: row.severity,
         opened_at: row.opened_at,
+        // Only on an `identity_verification` task: the name the number gave and the names on record.
+        identity_claim: row.identity_claim ?? null,
       })),
     });
   });

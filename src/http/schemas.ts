@@ -176,6 +176,8 @@ export const eventBody = z.discriminatedUnion('type', [
   z.object({ type: z.literal('staff.close'), reason }),
   z.object({ type: z.literal('retry') }),
   z.object({ type: z.literal('identity.verified') }),
+  z.object({ type: z.literal('identity.rejected') }),
+  z.object({ type: z.literal('debt.verified') }),
 ]);
 export type EventBody = z.infer<typeof eventBody>;
 
@@ -191,6 +193,8 @@ export const EVENT_ROLES: Record<EventBody['type'], Role[]> = {
   'staff.close': ['manager'],
   retry: ['manager'],
   'identity.verified': ['manager'],
+  'identity.rejected': ['manager'],
+  'debt.verified': ['manager'],
 };
 
 export const approvalsQuery = z.object({

@@ -58,3 +58,26 @@ export function isInconvenient(preference: ContactPreference | null, localHour: 
   if (preference.latestHour !== null && localHour >= preference.latestHour) return true;
   return preference.notAtWork && weekday <= 5 && localHour >= WORK_HOURS.from && localHour < WORK_HOURS.to;
 }
+
+const clock12 = (hour: number) => `${hour % 12 === 0 ? 12 : hour % 12}${hour < 12 || hour === 24 ? 'am' : 'pm'}`;
+
+/**
+ * The sentence a reply carries to acknowledge a preference the debtor just stated ("Noted: we will text you
+ * only after 6pm, and not during work hours."), so they know it was heard, not only stored.
+ */
+export function acknowledgePreference(preference: ContactPreference, language: 'en' | 'es'): string {
+  if (language === 'es') {
+    const times = [
+      preference.earliestHour !== null ? `después de las ${preference.earliestHour}:00` : null,
+      preference.latestHour !== null ? `antes de las ${preference.latestHour}:00` : null,
+    ].filter(Boolean);
+    if (times.length === 0) return 'Anotado: no le escribiremos en horario de trabajo.';
+    return `Anotado: le escribiremos solo ${times.join(' y ')}${preference.notAtWork ? ', y no en horario de trabajo' : ''}.`;
+  }
+  const times = [
+    preference.earliestHour !== null ? `after ${clock12(preference.earliestHour)}` : null,
+    preference.latestHour !== null ? `before ${clock12(preference.latestHour)}` : null,
+  ].filter(Boolean);
+  if (times.length === 0) return 'Noted: we will not text you during work hours.';
+  return `Noted: we will text you only ${times.join(' and ')}${preference.notAtWork ? ', and not during work hours' : ''}.`;
+}

@@ -24,3 +24,16 @@ export function identityRequestText(language: ComplianceLanguage, policy: Compli
   const agency = policy.agencyName ?? null;
   return `${ASK[language](agency)} ${complianceFooter(language, { agencyName: agency, firstText: options.firstText })}`;
 }
+
+/** "It's James Smith", "my name is James Smith", "soy Ana García": the words before the name, in either language. */
+const NAME_PREFIX = /^(?:(?:hi|hello|hey|hola|yes|yeah|si|sí)[,.!]?\s+)?(?:it'?s|it is|this is|i'?m|i am|my name is|name'?s|me llamo|mi nombre es|soy|habla|es)\s+/i;
+
+/**
+ * The name an unconfirmed number gave in answer to the identity question, as a manager reads it beside the
+ * names on record: the leading "it's"/"my name is" and trailing punctuation dropped, at most 100 characters.
+ * Kept as written otherwise; a person compares it, no rule does.
+ */
+export function claimedName(answer: string): string {
+  const trimmed = answer.trim().replace(/[\u2018\u2019]/g, "'");
+  return trimmed.replace(NAME_PREFIX, '').replace(/[.!?,;:\s]+$/u, '').slice(0, 100) || trimmed.slice(0, 100);
+}

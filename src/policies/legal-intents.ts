@@ -7,18 +7,28 @@
  * general" is a regulator, not a lawyer; "my supervisor" at work is not a request for ours; "discharged from
  * the hospital" is not a bankruptcy discharge).
  *
- * Pure. Rules run on `bareWords` text: lower case, no accents, apostrophes joined ("dont", "im", "ill"),
- * other punctuation dropped.
+ * Pure. Rules run on `bareWords` text (lower case, no accents, apostrophes joined: "dont", "im", "ill"; other
+ * punctuation dropped) and on `plainWords` text (the same with contractions written out and common typos
+ * folded: "do not", "i am", "already paid"); a rule matches if either form does.
  */
 import { HUMAN_ONLY_INTENTS, type Intent } from '../../machines/conversation/conversation.types.js';
 import { detectOptOut } from '../../machines/conversation/opt-out.js';
-import { bareWords } from '../../machines/conversation/text.js';
+import { bareWords, plainWords } from '../../machines/conversation/text.js';
 
 export interface LegalRule {
   intent: Intent;
   id: string;
   pattern: RegExp;
+  /** `part`: the rule does not apply to a message about a part of the debt (PART_OF_IT). */
+  unless?: 'part';
 }
+
+/**
+ * A message about a part of the debt ("I paid half, can I pay the rest next week?", "ya pagué la primera
+ * cuota"): a payment it names is a report, not a claim that the debt is settled.
+ */
+const PART_OF_IT =
+  /\b(?:half|the rest|rest of it|remaining|remainder|partial|part of|some of|most of|first (?:payment|instalment|installment|one)|next (?:payment|instalment|installment|one)|instalments?|installments?|down payment|\d+ (?:of|out of) \d+|la mitad|el resto|lo demas|lo que falta|una parte|primer pago|primera cuota|siguiente (?:pago|cuota)|proxima cuota|cuotas?)\b/;
 
 export const LEGAL_RULES: readonly LegalRule[] = [
   // cease: stop contacting me, in any way (FDCPA §805(c)); a person confirms and records it
@@ -115,34 +125,63 @@ export const LEGAL_RULES: readonly LegalRule[] = [
     id: 'harassment_claim.es',
     pattern: /\bacos(?:o|a|an|en|ar|ando|andome|andonos|ador|adores|adoras|amiento)\b|\bhostig\w*|\b(?:demasiados|tantos) (?:mensajes|llamadas)\b/,
   },
-  // dispute: not theirs, wrong amount, prove it (FDCPA §809(b): collection pauses until verified)
-  { intent: 'dispute', id: 'dispute.not_my_debt', pattern: /\bnot my (?:debt|bill|account|balance|loan)\b|\bnot mine\b/ },
-  { intent: 'dispute', id: 'dispute.dont_owe', pattern: /\b(?:dont|do not|never|didnt|did not) owe\b|\b(?:i )?owe (?:you )?nothing\b/ },
+  // dispute: not theirs, wrong amount, prove it, already paid (FDCPA §809(b): collection pauses until verified).
+  // Rules read `plainWords` too, so "isn't", "isn’t", "isnt" and "is not" are one form, and typos are folded.
+  { intent: 'dispute', id: 'dispute.not_my_debt', pattern: /\bnot my (?:debts?|dept|bills?|account|balance|loan|card|charges?)\b|\bnot mine\b|\b(?:does|do|did) not belong to (?:me|us)\b/ },
+  { intent: 'dispute', id: 'dispute.dont_owe', pattern: /\b(?:dont|do not|never|didnt|did not) owe[sd]?\b|\b(?:i )?owe (?:you |u |yall |them )?nothing\b/ },
   {
     intent: 'dispute',
     id: 'dispute.dispute',
     pattern:
       /\b(?:dispute|disputing|disputed|disput|validation|validate|verification|verify (?:the|this|that) (?:debt|account|amount)|prove it|prove (?:that|this|the debt)|proof of (?:the )?debt|show me (?:the )?proof|send (?:me )?proof)\b/,
   },
-  { intent: 'dispute', id: 'dispute.wrong', pattern: /\bwrong (?:amount|balance|person|guy|name|account)\b|\b(?:incorrect|inaccurate) (?:amount|balance)\b/ },
+  {
+    intent: 'dispute',
+    id: 'dispute.wrong',
+    pattern:
+      /\bwrong (?:amount|balance|person|guy|girl|man|woman|lady|individual|party|name|account|debtor|customer)\b|\b(?:incorrect|inaccurate) (?:amount|balance)\b|\bmistaken identity\b/,
+  },
   { intent: 'dispute', id: 'dispute.fraud', pattern: /\b(?:scam|fraud|fraudulent|identity theft|stolen identity|stole my identity)\b/ },
   {
     intent: 'dispute',
     id: 'dispute.unknown_debt',
     pattern:
-      /\bnever heard of (?:this|you|that|your company|the debt|this debt|it)\b|\b(?:dont|do not) (?:recognize|recognise|know (?:about|of)) (?:this|that|the|your) (?:debt|account|charge|company|balance)\b|\bnever (?:had|opened) (?:an|this|that|the) account\b/,
+      /\bnever heard of (?:this|you|that|your company|the debt|this debt|it)\b|\b(?:dont|do not) (?:recognize|recognise|know (?:about|of)) (?:this|that|the|your) (?:debt|account|charge|company|balance)\b|\bnever (?:had|opened|signed up for|applied for|took out|had any) (?:an|a|any|this|that|the|such an?) (?:account|card|credit card|loan|contract|service)\b|\bnever (?:did|done|had) (?:any )?business with\b|\b(?:do not|never) (?:have|had) (?:an|any) account (?:with|at) (?:you|u|your|them|that|this|yall)\b/,
+  },
+  // A claim that the debt is paid disputes it; a report of a part of it ("I paid half", "paid the first one")
+  // does not (see PART_OF_IT), and neither does a plan to pay it off ("I want to pay it off").
+  {
+    intent: 'dispute',
+    id: 'dispute.already_paid',
+    unless: 'part',
+    pattern:
+      /\balready paid\b(?! (?:(?:my|the|our|a|an|his|her|their) (?!(?:debt|debts|bill|balance|account|loan|amount|whole|full|entire|total)\b)\w+|(?:this|that|last|for this|for the|for that) (?:week|weeks|month|months|payment|instalment|installment|part|portion)\b|half|part|some|most|rent|bills|\d))|\b(?:i|we|i have|we have|i had|already) paid (?:it|this|that|the (?:debt|balance|account|bill|loan)|you|you guys|yall|them) (?:already|off|in full|last|back|years|months|a long time|long ago|before|yesterday|in \d{4}|\d{4})\b/,
+  },
+  {
+    intent: 'dispute',
+    id: 'dispute.paid_off',
+    unless: 'part',
+    pattern:
+      /(?<!\b(?:to|will|can|could|should|wanna|gonna|going to|want to|need to|trying to|try to|help me|cannot|can not|will not|before i|until i|once i|when i|if i) )\bpaid (?:it|this|that|them|everything|the (?:debt|balance|account|bill|loan)|all) off\b|(?<!\b(?:once|when|until|till|after|before|if|whether|as soon as) )\b(?:(?:i|we|i have|we have|i had|we had|already)|(?:it|this|that|everything|the (?:debt|balance|account|bill|loan)|this (?:debt|account|bill)|that (?:debt|account|bill)) (?:is|was|has been|had been|were|are|got)) (?:already )?paid (?:off|in full)\b(?! (?:my|our|a|an|another|other|some|half|part|most|\d)\b)|(?<!\b(?:once|when|until|till|after|before|if|whether|as soon as) )\b(?:it|this|that|the (?:debt|balance|account|bill|loan)|this (?:debt|account|bill)|that (?:debt|account|bill)) (?:was|has been|had been|were) (?:already )?(?:paid|settled|taken care of)\b/,
   },
   {
     intent: 'dispute',
     id: 'dispute.es',
     pattern:
-      /\bno (?:es|son) mi(?:s)? (?:deuda|deudas|cuenta|cuentas)\b|\b(?:esa|esta|la) (?:deuda|cuenta) no es mia\b|\bno es mia\b|\bno (?:le |les |te )?debo\b(?! pagar)|\bno reconozc[oa] (?:esa|esta|la|ninguna|su) (?:deuda|cuenta|cargo|compania|empresa)\b|\bnunca (?:tuve|abri) (?:esa|esta|una) cuenta\b|\b(?:disput(?:o|a|ar|amos)|impugn(?:o|ar))\b/,
+      /\bno (?:es|son) mi(?:s)? (?:deuda|deudas|cuenta|cuentas)\b|\b(?:esa|esta|la) (?:deuda|cuenta) no es mia\b|\bno (?:es|son) (?:mia|mio|mias|mios)\b|\bnoes mi[ao]\b|\bno (?:le |les |te )?debo\b(?! pagar)|\bno reconozc[oa] (?:esa|esta|la|ninguna|su) (?:deuda|cuenta|cargo|compania|empresa)\b|\bnunca (?:tuve|abri|he tenido|he abierto|saque) (?:esa|esta|una|ninguna|alguna) (?:cuenta|tarjeta|prestamo)\b|\bno tengo (?:ninguna|una) cuenta con (?:ustedes|ud|usted|su (?:empresa|compania))\b|\b(?:disput(?:o|a|ar|amos)|impugn(?:o|ar))\b/,
+  },
+  {
+    intent: 'dispute',
+    id: 'dispute.es_paid',
+    unless: 'part',
+    pattern:
+      /\bya (?:(?:la|lo|las|los|le|les) )?(?:pague|page|pagamos|liquide|liquidamos|salde|saldamos|cubri)\b(?! (?:la mitad|una parte|parte|algo|el primer|la primera|un pago|una cuota|la cuota|esta semana|este mes|\d))|\bya se (?:pago|liquido|saldo)\b|\bya (?:esta|estan|fue|fueron|quedo) (?:pagad[oa]s?|liquidad[oa]s?|saldad[oa]s?)\b|\b(?:esa|esta|la) (?:deuda|cuenta) (?:ya )?(?:esta|fue|quedo) (?:pagada|liquidada|saldada)\b|\b(?:la|lo) (?:pague|liquide|salde) (?:hace|el ano|en|desde)\b|\bpague (?:todo|la deuda|el total|completo|toda la deuda)\b/,
   },
   {
     intent: 'dispute',
     id: 'dispute.es_proof',
     pattern:
-      /\b(?:pruebe(?:lo|nlo)?|demuestre(?:nlo)?|comprueben(?:lo)?)\b|\b(?:quiero|necesito|mandenme|envienme) (?:pruebas|prueba|comprobante|verificacion|validacion)\b|\b(?:monto|cantidad|saldo) (?:incorrect[oa]|equivocad[oa])\b|\b(?:es (?:una )?estafa|fraude|robo de identidad|persona equivocada|se equivocaron de persona)\b/,
+      /\b(?:pruebe(?:lo|nlo)?|demuestre(?:nlo)?|comprueben(?:lo)?)\b|\b(?:quiero|necesito|mandenme|envienme) (?:pruebas|prueba|comprobante|verificacion|validacion)\b|\b(?:monto|cantidad|saldo) (?:incorrect[oa]|equivocad[oa])\b|\b(?:es (?:una )?estafa|fraude|robo de identidad|persona equivocada|(?:se )?equivocaron de persona)\b/,
   },
   // supervisor_request: asks for someone above the agent, or a person at all
   {
@@ -205,9 +244,12 @@ export function detectLegalIntents(texts: readonly string[]): LegalDetection {
     // The machine's own detector, so a draft routes to optedOut on exactly what stops a send.
     const optOut = detectOptOut(text);
     if (optOut) note('opt_out', optOut);
-    const bare = bareWords(text);
+    // Both forms: as typed ("dont"), and with contractions written out and typos folded ("do not").
+    const forms = [bareWords(text), plainWords(text)];
+    const aboutAPart = forms.some((form) => PART_OF_IT.test(form));
     for (const rule of LEGAL_RULES) {
-      if (rule.pattern.test(bare)) note(rule.intent, rule.id);
+      if (rule.unless === 'part' && aboutAPart) continue;
+      if (forms.some((form) => rule.pattern.test(form))) note(rule.intent, rule.id);
     }
   }
   return { intents: ORDER.filter((intent) => found.has(intent)), matched };

@@ -37,6 +37,9 @@ const CONTEXT_ADDED_SINCE_FIRST_RELEASE: Partial<ConversationContext> = {
   identityVerified: false,
   closure: null,
   paidSinceOffer: 0,
+  disputed: false,
+  identityHeld: 0,
+  identityClaimed: false,
 };
 
 export function fromStored(machine: ConversationMachine, stored: StoredSnapshot): ConversationSnapshot {

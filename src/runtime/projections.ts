@@ -26,6 +26,7 @@ export const actionRouting = {
   notifyStaff: EFFECT,
   sendOptOutConfirmation: EFFECT,
   sendPlanNotice: EFFECT,
+  acknowledge: EFFECT,
 } as const satisfies ActionRouting;
 
 /** The named actions that run as effect jobs: what src/effects/activities.ts must implement. */

@@ -181,14 +181,43 @@ describe('payment plans, end to end (rules drafter)', () => {
     expect(evaluatePlan(plan, { owedCents: 75_000, today, timeZone: 'America/Chicago', failedPlans: 0 }).verdict).not.toBe('invalid');
   });
 
-  it('when the offer is unrealistic, then a person takes over and it is listed among open escalations', async () => {
+  it('when the offer is unrealistic, then a person takes over, it is listed among open escalations, and the debtor gets one holding reply', async () => {
     const d = debtor('tenant-plan-unrealistic');
-    await d.says('$10 a week for 52 weeks');
+    await d.says('$5 a month');
     await waitForState(harness.orchestrator, d.conversationId, ['escalated']);
     expect((await d.status()).context.escalation).toMatchObject({ reason: 'unrealistic_proposal' });
     const open = await request(harness.url).get('/v1/escalations?reason=unrealistic_proposal').set(manager()).expect(200);
     expect(open.body.items.map((e: { conversation_id: string }) => e.conversation_id)).toContain(d.conversationId);
-    expect(d.texts()).toEqual([]);
+    const [holding] = await waitFor(() => d.texts().length > 0 && d.texts(), 15_000, 'the holding reply');
+    expect(holding).toMatch(/^Thanks\. A member of our team will contact you about a plan\. Acme Recovery is a debt collector/);
+    expect(holding).not.toMatch(/\$|\d/);
+    // One text, recorded once, as a reply to their message.
+    const sent = await harness.orchestrator.db.selectFrom('outbound_messages').select(['kind']).where('conversation_id', '=', d.conversationId).execute();
+    expect(sent).toEqual([{ kind: 'reply' }]);
+  });
+
+  it('when the balance is paid in full, then the conversation closes and the debtor gets one confirmation that it is settled', async () => {
+    const d = debtor('tenant-plan-paid-in-full');
+    await d.greets();
+    // A text we start waits for the calling hours: at noon in Chicago it goes at once, whenever the test runs.
+    const today = new Date().toLocaleDateString('en-CA', { timeZone: 'America/Chicago' });
+    clockOffsetMs = Date.parse(`${today}T18:00:00Z`) - Date.now();
+    let texts: string[];
+    try {
+      await request(harness.url)
+        .post(`/v1/conversations/${d.conversationId}/events`)
+        .set(service())
+        .set('Idempotency-Key', 'paid-in-full-1')
+        .send({ type: 'payment.received', amount_cents: 75_000, paid_in_full: true })
+        .expect(202);
+      await waitForState(harness.orchestrator, d.conversationId, ['closed']);
+      texts = await waitFor(() => d.texts().length === 2 && d.texts(), 15_000, 'the confirmation');
+    } finally {
+      clockOffsetMs = 0;
+    }
+    expect(texts[1]).toMatch(/^Thank you\. Your account is paid in full and settled\. Nothing more is due\. Acme Recovery is a debt collector/);
+    const sent = await harness.orchestrator.db.selectFrom('outbound_messages').select(['kind']).where('conversation_id', '=', d.conversationId).orderBy('first_attempt_at').execute();
+    expect(sent).toEqual([{ kind: 'reply' }, { kind: 'unsolicited' }]);
   });
 
   it('when an instalment passes its grace period unpaid, then staff are told, the debtor is asked to catch up, and negotiation re-opens', async () => {

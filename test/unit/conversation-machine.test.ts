@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { getMicrosteps, initialTransition, transition, type AnyEventObject, type SnapshotFrom } from 'xstate';
-import { getShortestPaths } from 'xstate/graph';
+import { getShortestPaths } from '@xstate/graph';
+import { conversationSetup } from '../../machines/conversation/conversation.setup.js';
 import {
   APPROVAL_SLA_TIMER,
   NO_REPLY_TIMER,
@@ -46,8 +47,8 @@ function step(snapshot: Snapshot, event: AnyEventObject, machine: ConversationMa
   return { snapshot: next, actions: actions as unknown as Action[] };
 }
 
-function run(events: AnyEventObject[], machine: ConversationMachine = conversationMachine): Snapshot {
-  return events.reduce((snapshot, event) => step(snapshot, event, machine).snapshot, start(machine));
+function run(events: AnyEventObject[], machine: ConversationMachine = conversationMachine, from: Snapshot = start(machine)): Snapshot {
+  return events.reduce((snapshot, event) => step(snapshot, event, machine).snapshot, from);
 }
 
 const PLAN = makePlan();
@@ -91,6 +92,11 @@ describe('conversation machine: reachability (xstate/graph)', () => {
     { type: 'payment.received', amountCents: 75_000, paidInFull: false },
     { type: 'payment.received', amountCents: 5_000, paidInFull: true },
     { type: 'retry', by: 'alice' },
+    drafted(draft({ intents: ['other'], confidence: 0.9, identity: 'ask' })),
+    drafted(draft({ intents: ['other'], confidence: 0.9, identity: 'claimed' })),
+    { type: 'identity.verified', by: 'alice' },
+    { type: 'identity.rejected', by: 'alice' },
+    { type: 'debt.verified', by: 'alice' },
   ];
 
   const paths = getShortestPaths(conversationMachine, {
@@ -101,7 +107,9 @@ describe('conversation machine: reachability (xstate/graph)', () => {
       const { context } = snapshot as Snapshot;
       const plan = context.plan && [context.plan.status, context.plan.missed > 0, context.plan.schedule.map((i) => i.status).join()];
       const offers = [context.offeredPlan !== null, (context.outgoing?.offer ?? null) !== null];
-      return JSON.stringify([snapshot.value, context.unanswered.count > 0, context.slaLapses, context.failure?.step ?? null, offers, plan]);
+      // The two flags guards read (isDisputed, awaitsIdentity); the other identity fields only feed the drafter.
+      const checks = [context.disputed, context.identityClaimed];
+      return JSON.stringify([snapshot.value, context.unanswered.count > 0, context.slaLapses, context.failure?.step ?? null, offers, plan, checks]);
     },
     // XState's pure transition still answers root-level events on a done snapshot; the runtime never asks it to.
     stopWhen: (snapshot) => snapshot.status === 'done',
@@ -178,7 +186,83 @@ describe('conversation machine: reachability (xstate/graph)', () => {
     const toAwaiting = paths.find((path) => path.state.value === 'awaitingReply');
     expect(toAwaiting?.steps.map((s) => s.event.type)).toEqual(['xstate.init', 'staff.escalate', 'staff.resume']);
   });
+
+  it('when every reachable state is checked against the liveness rule, then none is a dead end', () => {
+    const { checked, states, deadEnds } = checkLiveness(conversationMachine, paths);
+    expect(deadEnds).toEqual([]);
+    console.info(`liveness: ${states} reachable states on ${paths.length} shortest paths (${checked} path steps) checked, ${deadEnds.length} dead ends`);
+  });
+
+  it('when a transition leaves the debtor unanswered with no task and no timer, then the liveness check finds the dead end', () => {
+    // A deliberately broken machine: staff.resume parks the conversation in a state that owes nobody anything.
+    const config = conversationMachine.config as any;
+    const broken = conversationSetup.createMachine({
+      ...config,
+      states: {
+        ...config.states,
+        parked: {},
+        escalated: { ...config.states.escalated, on: { ...config.states.escalated.on, 'staff.resume': { target: 'parked' } } },
+      },
+    }) as unknown as ConversationMachine;
+    const brokenPaths = getShortestPaths(broken, {
+      input: INPUT,
+      events: [sms(), drafted(draft({ intents: ['dispute'], confidence: 0.9 })), drafted(draft({ confidence: 0.3 })), { type: 'staff.resume', by: 'alice' }] as never,
+      serializeState: (snapshot) => JSON.stringify([snapshot.value, (snapshot as Snapshot).context.unanswered.count > 0]),
+    });
+    const { deadEnds } = checkLiveness(broken, brokenPaths);
+    expect(deadEnds.map((dead) => dead.state)).toContain('parked');
+    expect(deadEnds.find((dead) => dead.state === 'parked')?.events).toEqual(['xstate.init', 'sms.received', 'xstate.done.actor.drafter', 'staff.resume']);
+  });
 });
+
+/**
+ * The liveness rule (docs/machine.md): in every reachable state, at least one holds. The debtor has had an
+ * answer to their last message (nothing unanswered); a person has a task for it (an active state opened an
+ * approval or an escalation, or notified staff of a failure); durable work will move it on (a delayed event
+ * raised on entry, or an invoked job: the drafter, the sender). A final state is ended by a person, or by a
+ * text of ours (the opt-out confirmation, the settlement, the wrong-number text). Read from the machine's
+ * own state nodes and the actions of the transition that entered the state, so a new state or transition
+ * is checked without naming it here.
+ */
+const TASK_ACTIONS = new Set(['openApproval', 'openEscalation', 'notifyStaff']);
+const TEXT_ACTIONS = new Set(['acknowledge', 'sendOptOutConfirmation']);
+const PERSON_EVENTS = new Set(['staff.close', 'identity.rejected']);
+const actionType = (action: unknown) => (action as { type?: string }).type;
+
+function livenessClause(snapshot: Snapshot, entering: Action[]): string | null {
+  const nodes = snapshot._nodes;
+  if (snapshot.status === 'done') {
+    const entry = nodes.flatMap((node) => node.entry.map(actionType));
+    return [...entering.map((a) => a.type), ...entry].some((type) => type && TEXT_ACTIONS.has(type)) ? 'ended with a text' : null;
+  }
+  if (snapshot.context.unanswered.count === 0) return 'answered';
+  if (nodes.some((node) => node.entry.some((action) => TASK_ACTIONS.has(actionType(action) ?? '')))) return 'a person has a task';
+  const timer = (action: unknown) => actionType(action) === 'xstate.raise' && (action as { delay?: unknown }).delay !== undefined;
+  if (nodes.some((node) => node.invoke.length > 0 || node.entry.some(timer))) return 'durable work moves it on';
+  return null;
+}
+
+/** Every state of every path (each path ends in a distinct reachable state, as the graph tells them apart). */
+function checkLiveness(machine: ConversationMachine, graphPaths: ReturnType<typeof getShortestPaths>) {
+  const deadEnds: Array<{ state: string; events: string[] }> = [];
+  let checked = 0;
+  for (const path of graphPaths) {
+    let previous: Snapshot | undefined;
+    for (const [index, { event, state }] of path.steps.entries()) {
+      const snapshot = state as Snapshot;
+      checked += 1;
+      const final = snapshot.status === 'done';
+      // Only a final state reads the transition that entered it (re-stepped here: paths keep snapshots, not actions).
+      const entering = final && previous ? step(previous, event as AnyEventObject, machine).actions : [];
+      const clause = final && PERSON_EVENTS.has(event.type) ? 'ended by a person' : livenessClause(snapshot, entering);
+      if (clause === null && !deadEnds.some((dead) => dead.state === statePath(snapshot.value))) {
+        deadEnds.push({ state: statePath(snapshot.value), events: path.steps.slice(0, index + 1).map((s) => s.event.type) });
+      }
+      previous = snapshot;
+    }
+  }
+  return { checked, states: graphPaths.length, deadEnds };
+}
 
 describe('conversation machine: routing of a fresh draft', () => {
   const routeOf = (output: Draft, machine: ConversationMachine = conversationMachine) => {
@@ -590,5 +674,101 @@ describe('conversation machine: closing', () => {
     const { snapshot } = step(inAwaitingReply(), { type: 'staff.close', by: 'alice', reason: 'paid by phone' });
     expect(snapshot.value).toBe('closed');
     expect(snapshot.context.closure).toEqual({ by: 'alice', reason: 'paid by phone' });
+  });
+});
+
+describe('conversation machine: no dead ends (disputes, identity claims, answers where there was silence)', () => {
+  const disputed = () => run([sms('this isnt my debt'), drafted(draft({ intents: ['dispute'], confidence: 0.85 }))]);
+  const acknowledgements = (actions: Action[]) => actions.filter((a) => a.type === 'acknowledge').map((a) => a.params.kind);
+
+  it('when the debtor disputes the debt, then it escalates as a dispute, one acknowledgement goes out, and the debt is disputed', () => {
+    const { snapshot, actions } = step(run([sms('this isnt my debt')]), drafted(draft({ intents: ['dispute'], confidence: 0.85 })));
+    expect(snapshot.value).toBe('escalated');
+    expect(snapshot.context.escalation?.reason).toBe('dispute');
+    expect(snapshot.context.disputed).toBe(true);
+    expect(acknowledgements(actions)).toEqual(['dispute']);
+    expect(actions.find((a) => a.type === 'acknowledge')?.params.inReplyTo).toBe(AT);
+    expect(snapshot.context.unanswered).toEqual({ count: 0, latestAt: null });
+  });
+
+  it('when a disputed debt is resumed by staff alone, then it is refused; after debt.verified it resumes', () => {
+    const snapshot = disputed();
+    expect(snapshot.can({ type: 'staff.resume', by: 'alice' })).toBe(false);
+    expect(step(snapshot, { type: 'staff.resume', by: 'alice' }).snapshot.value).toBe('escalated');
+    const verified = step(snapshot, { type: 'debt.verified', by: 'alice' }).snapshot;
+    expect(verified.value).toBe('escalated');
+    expect(verified.context.disputed).toBe(false);
+    // The acknowledgement answered the dispute: resumed, the conversation waits for the debtor, nothing is redrafted.
+    expect(step(verified, { type: 'staff.resume', by: 'alice' }).snapshot.value).toBe('awaitingReply');
+    // Nothing to verify on a debt nobody disputed.
+    expect(inAwaitingReply().can({ type: 'debt.verified', by: 'alice' })).toBe(false);
+  });
+
+  it('when an attorney or a cease request also disputes the debt, then the debt is disputed but nothing is sent', () => {
+    for (const intent of ['attorney', 'cease'] as const) {
+      const { snapshot, actions } = step(run([sms()]), drafted(draft({ intents: [intent, 'dispute'], confidence: 0.9 })));
+      expect(snapshot.context.escalation?.reason).toBe(intent);
+      expect(snapshot.context.disputed).toBe(true);
+      expect(acknowledgements(actions)).toEqual([]);
+    }
+    const { actions } = step(run([sms('STOP')]), drafted(draft({ intents: ['opt_out', 'dispute'], confidence: 0.95 })));
+    expect(acknowledgements(actions)).toEqual([]);
+  });
+
+  it('when an offer is unrealistic, then one holding reply goes out with the escalation', () => {
+    const { snapshot, actions } = step(run([sms('$5 a month')]), drafted(draft({ intents: ['payment_plan'], negotiation: { kind: 'unrealistic', reasons: ['below_min_weekly'] } })));
+    expect(snapshot.context.escalation?.reason).toBe('unrealistic_proposal');
+    expect(acknowledgements(actions)).toEqual(['plan_review']);
+    expect(actions.find((a) => a.type === 'acknowledge')?.params.inReplyTo).toBe(AT);
+    expect(step(snapshot, { type: 'staff.resume', by: 'alice' }).snapshot.value).toBe('awaitingReply');
+  });
+
+  it('when the debt is paid in full, from any state, then the conversation closes and the debtor is told it is settled', () => {
+    for (const from of [inAwaitingReply(), inPendingApproval(), disputed()]) {
+      const { snapshot, actions } = step(from, { type: 'payment.received', amountCents: 5_000, paidInFull: true });
+      expect(snapshot.value).toBe('closed');
+      expect(acknowledgements(actions)).toEqual(['settled']);
+      expect(actions.find((a) => a.type === 'acknowledge')?.params.inReplyTo).toBeNull();
+    }
+  });
+
+  describe('an unknown number', () => {
+    const asked = () => run([sms('how much do I owe?'), drafted(draft({ intents: ['question'], confidence: 0.9, identity: 'ask' })), sent()]);
+    const claimed = () => run([sms('its James Smith', 'msg-2'), drafted(draft({ id: 'draft-2', intents: ['other'], confidence: 0.9, identity: 'claimed' }))], undefined, asked());
+
+    it('when it was asked who it is, then the question it asked is held for verification and the drafter knows it asked', () => {
+      const snapshot = asked();
+      expect(snapshot.value).toBe('awaitingReply');
+      expect(snapshot.context.identityHeld).toBe(1);
+      const { snapshot: next, actions } = step(snapshot, sms('its James Smith', 'msg-2'));
+      expect(next.value).toBe('drafting');
+      const spawn = actions.find((action) => action.type === 'xstate.spawnChild');
+      expect(spawn?.params).toMatchObject({ id: 'drafter', input: { identityAsked: true, unansweredCount: 1 } });
+    });
+
+    it('when it answers with a name, then a verification task is opened and it is told once that someone will confirm', () => {
+      const { snapshot, actions } = step(step(asked(), sms('its James Smith', 'msg-2')).snapshot, drafted(draft({ id: 'draft-2', intents: ['other'], confidence: 0.9, identity: 'claimed' })));
+      expect(snapshot.value).toBe('escalated');
+      expect(snapshot.context.escalation?.reason).toBe('identity_verification');
+      expect(snapshot.context.identityClaimed).toBe(true);
+      expect(types(actions)).toEqual(expect.arrayContaining(['openEscalation', 'notifyStaff']));
+      expect(acknowledgements(actions)).toEqual(['identity_claimed']);
+    });
+
+    it('when a manager verifies it, then the held question and the answer are drafted again with the number verified', () => {
+      const { snapshot, actions } = step(claimed(), { type: 'identity.verified', by: 'alice' });
+      expect(snapshot.value).toBe('drafting');
+      expect(snapshot.context).toMatchObject({ identityVerified: true, identityClaimed: false, identityHeld: 0, unanswered: { count: 2 } });
+      expect(actions.find((a) => a.type === 'closeEscalation')?.params).toEqual({ resolution: 'resumed' });
+    });
+
+    it('when a manager rejects it, then it is closed as a wrong number with one text and nothing after', () => {
+      const { snapshot, actions } = step(claimed(), { type: 'identity.rejected', by: 'alice' });
+      expect(snapshot.value).toBe('closed');
+      expect(snapshot.status).toBe('done');
+      expect(snapshot.context.closure?.by).toBe('alice');
+      expect(acknowledgements(actions)).toEqual(['identity_rejected']);
+      expect(inAwaitingReply().can({ type: 'identity.rejected', by: 'alice' })).toBe(false);
+    });
   });
 });

@@ -79,7 +79,7 @@ describe('openai drafter — answers', () => {
     supervisor_request: 'let me talk to a supervisor',
     harassment_claim: 'this is harassment',
     question: 'how much do I owe?',
-    paid: 'I already paid',
+    paid: 'I already made the payment', // "I already paid" (the debt) is a dispute the safety net adds
     wrong_number: 'wrong number',
     greeting: 'hello',
     other: 'maybe later',

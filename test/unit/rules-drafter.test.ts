@@ -39,7 +39,8 @@ const CASES: Array<{ intent: Intent; en: string; es: string; route: Route; offer
   { intent: 'plan_accepted', en: 'Yes', es: 'Sí, de acuerdo', route: 'agreePlan', offered: true },
   { intent: 'plan_declined', en: 'No', es: 'No puedo', route: 'autoSend', offered: true },
   { intent: 'promise_to_pay', en: "I'll pay on Friday", es: 'Pagaré el viernes', route: 'autoSend' },
-  { intent: 'paid', en: 'I already paid', es: 'Ya pagué', route: 'review' },
+  // A report of a payment, which a manager checks; "I already paid" (the debt) is a dispute (dispute-intents.test.ts).
+  { intent: 'paid', en: 'I already made the payment', es: 'Ya hice el pago', route: 'review' },
   { intent: 'wrong_number', en: 'Wrong number', es: 'Número equivocado', route: 'lowConfidence' },
   { intent: 'question', en: 'How much do I owe?', es: '¿Cuánto debo?', route: 'autoSend' },
   { intent: 'greeting', en: 'Hello', es: 'Hola', route: 'autoSend' },
@@ -220,5 +221,26 @@ describe('rules drafter: who is writing', () => {
     );
     expect(proposal.text).toContain('Acme Recovery');
     expect(proposal.text).not.toContain('$1,234.56');
+  });
+});
+
+describe('rules drafter: a contact preference the debtor just stated', () => {
+  const drafter = createRulesDrafter();
+  const cases = [
+    { language: 'en' as const, text: 'Call me after 6pm, not at work', preference: { earliestHour: 18, latestHour: null, notAtWork: true }, said: 'Noted: we will text you only after 6pm, and not during work hours.' },
+    { language: 'en' as const, text: "Don't text me at work", preference: { earliestHour: null, latestHour: null, notAtWork: true }, said: 'Noted: we will not text you during work hours.' },
+    { language: 'es' as const, text: 'escríbanme solo después de las 7', preference: { earliestHour: 19, latestHour: null, notAtWork: false }, said: 'Anotado: le escribiremos solo después de las 19:00.' },
+  ];
+
+  it.each(cases)('when the debtor writes $text, then the reply acknowledges it and stays compliant', async ({ language, text, preference, said }) => {
+    const req = { ...request([text], { language }), statedPreference: preference };
+    const proposal = await drafter.draft(req);
+    expect(proposal.text).toContain(said);
+    expect(checkOutgoingText(proposal.text, { language, ledgerCents: req.tenant.amountOwedCents })).toEqual([]);
+  });
+
+  it('when no preference was stated, then the reply says nothing about one', async () => {
+    const proposal = await drafter.draft(request(['Hello']));
+    expect(proposal.text).not.toMatch(/Noted:/);
   });
 });

@@ -1,6 +1,7 @@
 import { assign } from 'xstate';
 import { conversationSetup as s, errorMessage } from '../conversation.setup.js';
 import { humanOnlyIntent } from '../routing.js';
+import { acknowledge } from './shared.js';
 
 /** The drafter gathers context and proposes a reply; routing (routing.ts) decides where it goes. */
 export const drafting = s.createStateConfig({
@@ -16,18 +17,32 @@ export const drafting = s.createStateConfig({
       plan: context.plan?.status === 'active' ? context.plan : null,
       identityVerified: context.identityVerified,
       paidSinceOffer: context.paidSinceOffer,
+      identityAsked: context.identityHeld > 0,
     }),
     onDone: [
       { guard: { type: 'routesTo', params: { route: 'optOut' } }, target: 'optedOut', actions: 'takeDraft' },
       {
+        // Collection stops until a manager verifies the debt; the one text that may follow says so, with no amount.
+        guard: 'disputesTheDebt',
+        target: 'escalated',
+        actions: ['takeDraft', 'noteDispute', { type: 'escalateFor', params: { reason: 'dispute' } }, acknowledge('dispute'), 'answeredByAcknowledgement'],
+      },
+      {
+        // An attorney, a cease request, a bankruptcy…: a person answers, nothing automated is said.
         guard: { type: 'routesTo', params: { route: 'escalate' } },
         target: 'escalated',
-        actions: ['takeDraft', assign({ escalation: ({ event }) => ({ reason: humanOnlyIntent(event.output), note: null }) })],
+        actions: ['takeDraft', 'noteDispute', assign({ escalation: ({ event }) => ({ reason: humanOnlyIntent(event.output), note: null }) })],
+      },
+      {
+        // The number answered the identity question: a manager verifies the name; the debtor is told once.
+        guard: { type: 'routesTo', params: { route: 'verifyIdentity' } },
+        target: 'escalated',
+        actions: ['takeDraft', 'claimIdentity', { type: 'escalateFor', params: { reason: 'identity_verification' } }, acknowledge('identity_claimed')],
       },
       {
         guard: { type: 'routesTo', params: { route: 'unrealistic' } },
         target: 'escalated',
-        actions: ['takeDraft', { type: 'escalateFor', params: { reason: 'unrealistic_proposal' } }],
+        actions: ['takeDraft', { type: 'escalateFor', params: { reason: 'unrealistic_proposal' } }, acknowledge('plan_review'), 'answeredByAcknowledgement'],
       },
       {
         guard: { type: 'routesTo', params: { route: 'lowConfidence' } },

@@ -1,5 +1,5 @@
 import { cancel, raise } from 'xstate';
-import { conversationSetup as s, NO_REPLY_TIMER } from '../conversation.setup.js';
+import { conversationSetup as s, NO_REPLY_TIMER, type AcknowledgementKind } from '../conversation.setup.js';
 import type { ConversationContext } from '../conversation.types.js';
 
 /** Transition fragments more than one state uses. */
@@ -25,10 +25,28 @@ export const recordPlanProgress = {
   params: ({ context }: { context: ConversationContext }) => ({ plan: context.plan }),
 } as const;
 
+/**
+ * One short text composed by code (src/policies/acknowledgements.ts) where the debtor would otherwise hear
+ * nothing. A reply answers their newest message (the reply window applies); a settlement or a rejected
+ * number is a text we start.
+ */
+export const acknowledge = (kind: AcknowledgementKind) =>
+  ({
+    type: 'acknowledge',
+    params: ({ context }: { context: ConversationContext }) => ({
+      kind,
+      tenantId: context.tenantId,
+      phone: context.phone,
+      inReplyTo: kind === 'settled' || kind === 'identity_rejected' ? null : context.unanswered.latestAt,
+      identityVerified: context.identityVerified,
+    }),
+  }) as const;
+
 type Closing = ReadonlyArray<ReturnType<typeof closeQueuedApproval>>;
 
 /**
- * A payment that settles everything closes the conversation, and the plan with it. One that pays more than
+ * A payment that settles everything closes the conversation, and the plan with it, and the debtor is told it is
+ * settled. One that pays more than
  * what is left of the running plan completes the plan as well, but money is now owed back: a person takes
  * the conversation (`overpaid`, high) instead of it closing unnoticed.
  */
@@ -45,7 +63,11 @@ export const payOff = (closing: Closing = []) =>
         { type: 'escalateFor' as const, params: { reason: 'overpaid' as const, severity: 'high' as const } },
       ],
     },
-    { guard: 'paysOffPlan' as const, target: '#conversation.closed', actions: [...closing, 'recordPayment' as const, 'completePlan' as const, recordPlanProgress] },
+    {
+      guard: 'paysOffPlan' as const,
+      target: '#conversation.closed',
+      actions: [...closing, 'recordPayment' as const, 'completePlan' as const, recordPlanProgress, acknowledge('settled')],
+    },
   ] as const;
 
 /**

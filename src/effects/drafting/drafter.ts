@@ -7,6 +7,7 @@
  * (src/negotiation, `step`); routing (machines/conversation/routing.ts) decides what goes out, and a
  * proposal with `reviewReason` set never goes out without a manager.
  */
+import type { ContactPreference } from '../../policies/contact-preferences.js';
 import type { AgreedPlan, Draft, InboundMessage, Intent, Language } from '../../../machines/conversation/conversation.types.js';
 import type { PaymentPlan } from '../../../machines/conversation/plan.types.js';
 import type { NegotiationStep } from '../../negotiation/index.js';
@@ -29,6 +30,8 @@ export interface DraftRequest {
   step: NegotiationStep | null;
   /** The plan that runs now, if any. */
   plan: AgreedPlan | null;
+  /** A contact preference the new messages state (already stored and honoured): the reply acknowledges it. */
+  statedPreference?: ContactPreference | null;
 }
 
 export interface DraftUsage {

@@ -41,6 +41,7 @@ import { detectLegalIntents } from '../../policies/legal-intents.js';
 import { describePlan, formatCents } from '../../negotiation/index.js';
 import { STEP_CONFIDENCE, STEP_INTENT, draftCheckOptions, isFirstText, type DraftProposal, type DraftRequest, type DraftUsage, type Drafter, type ModelPlan } from './drafter.js';
 import { PROMPT_VERSION, renderDrafterPrompt } from './prompt.js';
+import { acknowledgePreference } from '../../policies/contact-preferences.js';
 import { createRulesDrafter, shortFirstName } from './rules.drafter.js';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -183,6 +184,8 @@ export function buildUserPayload(request: DraftRequest, historyTokenBudget: numb
     new_messages: unanswered.map((message) => ({ at: message.at, text: message.text })),
     negotiation: request.step && { decided: request.step.kind, reply_about_the_plan: request.step.text },
     running_plan: request.plan && describePlan(request.plan, tenant.language),
+    // Stored and honoured by the calling-hours check already; the reply should say it was heard.
+    contact_preference_to_acknowledge: request.statedPreference ? acknowledgePreference(request.statedPreference, tenant.language) : null,
   };
 }
 

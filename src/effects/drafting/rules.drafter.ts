@@ -20,6 +20,7 @@ import {
   type CompliancePolicy,
 } from '../../policies/compliance.js';
 import { detectLegalIntents } from '../../policies/legal-intents.js';
+import { acknowledgePreference, type ContactPreference } from '../../policies/contact-preferences.js';
 import type { Logger } from '../../logger.js';
 import type { Tenant } from '../ports.js';
 import { formatCents } from '../../negotiation/index.js';
@@ -218,13 +219,15 @@ export function composeReply(
   intent: Intent,
   tenant: Pick<Tenant, 'language' | 'tenantName' | 'amountOwedCents'>,
   policy: CompliancePolicy = DEFAULT_COMPLIANCE,
-  options: { firstText?: boolean; withoutAmount?: boolean } = {},
+  options: { firstText?: boolean; withoutAmount?: boolean; preference?: ContactPreference | null } = {},
 ): { text: string; violations: ReturnType<typeof checkOutgoingText> } {
   const language = tenant.language;
   const name = shortFirstName(tenant.tenantName);
   const amount = tenant.amountOwedCents > 0 && !options.withoutAmount ? formatCents(tenant.amountOwedCents) : null;
   const template = TEMPLATES[language][intent];
   const closing = complianceFooter(language, { agencyName: policy.agencyName, firstText: options.firstText });
+  // A preference they just stated is acknowledged, so they know it was heard (it is already stored and honoured).
+  const noted = options.preference ? ` ${acknowledgePreference(options.preference, language)}` : '';
   const candidates: Fill[] = [
     { name, amount },
     { name: null, amount },
@@ -232,7 +235,7 @@ export function composeReply(
   ];
   let last = { text: '', violations: [] as ReturnType<typeof checkOutgoingText> };
   for (const fill of candidates) {
-    const text = `${template(fill)} ${closing}`;
+    const text = `${template(fill)}${noted} ${closing}`;
     const violations = checkOutgoingText(text, { language, policy, firstText: options.firstText, ledgerCents: tenant.amountOwedCents });
     if (violations.length === 0) return { text, violations };
     last = { text, violations };
@@ -275,7 +278,11 @@ export function createRulesDrafter(options: RulesDrafterOptions = {}): Drafter {
       const check = draftCheckOptions(request, policy);
       const { text, violations } = useStepText
         ? { text: step.text!, violations: checkOutgoingText(step.text!, check) }
-        : composeReply(templateIntent, request.tenant, policy, { firstText: check.firstText, withoutAmount: asksWhoWeAre(texts) });
+        : composeReply(templateIntent, request.tenant, policy, {
+            firstText: check.firstText,
+            withoutAmount: asksWhoWeAre(texts),
+            preference: request.statedPreference,
+          });
       const confidence = Math.min(
         ...intents.map((intent) => (intent === stepIntent ? STEP_CONFIDENCE[step!.kind] : RULES_CONFIDENCE[intent])),
       );
