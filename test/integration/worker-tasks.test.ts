@@ -8,6 +8,7 @@ import type { Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { createTaskList } from '../../src/runtime/worker.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
+import { simulatedTenant } from '../../src/simulators/collections-monitor.simulator.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { testServiceClients } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -155,14 +156,16 @@ describe('worker tasks', () => {
   });
 
   it('when an earlier identical text was sent, then a new send with an unknown outcome is not mistaken for it', async () => {
-    // The first text of a thread carries the full notice; the two after it are the identical ones.
+    // The first text of a thread carries the full notice; the two after it are the identical ones. From the number
+    // on record: an unconfirmed number's second text would be its answer to who it is (a verification task).
+    const onRecord = simulatedTenant('tenant-w').phone_numbers[0]!;
     for (const key of ['w-same-0', 'w-same-1']) {
-      await inbound('w-same', 'Hi, what is my balance?', '+15550400005', key);
+      await inbound('w-same', 'Hi, what is my balance?', onRecord, key);
       await runNext('w-same', 'invoke');
       await runNext('w-same', 'invoke');
       expect(await state('w-same')).toBe('awaitingReply');
     }
-    await inbound('w-same', 'Hi, what is my balance?', '+15550400005', 'w-same-2');
+    await inbound('w-same', 'Hi, what is my balance?', onRecord, 'w-same-2');
     await runNext('w-same', 'invoke'); // same question, same template
     simulators.sms.failNext(1, 503); // the first try of the third send fails before the agent stores it
     const [sendJob] = await pendingJobs('w-same', 'invoke');
