@@ -57,6 +57,8 @@ export async function deliverSms(
   // The last check and the request are one step with respect to a STOP: the conversation is held (a STOP of
   // its own waits, or has already stopped the send) and so is the number (a new opt-out of it waits, or is seen).
   const outcome = await fence(async (trx) => {
+    // Two statements on purpose: a statement's snapshot is taken before it waits for the lock, so a check in
+    // the same statement would miss an opt-out that committed while it waited.
     await holdNumberForSend(trx, message.phone);
     if (await isOptedOut(trx, { conversationId: message.conversationId }, message.phone)) throw optedOutError();
     return handOff(trx);
