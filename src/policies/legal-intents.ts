@@ -25,10 +25,11 @@ export interface LegalRule {
 
 /**
  * A message about a part of the debt ("I paid half, can I pay the rest next week?", "ya pagué la primera
- * cuota"): a payment it names is a report, not a claim that the debt is settled.
+ * cuota"): a payment it names is a report, not a claim that the debt is settled. "The rest" is not a part:
+ * "I paid the rest" settles it.
  */
 const PART_OF_IT =
-  /\b(?:half|the rest|rest of it|remaining|remainder|partial|part of|some of|most of|first (?:payment|instalment|installment|one)|next (?:payment|instalment|installment|one)|instalments?|installments?|down payment|\d+ (?:of|out of) \d+|la mitad|el resto|lo demas|lo que falta|una parte|primer pago|primera cuota|siguiente (?:pago|cuota)|proxima cuota|cuotas?)\b/;
+  /\b(?:half|partial|part of|some of|most of|first (?:payment|instalment|installment|one)|next (?:payment|instalment|installment|one)|instalments?|installments?|down payment|\d+ (?:of|out of) \d+|la mitad|una parte|primer pago|primera cuota|siguiente (?:pago|cuota)|proxima cuota|cuotas?)\b/;
 
 export const LEGAL_RULES: readonly LegalRule[] = [
   // cease: stop contacting me, in any way (FDCPA §805(c)); a person confirms and records it

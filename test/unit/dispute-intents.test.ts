@@ -17,6 +17,9 @@ const APOSTROPHES = ["'", '\u2019', '\u2018', '\u02bc', '`', '\u00b4', '', ';'];
 const isnt = APOSTROPHES.map((mark) => `this isn${mark}t my debt`);
 
 const DISPUTES_EN = [
+  'I already paid the rest, it is paid in full',
+  'I paid off the remaining balance last week',
+  'I paid it off, the remainder too',
   ...isnt,
   'This isn’t my debt',
   'THIS ISNT MY DEBT!!!',
@@ -76,6 +79,7 @@ const DISPUTES_EN = [
 ];
 
 const DISPUTES_ES = [
+  'ya pagué el resto, ya está pagada',
   'Ya pagué',
   'ya pague',
   'YA PAGUÉ!!',
