@@ -19,6 +19,7 @@ import { detectContactPreference, type ContactPreference } from '../policies/con
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
 import { checkSend, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms, optedOutError, tenantTextedNumber } from './sms-delivery.js';
+import { AppError } from '../errors.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
 
 type NotificationContent = Parameters<NotificationService['send']>[0];
@@ -294,7 +295,12 @@ export function createEffects(deps: EffectDeps): Effects {
       return;
     }
     const message = { key: context.key, conversationId: context.conversationId, phone, text, kind };
-    return deliverSms({ db, smsAgent: services.smsAgent, logger }, message, context.signal);
+    try {
+      return await deliverSms({ db, smsAgent: services.smsAgent, logger }, message, context.signal);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'opted_out') return; // a STOP committed since checkSend: nothing left
+      throw error;
+    }
   }
 
   /** A verification task names who the number says it is, beside the names on record (GET /v1/escalations shows both too). */
@@ -343,8 +349,9 @@ export function createEffects(deps: EffectDeps): Effects {
         await recordComplianceDecision(gate, { conversationId: context.conversationId, rule: 'identity', decision: 'withheld', detail: `withheld: ${params.kind} acknowledgement to an unverified number` });
         return;
       }
-      const history = await services.smsAgent.history(params.phone, context.signal);
-      const text = acknowledgementText(params.kind, tenant.language, policy, { firstText: isFirstText({ history }) });
+      // Per (tenant, number) from our own texts, as for drafts: the SMS Agent's history mixes tenants.
+      const firstText = !(await tenantTextedNumber(db, params.tenantId, params.phone));
+      const text = acknowledgementText(params.kind, tenant.language, policy, { firstText });
       const sent = await sendCodeText(context, params.phone, text, tenant.language, tenant.timeZone, params.inReplyTo);
       if (sent) logger.info({ conversationId: context.conversationId, smsId: sent.smsId, acknowledgement: params.kind }, 'acknowledgement sent');
     },

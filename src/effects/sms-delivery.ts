@@ -53,16 +53,19 @@ export async function deliverSms(
     await markAccepted(conn, message.key, id);
     return { smsId: id };
   };
-  if (!fence) return handOff(db);
-  // The last check and the request are one step with respect to a STOP: the conversation is held (a STOP of
-  // its own waits, or has already stopped the send) and so is the number (a new opt-out of it waits, or is seen).
-  const outcome = await fence(async (trx) => {
+  // The last check and the request are one step with respect to a STOP: the number is held (a new opt-out of it
+  // waits, or is seen) and, for an invoke, so is the conversation (a STOP of its own waits, or has already
+  // stopped the send). Only the opt-out confirmation goes to a number that opted out.
+  const checkedHandOff = async (trx: DbOrTrx) => {
     // Two statements on purpose: a statement's snapshot is taken before it waits for the lock, so a check in
     // the same statement would miss an opt-out that committed while it waited.
     await holdNumberForSend(trx, message.phone);
     if (await isOptedOut(trx, { conversationId: message.conversationId }, message.phone)) throw optedOutError();
     return handOff(trx);
-  });
+  };
+  if (message.kind === 'confirmation') return handOff(db);
+  if (!fence) return db.transaction().execute(checkedHandOff);
+  const outcome = await fence(checkedHandOff);
   if (!outcome.live) throw new AppError('send_stopped', 'the conversation moved on before the hand-off; nothing was sent', 409, false);
   return outcome.value;
 }
