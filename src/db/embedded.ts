@@ -24,7 +24,7 @@ const DEFAULT_DATABASE = 'orchestrator';
 const OWNER_FILE = 'postgres-owner.pid';
 
 /** A server running on this data directory, and whether the process that started it is still there. */
-export function runningServer(dataDir: string): (PostmasterLock & { owner: number | null; orphaned: boolean }) | null {
+function runningServer(dataDir: string): (PostmasterLock & { owner: number | null; orphaned: boolean }) | null {
   const lock = readPostmasterLock(dataDir);
   if (!lock || !isProcessRunning(lock.pid)) return null;
   const owner = readOwner(dataDir);
@@ -48,10 +48,10 @@ export const embeddedUrl = (port: number, database = DEFAULT_DATABASE) => `postg
  * joined on the port its postmaster.pid names and left running; or, when there is none, one of their own,
  * stopped by stop().
  */
-export async function openEmbeddedPostgres(options: { dataDir: string; port: number }): Promise<EmbeddedDatabase & { joined: boolean }> {
+export async function openEmbeddedPostgres(options: { dataDir: string; port: number }): Promise<EmbeddedDatabase> {
   const running = runningServer(options.dataDir);
-  if (running) return { url: embeddedUrl(running.port), stop: async () => {}, joined: true };
-  return { ...(await startEmbeddedPostgres(options)), joined: false };
+  if (running) return { url: embeddedUrl(running.port), stop: async () => {} };
+  return startEmbeddedPostgres(options);
 }
 
 export async function startEmbeddedPostgres(options: {

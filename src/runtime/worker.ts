@@ -106,7 +106,7 @@ export function createTaskList(
   const { runtime, activities, effects, logger } = deps;
   // A hand-off holds a pooled connection while the SMS Agent answers: bounded, so that a hanging agent
   // cannot take the whole pool from the API and the other jobs; the rest wait in memory.
-  const handOffSlot = limiter(deps.handOffSlots ?? DEFAULT_HAND_OFF_SLOTS);
+  const handOffSlot = limiter(deps.handOffSlots ?? handOffSlotsFor(DEFAULT_POOL_SIZE));
   /**
    * Every job runs in the context of the request that caused it: its log lines carry that request id (the
    * logger's mixin), the events it applies pass it on to the jobs they schedule, and its calls to our services
@@ -272,7 +272,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     runner = await run({
       pgPool: deps.pool,
       concurrency: deps.concurrency,
-      taskList: createTaskList({ ...deps, handOffSlots: deps.handOffSlots ?? Math.max(1, Math.floor((deps.pool.options.max ?? 10) / 4)) }),
+      taskList: createTaskList({ ...deps, handOffSlots: deps.handOffSlots ?? handOffSlotsFor(deps.pool.options.max ?? DEFAULT_POOL_SIZE) }),
       events,
       noHandleSignals: true,
       pollInterval: 1_000,
@@ -391,7 +391,10 @@ export function batching(concurrency: number) {
   return { localQueue: { size: concurrency }, completeJobBatchDelay: 0, failJobBatchDelay: 0 };
 }
 
-const DEFAULT_HAND_OFF_SLOTS = 5;
+/** node-postgres' own default pool size, for a task list built without a pool (tests). */
+const DEFAULT_POOL_SIZE = 10;
+/** A quarter of the pool may be held by hand-offs at once; the rest stays free for events and jobs. */
+const handOffSlotsFor = (poolSize: number) => Math.max(1, Math.floor(poolSize / 4));
 
 /** How long a send waits out an SMS Agent outage before it fails (SEND_RETRY_WINDOW). */
 export const DEFAULT_SEND_RETRY_WINDOW_MS = 15 * 60_000;
