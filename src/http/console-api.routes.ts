@@ -32,7 +32,7 @@ export function consoleApiRouter(deps: Pick<CommandDeps, 'db' | 'compliance'> & 
       flags,
       scope: principalOf(req).scope,
     };
-    const after = query.cursor ? decodeCursor(query.cursor, ['updated_at', 'id']) : undefined;
+    const after = query.cursor ? decodeCursor(query.cursor, ['updated_at', 'id'], ['updated_at']) : undefined;
     const [page, counts] = await Promise.all([
       listConversations(deps.db, filter, { limit: query.limit, after: after && { updatedAt: after.updated_at, id: after.id } }),
       query.counts ? countConversationsByState(deps.db, filter) : undefined,

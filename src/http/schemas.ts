@@ -206,7 +206,7 @@ export const approvalsQuery = z.object({
 export const idempotencyKey = callerKey;
 
 /** A manager's suppression: the number is opted out for every conversation until an explicit opt-in. */
-export const suppressionBody = z.object({ phone_number: phone, tenant_id: id.optional(), reason: z.string().trim().min(1).max(500).optional() });
+export const suppressionBody = z.object({ phone_number: phone, tenant_id: tenantId.optional(), reason: z.string().trim().min(1).max(500).optional() });
 export const suppressionsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 /** `true`/`false` (or `1`/`0`) in a query string. */
@@ -216,7 +216,7 @@ const queryFlag = z.enum(['true', 'false', '1', '0']).transform((value) => value
 export const conversationsQuery = z.object({
   /** A top state (`negotiating`) or a full path (`negotiating.awaitingConfirmation`). */
   state: z.string().trim().regex(/^[A-Za-z]+(\.[A-Za-z]+)*$/, 'a state name or path').max(100).optional(),
-  tenant_id: id.optional(),
+  tenant_id: tenantId.optional(),
   /** Part of a tenant id, any case. */
   q: z.string().trim().min(1).max(200).optional(),
   updated_since: z.iso.datetime({ offset: true }).transform((value) => new Date(value)).optional(),

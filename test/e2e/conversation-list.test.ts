@@ -121,6 +121,8 @@ describe('GET /v1/conversations', () => {
     ['limit=0', 'invalid_request'],
     [`cursor=${Buffer.from(JSON.stringify({ updated_at: 'x' })).toString('base64url')}`, 'invalid_request'],
     ['cursor=not-ours', 'invalid_request'],
+    [`cursor=${Buffer.from(JSON.stringify({ updated_at: 'x', id: 'conv-1' })).toString('base64url')}`, 'invalid_request'],
+    ['tenant_id=..', 'invalid_tenant_id'],
   ])('refuses %s with 400 %s', async (query, code) => {
     expect((await list(query).expect(400)).body.error.code).toBe(code);
   });
