@@ -348,6 +348,7 @@ function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker
     machine: runtime.machine,
     isLive: runtime.isLive,
     whileLive: runtime.whileLive,
+    startedBy: runtime.startedBy,
     remembers: runtime.remembers,
     async apply(envelope) {
       const stop = metrics.eventSeconds.startTimer({ source });

@@ -46,6 +46,12 @@ export async function readConversation(
   };
 }
 
+/** The answer the inbox holds for a key (undefined when the key was not used). */
+export async function readAnswer(db: DbOrTrx, conversationId: string, idempotencyKey: string): Promise<object | undefined> {
+  const row = await db.selectFrom('inbox').select('result').where('conversation_id', '=', conversationId).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+  return row?.result ?? undefined;
+}
+
 /** The live tokens of a conversation, read now (never from memory), or undefined when it does not exist. */
 export async function readLiveTokens(db: DbOrTrx, conversationId: string, lock?: 'share'): Promise<LiveEffects | undefined> {
   let query = db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId);

@@ -5,6 +5,7 @@ import type { ConversationInput } from '../../machines/conversation/conversation
 import type { Db, Trx } from '../db/database.js';
 import {
   isKeyTaken,
+  readAnswer,
   readConversation,
   readLiveTokens,
   withConversationShared,
@@ -18,7 +19,7 @@ import { AppError, conflict, notFound } from '../errors.js';
 import { normalisePhone } from '../text/phone.js';
 import { AuditWriter, restore, stepEvent, stepInitial, storedJson, WorkWriter, type ActionRouting, type CommittedTransition } from './event-step.js';
 import { createGroupCommit, type GroupCommitOptions } from './group-commit.js';
-import { jobRows } from './job-queue.js';
+import { jobRows, type InvokePayload } from './job-queue.js';
 import { allowedEvents, machineVersion } from './machine-snapshot.js';
 
 export { EFFECT, type ActionContext, type ActionRouting, type CommittedTransition, type Projection } from './event-step.js';
@@ -56,6 +57,12 @@ export interface EventEnvelope {
   origin?: { kind: 'invoke' | 'timer'; id: string; token: string };
   /** An event the machine does not take: refuse it (409, nothing written) or record it and move on. */
   ifNotAccepted: 'reject' | 'record';
+  /**
+   * The caller (a worker, in the job that produced this event) runs the invokes the event starts itself, at
+   * once, instead of queueing a job for each: they come back in `started`, and are kept in the inbox's answer,
+   * so that a retry of the caller's job finds them (Runtime.startedBy). A turn's draft and send are then one job.
+   */
+  runsStartedInvokes?: boolean;
 }
 
 export type Outcome = 'applied' | 'recorded' | 'stale';
@@ -67,6 +74,8 @@ export interface ApplyResult {
   outcome: Outcome;
   transitions: number;
   duplicate: boolean;
+  /** With `runsStartedInvokes`: the invokes the event started, for the caller to run (absent when none). */
+  started?: InvokePayload[];
 }
 
 export interface Runtime {
@@ -79,6 +88,8 @@ export interface Runtime {
    * commit, and be acknowledged, in the middle. `work` is not run when the origin is no longer live.
    */
   whileLive<T>(conversationId: string, origin: NonNullable<EventEnvelope['origin']>, work: (trx: Trx) => Promise<T>): Promise<{ live: true; value: T } | { live: false }>;
+  /** The invokes an event applied with `runsStartedInvokes` started (read from the inbox's answer; none when not applied). */
+  startedBy(conversationId: string, idempotencyKey: string): Promise<InvokePayload[]>;
   /** Does this process remember writing the conversation (then it exists)? A hint that saves readers a lookup. */
   remembers(conversationId: string): boolean;
   readonly machine: ConversationMachine;
@@ -253,7 +264,7 @@ export function createRuntime(deps: {
       return planKept(envelope, row, live, 'recorded');
     }
     const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash, row.snapshot.context);
-    const work = new WorkWriter(row.id, row.version + 1, live, actions);
+    const work = new WorkWriter(row.id, row.version + 1, live, actions, envelope.runsStartedInvokes);
     const stepped = stepEvent(machine, snapshot, envelope, row.state, audit, work);
     return planWrite(envelope, row, {
       change: 'update',
@@ -272,7 +283,7 @@ export function createRuntime(deps: {
    * writes nothing, and the next attempt finds the row.
    */
   function planNew(envelope: EventEnvelope, input: ConversationInput): Decision {
-    const work = new WorkWriter(envelope.conversationId, 0, { invokes: {}, timers: {} }, actions);
+    const work = new WorkWriter(envelope.conversationId, 0, { invokes: {}, timers: {} }, actions, envelope.runsStartedInvokes);
     const initAudit = new AuditWriter({ ...envelope, event: { type: 'xstate.init' } }, 0, null);
     const initial = stepInitial(machine, input, initAudit, work);
     const initialJson = storedJson(initial.final);
@@ -343,6 +354,7 @@ export function createRuntime(deps: {
       outcome: shape.outcome,
       transitions: shape.transitions,
       duplicate: false,
+      ...(work && work.started.length > 0 ? { started: work.started } : {}),
     };
     const { duplicate: _duplicate, ...answer } = result;
     let fields: EventWrite['row'] = null;
@@ -380,7 +392,12 @@ export function createRuntime(deps: {
       return { live: true as const, value: await work(trx) };
     });
 
-  return { apply, isLive: isLiveNow, whileLive, remembers: (id) => recent?.has(id) ?? false, machine };
+  async function startedBy(conversationId: string, idempotencyKey: string) {
+    const answer = (await readAnswer(db, conversationId, idempotencyKey)) as Partial<ApplyResult> | undefined;
+    return answer?.started ?? [];
+  }
+
+  return { apply, isLive: isLiveNow, whileLive, startedBy, remembers: (id) => recent?.has(id) ?? false, machine };
 }
 
 /** The conversation an envelope is for (by id, or its tenant's default conversation of the number) and the key's earlier answer. */

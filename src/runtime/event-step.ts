@@ -6,7 +6,7 @@ import type { TransitionWrite } from '../db/event-store.js';
 import type { LiveEffects } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { digestWords, eventSummary, eventWords, transitionHash } from './audit-chain.js';
-import { timerJobKey, type JobSpec } from './job-queue.js';
+import { timerJobKey, type InvokePayload, type JobSpec } from './job-queue.js';
 import { activeInvokeIds, fromStored, stateName, toStored, type ConversationSnapshot, type StoredSnapshot } from './machine-snapshot.js';
 
 /**
@@ -173,6 +173,8 @@ export class WorkWriter {
   private readonly keyed = new Map<string, JobSpec | 'removed'>();
   /** Projections, in the order the machine named them; each runs in the transaction that writes the event. */
   readonly projections: Array<(trx: Trx) => Promise<void>> = [];
+  /** Invokes started for the caller to run itself (`startsInline`), not queued. */
+  readonly started: InvokePayload[] = [];
 
   constructor(
     private readonly conversationId: string,
@@ -180,6 +182,8 @@ export class WorkWriter {
     /** The conversation's live tokens, changed in place as invokes and timers start and stop. */
     readonly live: LiveEffects,
     private readonly actions: ActionRouting,
+    /** The caller runs the invokes this event starts (EventEnvelope.runsStartedInvokes). */
+    private readonly startsInline = false,
   ) {}
 
   /** The same work, continued by the next version's step (a new conversation's event after its initial state). */
@@ -212,7 +216,9 @@ export class WorkWriter {
       case 'xstate.spawnChild': {
         const token = this.nextKey();
         this.live.invokes[params.id] = token;
-        this.unkeyed.push({ task: 'invoke', payload: { conversationId: this.conversationId, invokeId: params.id, src: params.src, input: params.input, token } });
+        const payload = { conversationId: this.conversationId, invokeId: params.id, src: params.src, input: params.input, token };
+        if (this.startsInline) this.started.push(payload);
+        else this.unkeyed.push({ task: 'invoke', payload });
         return;
       }
       case 'xstate.raise': {
@@ -250,5 +256,7 @@ export class WorkWriter {
     for (const id of Object.keys(this.live.invokes)) {
       if (!active.has(id)) delete this.live.invokes[id];
     }
+    // One started and stopped within the event (an eventless transition left its state) is not the caller's to run.
+    this.started.splice(0, this.started.length, ...this.started.filter((payload) => this.live.invokes[payload.invokeId] === payload.token));
   }
 }

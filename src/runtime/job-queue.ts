@@ -169,7 +169,7 @@ export function jobAnnouncer(pool: pg.Pool, onError: (error: unknown) => void): 
   };
 }
 
-/** A job an event asks for; written with the event (writeJobs), never on its own. */
+/** A job an event asks for; written with the event (src/db/event-store.ts writeEvents), never on its own. */
 export interface JobSpec {
   task: keyof typeof TASKS;
   payload: InvokePayload | TimerPayload | EffectPayload;
