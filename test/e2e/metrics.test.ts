@@ -108,6 +108,8 @@ describe('Prometheus scrape', () => {
       expect(value(families, 'orchestrator_circuit_breaker_state', { service, state: 'closed' })).toBe(1);
       expect(value(families, 'orchestrator_circuit_breaker_state', { service, state: 'open' })).toBe(0);
     }
+    // Every event written counted in a batch (group commit): the turns' events at least.
+    expect(value(families, 'orchestrator_event_batch_size_count')).toBeGreaterThanOrEqual(4);
     // The OpenAI families exist before any model call (tests in openai-drafting count tokens).
     expect(families.get('orchestrator_openai_tokens_total')?.type).toBe('counter');
     expect(families.get('orchestrator_openai_request_duration_seconds')?.type).toBe('histogram');
