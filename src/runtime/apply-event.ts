@@ -197,31 +197,29 @@ export function createRuntime(deps: {
   /** The same, in a transaction that loads the row FOR UPDATE: projections run in it, after the event's write. */
   async function attemptLocked(envelope: EventEnvelope): Promise<Attempt> {
     const trx = await db.startTransaction().execute();
-    let outcome: Attempt | PlannedWrite;
+    let write: PlannedWrite;
     try {
-      outcome = await decideAndWrite(trx, envelope);
+      const decision = decide(await load(trx, envelope, true));
+      if (decision.kind !== 'write') {
+        await trx.commit().execute();
+        // A read never says memory is behind; the type does not know that.
+        return decision.kind === 'answer' ? { kind: 'done', result: decision.result } : { kind: 'again', because: 'memory_behind' };
+      }
+      const [stored] = await writeEvents(trx, [decision.write.store]);
+      if (!stored!.written) {
+        // Lost only to a conversation created, or a key claimed, after this transaction looked.
+        await trx.rollback().execute();
+        return { kind: 'again', because: 'lost_race' };
+      }
+      for (const projection of decision.write.projections) await projection(trx);
+      await trx.commit().execute();
+      write = decision.write;
     } catch (error) {
       await trx.rollback().execute().catch(() => {});
       if (isKeyTaken(error)) return { kind: 'again', because: 'lost_race' };
       throw error;
     }
-    if ('kind' in outcome && outcome.kind === 'again') {
-      await trx.rollback().execute();
-      return outcome;
-    }
-    await trx.commit().execute();
-    return 'kind' in outcome ? outcome : committed(outcome);
-  }
-
-  async function decideAndWrite(trx: Trx, envelope: EventEnvelope): Promise<Attempt | PlannedWrite> {
-    const decision = decide(await load(trx, envelope, true));
-    if (decision.kind === 'answer') return { kind: 'done', result: decision.result };
-    if (decision.kind === 'memory_behind') return { kind: 'again', because: 'memory_behind' }; // not from a read; for the type
-    const [result] = await writeEvents(trx, [decision.write.store]);
-    // Lost only to a conversation created, or a key claimed, after this transaction looked.
-    if (!result!.written) return { kind: 'again', because: 'lost_race' };
-    for (const projection of decision.write.projections) await projection(trx);
-    return decision.write;
+    return committed(write);
   }
 
   /** After commit: observers, the workers, this process's memory. */
