@@ -201,6 +201,7 @@ export async function startOrchestrator(
       actions: actionRouting,
       rememberConversations: config.conversationCacheSize ?? defaultConversationMemory(options.worker ?? config.worker.run),
       // Jobs are written without add_jobs' notification; the workers of every process hear of them after commit.
+      groupCommit: { onBatch: (size) => metrics.eventBatchSize.observe(size) },
       onJobsWritten: jobAnnouncer(pool, (error) => logger.warn({ err: error }, 'announcing new jobs failed; workers find them at their next poll')),
       onCommitted: (transitions) => {
         for (const step of transitions) {
@@ -348,6 +349,7 @@ function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker
     machine: runtime.machine,
     isLive: runtime.isLive,
     whileLive: runtime.whileLive,
+    startedBy: runtime.startedBy,
     remembers: runtime.remembers,
     async apply(envelope) {
       const stop = metrics.eventSeconds.startTimer({ source });

@@ -159,9 +159,15 @@ export function createMetrics() {
     }),
     eventSeconds: new Histogram({
       name: 'orchestrator_event_apply_seconds',
-      help: 'Time to apply one event (one transaction), by where it came from',
+      help: 'Time to apply one event (load, decide, write), by where it came from',
       labelNames: ['source'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    eventBatchSize: new Histogram({
+      name: 'orchestrator_event_batch_size',
+      help: 'Events written together in one statement and one commit (group commit)',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200],
       registers: [registry],
     }),
     transitions: new Counter({

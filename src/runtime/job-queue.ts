@@ -1,8 +1,8 @@
-import { sql, type RawBuilder } from 'kysely';
 import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 import { z } from 'zod';
 import { inPgTransaction } from '../db/database.js';
+import type { JobWrite } from '../db/event-store.js';
 import { AppError } from '../errors.js';
 import { requestContext } from '../logger.js';
 
@@ -169,7 +169,7 @@ export function jobAnnouncer(pool: pg.Pool, onError: (error: unknown) => void): 
   };
 }
 
-/** A job an event asks for; written with the event (writeJobs), never on its own. */
+/** A job an event asks for; written with the event (src/db/event-store.ts writeEvents), never on its own. */
 export interface JobSpec {
   task: keyof typeof TASKS;
   payload: InvokePayload | TimerPayload | EffectPayload;
@@ -179,16 +179,13 @@ export interface JobSpec {
 }
 
 /**
- * The CTEs `jobs` and `removed` of an event's one statement (apply-event's writeEvent): every job added with
- * one `add_jobs_quietly` call (no notification: the caller announces due jobs after commit) and every cancelled timer removed, only when `when`
- * holds. They are plain SELECTs, so the statement must read both (PostgreSQL skips an unread one); the
- * functions are in the select list, after WHERE, so a false `when` calls neither. A key appears once:
- * `add_jobs` refuses to touch one row twice in one call.
+ * The rows `add_jobs` takes for an event's jobs (written with the event: src/db/event-store.ts writeEvents).
+ * Built when the event is stepped, in the context of the request that caused it: its id goes with the work,
+ * so the worker's log lines and calls carry it.
  */
-export function writeJobs(jobs: readonly JobSpec[], removedKeys: readonly string[], when: RawBuilder<unknown>): RawBuilder<unknown>[] {
-  // The request (or the job of a request) that scheduled this work goes with it: its worker logs and calls carry it.
+export function jobRows(jobs: readonly JobSpec[]): JobWrite[] {
   const causedBy = requestContext.getStore()?.requestId;
-  const specs = jobs.map((job) => ({
+  return jobs.map((job) => ({
     identifier: TASKS[job.task],
     payload: job.payload.requestId || !causedBy ? job.payload : { ...job.payload, requestId: causedBy },
     delay_ms: job.delayMs ?? 0,
@@ -196,25 +193,6 @@ export function writeJobs(jobs: readonly JobSpec[], removedKeys: readonly string
     job_key: job.jobKey ?? null,
     priority: jobPriority(job.task, job.payload),
   }));
-  // run_at from the database clock, like graphile-worker's own comparisons: replicas' clocks may differ.
-  const added =
-    specs.length === 0
-      ? sql`jobs as (select null as job where false)`
-      : sql`jobs as (
-          select ${sql.id(HELPER_SCHEMA, QUIET_ADD_JOBS)}(array(
-            select row(x.identifier, x.payload, null, now() + x.delay_ms * interval '1 millisecond', x.max_attempts, x.job_key, x.priority, null)::graphile_worker.job_spec
-              from json_to_recordset(${JSON.stringify(specs)}::json)
-                as x(identifier text, payload json, delay_ms bigint, max_attempts int, job_key text, priority int)
-          )) as job
-          where ${when})`;
-  const removed =
-    removedKeys.length === 0
-      ? sql`removed as (select null as job where false)`
-      : sql`removed as (select graphile_worker.remove_job(key) as job from unnest(${[...removedKeys]}::text[]) as key where ${when})`;
-  return [added, removed];
 }
-
-/** Reads both CTEs of writeJobs, so that PostgreSQL runs them (see there). */
-export const jobsWritten = sql`(select count(*) from jobs)::int as jobs_added, (select count(*) from removed)::int as jobs_removed`;
 
 export const silentGraphileLogger = new GraphileLogger(() => () => {});

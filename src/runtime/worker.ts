@@ -8,7 +8,7 @@ import { SMS_AGENT } from '../effects/clients/sms-agent.client.js';
 import { ConfigurationError } from '../startup-errors.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from '../metrics.js';
-import type { Runtime } from './apply-event.js';
+import type { ApplyResult, Runtime } from './apply-event.js';
 import type { Trx } from '../db/database.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
@@ -146,57 +146,82 @@ export function createTaskList(
     return signal;
   };
 
-  return {
-    [TASKS.invoke]: traced(TASKS.invoke, async (raw, helpers, log) => {
-      const job = readPayload(invokePayload, raw, TASKS.invoke);
-      if (!Object.hasOwn(activities, job.src)) throw new Error(`no activity for actor src ${job.src}`);
-      const activity = activities[job.src as keyof Activities] as (input: unknown, context: ActivityContext) => Promise<unknown>;
-      const origin = { kind: 'invoke' as const, id: job.invokeId, token: job.token };
-      // A stopped invoke (its state was left: superseded draft, STOP during a send, staff closed) does nothing.
-      if (!(await runtime.isLive(job.conversationId, origin))) return;
-      const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
-      let output: unknown;
-      try {
-        const whileLive: LiveFence = (work) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work));
-        output = await activity(job.input, { signal: signalOf(helpers), whileLive });
-      } catch (error) {
-        // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final,
-        // except while the SMS Agent is down: that is waited out for the retry window.
-        const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
-        const code = (error as { code?: string }).code ?? 'error';
-        const waitingOut = outageRetry(job, error, Date.now(), deps.sendRetryWindowMs ?? DEFAULT_SEND_RETRY_WINDOW_MS);
-        if (waitingOut) {
-          // Put back as a new job on the durable timer (the same token: its result still counts); the tries it
-          // spends while the agent is down count against the window, not the attempts.
-          const { runAt, payload } = waitingOut;
-          await helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: jobPriority('invoke', payload), jobKey: `outage:${job.token}` });
-          log.warn({ conversationId: job.conversationId, src: job.src, retry: payload.outageRetries, runAt, code }, 'invoke waits out an SMS Agent outage');
-          return;
-        }
-        if (isRetryable(error) && helpers.job.attempts < maxAttempts && !isOutage(error)) {
-          log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
-          throw error;
-        }
-        log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed for good');
-        await runtime.apply({
-          ...common,
-          event: { type: `xstate.error.actor.${job.invokeId}`, error: { code, message: (error as Error).message } },
-        });
+  /**
+   * Runs an invoke: its activity, then its result through the write path. The invokes that result starts
+   * (a draft sent on its own starts the send) run here too, at once, in the same job: a turn is one job and
+   * its applies are the durable checkpoints. If the job stops before the chain is done, its retry finds the
+   * result applied and runs what it started (Runtime.startedBy); the send is idempotent by its token.
+   */
+  async function runInvoke(job: InvokePayload, helpers: JobHelpers, log: Logger, chain: { startedHere: boolean; depth: number }): Promise<void> {
+    if (!Object.hasOwn(activities, job.src)) throw new Error(`no activity for actor src ${job.src}`);
+    const activity = activities[job.src as keyof Activities] as (input: unknown, context: ActivityContext) => Promise<unknown>;
+    const origin = { kind: 'invoke' as const, id: job.invokeId, token: job.token };
+    const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
+    // Started by this job's own last write: live unless an event came since, which the send's fence re-checks.
+    if (!chain.startedHere && !(await runtime.isLive(job.conversationId, origin))) {
+      // Stopped (superseded draft, STOP during a send, staff closed), or applied by an earlier run of this job
+      // that ended before the invokes its result started were done: those run now.
+      for (const next of await runtime.startedBy(job.conversationId, common.idempotencyKey)) await runInvoke(next, helpers, log, { startedHere: false, depth: chain.depth + 1 });
+      return;
+    }
+    // A chain longer than this (a machine that keeps invoking) queues the rest as jobs.
+    const runsStartedInvokes = chain.depth < MAX_CHAIN;
+    let output: unknown;
+    try {
+      const whileLive: LiveFence = (work) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work));
+      output = await activity(job.input, { signal: signalOf(helpers), whileLive });
+    } catch (error) {
+      // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final,
+      // except while the SMS Agent is down: that is waited out for the retry window.
+      const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
+      const code = (error as { code?: string }).code ?? 'error';
+      const waitingOut = outageRetry(job, error, Date.now(), deps.sendRetryWindowMs ?? DEFAULT_SEND_RETRY_WINDOW_MS);
+      if (waitingOut) {
+        // Put back as a new job on the durable timer (the same token: its result still counts); the tries it
+        // spends while the agent is down count against the window, not the attempts.
+        const { runAt, payload } = waitingOut;
+        await helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: jobPriority('invoke', payload), jobKey: `outage:${job.token}` });
+        log.warn({ conversationId: job.conversationId, src: job.src, retry: payload.outageRetries, runAt, code }, 'invoke waits out an SMS Agent outage');
         return;
       }
-      await runtime.apply({ ...common, event: { type: `xstate.done.actor.${job.invokeId}`, output } });
+      if (isRetryable(error) && helpers.job.attempts < maxAttempts && !isOutage(error)) {
+        log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
+        throw error;
+      }
+      log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed for good');
+      const failed = await runtime.apply({
+        ...common,
+        event: { type: `xstate.error.actor.${job.invokeId}`, error: { code, message: (error as Error).message } },
+        runsStartedInvokes,
+      });
+      return runStarted(failed, helpers, log, chain.depth + 1);
+    }
+    const done = await runtime.apply({ ...common, event: { type: `xstate.done.actor.${job.invokeId}`, output }, runsStartedInvokes });
+    await runStarted(done, helpers, log, chain.depth + 1);
+  }
+
+  /** The invokes an applied result started; a duplicate answer's may have run already, so each checks it is still live. */
+  async function runStarted(result: ApplyResult, helpers: JobHelpers, log: Logger, depth: number) {
+    for (const next of result.started ?? []) await runInvoke(next, helpers, log, { startedHere: !result.duplicate, depth });
+  }
+
+  return {
+    [TASKS.invoke]: traced(TASKS.invoke, async (raw, helpers, log) => {
+      await runInvoke(readPayload(invokePayload, raw, TASKS.invoke), helpers, log, { startedHere: false, depth: 0 });
     }),
 
-    [TASKS.timer]: traced(TASKS.timer, async (raw) => {
+    [TASKS.timer]: traced(TASKS.timer, async (raw, helpers, log) => {
       const job = readPayload(timerPayload, raw, TASKS.timer);
-      await runtime.apply({
+      const result = await runtime.apply({
         conversationId: job.conversationId,
         event: job.event,
         idempotencyKey: `timer:${job.token}`,
         actor: 'timer',
         origin: { kind: 'timer', id: job.timerId, token: job.token },
         ifNotAccepted: 'record',
+        runsStartedInvokes: true,
       });
+      await runStarted(result, helpers, log, 1);
     }),
 
     [TASKS.effect]: traced(TASKS.effect, async (raw, helpers) => {
@@ -438,6 +463,9 @@ function limiter(slots: number) {
     }
   };
 }
+
+/** Invokes one job runs in a row (a turn's draft and send are two); the rest are queued as jobs. */
+const MAX_CHAIN = 4;
 
 /** A pool may lock its first job a moment before its liveness session is named; give it this long. */
 export const LIVENESS_GRACE_MS = 5_000;

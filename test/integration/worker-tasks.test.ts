@@ -81,26 +81,70 @@ async function inbound(conversationId: string, text: string, phone: string, key:
   });
 }
 
+/**
+ * The drafter's job up to its result: the activity, then the result applied as the job applies it (the send it
+ * starts is the job's to run next, not queued). The job is then gone, as after a run that ended right there;
+ * the send's payload comes back for the test to run as the job (or its retry) would.
+ */
+async function draftOnly(conversationId: string, { keepJob = false } = {}) {
+  const [job] = await pendingJobs(conversationId, 'invoke');
+  if (!job || job.payload.src !== 'draftReply') throw new Error(`no drafter job for ${conversationId}`);
+  const { invokeId, token, input } = job.payload as { invokeId: string; token: string; input: Parameters<typeof activities.draftReply>[0] };
+  const output = await activities.draftReply(input, { signal: new AbortController().signal });
+  const result = await runtime.apply({
+    conversationId,
+    event: { type: `xstate.done.actor.${invokeId}`, output },
+    idempotencyKey: `result:${token}`,
+    actor: 'worker',
+    origin: { kind: 'invoke', id: invokeId, token },
+    ifNotAccepted: 'record',
+    runsStartedInvokes: true,
+  });
+  if (!keepJob) await sql`delete from graphile_worker._private_jobs where id = ${job.id}`.execute(testDb.db);
+  return { job, send: result.started?.[0] };
+}
+
 const staff = (conversationId: string, type: 'staff.close' | 'retry', key: string) =>
   runtime.apply({ conversationId, event: { type, by: 'alice' }, idempotencyKey: key, actor: 'manager:alice', ifNotAccepted: 'reject' });
 
 describe('worker tasks', () => {
-  it('when staff close a conversation before its send job runs, then nothing is sent', async () => {
+  it('when a reply is sent on its own, then its draft and its send are one job, and no send job is queued', async () => {
+    await inbound('w-one', 'Hi, what is my balance?', '+15550400010', 'w-one-1');
+    await runNext('w-one', 'invoke');
+    expect(await state('w-one')).toBe('awaitingReply');
+    expect(simulators.sms.sent).toHaveLength(1);
+    expect(await pendingJobs('w-one', 'invoke')).toEqual([]);
+  });
+
+  it("when the drafter's job stops after its result was applied, then its retry sends the reply, and a retry after that sends nothing more", async () => {
+    await inbound('w-cut', 'Hi, what is my balance?', '+15550400011', 'w-cut-1');
+    const { job, send } = await draftOnly('w-cut', { keepJob: true });
+    expect(send).toMatchObject({ src: 'sendSms' });
+    expect(await state('w-cut')).toBe('sending.handingOff');
+    expect(simulators.sms.sent).toEqual([]);
+    await runNext('w-cut', 'invoke'); // the job's retry: its result is applied, the send it started runs
+    expect(await state('w-cut')).toBe('awaitingReply');
+    expect(simulators.sms.sent).toHaveLength(1);
+    await tasks.invoke!(job.payload, helpers(3)); // once more: everything it started is done
+    expect(simulators.sms.sent).toHaveLength(1);
+  });
+
+  it('when staff close a conversation between its draft and its send, then nothing is sent', async () => {
     await inbound('w-close', 'Hi, what is my balance?', '+15550400001', 'w-close-1');
-    await runNext('w-close', 'invoke'); // drafted and routed to sending
+    const { send } = await draftOnly('w-close'); // drafted and routed to sending
     expect(await state('w-close')).toBe('sending.handingOff');
     await staff('w-close', 'staff.close', 'w-close-2');
-    await runNext('w-close', 'invoke'); // the sender job, no longer wanted
+    await tasks.invoke!(send, helpers()); // the send, no longer wanted
     expect(simulators.sms.sent).toEqual([]);
     expect(await state('w-close')).toBe('closed');
   });
 
   it('when a STOP commits after the text left, then the text is recorded as sent in the audit trail though the conversation moved on', async () => {
     await inbound('w-late', 'Hi, what is my balance?', '+15550400009', 'w-late-1');
-    await runNext('w-late', 'invoke'); // drafted and routed to sending
-    const [job] = await pendingJobs('w-late', 'invoke');
+    const { send } = await draftOnly('w-late'); // drafted and routed to sending
+    const job = { payload: send! };
     // The hand-off happens (the SMS Agent accepts the text)...
-    const output = await activities.sendSms(job.payload.input, { signal: new AbortController().signal });
+    const output = await activities.sendSms(job.payload.input as Parameters<typeof activities.sendSms>[0], { signal: new AbortController().signal });
     // ...and a STOP commits before the sender's result does.
     await inbound('w-late', 'STOP', '+15550400009', 'w-late-2');
     const result = await runtime.apply({
@@ -123,10 +167,10 @@ describe('worker tasks', () => {
 
   it('when STOP arrives while the reply waits to be sent, then the reply never goes out, only the one confirmation', async () => {
     await inbound('w-stop', 'Hi, what is my balance?', '+15550400002', 'w-stop-1');
-    await runNext('w-stop', 'invoke');
+    const { send } = await draftOnly('w-stop');
     await inbound('w-stop', 'STOP', '+15550400002', 'w-stop-2');
     expect(await state('w-stop')).toBe('drafting');
-    await runNext('w-stop', 'invoke'); // the stopped sender: does nothing
+    await tasks.invoke!(send, helpers()); // the stopped sender: does nothing
     await runNext('w-stop', 'invoke'); // the new drafter: opt-out
     expect(await state('w-stop')).toBe('optedOut');
     await runNext('w-stop', 'effect'); // the one effect of optedOut: the confirmation
@@ -135,10 +179,10 @@ describe('worker tasks', () => {
 
   it('when a send timed out for good and a manager retries, then the earlier text is found and not sent again', async () => {
     await inbound('w-retry', 'Hi, what is my balance?', '+15550400003', 'w-retry-1');
-    await runNext('w-retry', 'invoke');
+    const { send } = await draftOnly('w-retry');
     simulators.sms.setResponseDelay(1_000); // accepted, but the answer comes after our 300 ms timeout
     // A send that has waited out the whole SEND_RETRY_WINDOW: the error goes to the machine.
-    await runNext('w-retry', 'invoke', 4, { outageSince: new Date(0).toISOString(), outageRetries: 20 });
+    await tasks.invoke!({ ...send, outageSince: new Date(0).toISOString(), outageRetries: 20 }, helpers(4));
     expect(await state('w-retry')).toBe('failed');
     expect(simulators.sms.sent).toHaveLength(1);
     simulators.sms.setResponseDelay(0);
@@ -161,18 +205,16 @@ describe('worker tasks', () => {
     const onRecord = simulatedTenant('tenant-w').phone_numbers[0]!;
     for (const key of ['w-same-0', 'w-same-1']) {
       await inbound('w-same', 'Hi, what is my balance?', onRecord, key);
-      await runNext('w-same', 'invoke');
-      await runNext('w-same', 'invoke');
+      await runNext('w-same', 'invoke'); // drafted and sent, one job
       expect(await state('w-same')).toBe('awaitingReply');
     }
     await inbound('w-same', 'Hi, what is my balance?', onRecord, 'w-same-2');
-    await runNext('w-same', 'invoke'); // same question, same template
+    const { send } = await draftOnly('w-same'); // same question, same template
     simulators.sms.failNext(1, 503); // the first try of the third send fails before the agent stores it
-    const [sendJob] = await pendingJobs('w-same', 'invoke');
-    // An outage: the send is put back on a timer (a second job, due later) instead of failing.
-    await tasks.invoke!(sendJob.payload, helpers(1));
-    const [, putBack] = await pendingJobs('w-same', 'invoke');
-    expect(putBack!.payload).toMatchObject({ token: sendJob.payload.token, outageRetries: 1 });
+    // An outage: the send is put back on a timer (a job, due later) instead of failing.
+    await tasks.invoke!(send, helpers(1));
+    const [putBack] = await pendingJobs('w-same', 'invoke');
+    expect(putBack!.payload).toMatchObject({ token: send!.token, outageRetries: 1 });
     expect(putBack!.run_at.getTime()).toBeGreaterThan(Date.now());
     await runNext('w-same', 'invoke', 2);
     expect(simulators.sms.sent).toHaveLength(3);
@@ -185,8 +227,7 @@ describe('worker tasks', () => {
     await runNext('w-out-a', 'effect');
     expect(simulators.sms.sent).toHaveLength(1); // the confirmation
     await inbound('w-out-b', 'Hi, what is my balance?', '+15550400006', 'w-out-b-1');
-    await runNext('w-out-b', 'invoke');
-    await runNext('w-out-b', 'invoke');
+    await runNext('w-out-b', 'invoke'); // drafted, then the send refused by the gate, in one job
     expect(await state('w-out-b')).toBe('failed');
     expect(simulators.sms.sent).toHaveLength(1);
   });

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench:apply`: the write path alone (no HTTP, no JWT, no zod), with and without group commit, in one
+ * run on one PostgreSQL, so the two are compared on the same machine at the same moment. N conversations are
+ * seeded in `drafting` (the process remembers them, as a process with a worker does); then `BENCH_CONCURRENCY`
+ * callers apply `sms.received` to random ones for `BENCH_SECONDS`, first with the defaults (group commit),
+ * then with one event per statement (`maxBatch: 1`), then with group commit again. CPU per event is read from
+ * /proc for this process and the PostgreSQL server. Prints a table; writes nothing in the repository.
+ * No assertions on timings anywhere: this is a measurement, not a test.
+ */
+import { randomBytes } from 'node:crypto';
+import { conversationMachine } from '../machines/conversation/conversation.machine.js';
+import { createDb, createPool } from '../src/db/database.js';
+import { migrateDatabase } from '../src/db/migrate.js';
+import { createRuntime, type Runtime } from '../src/runtime/apply-event.js';
+import { actionRouting } from '../src/runtime/projections.js';
+import { startCpuWindow } from './lib/cpu.js';
+import { startEmbedded } from './lib/embedded-pg.js';
+import { f0, f1, percentiles, positive } from './lib/stats.js';
+
+const TEXT = 'Hi, I can pay 50 dollars next Friday. Is that ok?';
+
+async function main() {
+  const seconds = positive('BENCH_SECONDS', 8);
+  const concurrency = positive('BENCH_CONCURRENCY', 100);
+  const conversations = positive('BENCH_CONVERSATIONS', 2000);
+  const embedded = await startEmbedded({ maxConnections: 200 });
+  const pool = createPool(embedded.url, { max: 20 });
+  const db = createDb(pool);
+  try {
+    await migrateDatabase(db, pool);
+    const runId = randomBytes(4).toString('hex');
+    const ids = Array.from({ length: conversations }, (_, i) => `apply-${runId}-${i}`);
+    const rows: string[][] = [];
+    for (const [name, groupCommit] of [
+      ['group commit (default)', {}],
+      ['one event per statement', { maxBatch: 1, maxInFlight: 20 }],
+      ['group commit (again)', {}],
+    ] as const) {
+      const runtime = createRuntime({ db, machine: conversationMachine, actions: actionRouting, rememberConversations: conversations, groupCommit });
+      await inParallel(ids, 20, (id) => runtime.apply(sms(id, `seed-${name}-${id}`, true)));
+      let n = 0;
+      const latencies: number[] = [];
+      const warmupUntil = Date.now() + 2_000;
+      while (Date.now() < warmupUntil) await burst(runtime, ids, concurrency, 200, () => {});
+      const cpu = startCpuWindow(embedded.postmasterPid);
+      const started = performance.now();
+      const until = Date.now() + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (Date.now() < until) {
+            const id = ids[Math.floor(Math.random() * ids.length)]!;
+            const t0 = performance.now();
+            await runtime.apply(sms(id, `e-${randomBytes(6).toString('hex')}`, false));
+            latencies.push(performance.now() - t0);
+            n += 1;
+          }
+        }),
+      );
+      const elapsed = (performance.now() - started) / 1000;
+      const window = cpu.stop(elapsed);
+      const p = percentiles(latencies);
+      rows.push([
+        name,
+        f0(n / elapsed),
+        `${f1(p.p50)} / ${f1(p.p95)}`,
+        f0((window.benchProcessMs * 1000) / n),
+        window.postgresMs === null ? '–' : f0((window.postgresMs * 1000) / n),
+        f0(((window.machineMs - window.benchProcessMs - (window.postgresMs ?? 0)) * 1000) / n),
+      ]);
+      // Each configuration starts from conversations it wrote itself.
+      for (let i = 0; i < ids.length; i += 1) ids[i] = `${ids[i]}x`;
+    }
+    console.log(`\nwrite path alone, ${concurrency} callers, ${seconds} s each, pool 20\n`);
+    console.log('| configuration | events/s | p50 / p95 ms | Node µs/event | PostgreSQL µs/event | other µs/event |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const row of rows) console.log(`| ${row.join(' | ')} |`);
+  } finally {
+    await db.destroy().catch(() => {});
+    await embedded.stop();
+  }
+}
+
+function sms(id: string, key: string, create: boolean) {
+  return {
+    conversationId: id,
+    event: { type: 'sms.received', text: TEXT, messageId: key, at: new Date().toISOString() },
+    idempotencyKey: key,
+    actor: 'service:bench',
+    ...(create ? { create: { conversationId: id, tenantId: 'tenant-bench', phone: '+15550100200' } } : {}),
+    ifNotAccepted: 'record' as const,
+  };
+}
+
+async function burst(runtime: Runtime, ids: string[], concurrency: number, count: number, done: () => void) {
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, c) => {
+      for (let i = c; i < count; i += concurrency) await runtime.apply(sms(ids[Math.floor(Math.random() * ids.length)]!, `w-${randomBytes(6).toString('hex')}`, false));
+    }),
+  );
+  done();
+}
+
+async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  }));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

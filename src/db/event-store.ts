@@ -1,0 +1,236 @@
+import { sql, type Selectable } from 'kysely';
+import type { Db, DbOrTrx, Trx } from './database.js';
+import type { ConversationsTable, LiveEffects } from './schema.js';
+
+/**
+ * The conversations' event store: every statement the runtime's write path makes (docs/architecture.md §2).
+ * An event is read in one statement (the conversation and the key's earlier answer) and written in one
+ * statement, together with whatever other events are being written at that moment (writeEvents).
+ */
+
+export type ConversationRow = Selectable<ConversationsTable>;
+
+/** What the inbox holds for an idempotency key: the event it was used for and the answer given. */
+export interface EarlierAnswer {
+  eventType: string;
+  /** Null only for a claim an older release left open in a transaction (it answers when that commits). */
+  result: object | null;
+}
+
+/** Which conversation an event is for: by id, or the tenant's default conversation of a number (whatever its id). */
+export type ConversationKey = { id: string; defaultOf?: { tenantId: string; phone: string } };
+
+/**
+ * The conversation and the key's earlier answer, in one statement. A default conversation is found by
+ * (tenant, number), and the key looked up under the id found (`key.id` when none is). With `lock` (inside a
+ * transaction) the row is locked FOR UPDATE; the answer is then read from before the wait, and the write's
+ * own condition catches a key taken meanwhile.
+ */
+export async function readConversation(
+  db: DbOrTrx,
+  key: ConversationKey,
+  idempotencyKey: string,
+  lock: boolean,
+): Promise<{ row: ConversationRow | undefined; earlier: EarlierAnswer | undefined }> {
+  const where = key.defaultOf ? sql`tenant_id = ${key.defaultOf.tenantId} and default_for_phone = ${key.defaultOf.phone}` : sql`id = ${key.id}`;
+  const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: object | null }>`
+    with c as (select * from conversations where ${where} ${lock ? sql`for update` : sql``})
+    select c.*, i.event_type as earlier_event_type, i.result as earlier_result
+      from (select 1) as one
+      left join c on true
+      left join inbox i on i.conversation_id = coalesce((select id from c), ${key.id}) and i.idempotency_key = ${idempotencyKey}`.execute(db);
+  const { earlier_event_type: eventType, earlier_result: result, ...row } = rows[0]!;
+  return {
+    row: row.id === null ? undefined : (row as ConversationRow),
+    earlier: eventType === null ? undefined : { eventType, result },
+  };
+}
+
+/** The answer the inbox holds for a key (undefined when the key was not used). */
+export async function readAnswer(db: DbOrTrx, conversationId: string, idempotencyKey: string): Promise<object | undefined> {
+  const row = await db.selectFrom('inbox').select('result').where('conversation_id', '=', conversationId).where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+  return row?.result ?? undefined;
+}
+
+/** The live tokens of a conversation, read now (never from memory), or undefined when it does not exist. */
+export async function readLiveTokens(db: DbOrTrx, conversationId: string, lock?: 'share'): Promise<LiveEffects | undefined> {
+  let query = db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId);
+  if (lock === 'share') query = query.forShare();
+  const row = await query.executeTakeFirst();
+  return row?.live_effects as LiveEffects | undefined;
+}
+
+/** A hash-chained audit row as written (src/runtime/audit-chain.ts). */
+export interface TransitionWrite {
+  conversation_id: string;
+  seq: number;
+  from_state: string | null;
+  to_state: string;
+  event_type: string;
+  event_id: string;
+  actor: string;
+  at: string;
+  prev_hash: string | null;
+  hash: string;
+  event_summary: Record<string, unknown>;
+  words_digest: string | null;
+}
+
+/** A graphile-worker job as `add_jobs` takes it (src/runtime/job-queue.ts builds them). */
+export interface JobWrite {
+  identifier: string;
+  payload: unknown;
+  delay_ms: number;
+  max_attempts: number;
+  job_key: string | null;
+  priority: number;
+}
+
+/**
+ * Everything one event writes. `change` says what happens to the conversation's row:
+ * - `insert`: a new conversation (refused, and nothing written, if its id or its default (tenant, number) exists);
+ * - `update`: the row moves from `expectedVersion`;
+ * - `none`: the row stays; the event is recorded against `expectedVersion`.
+ * Nothing is written unless the row is still at `expectedVersion` (insert: did not exist) and the key was not
+ * used on it meanwhile; a row another transaction holds locked is skipped, not waited for (see writeEvents).
+ */
+export interface EventWrite {
+  conversationId: string;
+  change: 'insert' | 'update' | 'none';
+  expectedVersion: number | null;
+  /** The row as written (insert, update); JSON columns as JSON text. */
+  row: {
+    tenant_id: string;
+    phone: string;
+    default_for_phone: string | null;
+    state: string;
+    snapshot: string;
+    live_effects: string;
+    machine_version: string;
+    version: number;
+    audit_seq: number;
+    audit_hash: string | null;
+  } | null;
+  inbox: { idempotencyKey: string; eventType: string; outcome: string; result: object };
+  /** The debtor's words, kept in `messages`, for an inbound SMS. */
+  inbound: string | null;
+  transitions: readonly TransitionWrite[];
+  jobs: readonly JobWrite[];
+  removedJobKeys: readonly string[];
+}
+
+export interface WriteResult {
+  written: boolean;
+  /** Not written because another transaction holds the row (a hand-off in progress, a locking writer). */
+  busy: boolean;
+}
+
+/** Our functions' schema (migration 202612049001_api_roles): `add_jobs` without its NOTIFY lives there. */
+const ADD_JOBS_QUIETLY = sql.id('orchestrator', 'add_jobs_quietly');
+
+/**
+ * Writes a batch of events, each on another conversation, in one statement: group commit. Each event's
+ * writes depend only on its own condition, so one event that lost a race writes nothing and the others go
+ * through. Rows are locked in id order and a row some other transaction holds is skipped (`busy`), so a batch
+ * never waits behind a hand-off that holds its conversation, and two batches never deadlock.
+ *
+ * A key taken by a transaction still open when this one checked (a retry racing its original on another
+ * path) makes the inbox insert fail as a whole statement: isKeyTaken() says so, and nothing was written.
+ */
+export async function writeEvents(db: DbOrTrx, writes: readonly EventWrite[]): Promise<WriteResult[]> {
+  const events = writes.map((write) => ({
+    id: write.conversationId,
+    change: write.change,
+    expected_version: write.expectedVersion,
+    ...(write.row ?? {}),
+    key: write.inbox.idempotencyKey,
+    event_type: write.inbox.eventType,
+    outcome: write.inbox.outcome,
+    result: write.inbox.result,
+    inbound: write.inbound,
+  }));
+  const transitions = writes.flatMap((write) => write.transitions);
+  const jobs = writes.flatMap((write) => write.jobs.map((job) => ({ conversation_id: write.conversationId, ...job })));
+  const removed = writes.flatMap((write) => write.removedJobKeys.map((key) => ({ conversation_id: write.conversationId, key })));
+  const { rows } = await sql<{ written: string[]; busy: string[] }>`
+    with ev as (
+      select * from json_to_recordset(${eventsJson(events)}::json) as e(
+        id text, change text, expected_version int, tenant_id text, phone text, default_for_phone text, state text,
+        snapshot jsonb, live_effects jsonb, machine_version text, version int, audit_seq int, audit_hash text,
+        key text, event_type text, outcome text, result jsonb, inbound text)
+    ), locked as (
+      select c.id from conversations c where c.id in (select id from ev where change <> 'insert')
+       order by c.id for update skip locked
+    ), fresh as (
+      select ev.* from ev join conversations c on c.id = ev.id and c.version = ev.expected_version
+       where ev.change <> 'insert' and c.id in (select id from locked)
+         and not exists (select 1 from inbox i where i.conversation_id = ev.id and i.idempotency_key = ev.key)
+    ), updated as (
+      update conversations c set state = f.state, snapshot = f.snapshot, live_effects = f.live_effects, machine_version = f.machine_version,
+             version = f.version, audit_seq = f.audit_seq, audit_hash = f.audit_hash, updated_at = now()
+        from fresh f
+       where f.change = 'update' and c.id = f.id and c.version = f.expected_version
+      returning c.id
+    ), inserted as (
+      insert into conversations (id, tenant_id, phone, default_for_phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash)
+      select id, tenant_id, phone, default_for_phone, state, snapshot, live_effects, machine_version, version, audit_seq, audit_hash
+        from ev where change = 'insert'
+      on conflict do nothing
+      returning id
+    ), written as (
+      select id from updated union all select id from inserted union all select id from fresh where change = 'none'
+    ), claimed as (
+      insert into inbox (conversation_id, idempotency_key, event_type, outcome, result)
+      select ev.id, ev.key, ev.event_type, ev.outcome, ev.result from ev where ev.id in (select id from written)
+    ), inbound as (
+      insert into messages (conversation_id, direction, body, event_id)
+      select ev.id, 'inbound', ev.inbound, ev.key from ev where ev.inbound is not null and ev.id in (select id from written)
+    ), audit as (
+      insert into transitions (conversation_id, seq, from_state, to_state, event_type, event_id, actor, at, prev_hash, hash, event_summary, words_digest)
+      select t.* from json_to_recordset(${JSON.stringify(transitions)}::json) as t(
+        conversation_id text, seq int, from_state text, to_state text, event_type text, event_id text, actor text, at timestamptz,
+        prev_hash text, hash text, event_summary jsonb, words_digest text)
+       where t.conversation_id in (select id from written)
+    ), jobs as (
+      select ${ADD_JOBS_QUIETLY}(array(
+        select row(j.identifier, j.payload, null, now() + j.delay_ms * interval '1 millisecond', j.max_attempts, j.job_key, j.priority, null)::graphile_worker.job_spec
+          from json_to_recordset(${JSON.stringify(jobs)}::json)
+            as j(conversation_id text, identifier text, payload json, delay_ms bigint, max_attempts int, job_key text, priority int)
+         where j.conversation_id in (select id from written))) as job
+       where ${jobs.length > 0} and exists (select 1 from written)
+    ), removed as (
+      select graphile_worker.remove_job(r.key) as job
+        from json_to_recordset(${JSON.stringify(removed)}::json) as r(conversation_id text, key text)
+       where r.conversation_id in (select id from written)
+    )
+    -- jobs and removed are plain SELECTs: PostgreSQL runs only what the statement reads.
+    select array(select id from written) as written,
+           array(select id from ev where change <> 'insert' and id not in (select id from locked)) as busy,
+           (select count(*) from jobs)::int as jobs_added, (select count(*) from removed)::int as jobs_removed`.execute(db);
+  const { written, busy } = rows[0]!;
+  const writtenIds = new Set(written);
+  const busyIds = new Set(busy);
+  return writes.map((write) => ({ written: writtenIds.has(write.conversationId), busy: busyIds.has(write.conversationId) }));
+}
+
+/** The events as one JSON array; each snapshot and live set is already JSON text, spliced in rather than parsed and written again. */
+function eventsJson(events: ReadonlyArray<Record<string, unknown>>): string {
+  return `[${events
+    .map(({ snapshot, live_effects, ...rest }) => {
+      const head = JSON.stringify(rest);
+      if (snapshot === undefined) return head;
+      return `${head.slice(0, -1)},"snapshot":${snapshot as string},"live_effects":${live_effects as string}}`;
+    })
+    .join(',')}]`;
+}
+
+/** SQLSTATE unique_violation on the inbox's key: the event's key was taken by a transaction that committed after this one looked. */
+export function isKeyTaken(error: unknown): boolean {
+  const { code, constraint } = error as { code?: string; constraint?: string };
+  return code === '23505' && constraint === 'inbox_pk';
+}
+
+/** Locks the row while another transaction's work runs (the hand-off fence): see Runtime.whileLive. */
+export function withConversationShared<T>(db: Db, conversationId: string, work: (trx: Trx, live: LiveEffects | undefined) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => work(trx, await readLiveTokens(trx, conversationId, 'share')));
+}

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EventEnvelope } from '../../src/runtime/apply-event.js';
+import { verifyChains } from '../../src/runtime/audit-verify.js';
+import { countStatements } from '../../bench/lib/statement-count.js';
+import { testRuntime } from '../helpers/runtime.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+
+/**
+ * Group commit (src/runtime/group-commit.ts): events written at the same moment share one statement, and each
+ * event's part of it stands or falls on its own condition.
+ */
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+const sms = (conversationId: string, key: string): EventEnvelope => ({
+  conversationId,
+  event: { type: 'sms.received', text: key, messageId: key, at: new Date().toISOString() },
+  idempotencyKey: key,
+  actor: 'service:test',
+  create: { conversationId, tenantId: 'tenant-gc', phone: '+15550007777' },
+  ifNotAccepted: 'record',
+});
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+async function messagesOf(conversationIds: string[]) {
+  return db.db.selectFrom('messages').select(['conversation_id', 'event_id']).where('conversation_id', 'in', conversationIds).execute();
+}
+
+describe('group commit', () => {
+  const statements = countStatements();
+
+  it('when 60 events on 60 remembered conversations arrive at once, then they share a few statements and each is applied once', async () => {
+    const runtime = testRuntime(db.db, { rememberConversations: 100 });
+    const conversations = ids('gc-many', 60);
+    for (const id of conversations) await runtime.apply(sms(id, `${id}-a`));
+    statements.reset();
+    const results = await Promise.all(conversations.map((id) => runtime.apply(sms(id, `${id}-b`))));
+    // One event alone is one statement; here two go out at once and the rest wait for them, together.
+    expect(statements.total()).toBeLessThan(20);
+    expect(results.every((result) => result.outcome === 'applied' && result.version === 2 && !result.duplicate)).toBe(true);
+    expect(await messagesOf(conversations)).toHaveLength(120);
+    expect((await verifyChains(db.db, conversations)).breaks).toEqual([]);
+    // Retried, every one of them answers as before and nothing is written twice.
+    const again = await Promise.all(conversations.map((id) => runtime.apply(sms(id, `${id}-b`))));
+    expect(again.map((result) => [result.version, result.duplicate])).toEqual(results.map(() => [2, true]));
+    expect(await messagesOf(conversations)).toHaveLength(120);
+  });
+
+  it("when one event of a batch lost its race (another process moved its conversation), then the batch's others are written and it is applied after a read", async () => {
+    const a = testRuntime(db.db, { rememberConversations: 100 });
+    const b = testRuntime(db.db);
+    const conversations = ids('gc-race', 20);
+    for (const id of conversations) await a.apply(sms(id, `${id}-a`));
+    await b.apply(sms(conversations[7]!, `${conversations[7]}-by-b`)); // a's memory of this one is now behind
+    const results = await Promise.all(conversations.map((id) => a.apply(sms(id, `${id}-b`))));
+    expect(results.map((result) => result.version)).toEqual(conversations.map((_, i) => (i === 7 ? 3 : 2)));
+    expect(results.every((result) => result.outcome === 'applied' && !result.duplicate)).toBe(true);
+    expect(await messagesOf(conversations)).toHaveLength(41);
+    expect((await verifyChains(db.db, conversations)).breaks).toEqual([]);
+  });
+
+  it('when another transaction holds one conversation (a hand-off in progress), then the events of the others are not held up, and its own is applied once it lets go', async () => {
+    const runtime = testRuntime(db.db, { rememberConversations: 100 });
+    const conversations = ids('gc-held', 10);
+    for (const id of conversations) await runtime.apply(sms(id, `${id}-a`));
+    const [held, ...others] = conversations as [string, ...string[]];
+    const drafting = (await db.db.selectFrom('conversations').select('live_effects').where('id', '=', held).executeTakeFirstOrThrow()).live_effects;
+    const origin = { kind: 'invoke' as const, id: 'drafter', token: (drafting as unknown as { invokes: Record<string, string> }).invokes.drafter! };
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const isHolding = new Promise<void>((resolve) => (holding = resolve));
+    const fence = runtime.whileLive(held, origin, async () => {
+      holding();
+      await released;
+    });
+    await isHolding;
+    const heldEvent = runtime.apply(sms(held, `${held}-b`));
+    let heldDone = false;
+    void heldEvent.then(() => (heldDone = true));
+    const results = await Promise.all(others.map((id) => runtime.apply(sms(id, `${id}-b`))));
+    expect(results.every((result) => result.version === 2)).toBe(true);
+    expect(heldDone).toBe(false);
+    release();
+    expect(await fence).toEqual({ live: true, value: undefined });
+    expect(await heldEvent).toMatchObject({ version: 2, outcome: 'applied', duplicate: false });
+    expect(await messagesOf(conversations)).toHaveLength(20);
+  });
+});
