@@ -22,6 +22,11 @@ export async function findConversationTenant(db: DbOrTrx, id: string): Promise<s
   return row?.tenant_id;
 }
 
+/** The tenant of a conversation, as a subquery read in a larger statement (callers often know only the conversation). */
+export function tenantOfConversation(conversationId: string) {
+  return sql<string>`(select tenant_id from conversations where id = ${conversationId})`;
+}
+
 /** A conversation's stored snapshot (state value and context), or undefined. */
 export async function findConversationSnapshot(db: DbOrTrx, id: string) {
   const row = await db.selectFrom('conversations').select('snapshot').where('id', '=', id).executeTakeFirst();
