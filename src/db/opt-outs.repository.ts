@@ -1,6 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { normalisePhone } from '../text/phone.js';
-import { tenantOfConversation } from './conversations.repository.js';
+import { conversationIdsOfTenants, tenantOfConversation } from './conversations.repository.js';
 import type { DbOrTrx } from './database.js';
 import type { TenantScope } from './tenant-scope.js';
 
@@ -95,7 +95,7 @@ export async function listSuppressions(db: DbOrTrx, limit: number, scope: Tenant
     const tenants = [...scope.tenants];
     query = query.where(
       sql<boolean>`(tenant_id = any(${tenants}::text[])
-        or (tenant_id is null and conversation_id in (select c.id from conversations c where c.tenant_id = any(${tenants}::text[]))))`,
+        or (tenant_id is null and conversation_id in ${conversationIdsOfTenants(tenants)}))`,
     );
   }
   return query.execute();
