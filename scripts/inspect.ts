@@ -1,5 +1,6 @@
 import { configuredMachine } from '../src/composition.js';
 import { runCommand, withCommandDatabase } from '../src/command.js';
+import { findConversationSnapshot } from '../src/db/conversations.repository.js';
 import { createConversationInspector } from '../src/inspect/conversation-inspector.js';
 
 /**
@@ -16,14 +17,14 @@ await runCommand('inspect', async (config) => {
     return 2;
   }
   const stored = await withCommandDatabase(config, 'inspect', async (db) => {
-    const conversation = await db.selectFrom('conversations').select(['snapshot']).where('id', '=', conversationId).executeTakeFirst();
+    const snapshot = await findConversationSnapshot(db, conversationId);
     const rows = await db
       .selectFrom('transitions')
       .select(['seq', 'from_state', 'to_state', 'event_type', 'event_summary'])
       .where('conversation_id', '=', conversationId)
       .orderBy('seq')
       .execute();
-    return conversation ? { conversation, rows } : null;
+    return snapshot ? { conversation: { snapshot }, rows } : null;
   });
   if (!stored) {
     console.error(`no conversation ${conversationId}`);

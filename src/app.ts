@@ -15,7 +15,7 @@ import { consoleRouter, type ConsoleOptions } from './http/console.routes.js';
 import { buildOpenApiDocument } from './http/openapi.js';
 import { metricsAuth, metricsRouter } from './http/metrics.routes.js';
 import { ROUTES } from './http/routes.js';
-import type { PlanAssessmentDeps } from './effects/plan-assessment.js';
+import type { PlanAssessmentDeps } from './use-cases/assess-plan.js';
 import { requestIdMiddleware } from './http/request-context.js';
 import { accessLog, routeTemplate } from './http/access-log.js';
 import { textGuard } from './http/text-guard.js';

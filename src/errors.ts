@@ -41,3 +41,14 @@ export class ServiceError extends AppError {
 export function isRetryable(error: unknown): boolean {
   return error instanceof AppError ? error.retryable : true;
 }
+
+/**
+ * A setting the operator must change (a variable, a directory, a port; or a configuration that cannot work,
+ * found only once connected): one line, exit status 2, and a supervisor does not restart it in a loop.
+ */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}

@@ -3,9 +3,8 @@ import { CONVERSATION_STATES } from '../machines/conversation/conversation.machi
 import { EXTERNAL_EVENT_TYPES } from '../machines/conversation/conversation.types.js';
 import type { CommittedTransition } from './runtime/apply-event.js';
 import { topLevelState } from './runtime/machine-snapshot.js';
+import type { Backlog } from './runtime/observers.js';
 
-/** How a job ended: its histogram's and failure counter's label. */
-export type JobOutcome = 'ok' | 'failed';
 /**
  * How one downstream call (one attempt) ended: a bounded set, never the upstream's words. `breaker_open` is a
  * call refused before any attempt; `cancelled` is our own abort (shutdown), which says nothing about the service.
@@ -13,12 +12,6 @@ export type JobOutcome = 'ok' | 'failed';
 export type DownstreamOutcome = 'ok' | 'http_4xx' | 'http_5xx' | 'timeout' | 'network' | 'invalid_response' | 'cancelled' | 'breaker_open' | 'error';
 export type BreakerStateName = 'closed' | 'open' | 'half-open';
 const BREAKER_STATES: readonly BreakerStateName[] = ['closed', 'half-open', 'open'];
-
-/** What the database holds that a scrape reports: read once per scrape, at most (src/runtime/backlog.ts). */
-export interface Backlog {
-  jobs: Array<{ task: string; ready: number; waiting: number; running: number; failed: number; oldestReadyAgeSeconds: number }>;
-  approvals: { pending: number; oldestAgeSeconds: number };
-}
 
 /** Read at scrape time; composition.ts provides them once the database and the clients exist. */
 export interface ScrapeSources {

@@ -1,16 +1,9 @@
 import path from 'node:path';
 import { isProcessRunning, readPostmasterLock } from './db/postmaster.js';
+import { ConfigurationError } from './errors.js';
 
-/**
- * A setting the operator must change (a variable, a directory, a port; or a configuration that cannot work,
- * found only once connected): one line, exit status 2, and a supervisor does not restart it in a loop.
- */
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigurationError';
-  }
-}
+// Declared with the other errors, so that the database and the runtime can throw it without importing this file.
+export { ConfigurationError };
 
 /**
  * Why the service (or a command) could not start, in one line that names the cause and the fix. The usual

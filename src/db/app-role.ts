@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
-import { HELPER_SCHEMA, QUIET_ADD_JOBS_FUNCTION } from '../runtime/job-queue.js';
+import { HELPER_SCHEMA, QUIET_ADD_JOBS_FUNCTION } from './job-queue-schema.js';
 
 /**
  * Least privilege (docs/runbook.md, "The service's database role"). The tables' owner migrates; the running

@@ -1,7 +1,65 @@
-import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { DbOrTrx } from './database.js';
 import type { Database } from './schema.js';
-import { tenantColumnWithinScope, type TenantScope } from './tenant-scope.js';
+import type { TenantScope } from './tenant-scope.js';
+
+/**
+ * Every statement on `conversations` outside the runtime's write (src/runtime/apply-event.ts, which owns
+ * creating and advancing a conversation): one conversation read by id, the scope's subquery, the managers'
+ * list, the dashboard's counts by state, the audit chain's heads.
+ */
+
+/** A conversation's row, if it exists and its tenant is in the scope (a plain comparison on the row's own tenant). */
+export async function findConversation(db: DbOrTrx, id: string, scope: TenantScope) {
+  return tenantColumnWithinScope(db.selectFrom('conversations').selectAll().where('id', '=', id), scope, 'conversations.tenant_id').executeTakeFirst();
+}
+
+export type ConversationRow = NonNullable<Awaited<ReturnType<typeof findConversation>>>;
+
+/** The tenant of a conversation, whatever the scope; undefined when there is no such conversation. */
+export async function findConversationTenant(db: DbOrTrx, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('conversations').select('tenant_id').where('id', '=', id).executeTakeFirst();
+  return row?.tenant_id;
+}
+
+/** The tenant of a conversation, as a subquery read in a larger statement (callers often know only the conversation). */
+export function tenantOfConversation(conversationId: string) {
+  return sql<string>`(select tenant_id from conversations where id = ${conversationId})`;
+}
+
+/** A conversation's stored snapshot (state value and context), or undefined. */
+export async function findConversationSnapshot(db: DbOrTrx, id: string) {
+  const row = await db.selectFrom('conversations').select('snapshot').where('id', '=', id).executeTakeFirst();
+  return row?.snapshot;
+}
+
+/** The ids of the tenants' conversations, as a subquery: how a table that holds a conversation id is scoped (tenant-scope.ts). */
+export function conversationIdsOfTenants(tenants: readonly string[]) {
+  return sql<string>`(select c.id from conversations c where c.tenant_id = any(${[...tenants]}::text[]))`;
+}
+
+/** Each conversation's audit-chain head, by id (all of them, or those named): what the chain's verification starts from. */
+export async function listAuditHeads(db: DbOrTrx, ids: readonly string[] = []) {
+  let query = db.selectFrom('conversations').select(['id', 'audit_seq', 'audit_hash']).orderBy('id');
+  if (ids.length > 0) query = query.where('id', 'in', [...ids]);
+  return query.execute();
+}
+
+/** How many of the scope's conversations are in each top-level state (the dashboard's `conversations_by_state`). */
+export async function countConversationsByTopState(db: DbOrTrx, scope: TenantScope) {
+  const query = db.selectFrom('conversations').select([sql<string>`split_part(state, '.', 1)`.as('state'), sql<number>`count(*)::int`.as('count')]);
+  return tenantColumnWithinScope(query, scope, 'conversations.tenant_id').groupBy(sql`1`).execute();
+}
+
+/** The scope on a query that has the tenant id itself (the conversations table): a plain, indexable comparison. */
+function tenantColumnWithinScope<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  scope: TenantScope,
+  tenantIdColumn: string,
+): SelectQueryBuilder<DB, TB, O> {
+  if (scope.all) return query;
+  return query.where(sql<SqlBool>`${sql.ref(tenantIdColumn)} = any(${[...scope.tenants]}::text[])`);
+}
 
 /**
  * The managers' list of conversations (GET /v1/conversations), newest change first. Keyset pagination on

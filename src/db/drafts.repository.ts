@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { Language } from '../../machines/conversation/conversation.types.js';
 import type { DbOrTrx } from './database.js';
 import { ALL_TENANTS, withinScope, type TenantScope } from './tenant-scope.js';
 
@@ -106,9 +107,29 @@ export async function findApproval(db: DbOrTrx, approvalId: string, scope: Tenan
     .innerJoin('conversations', 'conversations.id', 'drafts.conversation_id')
     .selectAll('drafts')
     .select('conversations.state')
+    // The debtor's language, which a manager's text is judged in: read here, so a decision needs no second read.
+    .select(sql<Language | null>`conversations.snapshot->'context'->'draft'->>'language'`.as('draft_language'))
     .where('drafts.id', '=', approvalId)
     .where('drafts.review_status', 'is not', null);
   return withinScope(query, scope, 'drafts.conversation_id').executeTakeFirst();
+}
+
+/**
+ * The conversation's approval-queue item a decision is for: the pending one, else the latest (a retried
+ * decision gets its first answer, a late one its 409), newest queued first.
+ */
+export async function findLatestApprovalId(db: DbOrTrx, conversationId: string): Promise<string | undefined> {
+  const draft = await db
+    .selectFrom('drafts')
+    .select('id')
+    .where('conversation_id', '=', conversationId)
+    .where('review_status', 'is not', null)
+    .orderBy(sql`review_status = 'pending'`, 'desc')
+    .orderBy('queued_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return draft?.id;
 }
 
 /** Oldest first, of the scope's tenants; keyset pagination on (queued_at, id), continuing after the item `afterId`. */

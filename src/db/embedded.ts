@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { ConfigurationError } from '../startup-errors.js';
+import { ConfigurationError } from '../errors.js';
 import { isProcessRunning, processStatus, readPostmasterLock, type PostmasterLock } from './postmaster.js';
 
 /**

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { installJobQueue } from '../runtime/job-queue.js';
+import { installJobQueue } from './job-queue-schema.js';
 import { grantAppRole } from './app-role.js';
 import { migrateToLatest, type Db } from './database.js';
 

@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import { normalisePhone } from '../text/phone.js';
+import { conversationIdsOfTenants, tenantOfConversation } from './conversations.repository.js';
 import type { DbOrTrx } from './database.js';
 import type { TenantScope } from './tenant-scope.js';
 
@@ -18,7 +19,7 @@ const canonical = optOutKey;
 /** A tenant id, or the tenant of a conversation looked up in the same statement (callers often know only that). */
 export type TenantRef = string | { conversationId: string };
 const tenantSql = (tenant: TenantRef): RawBuilder<string> =>
-  typeof tenant === 'string' ? sql<string>`${tenant}::text` : sql<string>`(select tenant_id from conversations where id = ${tenant.conversationId})`;
+  typeof tenant === 'string' ? sql<string>`${tenant}::text` : tenantOfConversation(tenant.conversationId);
 
 /** Whether an opt-out holds the number for the tenant, as a SQL expression to read in a larger statement. */
 export const optedOutSql = (tenant: TenantRef, phone: string) =>
@@ -94,7 +95,7 @@ export async function listSuppressions(db: DbOrTrx, limit: number, scope: Tenant
     const tenants = [...scope.tenants];
     query = query.where(
       sql<boolean>`(tenant_id = any(${tenants}::text[])
-        or (tenant_id is null and conversation_id in (select c.id from conversations c where c.tenant_id = any(${tenants}::text[]))))`,
+        or (tenant_id is null and conversation_id in ${conversationIdsOfTenants(tenants)}))`,
     );
   }
   return query.execute();

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { AgreedPlan } from '../../machines/conversation/conversation.types.js';
+import { tenantOfConversation } from './conversations.repository.js';
 import type { DbOrTrx } from './database.js';
 import { withinScope, type TenantScope } from './tenant-scope.js';
 import type { PaymentPlansTable } from './schema.js';
@@ -26,7 +27,7 @@ export async function storeAgreedPlan(db: DbOrTrx, conversationId: string, plan:
     .values({
       id: plan.id,
       conversation_id: conversationId,
-      tenant_id: sql<string>`(select tenant_id from conversations where id = ${conversationId})`,
+      tenant_id: tenantOfConversation(conversationId),
       status: plan.status,
       frequency: plan.frequency,
       instalment_cents: plan.instalmentCents,

@@ -1,9 +1,17 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { StoredSnapshot } from '../runtime/machine-snapshot.js';
+import type { StateValue } from 'xstate';
+import type { ConversationContext } from '../../machines/conversation/conversation.types.js';
 
 /** Row types of our tables (snake_case here, camelCase in repositories). */
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+/** What we keep of a snapshot: invokes and timers live in the job queue, not in XState. */
+export interface StoredSnapshot {
+  value: StateValue;
+  status: 'active' | 'done';
+  context: ConversationContext;
+}
 
 export interface LiveEffects {
   /** invoke id → token of the job that runs it in the current visit */

@@ -1,5 +1,6 @@
 import { sql, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { DbOrTrx } from './database.js';
+import { conversationIdsOfTenants, findConversationTenant } from './conversations.repository.js';
 import { forbidden, notFound } from '../errors.js';
 
 /**
@@ -32,18 +33,8 @@ export function withinScope<DB, TB extends keyof DB, O>(
   conversationIdColumn: string,
 ): SelectQueryBuilder<DB, TB, O> {
   if (scope.all) return query;
-  const inScope = sql<SqlBool>`${sql.ref(conversationIdColumn)} in (select c.id from conversations c where c.tenant_id = any(${[...scope.tenants]}::text[]))`;
+  const inScope = sql<SqlBool>`${sql.ref(conversationIdColumn)} in ${conversationIdsOfTenants(scope.tenants)}`;
   return query.where(inScope);
-}
-
-/** `withinScope` for a query that has the tenant id itself (the conversations table): a plain, indexable comparison. */
-export function tenantColumnWithinScope<DB, TB extends keyof DB, O>(
-  query: SelectQueryBuilder<DB, TB, O>,
-  scope: TenantScope,
-  tenantIdColumn: string,
-): SelectQueryBuilder<DB, TB, O> {
-  if (scope.all) return query;
-  return query.where(sql<SqlBool>`${sql.ref(tenantIdColumn)} = any(${[...scope.tenants]}::text[])`);
 }
 
 /** A tenant the caller names itself (in a body): outside the scope is a 403, which confirms nothing the caller did not say. */
@@ -58,6 +49,6 @@ export function assertTenantInScope(scope: TenantScope, tenantId: string) {
  */
 export async function assertConversationInScope(db: DbOrTrx, scope: TenantScope, conversationId: string) {
   if (scope.all) return;
-  const row = await db.selectFrom('conversations').select('tenant_id').where('id', '=', conversationId).executeTakeFirst();
-  if (row && !includesTenant(scope, row.tenant_id)) throw notFound(`conversation ${conversationId}`);
+  const tenantId = await findConversationTenant(db, conversationId);
+  if (tenantId !== undefined && !includesTenant(scope, tenantId)) throw notFound(`conversation ${conversationId}`);
 }

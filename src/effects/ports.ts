@@ -32,6 +32,9 @@ export interface CollectionsMonitor {
   getTenant(tenantId: string, signal?: AbortSignal): Promise<Tenant>;
 }
 
+/** The SMS Agent's name in errors, breakers and metrics: the worker tells its outages from the others' by it. */
+export const SMS_AGENT = 'sms_agent';
+
 export interface SmsAgent {
   /** POST /sms/send. The idempotency key is sent as `Idempotency-Key`. */
   send(

@@ -6,9 +6,10 @@ import { maskPhone, type Logger } from '../logger.js';
 import { segmentBudget } from '../policies/compliance.js';
 import { smsSegments } from '../policies/sms-segments.js';
 import { topLevelState } from '../runtime/machine-snapshot.js';
+import { actorOf, type UseCaseDeps } from '../use-cases/caller.js';
+import { loadConversation } from '../use-cases/conversations.js';
+import { draftLanguage, judgeManagerText } from '../use-cases/decide-approval.js';
 import { principalOf } from './auth.js';
-import { actorOf, judgeManagerText, type CommandDeps } from './commands.js';
-import { loadConversation } from './conversations.routes.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { register, ROUTES } from './routes.js';
 import { parse } from './validate.js';
@@ -18,7 +19,7 @@ import { parse } from './validate.js';
  * conversations, a conversation's timeline, the compliance verdict on a text being written, and a number
  * unmasked on request (recorded). Public API, the console's only way in.
  */
-export function consoleApiRouter(deps: Pick<CommandDeps, 'db' | 'compliance'> & { db: Db; logger: Logger }) {
+export function consoleApiRouter(deps: Pick<UseCaseDeps, 'db' | 'compliance'> & { db: Db; logger: Logger }) {
   const router = Router();
 
   register(router, ROUTES.conversations, async (req, res) => {
@@ -64,8 +65,10 @@ export function consoleApiRouter(deps: Pick<CommandDeps, 'db' | 'compliance'> & 
   register(router, ROUTES.complianceCheck, async (req, res) => {
     const { id } = parse(ROUTES.complianceCheck.request.params, req.params);
     const { text } = parse(ROUTES.complianceCheck.request.body, req.body);
-    await loadConversation(deps.db, id, principalOf(req).scope);
-    const { language, violations } = await judgeManagerText(deps, id, text);
+    // The conversation read for the scope check also gives the debtor's language: one read, not two.
+    const row = await loadConversation(deps.db, id, principalOf(req).scope);
+    const language = draftLanguage(row.snapshot);
+    const violations = judgeManagerText(deps.compliance, language, text);
     const sms = smsSegments(text.trim());
     res.json({
       allowed: violations.length === 0,

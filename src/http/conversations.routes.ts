@@ -1,25 +1,32 @@
 import { Router } from 'express';
+import { latestComplianceDecision } from '../db/compliance-decisions.repository.js';
+import { findContactPreference } from '../db/contact-preferences.repository.js';
+import type { ConversationRow } from '../db/conversations.repository.js';
 import type { Db } from '../db/database.js';
 import { isOptedOut } from '../db/opt-outs.repository.js';
-import { findContactPreference } from '../db/contact-preferences.repository.js';
-import { assertConversationInScope, assertTenantInScope, withinScope, type TenantScope } from '../db/tenant-scope.js';
+import { assertConversationInScope, assertTenantInScope } from '../db/tenant-scope.js';
+import { listTransitions } from '../db/transitions.repository.js';
 import { capsUsed } from '../effects/send-gate.js';
-import { badRequest, forbidden, notFound } from '../errors.js';
+import { badRequest, forbidden } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
 import { toGraph, toMermaid } from '../../machines/conversation/conversation.diagram.js';
 import { allowedEvents, fromStored, machineVersion, topLevelState, upgradeContext } from '../runtime/machine-snapshot.js';
-import { withinScopeOnMismatch } from './conversation-identity.js';
-import { honourConsentKeywords } from './opt-in.js';
+import { applyCommand } from '../use-cases/apply-command.js';
+import type { UseCaseDeps } from '../use-cases/caller.js';
+import { loadConversation } from '../use-cases/conversations.js';
+import { decideApproval, isReviewEvent } from '../use-cases/decide-approval.js';
+import { receiveSms } from '../use-cases/receive-sms.js';
+import { verifyIdentity } from '../use-cases/verify-identity.js';
 import { planView } from './plan-view.js';
-import { actorOf, decideApproval, isReviewEvent, sendApplied, toMachineEvent, type CommandDeps } from './commands.js';
+import { sendApplied, toMachineEvent } from './commands.js';
 import { principalOf } from './auth.js';
 import { register, ROUTES } from './routes.js';
-import { EVENT_ROLES, idempotencyKey } from './schemas.js';
+import { EVENT_ROLES, idempotencyKey as idempotencyKeySchema } from './schemas.js';
 import { parse } from './validate.js';
 
 /** The native API: any machine event in, state and audit trail out. */
-export function conversationsRouter(deps: CommandDeps & { machine: ConversationMachine }) {
+export function conversationsRouter(deps: UseCaseDeps & { machine: ConversationMachine }) {
   const router = Router();
 
   register(router, ROUTES.conversationEvents, async (req, res) => {
@@ -34,30 +41,18 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
     await assertConversationInScope(deps.db, principal.scope, id);
     const key = req.header('idempotency-key') ?? (body.type === 'sms.received' ? body.message_id : undefined);
     if (!key) throw badRequest('an Idempotency-Key header is required', [{ path: 'Idempotency-Key', message: 'required' }]);
-    const idempotency = parse(idempotencyKey, key);
+    const idempotencyKey = parse(idempotencyKeySchema, key);
 
-    const event = toMachineEvent(body, principal, idempotency, deps.clock());
-    if (isReviewEvent(event)) return sendApplied(res, await decideApproval(deps, principal, event, idempotency, id));
-    const create =
-      body.type === 'sms.received' && body.tenant_id && body.phone_number
-        ? { conversationId: id, tenantId: body.tenant_id, phone: body.phone_number }
-        : undefined;
-    // A tenant and number that are not the conversation's: apply() refuses them (409 conversation_mismatch) inside the write.
-    const result = await withinScopeOnMismatch(deps.db, principal.scope, id, () =>
-      deps.runtime.apply({
-        conversationId: id,
-        event,
-        idempotencyKey: idempotency,
-        actor: actorOf(principal),
-        create,
-        ifNotAccepted: body.type === 'sms.received' ? 'record' : 'reject',
-      }),
-    );
-    if (body.type === 'sms.received' && !result.duplicate) {
-      const phone = create?.phone ?? (async () => (await loadConversation(deps.db, id, principal.scope)).phone);
-      await honourConsentKeywords(deps.db, { conversationId: id, phone, text: body.text });
+    if (body.type === 'sms.received') {
+      const sender = body.tenant_id && body.phone_number ? { tenantId: body.tenant_id, phone: body.phone_number } : undefined;
+      return sendApplied(res, await receiveSms(deps, principal, { conversationId: id, text: body.text, messageId: body.message_id ?? idempotencyKey, idempotencyKey, sender }));
     }
-    sendApplied(res, result);
+    if (body.type === 'identity.verified' || body.type === 'identity.rejected') {
+      return sendApplied(res, await verifyIdentity(deps, principal, { conversationId: id, verified: body.type === 'identity.verified', idempotencyKey }));
+    }
+    const event = toMachineEvent(body, principal);
+    if (isReviewEvent(event)) return sendApplied(res, await decideApproval(deps, principal, event, idempotencyKey, id));
+    sendApplied(res, await applyCommand(deps, principal, { conversationId: id, event, idempotencyKey }));
   });
 
   register(router, ROUTES.conversation, async (req, res) => {
@@ -68,26 +63,11 @@ export function conversationsRouter(deps: CommandDeps & { machine: ConversationM
   register(router, ROUTES.transitions, async (req, res) => {
     const { id } = parse(ROUTES.transitions.request.params, req.params);
     await loadConversation(deps.db, id, principalOf(req).scope);
-    const rows = await deps.db
-      .selectFrom('transitions')
-      .select(['seq', 'from_state', 'to_state', 'event_type', 'event_id', 'actor', 'at', 'prev_hash', 'hash'])
-      .where('conversation_id', '=', id)
-      .orderBy('seq')
-      .execute();
-    res.json({ conversation_id: id, transitions: rows });
+    res.json({ conversation_id: id, transitions: await listTransitions(deps.db, id) });
   });
 
   return router;
 }
-
-/** The conversation, if it exists and is in the scope; else 404 (the same answer for both). */
-export async function loadConversation(db: Db, id: string, scope: TenantScope) {
-  const row = await withinScope(db.selectFrom('conversations').selectAll().where('id', '=', id), scope, 'conversations.id').executeTakeFirst();
-  if (!row) throw notFound(`conversation ${id}`);
-  return row;
-}
-
-type ConversationRow = Awaited<ReturnType<typeof loadConversation>>;
 
 /** State, a summary of the context without personal data, and the events a caller may send now. */
 export function describeConversation(machine: ConversationMachine, row: ConversationRow) {
@@ -137,12 +117,7 @@ async function complianceState(db: Db, row: ConversationRow, now: number) {
     isOptedOut(db, row.tenant_id, row.phone),
     findContactPreference(db, row.phone),
     capsUsed(db, row.tenant_id, row.phone, now),
-    db
-      .selectFrom('compliance_decisions')
-      .select(['rule', 'decision', 'detail', 'at'])
-      .where('conversation_id', '=', row.id)
-      .orderBy('id', 'desc')
-      .executeTakeFirst(),
+    latestComplianceDecision(db, row.id),
   ]);
   return {
     opted_out: optedOut,

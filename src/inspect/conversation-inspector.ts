@@ -3,6 +3,7 @@ import { createInspectorServer } from '@statelyai/inspect/server';
 import type { AnyEventObject } from 'xstate';
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
+import { findConversationSnapshot } from '../db/conversations.repository.js';
 import type { Db } from '../db/database.js';
 import { eventSummary } from '../runtime/audit-chain.js';
 import type { CommittedTransition } from '../runtime/apply-event.js';
@@ -131,6 +132,6 @@ export function createConversationInspector(options: InspectorOptions): Conversa
 }
 
 async function readContext(db: Db, conversationId: string) {
-  const row = await db.selectFrom('conversations').select('snapshot').where('id', '=', conversationId).executeTakeFirst();
-  return (row?.snapshot.context as unknown as Record<string, unknown> | undefined) ?? null;
+  const snapshot = await findConversationSnapshot(db, conversationId);
+  return (snapshot?.context as unknown as Record<string, unknown> | undefined) ?? null;
 }

@@ -1,3 +1,4 @@
+import { listAuditHeads } from '../db/conversations.repository.js';
 import type { DbOrTrx } from '../db/database.js';
 import { digestWords, eventWords, transitionHash, type ChainedRow } from './audit-chain.js';
 
@@ -23,9 +24,7 @@ export interface VerifyReport {
 }
 
 export async function verifyChains(db: DbOrTrx, conversationIds: string[] = []): Promise<VerifyReport> {
-  let query = db.selectFrom('conversations').select(['id', 'audit_seq', 'audit_hash']).orderBy('id');
-  if (conversationIds.length > 0) query = query.where('id', 'in', conversationIds);
-  const conversations = await query.execute();
+  const conversations = await listAuditHeads(db, conversationIds);
   const report: VerifyReport = { conversations: conversations.length, rows: 0, breaks: [] };
   for (const id of conversationIds) {
     if (!conversations.some((c) => c.id === id)) report.breaks.push({ conversationId: id, seq: 0, problem: 'no such conversation' });

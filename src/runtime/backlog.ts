@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { pendingApprovals } from '../db/drafts.repository.js';
-import type { Backlog } from '../metrics.js';
+import type { Backlog } from './observers.js';
 import { TASKS } from './job-queue.js';
 
 /**

@@ -7,7 +7,8 @@ import type { LiveEffects } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { digestWords, eventSummary, eventWords, transitionHash } from './audit-chain.js';
 import { timerJobKey, type InvokePayload, type JobSpec } from './job-queue.js';
-import { activeInvokeIds, fromStored, stateName, toStored, type ConversationSnapshot, type StoredSnapshot } from './machine-snapshot.js';
+import type { StoredSnapshot } from '../db/schema.js';
+import { activeInvokeIds, fromStored, stateName, toStored, type ConversationSnapshot } from './machine-snapshot.js';
 
 /**
  * The pure part of applying an event: XState's step, recorded as what it writes (audit rows, jobs, the

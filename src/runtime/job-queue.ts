@@ -1,10 +1,10 @@
-import { Logger as GraphileLogger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 import { z } from 'zod';
-import { inPgTransaction } from '../db/database.js';
 import type { JobWrite } from '../db/event-store.js';
 import { AppError } from '../errors.js';
 import { requestContext } from '../logger.js';
+// The queue's schema is installed with the database's (src/db/job-queue-schema.ts); re-exported for its test.
+export { quietAddJobsDefinition } from '../db/job-queue-schema.js';
 
 /**
  * Durable work lives in graphile-worker's tables, written in the same transaction as the transition
@@ -85,62 +85,6 @@ export function jobPriority(task: keyof typeof TASKS, payload: InvokePayload | T
 
 export const timerJobKey = (conversationId: string, timerId: string) => `timer:${conversationId}:${timerId}`;
 
-export async function installJobQueue(pool: pg.Pool) {
-  await runMigrations({ pgPool: pool, logger: silentGraphileLogger });
-  await installQuietAddJobs(pool);
-}
-
-/**
- * graphile-worker's `add_jobs` ends with `pg_notify('jobs:insert')`, and a transaction that notified holds a
- * database-wide lock from its commit's start to its end (WAL flush included): every event that wrote a
- * job committed one at a time (docs/benchmarks.md, "Where the time goes"). Events write their jobs through
- * `add_jobs_quietly`, the same function with the notification taken out, derived from graphile-worker's own
- * definition at every start (so it follows the library's upgrades), and the workers are told after commit
- * (jobAnnouncer). If the definition no longer has exactly the notification we know, the quiet function
- * simply calls `add_jobs` (notifying, as before) rather than guess.
- */
-const QUIET_ADD_JOBS = 'add_jobs_quietly';
-/**
- * Our functions' schema: not `public`, which Supabase's REST API serves as RPCs to `anon` (migration
- * 202612049001_api_roles). Only the owner and the service role (src/db/app-role.ts) may use it.
- */
-export const HELPER_SCHEMA = 'orchestrator';
-/** Its signature, for grants (src/db/app-role.ts). */
-export const QUIET_ADD_JOBS_FUNCTION = `${HELPER_SCHEMA}.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`;
-const QUIET_ADD_JOBS_LOCK = 7_201_313;
-
-async function installQuietAddJobs(pool: pg.Pool) {
-  await inPgTransaction(pool, async (client) => {
-    await client.query('select pg_advisory_xact_lock($1)', [QUIET_ADD_JOBS_LOCK]);
-    const { rows } = await client.query<{ definition: string; owner: boolean }>(
-      `select pg_get_functiondef(p.oid) as definition, pg_has_role(current_user, p.proowner, 'usage') as owner
-         from pg_proc p where p.oid = 'graphile_worker.add_jobs(graphile_worker.job_spec[], boolean)'::regprocedure`,
-    );
-    if (rows[0]!.owner) {
-      await client.query(quietAddJobsDefinition(rows[0]!.definition));
-      await client.query(`revoke all on function ${QUIET_ADD_JOBS_FUNCTION} from public`);
-      // Where versions before the helper schema installed it: a REST RPC on Supabase.
-      await client.query(`drop function if exists public.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`);
-      return;
-    }
-    // A connection that does not own the queue (the service's own role) uses what the owner installed.
-    const { rows: existing } = await client.query<{ installed: boolean }>('select to_regprocedure($1) is not null as installed', [QUIET_ADD_JOBS_FUNCTION]);
-    if (!existing[0]!.installed) throw new AppError('job_queue_not_installed', `${HELPER_SCHEMA}.${QUIET_ADD_JOBS} is missing: run the migrations as the owner`, 500, false);
-  });
-}
-
-/** `add_jobs` without its notification (exported for its test); any other shape falls back to calling `add_jobs`. */
-export function quietAddJobsDefinition(addJobs: string): string {
-  const header = 'FUNCTION graphile_worker.add_jobs(';
-  const notification = /\n[ \t]*perform pg_notify\('jobs:insert',[^\n]*;[ \t]*(?=\n)/g;
-  const found = addJobs.match(notification) ?? [];
-  if (addJobs.split(header).length === 2 && found.length === 1) {
-    return addJobs.replace(notification, '').replace(header, `FUNCTION ${HELPER_SCHEMA}.${QUIET_ADD_JOBS}(`);
-  }
-  return `create or replace function ${HELPER_SCHEMA}.${QUIET_ADD_JOBS}(specs graphile_worker.job_spec[], job_key_preserve_run_at boolean default false)
-    returns setof graphile_worker._private_jobs language sql as $$ select * from graphile_worker.add_jobs(specs, job_key_preserve_run_at) $$`;
-}
-
 /**
  * Tells the workers (every process's LISTEN) that events committed jobs, in place of add_jobs' own
  * notification: one NOTIFY at a time per process, carrying the count of everything committed meanwhile.
@@ -195,4 +139,3 @@ export function jobRows(jobs: readonly JobSpec[]): JobWrite[] {
   }));
 }
 
-export const silentGraphileLogger = new GraphileLogger(() => () => {});

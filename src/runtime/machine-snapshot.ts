@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { __unsafe_getAllOwnEventDescriptors, type SnapshotFrom, type StateValue } from 'xstate';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import type { ConversationContext } from '../../machines/conversation/conversation.types.js';
+import type { StoredSnapshot } from '../db/schema.js';
 
 /**
  * The one adapter between XState snapshots and what we store. The machine is a statechart: a state may be
@@ -10,13 +11,6 @@ import type { ConversationContext } from '../../machines/conversation/conversati
  */
 
 export type ConversationSnapshot = SnapshotFrom<ConversationMachine>;
-
-/** What we keep of a snapshot: invokes and timers live in the job queue, not in XState. */
-export interface StoredSnapshot {
-  value: StateValue;
-  status: 'active' | 'done';
-  context: ConversationContext;
-}
 
 export function toStored(snapshot: ConversationSnapshot): StoredSnapshot {
   return {

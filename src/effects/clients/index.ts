@@ -1,10 +1,10 @@
 import type { Logger } from '../../logger.js';
 import type { DownstreamOutcome } from '../../metrics.js';
-import type { Services } from '../ports.js';
+import { SMS_AGENT, type Services } from '../ports.js';
 import { COLLECTIONS_MONITOR, createCollectionsMonitorClient } from './collections-monitor.client.js';
 import { NOTIFICATION_SERVICE, createNotificationClient } from './notification.client.js';
 import { createServiceHttp, type BreakerState, type CallOutcome, type ResilienceOptions } from './service-http.js';
-import { SMS_AGENT, createSmsAgentClient } from './sms-agent.client.js';
+import { createSmsAgentClient } from './sms-agent.client.js';
 
 export { parseAmountToCents, languageOf } from './collections-monitor.client.js';
 export * from './service-http.js';

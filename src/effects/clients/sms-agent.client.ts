@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { ServiceError } from '../../errors.js';
-import type { SmsAgent, SmsHistoryMessage } from '../ports.js';
+import { SMS_AGENT, type SmsAgent, type SmsHistoryMessage } from '../ports.js';
 import type { ServiceHttp } from './service-http.js';
-
-export const SMS_AGENT = 'sms_agent';
 
 const sendResponse = z.object({
   id: z.union([z.string(), z.number()]).transform(String),

@@ -2,6 +2,9 @@ import { DateTime } from 'luxon';
 import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
 import type { Db } from '../db/database.js';
 import { countBrokenPlans } from '../db/payment-plans.repository.js';
+import { assertTenantInScope } from '../db/tenant-scope.js';
+import type { CollectionsMonitor } from '../effects/ports.js';
+import { conflict } from '../errors.js';
 import {
   buildPlan,
   debtorPlanFacts,
@@ -12,7 +15,10 @@ import {
   type ParsedOffer,
   type PlanEvaluation,
 } from '../negotiation/index.js';
-import type { CollectionsMonitor } from './ports.js';
+import type { ApplyResult } from '../runtime/apply-event.js';
+import { applyCommand } from './apply-command.js';
+import type { Caller, UseCaseDeps } from './caller.js';
+import { loadConversation } from './conversations.js';
 
 /**
  * A plan some other service thinks it saw (`POST /orchestrate/payment-plan-detected`), judged the way the
@@ -39,6 +45,48 @@ export type PlanAssessment =
       /** `ai_plan_differs` when the model's plan is not the debtor's; `not_in_message` when only the model has one. */
       flags: string[];
     };
+
+/**
+ * Another service saw a plan in a conversation: judged by our own policy, from the debtor's words. The
+ * verdict feeds the conversation only where it must not wait for the next turn: a plan far from anything
+ * acceptable hands the conversation to a person (`unrealistic_proposal`). Acceptable plans and
+ * counter-proposals are offered by the conversation's own drafting when the debtor's message is applied.
+ * The tenant named must be the caller's (403) and the conversation's (404 outside the scope, else 409).
+ */
+export async function assessDetectedPlan(
+  deps: Pick<UseCaseDeps, 'db' | 'runtime'> & { plans: PlanAssessmentDeps },
+  caller: Caller,
+  detected: {
+    conversationId: string;
+    tenantId: string;
+    messageContent: string;
+    aiResponse?: string;
+    /** Read only when the verdict escalates: the key of that escalation. */
+    idempotencyKey: () => string;
+  },
+) {
+  assertTenantInScope(caller.scope, detected.tenantId);
+  const conversation = await loadConversation(deps.db, detected.conversationId, caller.scope);
+  if (conversation.tenant_id !== detected.tenantId) {
+    throw conflict('conversation_mismatch', 'the conversation belongs to another tenant');
+  }
+  const assessment = await assessPlanOffer(deps.plans, {
+    tenantId: detected.tenantId,
+    messageContent: detected.messageContent,
+    aiResponse: detected.aiResponse,
+  });
+  const evaluation = assessment.detected ? assessment.evaluation : null;
+  const unrealistic = evaluation?.verdict === 'invalid' && evaluation.counterProposal === null;
+  const escalation: ApplyResult | null = unrealistic
+    ? await applyCommand(deps, caller, {
+        conversationId: conversation.id,
+        event: { type: 'staff.escalate', by: caller.subject, reason: 'detected plan is unrealistic', escalationType: 'unrealistic_proposal', severity: 'medium' },
+        idempotencyKey: detected.idempotencyKey(),
+        ifNotAccepted: 'record',
+      })
+    : null;
+  return { conversation, assessment, escalation };
+}
 
 export async function assessPlanOffer(
   deps: PlanAssessmentDeps,
