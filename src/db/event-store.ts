@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, DbOrTrx, Trx } from './database.js';
-import type { ConversationsTable, LiveEffects } from './schema.js';
+import type { ConversationsTable, LiveTokens } from './schema.js';
 
 /**
  * The conversations' event store: every statement the runtime's write path makes (docs/architecture.md §2).
@@ -53,11 +53,11 @@ export async function readAnswer(db: DbOrTrx, conversationId: string, idempotenc
 }
 
 /** The live tokens of a conversation, read now (never from memory), or undefined when it does not exist. */
-export async function readLiveTokens(db: DbOrTrx, conversationId: string, lock?: 'share'): Promise<LiveEffects | undefined> {
+export async function readLiveTokens(db: DbOrTrx, conversationId: string, lock?: 'share'): Promise<LiveTokens | undefined> {
   let query = db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId);
   if (lock === 'share') query = query.forShare();
   const row = await query.executeTakeFirst();
-  return row?.live_effects as LiveEffects | undefined;
+  return row?.live_effects as LiveTokens | undefined;
 }
 
 /** A hash-chained audit row as written (src/runtime/audit-chain.ts). */
@@ -231,6 +231,6 @@ export function isKeyTaken(error: unknown): boolean {
 }
 
 /** Locks the row while another transaction's work runs (the hand-off fence): see Runtime.whileLive. */
-export function withConversationShared<T>(db: Db, conversationId: string, work: (trx: Trx, live: LiveEffects | undefined) => Promise<T>): Promise<T> {
+export function withConversationShared<T>(db: Db, conversationId: string, work: (trx: Trx, live: LiveTokens | undefined) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => work(trx, await readLiveTokens(trx, conversationId, 'share')));
 }

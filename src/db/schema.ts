@@ -13,7 +13,12 @@ export interface StoredSnapshot {
   context: ConversationContext;
 }
 
-export interface LiveEffects {
+/**
+ * The tokens of a conversation's invokes and timers that are live now (docs/glossary.md, Token). Stored in the
+ * column `live_effects`, a name from before the glossary settled: renaming a column every write touches would
+ * need a two-step deploy, so the column keeps it and the code says tokens.
+ */
+export interface LiveTokens {
   /** invoke id → token of the job that runs it in the current visit */
   invokes: Record<string, string>;
   /** delayed event id → token of the scheduled job */
@@ -27,7 +32,7 @@ export interface ConversationsTable {
   /** The full state path (`negotiating.awaitingConfirmation`); its first segment is the top-level state. */
   state: string;
   snapshot: JSONColumnType<StoredSnapshot>;
-  live_effects: JSONColumnType<LiveEffects>;
+  live_effects: JSONColumnType<LiveTokens>;
   machine_version: string;
   version: number;
   audit_seq: Generated<number>;

@@ -14,7 +14,7 @@ import {
   type EarlierAnswer,
   type EventWrite,
 } from '../db/event-store.js';
-import type { LiveEffects } from '../db/schema.js';
+import type { LiveTokens } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
 import { normalisePhone } from '../text/phone.js';
 import { AuditWriter, restore, stepEvent, stepInitial, storedJson, WorkWriter, type ActionRouting, type CommittedTransition } from './event-step.js';
@@ -117,7 +117,7 @@ interface PlannedWrite {
 /** What a decision writes: the row after the event (null: unchanged), the answer, the audit rows and the work. */
 interface WriteShape {
   change: EventWrite['change'];
-  after: { state: string; version: number; snapshot: string; live: LiveEffects } | null;
+  after: { state: string; version: number; snapshot: string; live: LiveTokens } | null;
   outcome: Outcome;
   transitions: number;
   audit: AuditWriter;
@@ -250,7 +250,7 @@ export function createRuntime(deps: {
       return planNew(envelope, envelope.create);
     }
     if (envelope.origin && !isLive(row.live_effects, envelope.origin)) return fromMemory ? { kind: 'memory_behind' } : planStale(envelope, row);
-    const live: LiveEffects = structuredClone(row.live_effects);
+    const live: LiveTokens = structuredClone(row.live_effects);
     // A timer that fires is no longer pending, whatever the machine makes of its event.
     if (envelope.origin?.kind === 'timer') delete live.timers[envelope.origin.id];
     const { snapshot, accepted } = restore(machine, row.snapshot, envelope.event);
@@ -336,7 +336,7 @@ export function createRuntime(deps: {
   }
 
   /** An event recorded without moving: the row is written only when its live tokens change (a timer that fired). */
-  function planKept(envelope: EventEnvelope, row: ConversationRow, live: LiveEffects, outcome: Outcome): Decision {
+  function planKept(envelope: EventEnvelope, row: ConversationRow, live: LiveTokens, outcome: Outcome): Decision {
     const audit = new AuditWriter(envelope, row.audit_seq, row.audit_hash);
     const tokensChanged = JSON.stringify(live) !== JSON.stringify(row.live_effects);
     return planWrite(envelope, row, { change: tokensChanged ? 'update' : 'none', after: tokensChanged ? unmoved(row, live) : null, outcome, transitions: 0, audit, committed: [] });
@@ -413,7 +413,7 @@ async function load(db: Db | Trx, envelope: EventEnvelope, lock: boolean): Promi
 }
 
 /** The row written again at the next version with its state unchanged: every write of the row raises its version. */
-function unmoved(row: ConversationRow, live: LiveEffects) {
+function unmoved(row: ConversationRow, live: LiveTokens) {
   return { state: row.state, version: row.version + 1, snapshot: JSON.stringify(row.snapshot), live };
 }
 
@@ -450,7 +450,7 @@ function isSentText(event: AnyEventObject): boolean {
   return event.type === 'xstate.done.actor.sender' && typeof output === 'object' && output !== null && 'smsId' in output;
 }
 
-function isLive(live: LiveEffects, origin: NonNullable<EventEnvelope['origin']>) {
+function isLive(live: LiveTokens, origin: NonNullable<EventEnvelope['origin']>) {
   const tokens = origin.kind === 'invoke' ? live.invokes : live.timers;
   return tokens[origin.id] === origin.token;
 }

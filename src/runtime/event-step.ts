@@ -3,7 +3,7 @@ import type { ActionParams, ConversationMachine, NamedAction } from '../../machi
 import type { ConversationContext, ConversationInput } from '../../machines/conversation/conversation.types.js';
 import type { Trx } from '../db/database.js';
 import type { TransitionWrite } from '../db/event-store.js';
-import type { LiveEffects } from '../db/schema.js';
+import type { LiveTokens } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { digestWords, eventSummary, eventWords, transitionHash } from './audit-chain.js';
 import { timerJobKey, type InvokePayload, type JobSpec } from './job-queue.js';
@@ -181,7 +181,7 @@ export class WorkWriter {
     private readonly conversationId: string,
     private version: number,
     /** The conversation's live tokens, changed in place as invokes and timers start and stop. */
-    readonly live: LiveEffects,
+    readonly live: LiveTokens,
     private readonly actions: ActionRouting,
     /** The caller runs the invokes this event starts (EventEnvelope.runsStartedInvokes). */
     private readonly startsInline = false,
