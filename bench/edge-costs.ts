@@ -1,5 +1,10 @@
 /**
- * `tsx bench/middleware-cost.ts`: CPU per request of each middleware the event routes pass through, measured
+ * `tsx bench/edge-costs.ts`: what the code around an event's write costs, in CPU per request.
+ *
+ * 1. The bearer-token check alone, one token again and again.
+ * 2. One outbound call (POST, small JSON both ways) through the service client (src/effects/clients/service-http.ts:
+ *    got + cockatiel), against the same call through node:http on a keep-alive agent, to a loopback server.
+ * 3. Each middleware the event routes pass through, measured
  * the way it is paid: an Express app on a loopback port answering 202 with a small JSON body, driven over
  * keep-alive connections from this process, first bare, then with one middleware more at a time (in the
  * order of src/app.ts). A row's figure is the CPU per request of the app up to it minus the row above: the
@@ -15,6 +20,7 @@ import { createAuthenticator, signToken } from '../src/http/auth.js';
 import { requestIdMiddleware } from '../src/http/request-context.js';
 import { textGuard } from '../src/http/text-guard.js';
 import { createLogger } from '../src/logger.js';
+import { createServiceHttp } from '../src/effects/clients/service-http.js';
 import { createMetrics } from '../src/metrics.js';
 
 const secret = 'x'.repeat(64);
@@ -83,6 +89,51 @@ const n = Number(process.env.BENCH_REQUESTS ?? 6_000);
   for (let i = 0; i < 10 * n; i++) await once();
   const used = process.cpuUsage(started);
   console.log(`bearer token check alone, one token again and again: ${((used.user + used.system) / (10 * n)).toFixed(1)} µs CPU per request`);
+}
+
+// An outbound call: the service client against node:http, the same server answering both.
+{
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"success":true,"data":{"id":"sms-1"}}');
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = createServiceHttp({ service: 'bench', baseUrl: base, token: () => token, logger });
+  const agent = new http.Agent({ keepAlive: true });
+  const payload = { to: '+15550100200', body: 'Thanks for your message.', conversation_id: 'c-1' };
+  const viaGot = () => client.request('POST', '/sms/send', { json: payload, retry: false });
+  const viaHttp = () =>
+    new Promise<unknown>((resolve, reject) => {
+      const request = http.request(`${base}/sms/send`, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` } }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve(JSON.parse(text)));
+      });
+      request.on('error', reject);
+      request.end(JSON.stringify(payload));
+    });
+  const perCall = async (call: () => Promise<unknown>) => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 500; i++) await call();
+      const started = process.cpuUsage();
+      for (let i = 0; i < n / 2; i++) await call();
+      const used = process.cpuUsage(started);
+      best = Math.min(best, (used.user + used.system) / (n / 2));
+    }
+    return best;
+  };
+  const got = await perCall(viaGot);
+  const plain = await perCall(viaHttp);
+  console.log(`one outbound call, client and server: ${got.toFixed(1)} µs through the service client (got + cockatiel), ${plain.toFixed(1)} µs through node:http`);
+  agent.destroy();
+  await new Promise((resolve) => server.close(resolve));
 }
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
