@@ -15,15 +15,13 @@ import { testRuntime } from '../helpers/runtime.js';
 const TENANT = 'tenant-facts';
 const PHONE = '+15550777001';
 let testDb: TestDatabase;
-let runtime: Runtime;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  runtime = testRuntime(testDb.db);
-});
+let runtime: Runtime | undefined;
+beforeAll(async () => void (testDb = await createTestDatabase()));
 afterAll(() => testDb.drop());
 
+/** A debtor's text, written as the API writes it (the conversation is created by the first). */
 async function text(conversationId: string, phone: string, i: number) {
+  runtime ??= testRuntime(testDb.db);
   await runtime.apply({
     conversationId,
     event: { type: 'sms.received', text: `text ${i} of ${conversationId}`, messageId: `${conversationId}-m${i}`, at: new Date().toISOString() },
