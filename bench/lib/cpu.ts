@@ -1,5 +1,6 @@
 /** CPU over a window of a benchmark: the machine's, this process's and the PostgreSQL server's, from /proc. */
 import { readdirSync, readFileSync } from 'node:fs';
+import { startCpuProfile } from './cpu-profile.js';
 
 const CLOCK_TICKS = 100; // USER_HZ; `getconf CLK_TCK` is 100 on Linux everywhere we run
 
@@ -8,14 +9,17 @@ export function startCpuWindow(postmasterPid: number | null) {
   let machine = machineBusyMs();
   let self = process.cpuUsage();
   let postgres = postgresCpuMs(postmasterPid);
+  const profile = startCpuProfile();
   return {
     restart() {
+      profile.restart();
       machine = machineBusyMs();
       self = process.cpuUsage();
       postgres = postgresCpuMs(postmasterPid);
     },
     stop(seconds: number) {
       const ownUsage = process.cpuUsage(self);
+      profile.stop();
       const pgNow = postgresCpuMs(postmasterPid);
       return {
         seconds,

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { InboundMessage } from '../../machines/conversation/conversation.types.js';
 import type { DbOrTrx } from './database.js';
 
@@ -21,6 +21,24 @@ export interface UnansweredOf {
   count: number;
 }
 
+/** A conversation's newest `n` inbound rows (id, body, at, event_id), newest first: an index range (messages_conversation_idx). */
+export const newestInboundSql = (conversationId: RawBuilder<unknown> | string, n: RawBuilder<unknown> | number) =>
+  sql`select id, body, at, event_id from messages
+      where conversation_id = ${conversationId} and direction = 'inbound'
+      order by id desc limit ${n}`;
+
+/** An inbound row as the readers return it. */
+export const toInboundMessage = (row: { body: string; at: Date; event_id: string }): InboundMessage => ({ text: row.body, at: row.at.toISOString(), messageId: row.event_id });
+
+/**
+ * Has this tenant had a text of ours reach this number (any of its conversations)? As an expression, for
+ * sms-delivery.ts and the facts of a draft. Only texts the agent accepted count, and not an opt-out
+ * confirmation (it carries no notice).
+ */
+export const tenantTextedNumberSql = (tenantId: string, phone: string) =>
+  sql<boolean>`exists (select 1 from outbound_messages o join conversations c on c.id = o.conversation_id
+                       where c.tenant_id = ${tenantId} and c.phone = ${phone} and o.status = 'accepted' and o.kind <> 'confirmation')`;
+
 /**
  * The newest `count` inbound texts (at most MAX_TEXTS_PER_REPLY) of each conversation, oldest first, in
  * one round trip; each conversation's read is an index range (messages_conversation_idx).
@@ -32,14 +50,10 @@ export async function newestInbound(db: DbOrTrx, wanted: readonly UnansweredOf[]
   const { rows } = await sql<{ conversation_id: string; body: string; at: Date; event_id: string }>`
     select w.conversation_id, m.body, m.at, m.event_id
     from unnest(${asked.map((w) => w.conversationId)}::text[], ${asked.map((w) => Math.min(w.count, MAX_TEXTS_PER_REPLY))}::int[]) as w(conversation_id, n)
-    cross join lateral (
-      select id, body, at, event_id from messages
-      where conversation_id = w.conversation_id and direction = 'inbound'
-      order by id desc limit w.n
-    ) as m
+    cross join lateral (${newestInboundSql(sql.ref('w.conversation_id'), sql.ref('w.n'))}) as m
     order by w.conversation_id, m.id`.execute(db);
   for (const row of rows) {
-    byConversation.get(row.conversation_id)!.push({ text: row.body, at: row.at.toISOString(), messageId: row.event_id });
+    byConversation.get(row.conversation_id)!.push(toInboundMessage(row));
   }
   return byConversation;
 }

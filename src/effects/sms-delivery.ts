@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/database.js';
 import type { OutboundKind } from '../db/schema.js';
 import { holdNumberForSend, isOptedOut } from '../db/opt-outs.repository.js';
+import { tenantTextedNumberSql } from '../db/messages.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { LiveFence } from '../runtime/worker.js';
@@ -121,15 +122,6 @@ async function markAccepted(db: DbOrTrx, key: string, smsAgentId: string) {
  * (it carries no notice): in doubt the full notice goes again, which is never wrong.
  */
 export async function tenantTextedNumber(db: DbOrTrx, tenantId: string, phone: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('outbound_messages as o')
-    .innerJoin('conversations as c', 'c.id', 'o.conversation_id')
-    .select(sql<number>`1`.as('one'))
-    .where('c.tenant_id', '=', tenantId)
-    .where('c.phone', '=', phone)
-    .where('o.status', '=', 'accepted')
-    .where('o.kind', '!=', 'confirmation')
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+  const { rows } = await sql<{ texted: boolean }>`select ${tenantTextedNumberSql(tenantId, phone)} as texted`.execute(db);
+  return rows[0]!.texted;
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import express, { type Express } from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
@@ -151,6 +151,32 @@ describe('HS256 beside the key set', () => {
     ]) {
       await call(app, token).expect(401);
     }
+  });
+});
+
+describe('a token sent again', () => {
+  it('when an accepted HS256 token comes back after its exp, then 401: it is remembered as verified only until it expires', async () => {
+    const app = appWith({ issuer: undefined, audience: undefined });
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const token = jwt.sign({ role: 'service', exp }, SECRET, { subject: 'sms-agent', algorithm: 'HS256' });
+    await call(app, token).expect(200);
+    await call(app, token).expect(200);
+    const now = jest.spyOn(Date, 'now').mockReturnValue(exp * 1000);
+    try {
+      await call(app, token).expect(401);
+    } finally {
+      now.mockRestore();
+    }
+  });
+
+  it('when a refused token is sent again, then it is refused again (refusals are not remembered, nor is one token taken for another)', async () => {
+    const app = appWith({ issuer: undefined, audience: undefined });
+    const good = signToken(SECRET, 'manager', 'ann', '1h', { tenants: ['t-1'] });
+    const [header, payload] = good.split('.');
+    const forged = `${header}.${payload}.${Buffer.from('not the signature').toString('base64url')}`;
+    expect((await call(app, good).expect(200)).body).toMatchObject({ subject: 'ann', role: 'manager' });
+    await call(app, forged).expect(401);
+    await call(app, forged).expect(401);
   });
 });
 
