@@ -27,8 +27,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The drafter's system prompt is read from disk at run time: src/effects/drafting/prompt.ts walks up from
-# dist/src/effects/drafting/ to the first prompts/ folder that has the file, i.e. /app/prompts.
+# The drafter's system prompt is read from disk at run time: src/adapters/drafting/prompt.ts walks up from
+# dist/src/adapters/drafting/ to the first prompts/ folder that has the file, i.e. /app/prompts.
 COPY prompts ./prompts
 USER node
 EXPOSE 8000

@@ -2,7 +2,7 @@
  * `tsx bench/edge-costs.ts`: what the code around an event's write costs, in CPU per request.
  *
  * 1. The bearer-token check alone, one token again and again.
- * 2. One outbound call (POST, small JSON both ways) through the service client (src/effects/clients/service-http.ts:
+ * 2. One outbound call (POST, small JSON both ways) through the service client (src/adapters/clients/service-http.ts:
  *    got + cockatiel), against the same call through node:http on a keep-alive agent, to a loopback server.
  * 3. Each middleware the event routes pass through, measured
  * the way it is paid: an Express app on a loopback port answering 202 with a small JSON body, driven over
@@ -20,7 +20,7 @@ import { createAuthenticator, signToken } from '../src/http/auth.js';
 import { requestIdMiddleware } from '../src/http/request-context.js';
 import { textGuard } from '../src/http/text-guard.js';
 import { createLogger } from '../src/logger.js';
-import { createServiceHttp } from '../src/effects/clients/service-http.js';
+import { createServiceHttp } from '../src/adapters/clients/service-http.js';
 import { createMetrics } from '../src/metrics.js';
 
 const secret = 'x'.repeat(64);

@@ -30,14 +30,14 @@ export const LAYERS = [
   { name: 'simulators', why: 'local fakes of the services around us', match: (f) => f.startsWith('src/simulators/') },
   { name: 'use-cases', why: 'what a caller can ask for, written once', match: (f) => f.startsWith('src/use-cases/') },
   {
-    name: 'effects',
-    why: 'adapters: activities, drafting, clients; implement the ports the worker calls',
-    match: (f) => f.startsWith('src/effects/') && f !== 'src/effects/ports.ts',
+    name: 'adapters',
+    why: 'activities, drafting, clients: they implement the ports the worker calls',
+    match: (f) => f.startsWith('src/adapters/') && f !== 'src/adapters/ports.ts',
   },
   { name: 'metrics', why: 'an observer of the runtime', match: (f) => f === 'src/metrics.ts' },
   { name: 'runtime', why: 'one step: restore, step, write; the worker and its job queue', match: (f) => f.startsWith('src/runtime/') },
   { name: 'db', why: 'schema, migrations, repositories', match: (f) => f.startsWith('src/db/') },
-  { name: 'ports', why: 'the services around us, as interfaces', match: (f) => f === 'src/effects/ports.ts' },
+  { name: 'ports', why: 'the services around us, as interfaces', match: (f) => f === 'src/adapters/ports.ts' },
   {
     name: 'domain',
     why: 'pure rules: negotiation, policies, text',

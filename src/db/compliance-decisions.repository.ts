@@ -1,6 +1,6 @@
 import type { DbOrTrx } from './database.js';
 
-/** The send-time gate's last decision on a conversation (src/effects/send-gate.ts records them), or undefined. */
+/** The send-time gate's last decision on a conversation (src/adapters/send-gate.ts records them), or undefined. */
 export async function latestComplianceDecision(db: DbOrTrx, conversationId: string) {
   return db
     .selectFrom('compliance_decisions')

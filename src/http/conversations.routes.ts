@@ -6,7 +6,7 @@ import type { Db } from '../db/database.js';
 import { isOptedOut } from '../db/opt-outs.repository.js';
 import { assertConversationInScope, assertTenantInScope } from '../db/tenant-scope.js';
 import { listTransitions } from '../db/transitions.repository.js';
-import { capsUsed } from '../effects/send-gate.js';
+import { capsUsed } from '../adapters/send-gate.js';
 import { badRequest, forbidden } from '../errors.js';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { studioDefinition } from '../../machines/conversation/conversation.definition.js';

@@ -1,7 +1,7 @@
 import got from 'got';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { BreakerState, CallOutcome } from '../effects/clients/index.js';
+import type { BreakerState, CallOutcome } from '../adapters/clients/index.js';
 
 /**
  * What `/health/dependencies` answers, in the collections dashboard's three words. Each dependency is

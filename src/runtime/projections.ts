@@ -8,7 +8,7 @@ import { EFFECT, type ActionRouting } from './apply-event.js';
 /**
  * Where each named action of the machine goes. Writes to our own tables run inside the event's
  * transaction (they commit with the transition or not at all); anything that leaves the database is
- * an `effect` job (src/effects/activities.ts, createEffects), run after commit with an idempotency key.
+ * an `effect` job (src/adapters/activities.ts, createEffects), run after commit with an idempotency key.
  * The table is checked against the machine's action names by the type checker.
  */
 export const actionRouting = {
@@ -29,6 +29,6 @@ export const actionRouting = {
   acknowledge: EFFECT,
 } as const satisfies ActionRouting;
 
-/** The named actions that run as effect jobs: what src/effects/activities.ts must implement. */
+/** The named actions that run as effect jobs: what src/adapters/activities.ts must implement. */
 export type EffectAction = { [K in keyof typeof actionRouting]: (typeof actionRouting)[K] extends typeof EFFECT ? K : never }[keyof typeof actionRouting];
 export type EffectParams<K extends EffectAction> = ActionParams[K];

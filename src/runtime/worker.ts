@@ -4,7 +4,7 @@ import { EventEmitter, setMaxListeners } from 'node:events';
 import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import { ConfigurationError, isRetryable, ServiceError } from '../errors.js';
-import { SMS_AGENT } from '../effects/ports.js';
+import { SMS_AGENT } from '../adapters/ports.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from './observers.js';
 import type { ApplyResult, Runtime } from './apply-event.js';

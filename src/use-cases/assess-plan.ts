@@ -3,7 +3,7 @@ import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
 import type { Db } from '../db/database.js';
 import { countBrokenPlans } from '../db/payment-plans.repository.js';
 import { assertTenantInScope } from '../db/tenant-scope.js';
-import type { CollectionsMonitor } from '../effects/ports.js';
+import type { CollectionsMonitor } from '../adapters/ports.js';
 import { conflict } from '../errors.js';
 import {
   buildPlan,

@@ -1,7 +1,7 @@
 import { isOptInKeyword, isOptOutRequest } from '../../machines/conversation/opt-out.js';
 import type { Db } from '../db/database.js';
 import { liftOptOut, recordOptOut } from '../db/opt-outs.repository.js';
-import { recordComplianceDecision } from '../effects/send-gate.js';
+import { recordComplianceDecision } from '../adapters/send-gate.js';
 
 /**
  * What an inbound text says about consent, honoured before we answer 202. Called after the inbound message

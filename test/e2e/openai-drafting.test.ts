@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { PROMPT_VERSION } from '../../src/effects/drafting/prompt.js';
+import { PROMPT_VERSION } from '../../src/adapters/drafting/prompt.js';
 import { startOpenAiStub, type OpenAiStub, type StubReply } from '../helpers/openai-stub.js';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
 

@@ -1,7 +1,7 @@
 import type { Draft, Negotiation, ScheduledPlan } from '../../machines/conversation/conversation.types.js';
 import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
-import { isFirstText, type DraftRequest } from '../../src/effects/drafting/drafter.js';
-import type { SmsHistoryMessage, Tenant } from '../../src/effects/ports.js';
+import { isFirstText, type DraftRequest } from '../../src/adapters/drafting/drafter.js';
+import type { SmsHistoryMessage, Tenant } from '../../src/adapters/ports.js';
 import { negotiate } from '../../src/negotiation/index.js';
 import { DEFAULT_COMPLIANCE } from '../../src/policies/compliance.js';
 

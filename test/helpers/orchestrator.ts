@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config.js';
 import { startOrchestrator, type Orchestrator } from '../../src/composition.js';
-import type { ResilienceOptions } from '../../src/effects/clients/index.js';
+import type { ResilienceOptions } from '../../src/adapters/clients/index.js';
 import type { Db } from '../../src/db/database.js';
 import { signToken, type Role, type TokenOptions } from '../../src/http/auth.js';
 import { createLogger } from '../../src/logger.js';

@@ -1,4 +1,4 @@
-import { createServiceClients } from '../../src/effects/clients/index.js';
+import { createServiceClients } from '../../src/adapters/clients/index.js';
 import type { Logger } from '../../src/logger.js';
 import type { RunningSimulators } from '../../src/simulators/index.js';
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { MAX_TEXTS_PER_REPLY } from '../../src/db/messages.repository.js';
-import { createActivities } from '../../src/effects/activities.js';
-import { createServiceClients } from '../../src/effects/clients/index.js';
-import type { DraftRequest, Drafter } from '../../src/effects/drafting/drafter.js';
-import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js';
+import { createActivities } from '../../src/adapters/activities.js';
+import { createServiceClients } from '../../src/adapters/clients/index.js';
+import type { DraftRequest, Drafter } from '../../src/adapters/drafting/drafter.js';
+import { createRulesDrafter } from '../../src/adapters/drafting/rules.drafter.js';
 import { createLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/apply-event.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';

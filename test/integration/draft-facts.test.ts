@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readDraftFacts } from '../../src/db/draft-facts.repository.js';
 import { MAX_TEXTS_PER_REPLY, newestInbound } from '../../src/db/messages.repository.js';
 import { countBrokenPlans } from '../../src/db/payment-plans.repository.js';
-import { tenantTextedNumber } from '../../src/effects/sms-delivery.js';
+import { tenantTextedNumber } from '../../src/adapters/sms-delivery.js';
 import type { Runtime } from '../../src/runtime/apply-event.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { testRuntime } from '../helpers/runtime.js';

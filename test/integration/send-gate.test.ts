@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { findContactPreference, recordContactPreference } from '../../src/db/contact-preferences.repository.js';
-import { checkFrequencyCap, checkSendTime, readSendFacts } from '../../src/effects/send-gate.js';
+import { checkFrequencyCap, checkSendTime, readSendFacts } from '../../src/adapters/send-gate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** The send-time gate's records on real Postgres: deferrals are rows, caps count unsolicited texts only. */

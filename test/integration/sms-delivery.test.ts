@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { deliverSms } from '../../src/effects/sms-delivery.js';
-import type { SmsAgent } from '../../src/effects/ports.js';
+import { deliverSms } from '../../src/adapters/sms-delivery.js';
+import type { SmsAgent } from '../../src/adapters/ports.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
 import { testServiceClients } from '../helpers/services.js';

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import type { JobHelpers } from 'graphile-worker';
-import { createActivities, createEffects } from '../../src/effects/activities.js';
-import { createRulesDrafter } from '../../src/effects/drafting/rules.drafter.js';
+import { createActivities, createEffects } from '../../src/adapters/activities.js';
+import { createRulesDrafter } from '../../src/adapters/drafting/rules.drafter.js';
 import { createLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';

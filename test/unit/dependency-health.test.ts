@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Db } from '../../src/db/database.js';
-import type { BreakerState, CallOutcome } from '../../src/effects/clients/index.js';
+import type { BreakerState, CallOutcome } from '../../src/adapters/clients/index.js';
 import { createDependencyProbe, type DependencyProbeOptions } from '../../src/http/dependency-health.js';
 
 /** /health/dependencies in the dashboard's words: every dependency probed, cached, a send-only outage shown. */

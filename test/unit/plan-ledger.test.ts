@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { initialTransition, transition, type AnyEventObject, type SnapshotFrom } from 'xstate';
 import { conversationMachine, type ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import { agreePlan, remainingCents } from '../../machines/conversation/plan-ledger.js';
-import { allowedAmounts } from '../../src/effects/drafting/drafter.js';
+import { allowedAmounts } from '../../src/adapters/drafting/drafter.js';
 import { negotiate } from '../../src/negotiation/index.js';
 import { checkOutgoingText, DEFAULT_COMPLIANCE } from '../../src/policies/compliance.js';
 import { TEST_NOW, makeDraft, makePlan, makeScheduledPlan, offerOf } from '../helpers/fixtures.js';

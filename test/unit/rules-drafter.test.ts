@@ -1,13 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { INTENTS, type Intent } from '../../machines/conversation/conversation.types.js';
 import { DEFAULT_ROUTING, routeDraft, type Route } from '../../machines/conversation/routing.js';
-import { STEP_CONFIDENCE, toDraft, type DraftProposal, type DraftRequest } from '../../src/effects/drafting/drafter.js';
-import { RULES_CONFIDENCE, composeReply, createRulesDrafter, detectIntents, shortFirstName } from '../../src/effects/drafting/rules.drafter.js';
+import { STEP_CONFIDENCE, toDraft, type DraftProposal, type DraftRequest } from '../../src/adapters/drafting/drafter.js';
+import { RULES_CONFIDENCE, composeReply, createRulesDrafter, detectIntents, shortFirstName } from '../../src/adapters/drafting/rules.drafter.js';
 import { formatCents } from '../../src/negotiation/index.js';
 import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
 import { DEFAULT_COMPLIANCE, DEFAULT_MAX_SEGMENTS, checkOutgoingText, complianceFooter } from '../../src/policies/compliance.js';
 import { smsSegments } from '../../src/policies/sms-segments.js';
-import type { Tenant } from '../../src/effects/ports.js';
+import type { Tenant } from '../../src/adapters/ports.js';
 import { EARLIER_REPLY, makeDraftRequest, makePlan, makeTenant } from '../helpers/fixtures.js';
 
 const tenant = makeTenant;

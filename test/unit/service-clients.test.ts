@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { createServiceClients, languageOf, parseAmountToCents, type ResilienceOptions } from '../../src/effects/clients/index.js';
+import { createServiceClients, languageOf, parseAmountToCents, type ResilienceOptions } from '../../src/adapters/clients/index.js';
 import { ServiceError } from '../../src/errors.js';
 import { createLogger, requestContext } from '../../src/logger.js';
 import { simulatedTenant, startSimulators, type RunningSimulators } from '../../src/simulators/index.js';

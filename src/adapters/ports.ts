@@ -1,5 +1,5 @@
 /**
- * The downstream services as interfaces: a real implementation (got + cockatiel, src/effects/clients)
+ * The downstream services as interfaces: a real implementation (got + cockatiel, src/adapters/clients)
  * and, for local runs, a simulator that speaks the same HTTP contract (src/simulators).
  * Contracts: docs/architecture.md §6.
  */
