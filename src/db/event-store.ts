@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, DbOrTrx, Trx } from './database.js';
-import type { ConversationsTable, LiveTokens } from './schema.js';
+import type { ConversationsTable, LiveTokens, TransitionsTable } from './schema.js';
 
 /**
  * The conversations' event store: every statement the runtime's write path makes (docs/architecture.md §2).
@@ -60,21 +60,8 @@ export async function readLiveTokens(db: DbOrTrx, conversationId: string, lock?:
   return row?.live_effects as LiveTokens | undefined;
 }
 
-/** A hash-chained audit row as written (src/runtime/audit-chain.ts). */
-export interface TransitionWrite {
-  conversation_id: string;
-  seq: number;
-  from_state: string | null;
-  to_state: string;
-  event_type: string;
-  event_id: string;
-  actor: string;
-  at: string;
-  prev_hash: string | null;
-  hash: string;
-  event_summary: Record<string, unknown>;
-  words_digest: string | null;
-}
+/** A hash-chained audit row as written (src/runtime/audit-chain.ts): the table's row, its time as ISO text, always a summary. */
+export type TransitionWrite = Omit<Selectable<TransitionsTable>, 'id' | 'at' | 'event_summary'> & { at: string; event_summary: Record<string, unknown> };
 
 /** A graphile-worker job as `add_jobs` takes it (src/runtime/job-queue.ts builds them). */
 export interface JobWrite {
