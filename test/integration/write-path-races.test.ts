@@ -252,3 +252,41 @@ async function checkInvariants(r: number, id: (name: string) => string, sent: Se
   if (process.env.WR_DEBUG) console.log(JSON.stringify(sent.map((s) => ('ok' in s.outcome ? `${s.envelope.event.type}:${s.outcome.ok.outcome}${s.outcome.ok.duplicate ? ':dup' : ''}` : `${s.envelope.event.type}:${(s.outcome.error as AppError).code}`))));
   void id;
 }
+
+describe('a text without an id whose derived id another conversation already has', () => {
+  // The derived id is only the id a new default conversation gets; a conversation named with that id (by
+  // another tenant, or for another number) is not the number's default, so the default lookup misses it.
+  const named = (conversationId: string, tenantId: string, phone: string, key: string): EventEnvelope => ({
+    conversationId,
+    event: { type: 'sms.received', text: 'hello', messageId: key, at: new Date().toISOString() },
+    idempotencyKey: key,
+    actor: 'service:test',
+    create: { conversationId, tenantId, phone },
+    ifNotAccepted: 'record',
+  });
+  const unnamed = (conversationId: string, tenantId: string, phone: string, key: string): EventEnvelope => ({ ...named(conversationId, tenantId, phone, key), defaultConversation: true });
+
+  it("when the key is one the other tenant's conversation used, then the caller is refused, not handed that conversation's answer", async () => {
+    const runtime = runtimes[1]!;
+    await runtime.apply(named('wr-taken-1', TENANTS[1], '+12025559001', 'wr-taken-key'));
+    const attempt = runtime.apply(unnamed('wr-taken-1', TENANTS[0], '+12025559002', 'wr-taken-key'));
+    await expect(attempt).rejects.toMatchObject({ code: 'conversation_mismatch', status: 409 });
+  });
+
+  it('when the key is new, then the caller is refused at once (409), not told to retry after eight statements that lose', async () => {
+    const runtime = runtimes[0]!;
+    await runtime.apply(named('wr-taken-2', TENANTS[1], '+12025559003', 'wr-taken-key-a'));
+    const attempt = runtime.apply(unnamed('wr-taken-2', TENANTS[0], '+12025559004', 'wr-taken-key-b'));
+    await expect(attempt).rejects.toMatchObject({ code: 'conversation_mismatch', status: 409 });
+    const inbox = await testDb.db.selectFrom('inbox').select('idempotency_key').where('conversation_id', '=', 'wr-taken-2').execute();
+    expect(inbox.map((row) => row.idempotency_key)).toEqual(['wr-taken-key-a']);
+  });
+
+  it("when it is the same tenant's conversation of the number, named by a caller, then the text continues that thread", async () => {
+    const runtime = runtimes[2]!;
+    await runtime.apply(named('wr-taken-3', TENANTS[0], '+12025559005', 'wr-taken-key-c'));
+    const result = await runtime.apply(unnamed('wr-taken-3', TENANTS[0], '+12025559005', 'wr-taken-key-d'));
+    expect(result).toMatchObject({ conversationId: 'wr-taken-3', outcome: 'applied', version: 2, duplicate: false });
+    expect((await verifyChains(testDb.db, ['wr-taken-3'])).breaks).toEqual([]);
+  });
+});
