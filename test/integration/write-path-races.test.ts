@@ -290,3 +290,54 @@ describe('a text without an id whose derived id another conversation already has
     expect((await verifyChains(testDb.db, ['wr-taken-3'])).breaks).toEqual([]);
   });
 });
+
+describe('targeted interleavings', () => {
+  const sms = (conversationId: string, key: string, tenantId: string = TENANTS[0], phone = '+12025558000'): EventEnvelope => ({
+    conversationId,
+    event: { type: 'sms.received', text: `text ${key}`, messageId: key, at: new Date().toISOString() },
+    idempotencyKey: key,
+    actor: 'service:test',
+    create: { conversationId, tenantId, phone },
+    ifNotAccepted: 'record',
+  });
+
+  it('when two processes create the same new conversations in opposite orders (their batches may wait on each other), then every text applies once and nobody gets an error', async () => {
+    const ids = Array.from({ length: 16 }, (_, i) => `wr-cross-${String(i).padStart(2, '0')}`);
+    const [a, b] = [runtimes[0]!, runtimes[1]!];
+    const results = await Promise.all([
+      ...ids.map((id) => a.apply(sms(id, `${id}-a`))),
+      ...[...ids].reverse().map((id) => b.apply(sms(id, `${id}-b`))),
+    ]);
+    expect(results.every((result) => result.outcome === 'applied' && !result.duplicate)).toBe(true);
+    const rows = await testDb.db.selectFrom('conversations').select(['id', 'version']).where('id', 'in', ids).execute();
+    expect(rows.map((row) => row.version)).toEqual(ids.map(() => 2));
+    expect((await verifyChains(testDb.db, ids)).breaks).toEqual([]);
+  }, 60_000);
+
+  it('when the same recorded-only text (the conversation is closed) arrives at three processes at once, then one records it and the others answer it as a duplicate', async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const id = `wr-closed-${round}`;
+      await runtimes[0]!.apply(sms(id, `${id}-first`));
+      await runtimes[0]!.apply({ conversationId: id, event: { type: 'staff.close', by: 'm-1' }, idempotencyKey: `${id}-close`, actor: 'manager:m-1', ifNotAccepted: 'reject' });
+      const late = sms(id, `${id}-late`);
+      const results = await Promise.all(runtimes.map((runtime) => runtime.apply(late)));
+      expect(results.map((result) => result.outcome)).toEqual(['recorded', 'recorded', 'recorded']);
+      expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
+      const messages = await testDb.db.selectFrom('messages').select('event_id').where('conversation_id', '=', id).where('event_id', '=', `${id}-late`).execute();
+      expect(messages).toHaveLength(1);
+    }
+  });
+
+  it('when one key comes to two derived ids of the same default conversation at once, from three processes, then it is applied once, on one conversation', async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const phone = `+1202555${String(8100 + round)}`;
+      const key = `wr-two-ids-${round}`;
+      const envelopes = ['x', 'y', 'z'].map((suffix): EventEnvelope => ({ ...sms(`wr-two-ids-${round}-${suffix}`, key, TENANTS[0], phone), defaultConversation: true }));
+      const results = await Promise.all(runtimes.map((runtime, i) => runtime.apply(envelopes[i]!)));
+      expect(new Set(results.map((result) => result.conversationId)).size).toBe(1);
+      expect(results.filter((result) => !result.duplicate)).toHaveLength(1);
+      const created = await testDb.db.selectFrom('conversations').select('id').where('id', 'like', `wr-two-ids-${round}-%`).execute();
+      expect(created).toHaveLength(1);
+    }
+  });
+});
