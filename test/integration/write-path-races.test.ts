@@ -5,6 +5,7 @@ import { AppError } from '../../src/errors.js';
 import type { ApplyResult, EventEnvelope, Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { makeDraft } from '../helpers/fixtures.js';
+import { queuedJobs } from '../helpers/jobs.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -40,6 +41,7 @@ type Op =
   | { kind: 'staff'; target: (typeof BY_ID)[number]; type: 'staff.close' | 'staff.resume' | 'staff.escalate' }
   | { kind: 'staleResult'; target: (typeof BY_ID)[number] }
   | { kind: 'liveDraft'; target: (typeof BY_ID)[number] }
+  | { kind: 'timer'; target: (typeof BY_ID)[number]; stale: boolean }
   | { kind: 'again'; of: number; otherType: boolean };
 
 const target = fc.constantFrom(...BY_ID);
@@ -49,6 +51,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('staff' as const), target, type: fc.constantFrom('staff.close' as const, 'staff.resume' as const, 'staff.escalate' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('staleResult' as const), target }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('liveDraft' as const), target }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('timer' as const), target, stale: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('again' as const), of: fc.nat(40), otherType: fc.boolean() }) },
 );
 /** A schedule: waves of ops run at once, each on one of the runtimes. */
@@ -129,6 +132,21 @@ describe('the write path under random concurrent schedules', () => {
                 idempotencyKey: `result:${token}`,
                 actor: 'worker',
                 origin: { kind: 'invoke', id: 'drafter', token },
+                ifNotAccepted: 'record',
+              };
+              return { envelope, tenant: null };
+            }
+            case 'timer': {
+              // A durable timer firing as the worker fires it: the one queued last (live unless an event since
+              // replaced or cancelled it), or one this conversation never set.
+              const [job] = (await queuedJobs(testDb.db, id(o.target), 'timer')).slice(-1);
+              const payload = o.stale || !job ? { timerId: 'approvalSla', token: `${id(o.target)}:0:${n}`, event: { type: 'timer.approval_sla' } } : job.payload;
+              const envelope: EventEnvelope = {
+                conversationId: id(o.target),
+                event: payload.event,
+                idempotencyKey: `timer:${payload.token}`,
+                actor: 'timer',
+                origin: { kind: 'timer', id: payload.timerId, token: payload.token },
                 ifNotAccepted: 'record',
               };
               return { envelope, tenant: null };
@@ -219,8 +237,10 @@ async function checkInvariants(r: number, id: (name: string) => string, sent: Se
 
   for (const conversation of conversations) {
     const rows = inbox.filter((row) => row.conversation_id === conversation.id);
-    // Versions: every applied event moved the row one version on, none skipped (no other event here moves it).
-    const applied = rows.filter((row) => row.outcome === 'applied').map((row) => (row.result as ApplyResult).version).sort((a, b) => a - b);
+    // Versions: every event that moved the row (applied, or a live timer the machine did not take) moved it one
+    // version on, none skipped; nothing else here moves it.
+    const moved = (row: (typeof rows)[number]) => row.outcome === 'applied' || (row.outcome === 'recorded' && row.idempotency_key.startsWith('timer:'));
+    const applied = rows.filter(moved).map((row) => (row.result as ApplyResult).version).sort((a, b) => a - b);
     expect(applied).toEqual(Array.from({ length: conversation.version }, (_, i) => i + 1));
     for (const row of rows) expect((row.result as ApplyResult).version).toBeLessThanOrEqual(conversation.version);
     // Tenants: every event that named a tenant and landed here was this conversation's tenant's.
