@@ -5,7 +5,7 @@ import { AppError } from '../../src/errors.js';
 import type { ApplyResult, EventEnvelope, Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { makeDraft } from '../helpers/fixtures.js';
-import { queuedJobs } from '../helpers/jobs.js';
+import { invokeResult, queuedJobs, type QueuedJob } from '../helpers/jobs.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -59,6 +59,10 @@ const schedule = fc.array(fc.array(fc.record({ op, runtime: fc.nat(2) }), { minL
 
 let run = 0;
 
+/** A drafter's result as the worker applies it (test/helpers/jobs.ts invokeResult, from a token rather than a queued job). */
+const drafterResult = (conversationId: string, token: string, output: ReturnType<typeof makeDraft>): EventEnvelope =>
+  invokeResult({ payload: { conversationId, invokeId: 'drafter', token } } as QueuedJob, { type: 'xstate.done.actor.drafter', output });
+
 interface Sent {
   envelope: EventEnvelope;
   /** The tenant that sent it, when the event may create its conversation. */
@@ -105,16 +109,7 @@ describe('the write path under random concurrent schedules', () => {
             }
             case 'staleResult': {
               // A token this conversation never issued (version 0 issues none): stopped long ago.
-              const token = `${id(o.target)}:0:${n}`;
-              const envelope: EventEnvelope = {
-                conversationId: id(o.target),
-                event: { type: 'xstate.done.actor.drafter', output: makeDraft({ id: `${key}-draft` }) },
-                idempotencyKey: `result:${token}`,
-                actor: 'worker',
-                origin: { kind: 'invoke', id: 'drafter', token },
-                ifNotAccepted: 'record',
-              };
-              return { envelope, tenant: null };
+              return { envelope: drafterResult(id(o.target), `${id(o.target)}:0:${n}`, makeDraft({ id: `${key}-draft` })), tenant: null };
             }
             case 'liveDraft': {
               // The drafter live now (read without a lock): by the time its result is applied, a newer text may have stopped it.
@@ -126,15 +121,7 @@ describe('the write path under random concurrent schedules', () => {
                 id: output.id, conversationId: id(o.target), drafter: output.drafter, model: null, promptVersion: null, confidence: output.confidence,
                 intents: output.intents, negotiation: null, reasons: [], rawText: null, text: output.text, reviewReason: output.reviewReason, usage: null, latencyMs: 1,
               });
-              const envelope: EventEnvelope = {
-                conversationId: id(o.target),
-                event: { type: 'xstate.done.actor.drafter', output },
-                idempotencyKey: `result:${token}`,
-                actor: 'worker',
-                origin: { kind: 'invoke', id: 'drafter', token },
-                ifNotAccepted: 'record',
-              };
-              return { envelope, tenant: null };
+              return { envelope: drafterResult(id(o.target), token, output), tenant: null };
             }
             case 'timer': {
               // A durable timer firing as the worker fires it: the one queued last (live unless an event since
