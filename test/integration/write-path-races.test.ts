@@ -42,7 +42,7 @@ type Op =
   | { kind: 'staleResult'; target: (typeof BY_ID)[number] }
   | { kind: 'liveDraft'; target: (typeof BY_ID)[number] }
   | { kind: 'timer'; target: (typeof BY_ID)[number]; stale: boolean }
-  | { kind: 'again'; of: number; otherType: boolean };
+  | { kind: 'again'; of: number; as: 'same' | 'otherType' | 'otherTenant' };
 
 const target = fc.constantFrom(...BY_ID);
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -52,7 +52,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('staleResult' as const), target }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('liveDraft' as const), target }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('timer' as const), target, stale: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('again' as const), of: fc.nat(40), otherType: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('again' as const), of: fc.nat(40), as: fc.constantFrom('same' as const, 'same' as const, 'otherType' as const, 'otherTenant' as const) }) },
 );
 /** A schedule: waves of ops run at once, each on one of the runtimes. */
 const schedule = fc.array(fc.array(fc.record({ op, runtime: fc.nat(2) }), { minLength: 2, maxLength: 7 }), { minLength: 2, maxLength: 4 });
@@ -141,7 +141,14 @@ describe('the write path under random concurrent schedules', () => {
             case 'again': {
               const earlier = sent[o.of % Math.max(1, sent.length)];
               if (!earlier) return null;
-              if (!o.otherType) return { envelope: earlier.envelope, tenant: earlier.tenant };
+              if (o.as === 'same') return { envelope: earlier.envelope, tenant: earlier.tenant };
+              const { create } = earlier.envelope;
+              if (o.as === 'otherTenant' && create && !earlier.envelope.defaultConversation) {
+                // The same key and conversation id from the other tenant (its own number): never that conversation's answer.
+                const tenant = create.tenantId === TENANTS[0] ? 1 : 0;
+                const other = { ...create, tenantId: TENANTS[tenant], phone: tenantPhone(tenant) };
+                return { envelope: { ...earlier.envelope, create: other }, tenant: other.tenantId };
+              }
               // The same key for another kind of event on the same conversation.
               const other = earlier.envelope.event.type === 'staff.resume' ? { type: 'staff.close', by: 'm-2' } : { type: 'staff.resume', by: 'm-2' };
               return { envelope: { conversationId: earlier.envelope.conversationId, event: other, idempotencyKey: earlier.envelope.idempotencyKey, actor: 'manager:m-2', ifNotAccepted: 'reject' }, tenant: null };
