@@ -22,7 +22,8 @@ export type ConversationKey = { id: string; defaultOf?: { tenantId: string; phon
 
 /**
  * The conversation and the key's earlier answer, in one statement. A default conversation is found by
- * (tenant, number), and the key looked up under the id found (`key.id` when none is). With `lock` (inside a
+ * (tenant, number), or else by `key.id` (a conversation that already has the id a new one would get), and the
+ * key looked up under the id found (`key.id` when none is). With `lock` (inside a
  * transaction) the row is locked FOR UPDATE; the answer is then read from before the wait, and the write's
  * own condition catches a key taken meanwhile.
  */
@@ -32,7 +33,12 @@ export async function readConversation(
   idempotencyKey: string,
   lock: boolean,
 ): Promise<{ row: ConversationRow | undefined; earlier: EarlierAnswer | undefined }> {
-  const where = key.defaultOf ? sql`tenant_id = ${key.defaultOf.tenantId} and default_for_phone = ${key.defaultOf.phone}` : sql`id = ${key.id}`;
+  // The default first; else a row that already has the id a new one would get (another tenant's or number's is
+  // refused by the caller, rather than inserted into again and again, or answered from its inbox).
+  const where = key.defaultOf
+    ? sql`(tenant_id = ${key.defaultOf.tenantId} and default_for_phone = ${key.defaultOf.phone}) or id = ${key.id}
+          order by default_for_phone is not distinct from ${key.defaultOf.phone} and tenant_id = ${key.defaultOf.tenantId} desc limit 1`
+    : sql`id = ${key.id}`;
   const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: object | null }>`
     with c as (select * from conversations where ${where} ${lock ? sql`for update` : sql``})
     select c.*, i.event_type as earlier_event_type, i.result as earlier_result
