@@ -105,8 +105,9 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
   // --- the service ---
   const jwtSecret = randomBytes(32).toString('hex');
   // The worker is off only so that jobs are written and not run; the process stands for the default one (API and
-  // worker together), which remembers the conversations it writes (an API-only process does not by default).
-  const config = loadConfig(benchServiceEnv({ databaseUrl, jwtSecret }, { RUN_WORKER: '0', CONVERSATION_CACHE_SIZE: '10000' }));
+  // worker together), which remembers the conversations it writes and prepares its write path's statements (an
+  // API-only process does neither by default).
+  const config = loadConfig(benchServiceEnv({ databaseUrl, jwtSecret }, { RUN_WORKER: '0', CONVERSATION_CACHE_SIZE: '10000', DB_PREPARED_STATEMENTS: 'on' }));
   const orchestrator = await startOrchestrator(config, createLogger({ level: 'silent' }), { worker: false });
   let orchestratorOpen = true;
   const closeOrchestrator = async () => {
@@ -461,13 +462,16 @@ in the test suite asserts on timings.
   simulators on free ports; logging silent). autocannon runs in a child process (its own event loop),
   ${r.settings.connections} connections, ${r.settings.warmupSeconds} s warm-up not counted, then ${r.settings.seconds} s measured.
   Each event is \`drafting → drafting\` (re-entry) on a conversation the service remembers writing (it seeded
-  them; \`CONVERSATION_CACHE_SIZE=10000\`, the default of a process with a worker, set here because the worker
-  is off): **one statement**, no transaction block. It claims the key in the inbox
-  (only while the conversation is at the version remembered), inserts the inbound message and the hash-chained
-  transition, writes the invoke job through \`add_jobs_quietly\` (graphile-worker's \`add_jobs\` without its
-  NOTIFY), and updates the conversation's snapshot, live effects, version and audit head at that version;
-  after it, the job is announced by one NOTIFY per process at a time. (Until 2026-11-25: 9 round trips, then
-  6, then 4 in a transaction, then 2 with a read; each commit notified.) The service's pool has 20 connections.
+  them; \`CONVERSATION_CACHE_SIZE=10000\` and \`DB_PREPARED_STATEMENTS=on\`, the defaults of a process with a worker,
+  set here because the worker is off): its write is **one statement**, no transaction block, shared with the other events being written at
+  that moment (group commit, docs/architecture.md §2: up to 200 events a statement, two statements at once). For
+  each event it claims the key in the inbox (only while the conversation is at the version remembered), inserts
+  the inbound message and the hash-chained transition, writes the invoke job through \`add_jobs_quietly\`
+  (graphile-worker's \`add_jobs\` without its NOTIFY; one call for the whole batch), and updates the
+  conversation's snapshot, live effects, version and audit head at that version; after it, the jobs are
+  announced by one NOTIFY per process at a time. (Until 2026-11-25: 9 round trips, then
+  6, then 4 in a transaction, then 2 with a read; each commit notified; until 2026-12-04, one statement and one
+  commit per event.) The service's pool has 20 connections.
   Then the same service alone: **1 connection** (\`BENCH_C1_SECONDS\`, default 5 s, after 1 s of warm-up).
 - **Raw**: the same writes as the 9 separate statements of before (kept as the fixed yardstick, so ratios
   stay comparable across versions) with the same parameters per event, on a \`pg\` Pool, in tight async loops;
@@ -543,17 +547,15 @@ also measures per-request CPU in Node. For comparison, baselines on this kind of
 running that SQL per POST (no auth, no validation, no XState) at 1.16k req/s. Our raw write set is 9 round
 trips, not the service's 4, so the service can beat it; the minimal set is the fairer yardstick.
 
-The CPU table says where the time goes. What profiles and SQL variants showed (2026-11; re-check when the
-numbers move): the machine is saturated in every run. Until 2026-11-25 every event's commit notified
-(\`graphile_worker.add_jobs\`), and a notifying commit holds a database-wide lock through its WAL flush:
-\`log_lock_waits\` showed up to 11 backends queued on it in a burst, and events committed one at a time.
-Since then events write jobs without NOTIFY and announce them after commit (docs/architecture.md §3), and
-HTTP went from ~0.45 to ~0.65 of the (notifying) minimal set. In the service, the largest single cost is
-socket writes (\`writev\`, 0.1–0.25 ms each on this VM, part of it the woken receiver's time: one per
-statement, per call out and per response), then kysely's query building, XState, express and passport-jwt.
-One event alone, inside the service (in-process, c1, median of 300): the one statement takes ~3.3 ms, of
-which ~1 ms is the WAL flush at commit (2.25 ms with \`synchronous_commit=off\`) and most of the rest the
-job (\`add_jobs\` is a PL/pgSQL function of four statements); ~1.1 ms of Node CPU around it.
+The CPU table says where the time goes. Since 2026-12-04 concurrent events share a statement and a commit
+(group commit): PostgreSQL's CPU per event fell from ~2.4 ms to ~0.3 ms and the service's from ~2.0 ms to
+~0.7 ms (fewer statements to send and read back), so HTTP now runs above the minimal durable set, which commits
+once per event. One event alone does not gain: it is still one statement and one WAL flush, and the batch
+statement (JSON arrays, row locks taken in id order) takes ~0.65 ms to plan against ~0.24 ms for the
+statement it replaced; prepared once per connection (\`DB_PREPARED_STATEMENTS\`, set here) it is planned once
+(docs/benchmarks.md, "Where the time goes"). Until 2026-11-25 every event's commit notified (\`graphile_worker.add_jobs\`), and a
+notifying commit holds a database-wide lock through its WAL flush; events now write jobs without NOTIFY and
+announce them after commit (docs/architecture.md §3).
 `;
 }
 

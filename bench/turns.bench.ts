@@ -176,7 +176,7 @@ function renderReport(r: { machine: MachineInfo; modelDelayMs: number; measured:
       const once = e.ok
         ? `ok (${f0(e.oneReply)} × 1 reply, ${f0(e.inboxRows)} inbox applied, all awaitingReply)`
         : `**FAILED**: ${e.oneReply} one reply, ${e.noReply} none, ${e.extraReplies} more than one; inbox ${e.inboxRows} (${e.inboxApplied} applied); inbound ${e.inboundMessages}; states ${JSON.stringify(e.states)}`;
-      return `| ${m.configuration.name} (concurrency ${m.concurrency}, pool ${m.poolSize}) | ${f0(b.n)} | ${f0(b.turnMs.p50)} / ${f0(b.turnMs.p95)} / ${f0(b.turnMs.p99)} | ${f0(b.turnMs.max)} | ${f1(b.turnsPerSecond)} | ${f0(b.postMs.p50)} / ${f0(b.postMs.p95)} | ${b.retried} (${Object.entries(b.statuses).filter(([status]) => status !== '202').map(([status, count]) => `${status}: ${count}`).join(', ') || 'none refused'}) / ${b.non202} | ${once} |`;
+      return `| ${m.configuration.name} (concurrency ${m.concurrency}, pool ${m.poolSize}) | ${f0(b.n)} | ${f0(b.turnMs.p50)} / ${f0(b.turnMs.p95)} / ${f0(b.turnMs.p99)} | ${f0(b.turnMs.max)} | ${f1(b.turnsPerSecond)} | ${f0(b.postMs.p50)} / ${f0(b.postMs.p95)} | ${b.retried} (${Object.entries(b.statuses).filter(([status]) => status !== '202').map(([status, count]) => `${status}: ${count}`).join(', ') || 'none refused'}) / ${b.non202} | ${f1(b.cost.statements)} | ${f1(b.cost.serviceCpuMs)} / ${b.cost.postgresCpuMs === null ? '–' : f1(b.cost.postgresCpuMs)} / ${f1(b.cost.outsideCpuMs)} | ${once} |`;
     }),
   );
   return `# Benchmarks: turns under a burst
@@ -200,14 +200,15 @@ ${describeMachineLine(r.machine)}
 PostgreSQL: ${r.machine.postgres}; ${r.database}; max_connections=${r.machine.maxConnections}, synchronous_commit=${r.machine.synchronousCommit}.
 The machine is shared with other work: these are the numbers of one run, not a property of the service alone.
 
-| configuration | N | turn p50 / p95 / p99 ms | max ms | turns/s | POST→202 p50 / p95 ms | POSTs retried (refusals) / given up | exactly-once |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| configuration | N | turn p50 / p95 / p99 ms | max ms | turns/s | POST→202 p50 / p95 ms | POSTs retried (refusals) / given up | statements per turn | CPU ms per turn: service / PostgreSQL / outside | exactly-once |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 ${rows.join('\n')}
 
 ${r.measured.map((m) => `- **${m.configuration.name}**: ${m.configuration.note}.`).join('\n')}
-- Measured on main before the change (2026-11-25, same kind of machine, not this run): 100 at once with the
-  defaults of then (WORKER_CONCURRENCY=4, pool 20) p95 27 s; concurrency 50 / pool 60 about 3.4 s;
-  concurrency 100 / pool 110 failed with \`too many clients\`.
+- Before issue 19's group commit and one-job turns (commit fcc51d7, measured 2026-12-04 19:24 UTC on this
+  machine, not this run): 100 at once p95 2,935 ms, 33.7 turns/s, 20.2 statements and 20.2 / 14.0 / 4.9 ms of
+  CPU per turn; 1,000 at once p95 20,980 ms, 46.5 turns/s, 20.4 statements, 16.7 / 14.0 / 4.4 ms.
+- Before issue 8 (2026-11-25): 100 at once with the defaults of then (WORKER_CONCURRENCY=4, pool 20) p95 27 s.
 `;
 }
 

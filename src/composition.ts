@@ -135,7 +135,11 @@ export async function startOrchestrator(
     };
     // A worker needs a session of its own (LISTEN, its liveness session): it goes direct, past a transaction
     // pooler, and so does everything else in its process. HTTP-only processes use DATABASE_URL, pooled or not.
-    const pool = createPool(runsWorker ? directUrl : databaseUrl, { ...poolOptions, max: config.dbPoolSize });
+    // A process with a worker uses the direct connection (its worker proves at start that it keeps sessions), so
+    // the write path's statements can be prepared once per connection; an HTTP-only one may sit behind a
+    // transaction pooler, where a prepared statement's name is unknown to the next transaction's server connection.
+    const prepareStatements = config.preparedStatements === 'auto' ? runsWorker : config.preparedStatements === 'on';
+    const pool = createPool(runsWorker ? directUrl : databaseUrl, { ...poolOptions, max: config.dbPoolSize, prepareStatements });
     const db = createDb(pool);
     closers.push(() => db.destroy());
     const applied = await migrateOver(runsWorker || directUrl === databaseUrl ? { db, pool } : null, directUrl, poolOptions);

@@ -150,6 +150,8 @@ const schema = z
     SEND_RETRY_WINDOW: duration('15m'),
     /** Conversations a process remembers as it last wrote them, to skip a read per event (0: off; unset: see composition). */
     CONVERSATION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).optional(),
+    /** The write path's statements as named prepared statements: `auto` (on with a worker in the process), `on`, `off`. */
+    DB_PREPARED_STATEMENTS: z.enum(['auto', 'on', 'off']).default('auto'),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
     AGENCY_NAME: z
       .string()
@@ -316,6 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     timers: { noReplyMs: e.NO_REPLY_TIMEOUT, approvalSlaMs: e.APPROVAL_SLA },
     worker: { run: e.RUN_WORKER, concurrency: e.WORKER_CONCURRENCY, sweepIntervalMs: e.WORKER_SWEEP_INTERVAL, sendRetryWindowMs: e.SEND_RETRY_WINDOW },
     conversationCacheSize: e.CONVERSATION_CACHE_SIZE,
+    preparedStatements: e.DB_PREPARED_STATEMENTS,
     managersRecipient: e.MANAGERS_RECIPIENT,
     compliance: {
       agencyName: normaliseAgencyName(e.AGENCY_NAME) ?? DEV_AGENCY_NAME,

@@ -199,7 +199,7 @@ function insertSql(client: pg.Client, templates: Template[], copy: TableCopy, fr
       select g, ${ID_SQL} as new_id, ${TENANT_SQL} as new_tenant, ${PHONE_SQL} as new_phone, ${DRAFT_SQL} as new_draft
       from generate_series(${from}::bigint, ${to - 1}::bigint) as g)
     insert into ${schema}.${table} (${copy.columns.map((c) => `"${c.name}"`).join(', ')})
-    select ${copy.columns.map((c) => (c.rewrite ? rewritten(c) : `src."${c.name}"`)).join(', ')}
+    select ${copy.columns.map((c) => (c.rewrite ? rewritten(c) : UNIQUE_PER_COPY.has(`${table}.${c.name}`) ? `src."${c.name}" || '-' || m.g` : `src."${c.name}"`)).join(', ')}
     from m
     join ${templatesSql(client, templates)} on s.kind = case when m.g % 10 = 0 then 'hardship' else 'question' end
     join ${schema}.${table} src on ${where}
@@ -207,6 +207,8 @@ function insertSql(client: pg.Client, templates: Template[], copy: TableCopy, fr
 }
 
 const TEXTUAL = new Set(['text', 'character varying', 'json', 'jsonb']);
+/** Columns unique across the table that hold none of a template's ids: each copy gets its own value (the SMS Agent's id of a text). */
+const UNIQUE_PER_COPY = new Set(['outbound_messages.sms_agent_id']);
 
 interface Column {
   name: string;

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import { FileMigrationProvider, Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { AppError } from '../errors.js';
@@ -30,6 +30,13 @@ export interface PoolOptions {
   onIdleError?: (error: Error) => void;
   /** PEM of the CA that signed the server's certificate (DATABASE_CA_CERT): TLS, verified against it. */
   caCert?: string;
+  /**
+   * Send the statements marked with `preparedName` as named prepared statements: parsed and planned once per
+   * connection instead of each time. Only on a connection that keeps its session (direct, or a session-mode
+   * pooler): a transaction-mode pooler hands each transaction another server connection, where the name is
+   * unknown. A process with a worker has proved its pool keeps sessions (worker.ts checks at start).
+   */
+  prepareStatements?: boolean;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}) {
@@ -44,8 +51,32 @@ export function createPool(connectionString: string, options: PoolOptions = {}) 
   });
   // An idle client that loses its server emits 'error'; without a listener that would end the process.
   pool.on('error', onIdleError);
-  pool.on('connect', (client) => client.on('error', onIdleError));
+  pool.on('connect', (client) => {
+    client.on('error', onIdleError);
+    if (options.prepareStatements) prepareMarkedStatements(client);
+  });
   return pool;
+}
+
+/**
+ * Marks a statement (kysely's `sql` template, a fixed text whatever its parameters) to be sent as the named
+ * prepared statement `name` on a pool created with `prepareStatements`; elsewhere it is a plain statement.
+ */
+export function preparedName(name: string) {
+  return sql.raw(`/* prepared:${name} */`);
+}
+
+const PREPARED_MARK = /^\s*\/\* prepared:([a-z_]+) \*\//;
+
+/** kysely sends (text, values): a marked text goes as { name, text, values }, which pg parses once per connection. */
+function prepareMarkedStatements(client: pg.PoolClient) {
+  // The class's method, looked up at each call: a wrapper installed on it later (the benches' statement counter) still sees every statement.
+  const send = (...args: unknown[]) => (pg.Client.prototype.query as (...a: unknown[]) => unknown).apply(client, args);
+  client.query = ((text: unknown, values?: unknown, callback?: unknown) => {
+    const name = typeof text === 'string' ? PREPARED_MARK.exec(text)?.[1] : undefined;
+    if (name && typeof callback !== 'function') return send({ name, text, values });
+    return send(text, values, callback);
+  }) as typeof client.query;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { sql, type Selectable } from 'kysely';
-import type { Db, DbOrTrx, Trx } from './database.js';
+import { preparedName, type Db, type DbOrTrx, type Trx } from './database.js';
 import type { ConversationsTable, LiveTokens, TransitionsTable } from './schema.js';
 
 /**
@@ -39,7 +39,8 @@ export async function readConversation(
     ? sql`(tenant_id = ${key.defaultOf.tenantId} and default_for_phone = ${key.defaultOf.phone}) or id = ${key.id}
           order by default_for_phone is not distinct from ${key.defaultOf.phone} and tenant_id = ${key.defaultOf.tenantId} desc limit 1`
     : sql`id = ${key.id}`;
-  const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: object | null }>`
+  const shape = `read_conversation_by_${key.defaultOf ? 'default' : 'id'}${lock ? '_locked' : ''}`;
+  const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: object | null }>`${preparedName(shape)}
     with c as (select * from conversations where ${where} ${lock ? sql`for update` : sql``})
     select c.*, i.event_type as earlier_event_type, i.result as earlier_result
       from (select 1) as one
@@ -145,7 +146,8 @@ export async function writeEvents(db: DbOrTrx, writes: readonly EventWrite[]): P
   const transitions = writes.flatMap((write) => write.transitions);
   const jobs = writes.flatMap((write) => write.jobs.map((job) => ({ conversation_id: write.conversationId, ...job })));
   const removed = writes.flatMap((write) => write.removedJobKeys.map((key) => ({ conversation_id: write.conversationId, key })));
-  const { rows } = await sql<{ written: string[]; busy: string[] }>`
+  // One text for any batch (the events are JSON arrays), so it is prepared once per connection where it may be.
+  const { rows } = await sql<{ written: string[]; busy: string[] }>`${preparedName('write_events')}
     with ev as (
       select * from json_to_recordset(${eventsJson(events)}::json) as e(
         id text, change text, expected_version int, tenant_id text, phone text, default_for_phone text, state text,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EventEnvelope } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { countStatements } from '../../bench/lib/statement-count.js';
+import { createDb, createPool } from '../../src/db/database.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -90,5 +91,25 @@ describe('group commit', () => {
     expect(await fence).toEqual({ live: true, value: undefined });
     expect(await heldEvent).toMatchObject({ version: 2, outcome: 'applied', duplicate: false });
     expect(await messagesOf(conversations)).toHaveLength(20);
+  });
+
+  it('when the pool prepares statements (a process with a worker), then the write path is parsed once per connection and applies as before; without, nothing is prepared', async () => {
+    for (const prepare of [true, false]) {
+      const pool = createPool(db.url, { max: 1, prepareStatements: prepare });
+      const onOne = createDb(pool);
+      try {
+        const runtime = testRuntime(onOne, { rememberConversations: 10 });
+        const conversations = ids(`gc-prep-${prepare}`, 3);
+        for (const id of conversations) for (const n of [1, 2, 3]) await runtime.apply(sms(id, `${id}-${n}`));
+        expect((await runtime.apply(sms(conversations[0]!, `${conversations[0]}-2`))).duplicate).toBe(true);
+        // One connection: the statement below runs on the session that wrote.
+        const { rows } = await pool.query<{ name: string }>('select name from pg_prepared_statements order by name');
+        expect(rows.map((row) => row.name)).toEqual(prepare ? ['read_conversation_by_id', 'write_events'] : []);
+        expect(await messagesOf(conversations)).toHaveLength(9);
+        expect((await verifyChains(db.db, conversations)).breaks).toEqual([]);
+      } finally {
+        await onOne.destroy();
+      }
+    }
   });
 });
