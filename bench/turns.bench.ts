@@ -206,7 +206,7 @@ ${rows.join('\n')}
 
 ${r.measured.map((m) => `- **${m.configuration.name}**: ${m.configuration.note}.`).join('\n')}
 - Before issue 19's group commit and one-job turns (commit fcc51d7, two runs on this machine on 2026-12-04 at
-  19:24 and 19:42 UTC, each right before a run of this version): 100 at once p95 2,935 / 2,970 ms, 20.2 / 21.9
+  19:24 and 19:40 UTC, each right before a run of this version): 100 at once p95 2,935 / 2,970 ms, 20.2 / 21.9
   statements and 39.1 / 50.5 ms of CPU per turn in all; 1,000 at once p95 20,980 / 21,453 ms, 46.5 / 45.8
   turns/s, 20.4 / 20.6 statements, 35.1 / 36.7 ms of CPU per turn in all.
 - Before issue 8 (2026-11-25): 100 at once with the defaults of then (WORKER_CONCURRENCY=4, pool 20) p95 27 s.
