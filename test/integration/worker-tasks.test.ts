@@ -24,6 +24,7 @@ let simulators: RunningSimulators;
 let runtime: Runtime;
 let tasks: ReturnType<typeof createTaskList>;
 let activities: ReturnType<typeof createActivities>;
+let effects: ReturnType<typeof createEffects>;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
@@ -33,7 +34,8 @@ beforeAll(async () => {
   runtime = testRuntime(testDb.db);
   const deps = { db: testDb.db, services: clients.services, drafter: createRulesDrafter(), logger, managersRecipient: 'managers' };
   activities = createActivities(deps);
-  tasks = createTaskList({ runtime, activities, effects: createEffects(deps), logger });
+  effects = createEffects(deps);
+  tasks = createTaskList({ runtime, activities, effects, logger });
 });
 afterAll(async () => {
   await simulators.close();
@@ -230,5 +232,17 @@ describe('worker tasks', () => {
     await runNext('w-out-b', 'invoke'); // drafted, then the send refused by the gate, in one job
     expect(await state('w-out-b')).toBe('failed');
     expect(simulators.sms.sent).toHaveLength(1);
+  });
+
+  it('when an acknowledgement would tell a number not on record that an account exists, then it is withheld and recorded; the identity texts still go', async () => {
+    await inbound('w-ack', 'Hi', '+15550400012', 'w-ack-1');
+    const context = (key: string) => ({ conversationId: 'w-ack', key, signal: new AbortController().signal, runAgainAt: async () => {} });
+    const params = { tenantId: 'tenant-w', phone: '+15550400012', inReplyTo: null, identityVerified: false };
+    for (const kind of ['dispute', 'plan_review', 'settled'] as const) await effects.acknowledge({ ...params, kind }, context(`w-ack-${kind}`));
+    expect(simulators.sms.sent).toEqual([]);
+    const withheld = await testDb.db.selectFrom('compliance_decisions').select('detail').where('conversation_id', '=', 'w-ack').where('decision', '=', 'withheld').execute();
+    expect(withheld.map((row) => row.detail).sort()).toEqual(['dispute', 'plan_review', 'settled'].map((kind) => `withheld: ${kind} acknowledgement to an unverified number`));
+    await effects.acknowledge({ ...params, kind: 'identity_claimed' }, context('w-ack-identity'));
+    expect(simulators.sms.sent.map((sms) => sms.body)).toEqual([expect.stringMatching(/^Thank you\. A member of our team will confirm your details/)]);
   });
 });
