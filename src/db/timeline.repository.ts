@@ -81,8 +81,8 @@ export async function conversationTimeline(db: DbOrTrx, conversationId: string):
     ),
     ...compliance.map((c) => ({ kind: 'compliance' as const, at: c.at, rule: c.rule, decision: c.decision, detail: c.detail })),
   ];
-  // Stable: within one instant, the order above (a message before the draft it caused, before the transition).
-  return entries.map((entry, index) => ({ entry, index })).sort((a, b) => a.entry.at.getTime() - b.entry.at.getTime() || a.index - b.index).map(({ entry }) => entry);
+  // Array#sort is stable: within one instant, the order above (a message before the draft it caused, before the transition).
+  return entries.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
 function numberOrNull(value: unknown): number | null {
