@@ -177,22 +177,25 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
   try {
     const apiUrls = fleet.apis.map((api) => api.url!);
     const eventTenant = `tenant-bench-events-${runId}`;
-    const debtorTenant = `tenant-bench-debtors-${runId}`;
     const seedStarted = Date.now();
     const conversationIds = await seedEscalated(context, apiUrls, eventTenant, runId);
     const seedSeconds = (Date.now() - seedStarted) / 1000;
     await fleet.startWorkers(shape.workers);
     await waitForQuiescence(admin, 120_000); // the seeding's stale drafts and escalation notices
 
-    // +1 555 1nn nnnn: fictional numbers, one per debtor.
-    const phones = Array.from({ length: settings.debtors }, (_, i) => `+15551${String(i).padStart(6, '0')}`);
+    // Each debtor is a tenant of its own texting from the number on its record (the simulated monitor puts
+    // +1555123NNNN on the record of an id ending in NNNN): a number not on record would get the identity check
+    // and, after a second text, a person (docs/compliance.md), which ends the loop.
+    const debtors = Array.from({ length: settings.debtors }, (_, i) => {
+      const digits = String(i).padStart(4, '0');
+      return { tenant: `tenant-bench-debtors-${runId}-${digits}`, phone: `+1555123${digits}` };
+    });
     const cpu = startCpuWindow(context.embedded?.postmasterPid ?? null);
     const totalSeconds = mode.warmupSeconds + mode.seconds;
     const conversing = world.converse({
       urls: apiUrls,
       token: context.token,
-      tenant: debtorTenant,
-      phones,
+      debtors,
       keyPrefix: `turn-${runId}`,
       text: DEBTOR_TEXT,
       seconds: totalSeconds,
@@ -221,9 +224,8 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
     const sends = await world.sends(null);
     const checks = await checkInvariants(admin, {
       acknowledgedKeys: [...events.acknowledged, ...turns.turns.filter((turn) => turn.ackedAt !== null).map((turn) => turn.key)],
-      tenants: [eventTenant, debtorTenant],
-      debtorTenant,
-      debtorPhones: phones,
+      tenants: [eventTenant, ...debtors.map((debtor) => debtor.tenant)],
+      debtors,
       sends,
     });
     if (!quiescence.reached) checks.push({ name: 'job queue quiet afterwards', ok: false, detail: `${quiescence.busyJobs} jobs still due or locked after ${f0(quiescence.waitedMs / 1000)} s` });

@@ -15,8 +15,8 @@ export interface ConverseOrder {
   /** Base URLs of the API processes; debtor i starts at urls[i % urls.length]. */
   urls: string[];
   token: string;
-  tenant: string;
-  phones: string[];
+  /** One per debtor: its tenant and the number on that tenant's record it texts from. */
+  debtors: BenchDebtor[];
   /** Text k of debtor i has the key `${keyPrefix}-${i}-${k}`. */
   keyPrefix: string;
   text: string;
@@ -25,6 +25,11 @@ export interface ConverseOrder {
   replyTimeoutMs: number;
   /** How long a debtor keeps re-sending one text that is refused or unanswered before it gives up. */
   postGiveUpMs: number;
+}
+
+export interface BenchDebtor {
+  tenant: string;
+  phone: string;
 }
 
 export interface TurnSeen {
@@ -91,12 +96,12 @@ export async function converse(order: ConverseOrder, simulators: RunningSimulato
   };
 
   await Promise.all(
-    order.phones.map(async (phone, debtor) => {
+    order.debtors.map(async ({ tenant, phone }, debtor) => {
       for (let k = 0; Date.now() < stopAt; k += 1) {
         const turn: TurnSeen = { phone, key: `${order.keyPrefix}-${debtor}-${k}`, postedAt: Date.now(), ackedAt: null, repliedAt: null, status: '', attempts: 0 };
         turns.push(turn);
         const before = replies.count(phone);
-        const acknowledged = await post(debtor, turn, JSON.stringify({ tenant_id: order.tenant, phone_number: phone, content: order.text }));
+        const acknowledged = await post(debtor, turn, JSON.stringify({ tenant_id: tenant, phone_number: phone, content: order.text }));
         if (!acknowledged) return;
         turn.ackedAt = Date.now();
         turn.repliedAt = await replies.next(phone, before, order.replyTimeoutMs);

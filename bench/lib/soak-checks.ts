@@ -5,7 +5,7 @@
  * left failed.
  */
 import type pg from 'pg';
-import type { SendSeen } from './debtor-loop.js';
+import type { BenchDebtor, SendSeen } from './debtor-loop.js';
 
 export interface Quiescence {
   /** The queue had no job due (nor locked) for two polls in a row. */
@@ -47,9 +47,8 @@ export async function checkInvariants(
     acknowledgedKeys: string[];
     /** Tenants whose conversations this run created (debtors and event conversations). */
     tenants: string[];
-    /** The debtors' numbers and tenant, and every send the SMS Agent simulator received during the run. */
-    debtorTenant: string;
-    debtorPhones: string[];
+    /** The debtors (tenant and number), and every send the SMS Agent simulator received during the run. */
+    debtors: BenchDebtor[];
     sends: SendSeen[];
   },
 ): Promise<Check[]> {
@@ -77,8 +76,8 @@ export async function checkInvariants(
   //    from it (every text a debtor sent waited for its reply first, so no two texts share a turn).
   const { rows: inbound } = await admin.query<{ phone: string; n: string }>(
     `select c.phone, count(m.*) as n from conversations c join messages m on m.conversation_id = c.id and m.direction = 'inbound'
-      where c.tenant_id = $1 group by c.phone`,
-    [run.debtorTenant],
+      where c.tenant_id = any($1::text[]) group by c.phone`,
+    [run.debtors.map((debtor) => debtor.tenant)],
   );
   const expected = new Map(inbound.map((row) => [row.phone, Number(row.n)]));
   const received = new Map<string, number>();
@@ -87,7 +86,7 @@ export async function checkInvariants(
     received.set(send.to, (received.get(send.to) ?? 0) + 1);
     if (send.idempotencyKey) perKey.set(send.idempotencyKey, (perKey.get(send.idempotencyKey) ?? 0) + 1);
   }
-  const debtors = new Set(run.debtorPhones);
+  const debtors = new Set(run.debtors.map((debtor) => debtor.phone));
   let exact = 0;
   let fewer = 0;
   let more = 0;

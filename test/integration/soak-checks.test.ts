@@ -13,20 +13,24 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 let testDb: TestDatabase;
 let runtime: Runtime;
 
-const TENANT = 'tenant-soak';
-const PHONES = ['+15551000001', '+15551000002'];
+// As in the bench, each debtor is a tenant of its own.
+const DEBTORS = [
+  { tenant: 'tenant-soak-0001', phone: '+15551230001' },
+  { tenant: 'tenant-soak-0002', phone: '+15551230002' },
+];
+const PHONES = DEBTORS.map((debtor) => debtor.phone);
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
   runtime = testRuntime(testDb.db);
   // Each debtor texts once: the conversation is created, drafting, with its draft job queued.
-  for (const [i, phone] of PHONES.entries()) {
+  for (const [i, { tenant, phone }] of DEBTORS.entries()) {
     await runtime.apply({
       conversationId: `conv-soak-${i}`,
       event: { type: 'sms.received', text: 'how much do I owe?', messageId: `text-${i}`, at: new Date().toISOString() },
       idempotencyKey: `text-${i}`,
       actor: 'service:sms-agent',
-      create: { conversationId: `conv-soak-${i}`, tenantId: TENANT, phone },
+      create: { conversationId: `conv-soak-${i}`, tenantId: tenant, phone },
       ifNotAccepted: 'record',
     });
   }
@@ -34,7 +38,7 @@ beforeAll(async () => {
 afterAll(() => testDb.drop());
 
 const reply = (to: string, key: string): SendSeen => ({ to, idempotencyKey: key, receivedAtMs: Date.now() });
-const healthy = { acknowledgedKeys: ['text-0', 'text-1'], tenants: [TENANT], debtorTenant: TENANT, debtorPhones: PHONES, sends: PHONES.map((phone, i) => reply(phone, `draft-${i}`)) };
+const healthy = { acknowledgedKeys: ['text-0', 'text-1'], tenants: DEBTORS.map((debtor) => debtor.tenant), debtors: DEBTORS, sends: PHONES.map((phone, i) => reply(phone, `draft-${i}`)) };
 const failed = (checks: Check[]) => checks.filter((check) => !check.ok).map((check) => check.name);
 
 describe('soak invariant checks', () => {
