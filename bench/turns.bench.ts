@@ -19,6 +19,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { cleanupStack, reportPath } from './lib/cleanup.js';
 import { startEmbedded } from './lib/embedded-pg.js';
+import { serverStatementFlags, startServerStatements } from './lib/server-statements.js';
 import { writeSection } from './lib/report.js';
 import { benchServiceEnv } from './lib/service.js';
 import { startOutsideWorld } from './lib/outside-world.js';
@@ -88,7 +89,7 @@ async function main() {
 
   try {
     const databaseUrl = process.env.BENCH_DATABASE_URL;
-    const embedded = databaseUrl ? null : await startEmbedded();
+    const embedded = databaseUrl ? null : await startEmbedded({ flags: serverStatementFlags() });
     if (embedded) cleanups.push(embedded.stop);
     const admin = new pg.Pool({ connectionString: databaseUrl ?? embedded!.url, max: 1, application_name: 'bench-admin' });
     admin.on('error', () => {});
@@ -129,6 +130,7 @@ async function main() {
         await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, phoneBlock: 0, timeoutMs: 60_000, settleMs: 0, postmasterPid });
         for (const n of configuration.sizes) {
           console.log(`bench: ${configuration.name}, ${n} debtors at once…`);
+          const serverStatements = await startServerStatements(url);
           const result = await runTurnBurst({
             orchestrator,
             world,
@@ -141,6 +143,7 @@ async function main() {
             postmasterPid,
           });
           console.log(renderLine(configuration.name, result));
+          await serverStatements?.print(n);
           if (process.env.BENCH_STATEMENTS) for (const [text, perTurn] of result.cost.topStatements) console.log(`    ${perTurn.toFixed(2).padStart(6)} × ${text}`);
           bursts.push(result);
         }
@@ -164,7 +167,7 @@ async function main() {
 
 function renderLine(name: string, r: TurnResult) {
   const t = r.turnMs;
-  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)}, delivered ${stage(r.stages.delivered)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)}; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
+  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (model call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)}; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
 }
 
 const stage = (p: { p50: number; p95: number }) => `${f0(p.p50)} / ${f0(p.p95)}`;

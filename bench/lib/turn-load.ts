@@ -132,6 +132,8 @@ export interface Stages {
   received: Percentiles;
   /** → the draft's result committed (the job waiting for a worker slot, the model's reply, the apply). */
   drafted: Percentiles;
+  /** Within `drafted`: the model call as the drafter timed it (`drafts.latency_ms`: request out → answer parsed). */
+  model: Percentiles;
   /** → the reply's arrival at the SMS Agent (the send job waiting, the compliance gate, the HTTP call). */
   delivered: Percentiles;
 }
@@ -144,16 +146,18 @@ async function stageTimes(
   orchestrator: Orchestrator,
   burst: { tenant: string; started: Map<string, number>; firstArrival: Map<string, number> },
 ): Promise<Stages> {
-  const { rows } = await sql<{ phone: string; received: Date; drafted: Date | null }>`
+  const { rows } = await sql<{ phone: string; received: Date; drafted: Date | null; model_ms: number | null }>`
     select c.phone as phone,
            min(t.at) filter (where t.event_type = 'sms.received') as received,
-           min(t.at) filter (where t.from_state = 'drafting' and t.event_type like 'xstate.done.actor.%') as drafted
+           min(t.at) filter (where t.from_state = 'drafting' and t.event_type like 'xstate.done.actor.%') as drafted,
+           (select min(d.latency_ms) from drafts d where d.conversation_id = c.id) as model_ms
       from conversations c join transitions t on t.conversation_id = c.id
      where c.tenant_id = ${burst.tenant}
-     group by c.phone`.execute(orchestrator.db);
+     group by c.id, c.phone`.execute(orchestrator.db);
   const received: number[] = [];
   const drafted: number[] = [];
   const delivered: number[] = [];
+  const model: number[] = [];
   for (const row of rows) {
     const start = burst.started.get(row.phone);
     const arrival = burst.firstArrival.get(row.phone);
@@ -161,8 +165,9 @@ async function stageTimes(
     received.push(row.received.getTime() - start);
     drafted.push(row.drafted.getTime() - row.received.getTime());
     delivered.push(arrival - row.drafted.getTime());
+    if (row.model_ms !== null) model.push(row.model_ms);
   }
-  return { received: percentiles(received), drafted: percentiles(drafted), delivered: percentiles(delivered) };
+  return { received: percentiles(received), drafted: percentiles(drafted), model: percentiles(model), delivered: percentiles(delivered) };
 }
 
 async function checkExactlyOnce(
