@@ -176,9 +176,12 @@ describe('drafting with the openai drafter (real SDK, local stub)', () => {
       .execute();
 
     const before = stub.requests.length;
+    const smsAgentCalls = sms.requestCount;
     stub.enqueue(answer({}));
     await say('tenant-ai-alpha', 'conv-ai-shared-a', 2, 'Alpha second text: thanks');
     await waitForState(harness.orchestrator, 'conv-ai-shared-a', ['awaitingReply']);
+    // The turn's one call to the SMS Agent is its send: the thread was read from our own records.
+    expect(sms.requestCount - smsAgentCalls).toBe(1);
     const drafts = stub.requests.slice(before).filter((r) => r.path.endsWith('/chat/completions'));
     expect(drafts).toHaveLength(1);
     const prompt = drafts[0]!.body.messages[1].content as string;
