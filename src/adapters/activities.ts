@@ -110,7 +110,7 @@ export function createActivities(deps: EffectDeps): Activities {
 
   /**
    * The texts the reply answers (read where they live; jobs queued by an earlier release carry the texts' list
-   * instead of a count), the tenant's broken plans and whether it texted the number before: one statement.
+   * instead of a count), the tenant's broken plans, whether it texted the number before, and the thread: one statement.
    */
   function draftFacts(input: DraftReplyInput) {
     const count = input.unansweredCount ?? (input as { unanswered?: unknown[] }).unanswered?.length ?? 0;
@@ -119,9 +119,9 @@ export function createActivities(deps: EffectDeps): Activities {
 
   return {
     async draftReply(input, context) {
-      const [tenant, history, { brokenPlans, unanswered, textedBefore }] = await Promise.all([
+      // The thread is ours, this tenant's only: the SMS Agent's history of the number mixes every tenant's texts.
+      const [tenant, { brokenPlans, unanswered, textedBefore, history }] = await Promise.all([
         services.collectionsMonitor.getTenant(input.tenantId, context.signal),
-        services.smsAgent.history(input.phone, context.signal),
         draftFacts(input),
       ]);
       const statedPreference = await recordStatedPreferences(input.conversationId, input.phone, unanswered.map((message) => message.text));

@@ -75,12 +75,6 @@ describe('crash recovery', () => {
       state: 'drafting',
     },
     {
-      boundary: 'the drafter job waits on the SMS Agent (history read)',
-      hold: () => simulators.sms.setResponseDelay(5_000),
-      reached: () => simulators.sms.requestCount > 0,
-      state: 'drafting',
-    },
-    {
       boundary: 'the sender job waits on the SMS Agent, the text stored there (send in flight)',
       hold: () => simulators.sms.setFault({ mode: 'timeout_after_receive' }),
       reached: (phone: string) => simulators.sms.sent.some((sms) => sms.to === phone),

@@ -88,11 +88,11 @@ async function retryUntil(conversationIds: string[], state: string) {
 const arrivalsTo = (sms: { arrivals: Array<{ to: string }> }, phone: string) => sms.arrivals.filter((arrival) => arrival.to === phone).length;
 
 describe('faults at the SMS Agent, end to end', () => {
-  it('when sends fail while history reads succeed, then /health/dependencies says the SMS Agent is degraded, and after the fault the reply goes out once', async () => {
+  it('when sends fail while reads succeed, then /health/dependencies says the SMS Agent is degraded, and after the fault the reply goes out once', async () => {
     const { sms, smsUrl } = await start();
     await injectFault(smsUrl, { mode: 'fail_sends' });
     await smsIn('conv-fault-b', '+15550108001');
-    // The draft needed the history (a read): it was made, and its send failed.
+    // The draft needs nothing from the SMS Agent: it was made, and its send failed.
     await waitForState(harness.orchestrator, 'conv-fault-b', ['sending.handingOff']);
     await waitForFailedTry('conv-fault-b');
 
@@ -105,7 +105,7 @@ describe('faults at the SMS Agent, end to end', () => {
     expect(sms.sent.filter((text) => text.to === '+15550108001')).toHaveLength(1);
   });
 
-  it('when the SMS Agent is down for a while, then the breaker opens, drafts and sends wait, and after recovery each pending text goes out exactly once', async () => {
+  it('when the SMS Agent is down for a while, then the breaker opens, drafts are still made and sends wait, and after recovery each pending text goes out exactly once', async () => {
     // Real backoff spreads a job's tries over half a minute; skipping it packs them into the breaker's
     // short recovery, where a try may meet it still open: more tries than the default 4 keep the test about delivery.
     const { sms, smsUrl } = await start({ invokeMaxAttempts: 10 });
@@ -115,7 +115,8 @@ describe('faults at the SMS Agent, end to end', () => {
     await waitForState(harness.orchestrator, 'conv-fault-a0', ['pendingApproval']);
 
     await injectFault(smsUrl, { mode: 'down' });
-    const debtors = [1, 2, 3].map((n) => ({ id: `conv-fault-a${n}`, phone: `+1555010810${n}` }));
+    // Only sends reach the SMS Agent: with the waiting reply's, five fail in a row, the breaker's threshold.
+    const debtors = [1, 2, 3, 4].map((n) => ({ id: `conv-fault-a${n}`, phone: `+1555010810${n}` }));
     for (const debtor of debtors) await smsIn(debtor.id, debtor.phone);
     await approveAsDrafted(harness.url, manager(), 'conv-fault-a0', 'fault-approve-a0');
     for (const id of ['conv-fault-a0', ...debtors.map((debtor) => debtor.id)]) await waitForFailedTry(id);
@@ -123,9 +124,8 @@ describe('faults at the SMS Agent, end to end', () => {
     const health = await request(harness.url).get('/health/dependencies').set(manager()).expect(200);
     expect(health.body.sms_agent).toBe('down');
     expect(health.body.details.sms_agent.breaker).toBe('open');
-    for (const debtor of debtors) {
-      expect((await harness.testDb.db.selectFrom('conversations').select('state').where('id', '=', debtor.id).executeTakeFirstOrThrow()).state).toBe('drafting');
-    }
+    // The thread is read from our own records: drafting goes on through the outage, the hand-off waits.
+    for (const debtor of debtors) expect(await stateOf(debtor.id)).toBe('sending.handingOff');
     expect(sms.sent).toHaveLength(0); // nothing got through
 
     await clearFault(smsUrl);

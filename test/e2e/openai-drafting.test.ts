@@ -150,6 +150,51 @@ describe('drafting with the openai drafter (real SDK, local stub)', () => {
     expect(harness.orchestrator.simulators!.sms.sent.filter((sms) => sms.to === phone).map((sms) => sms.body)).toEqual([modified]);
   });
 
+  it('when two tenants text one number, then the model sees this tenant\'s earlier texts and accepted replies in order, and none of the other tenant\'s', async () => {
+    const phone = '+15550309901';
+    const sms = harness.orchestrator.simulators!.sms;
+    const say = async (tenant: string, conversationId: string, n: number, content: string) =>
+      request(harness.url)
+        .post('/orchestrate/sms-received')
+        .set('Authorization', `Bearer ${harness.token('service')}`)
+        .set('Idempotency-Key', `${conversationId}-${n}`)
+        .send({ tenant_id: tenant, phone_number: phone, content, conversation_id: conversationId })
+        .expect(202);
+    const replyA = `Alpha reply about your balance. ${FOOTER}`;
+    const replyB = `Bravo reply about the other account. ${FOOTER}`;
+    stub.enqueue(answer({ reply: replyA }));
+    await say('tenant-ai-alpha', 'conv-ai-shared-a', 1, 'Alpha first text: what do I owe?');
+    await waitForState(harness.orchestrator, 'conv-ai-shared-a', ['awaitingReply']);
+    stub.enqueue(answer({ reply: replyB }));
+    await say('tenant-ai-bravo', 'conv-ai-shared-b', 1, 'Bravo private text about my other debt');
+    await waitForState(harness.orchestrator, 'conv-ai-shared-b', ['awaitingReply']);
+    expect(sms.sent.filter((text) => text.to === phone).map((text) => text.body)).toEqual([replyA, replyB]);
+    // A reply of A's whose hand-off never completed (its outcome unknown): not a text the debtor got.
+    await harness.orchestrator.db
+      .insertInto('outbound_messages')
+      .values({ idempotency_key: 'shared-a-unsent', conversation_id: 'conv-ai-shared-a', body: 'Alpha unsent reply', status: 'sending', kind: 'reply' })
+      .execute();
+
+    const before = stub.requests.length;
+    const smsAgentCalls = sms.requestCount;
+    stub.enqueue(answer({}));
+    await say('tenant-ai-alpha', 'conv-ai-shared-a', 2, 'Alpha second text: thanks');
+    await waitForState(harness.orchestrator, 'conv-ai-shared-a', ['awaitingReply']);
+    // The turn's one call to the SMS Agent is its send: the thread was read from our own records.
+    expect(sms.requestCount - smsAgentCalls).toBe(1);
+    const drafts = stub.requests.slice(before).filter((r) => r.path.endsWith('/chat/completions'));
+    expect(drafts).toHaveLength(1);
+    const prompt = drafts[0]!.body.messages[1].content as string;
+    expect(prompt).not.toContain('Bravo');
+    expect(prompt).not.toContain('Alpha unsent reply');
+    const payload = JSON.parse(prompt);
+    expect(payload.earlier_messages.map((message: { from: string; text: string }) => [message.from, message.text])).toEqual([
+      ['debtor', 'Alpha first text: what do I owe?'],
+      ['agency', replyA],
+    ]);
+    expect(payload.new_messages.map((message: { text: string }) => message.text)).toEqual(['Alpha second text: thanks']);
+  });
+
   it('when drafts have been made, then Prometheus sees the tokens the model used and its latency by model, and its failures by outcome', async () => {
     const response = await request(harness.url).get('/metrics').set('Authorization', `Bearer ${harness.token('service')}`).expect(200);
     const sample = (line: RegExp) => Number(line.exec(response.text)?.[1] ?? Number.NaN);

@@ -1,7 +1,8 @@
 import type { Draft, Negotiation, ScheduledPlan } from '../../machines/conversation/conversation.types.js';
 import type { PaymentPlan } from '../../machines/conversation/plan.types.js';
 import { isFirstText, type DraftRequest } from '../../src/adapters/drafting/drafter.js';
-import type { SmsHistoryMessage, Tenant } from '../../src/adapters/ports.js';
+import type { Tenant } from '../../src/adapters/ports.js';
+import type { ThreadMessage } from '../../src/db/draft-facts.repository.js';
 import { negotiate } from '../../src/negotiation/index.js';
 import { DEFAULT_COMPLIANCE } from '../../src/policies/compliance.js';
 
@@ -22,11 +23,10 @@ export function makeDraft(overrides: Partial<Draft> = {}): Draft {
 }
 
 /** A text of ours already in the thread: the next reply is not the first and carries the short closing. */
-export const EARLIER_REPLY: SmsHistoryMessage = {
+export const EARLIER_REPLY: ThreadMessage = {
   id: 'sms-earlier',
   direction: 'outbound',
   content: 'Hi. This is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.',
-  deliveryStatus: 'delivered',
   createdAt: '2024-12-30T10:00:00Z',
 };
 
@@ -96,7 +96,7 @@ export const TEST_NOW = new Date('2025-12-31T15:00:00Z');
 export function makeDraftRequest(
   texts: string[],
   tenant: Tenant,
-  options: { offeredPlan?: PaymentPlan | null; history?: SmsHistoryMessage[] } = {},
+  options: { offeredPlan?: PaymentPlan | null; history?: ThreadMessage[] } = {},
 ): DraftRequest {
   const step = negotiate({
     texts,

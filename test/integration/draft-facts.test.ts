@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readDraftFacts } from '../../src/db/draft-facts.repository.js';
+import { HISTORY_ROWS, readDraftFacts } from '../../src/db/draft-facts.repository.js';
 import { MAX_TEXTS_PER_REPLY, newestInbound } from '../../src/db/messages.repository.js';
 import { countBrokenPlans } from '../../src/db/payment-plans.repository.js';
 import { tenantTextedNumber } from '../../src/adapters/sms-delivery.js';
@@ -20,17 +20,28 @@ beforeAll(async () => void (testDb = await createTestDatabase()));
 afterAll(() => testDb.drop());
 
 /** A debtor's text, written as the API writes it (the conversation is created by the first). */
-async function text(conversationId: string, phone: string, i: number) {
+async function text(conversationId: string, phone: string, i: number, tenantId = TENANT) {
   runtime ??= testRuntime(testDb.db);
   await runtime.apply({
     conversationId,
     event: { type: 'sms.received', text: `text ${i} of ${conversationId}`, messageId: `${conversationId}-m${i}`, at: new Date().toISOString() },
     idempotencyKey: `${conversationId}-k${i}`,
     actor: 'service:test',
-    create: { conversationId, tenantId: TENANT, phone },
+    create: { conversationId, tenantId, phone },
     ifNotAccepted: 'record',
   });
 }
+
+/** A text of ours as sms-delivery.ts records it: `sending` until the SMS Agent accepts it. */
+async function sent(conversationId: string, key: string, status: 'sending' | 'accepted' = 'accepted', at?: Date) {
+  await testDb.db
+    .insertInto('outbound_messages')
+    .values({ idempotency_key: key, conversation_id: conversationId, body: `reply ${key}`, status, kind: 'reply', sms_agent_id: status === 'accepted' ? `sms-${key}` : null, ...(at && { updated_at: at }) })
+    .execute();
+}
+
+const thread = async (tenantId: string, phone: string, conversationId: string) =>
+  (await readDraftFacts(testDb.db, { conversationId, count: 1, tenantId, phone })).history.map((message) => `${message.direction}: ${message.content}`);
 
 const singly = async (conversationId: string, count: number, phone: string) => ({
   unanswered: (await newestInbound(testDb.db, [{ conversationId, count }])).get(conversationId)!,
@@ -43,7 +54,7 @@ describe('the facts of a draft, in one statement', () => {
     for (let i = 0; i < 3; i++) await text('conv-facts-a', PHONE, i);
     for (const count of [0, 1, 3, MAX_TEXTS_PER_REPLY + 5]) {
       const facts = await readDraftFacts(testDb.db, { conversationId: 'conv-facts-a', count, tenantId: TENANT, phone: PHONE });
-      expect(facts).toEqual(await singly('conv-facts-a', count, PHONE));
+      expect(facts).toEqual({ ...(await singly('conv-facts-a', count, PHONE)), history: facts.history });
     }
     const three = await readDraftFacts(testDb.db, { conversationId: 'conv-facts-a', count: 3, tenantId: TENANT, phone: PHONE });
     expect(three.unanswered.map((message) => message.messageId)).toEqual(['conv-facts-a-k0', 'conv-facts-a-k1', 'conv-facts-a-k2']);
@@ -60,8 +71,41 @@ describe('the facts of a draft, in one statement', () => {
     await testDb.db.insertInto('outbound_messages').values({ idempotency_key: 'facts-reply', conversation_id: 'conv-facts-b', body: 'y', status: 'accepted', kind: 'reply' }).execute();
     const facts = await readDraftFacts(testDb.db, { conversationId: 'conv-facts-b', count: 1, tenantId: TENANT, phone: '+15550777002' });
     expect(facts).toMatchObject({ brokenPlans: 2, textedBefore: true });
-    expect(facts).toEqual(await singly('conv-facts-b', 1, '+15550777002'));
+    expect(facts).toEqual({ ...(await singly('conv-facts-b', 1, '+15550777002')), history: facts.history });
     // Another number of the tenant was not texted.
     expect((await readDraftFacts(testDb.db, { conversationId: 'conv-facts-a', count: 1, tenantId: TENANT, phone: PHONE })).textedBefore).toBe(false);
+  });
+
+  it('when two tenants text one number, then each reads only its own texts with it, across its conversations, oldest first, and only accepted replies of ours', async () => {
+    const phone = '+15550777003';
+    await text('conv-facts-c1', phone, 0);
+    await sent('conv-facts-c1', 'c1-r0');
+    await text('conv-facts-other', phone, 0, 'tenant-facts-other');
+    await sent('conv-facts-other', 'other-r0');
+    await text('conv-facts-c1', phone, 1);
+    await sent('conv-facts-c1', 'c1-r1', 'sending'); // its outcome unknown: not a text the debtor got
+    // A later conversation of the same tenant with the same number continues the thread.
+    await text('conv-facts-c2', phone, 0);
+    expect(await thread(TENANT, phone, 'conv-facts-c2')).toEqual([
+      'inbound: text 0 of conv-facts-c1',
+      'outbound: reply c1-r0',
+      'inbound: text 1 of conv-facts-c1',
+      'inbound: text 0 of conv-facts-c2',
+    ]);
+    expect(await thread('tenant-facts-other', phone, 'conv-facts-other')).toEqual(['inbound: text 0 of conv-facts-other', 'outbound: reply other-r0']);
+    // The drafter tells the texts it answers from the earlier ones by their ids.
+    const facts = await readDraftFacts(testDb.db, { conversationId: 'conv-facts-c2', count: 1, tenantId: TENANT, phone });
+    expect(facts.history.at(-1)).toMatchObject({ id: facts.unanswered[0]!.messageId, createdAt: facts.unanswered[0]!.at });
+  });
+
+  it('when the thread is longer than a draft reads, then the newest rows are read, oldest first', async () => {
+    const phone = '+15550777004';
+    await text('conv-facts-d', phone, 0);
+    const start = Date.now() + 60_000;
+    for (let i = 0; i < HISTORY_ROWS + 5; i++) await sent('conv-facts-d', `d-r${String(i).padStart(3, '0')}`, 'accepted', new Date(start + i * 1_000));
+    const history = await thread(TENANT, phone, 'conv-facts-d');
+    expect(history).toHaveLength(HISTORY_ROWS);
+    expect(history[0]).toBe('outbound: reply d-r005');
+    expect(history.at(-1)).toBe(`outbound: reply d-r${String(HISTORY_ROWS + 4).padStart(3, '0')}`);
   });
 });

@@ -5,7 +5,8 @@ import { DEFAULT_ROUTING, routeDraft } from '../../machines/conversation/routing
 import { toDraft, type DraftProposal, type DraftRequest } from '../../src/adapters/drafting/drafter.js';
 import { createOpenAiDrafter, responseFormatFor, type OpenAiDrafterOptions } from '../../src/adapters/drafting/openai.drafter.js';
 import { PROMPT_VERSION } from '../../src/adapters/drafting/prompt.js';
-import type { SmsHistoryMessage, Tenant } from '../../src/adapters/ports.js';
+import type { Tenant } from '../../src/adapters/ports.js';
+import type { ThreadMessage } from '../../src/db/draft-facts.repository.js';
 import { ServiceError } from '../../src/errors.js';
 import { complianceFooter } from '../../src/policies/compliance.js';
 import { startOpenAiStub, type OpenAiStub } from '../helpers/openai-stub.js';
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 const tenant = (overrides: Partial<Tenant> = {}) => makeTenant({ phoneNumbers: [PHONE], ...overrides });
 
-const request = (texts: string[], overrides: Partial<Tenant> = {}, history: SmsHistoryMessage[] = [], offeredPlan: PaymentPlan | null = null) =>
+const request = (texts: string[], overrides: Partial<Tenant> = {}, history: ThreadMessage[] = [], offeredPlan: PaymentPlan | null = null) =>
   makeDraftRequest(texts, tenant(overrides), { history, offeredPlan });
 
 const drafter = (overrides: Partial<OpenAiDrafterOptions> = {}) =>
@@ -299,14 +300,13 @@ describe('openai drafter — request', () => {
   });
 
   it('when the context is built, then it has the system prompt in the tenant language, no phone number, and the newest history within budget', async () => {
-    const history: SmsHistoryMessage[] = Array.from({ length: 60 }, (_, index) => ({
+    const history: ThreadMessage[] = Array.from({ length: 60 }, (_, index) => ({
       id: `h-${index}`,
       direction: index % 2 === 0 ? 'outbound' : 'inbound',
       content: `message number ${index} ${'x'.repeat(180)}`,
-      deliveryStatus: 'delivered',
       createdAt: `2024-12-01T10:${String(index).padStart(2, '0')}:00Z`,
     }));
-    history.push({ id: 'm-0', direction: 'inbound', content: 'hola, ¿cuánto debo?', deliveryStatus: null, createdAt: '2025-01-01T10:00:00Z' });
+    history.push({ id: 'm-0', direction: 'inbound', content: 'hola, ¿cuánto debo?', createdAt: '2025-01-01T10:00:00Z' });
     stub.enqueue({ json: answer({ reply: reply('Su saldo es de $1,234.56.', 'es') }) });
     await drafter({ historyTokenBudget: 300 }).draft(request(['hola, ¿cuánto debo?'], { language: 'es' }, history));
 
@@ -327,6 +327,22 @@ describe('openai drafter — request', () => {
     expect(payload.earlier_messages_omitted).toBe(56);
     expect(payload.earlier_messages[0].from).toBe('agency');
     expect(payload.earlier_messages[1].from).toBe('debtor');
+  });
+
+  it('when the thread holds the texts being answered and an earlier text with the same words, then only the answered ones are left out (by id)', async () => {
+    const history: ThreadMessage[] = [
+      { id: 'h-0', direction: 'inbound', content: 'ok', createdAt: '2024-12-30T09:00:00Z' },
+      EARLIER_REPLY,
+      { id: 'm-0', direction: 'inbound', content: 'ok', createdAt: '2025-01-01T10:00:00Z' },
+    ];
+    stub.enqueue({ json: answer({ reply: reply('Thanks.') }) });
+    await drafter().draft(request(['ok'], {}, history));
+    const payload = JSON.parse(stub.requests[0].body.messages[1].content);
+    expect(payload.earlier_messages.map((message: { from: string; text: string }) => [message.from, message.text])).toEqual([
+      ['debtor', 'ok'],
+      ['agency', EARLIER_REPLY.content],
+    ]);
+    expect(payload.new_messages).toEqual([{ at: '2025-01-01T10:00:00Z', text: 'ok' }]);
   });
 
   it('when a draft is logged, then no message text, reply or phone number reaches the logs', async () => {

@@ -12,13 +12,17 @@ import type { AgreedPlan, Draft, InboundMessage, Intent, Language } from '../../
 import type { PaymentPlan } from '../../../machines/conversation/plan.types.js';
 import type { NegotiationStep } from '../../negotiation/index.js';
 import type { CheckOptions, CompliancePolicy } from '../../policies/compliance.js';
-import type { SmsHistoryMessage, Tenant } from '../ports.js';
+import type { ThreadMessage } from '../../db/draft-facts.repository.js';
+import type { Tenant } from '../ports.js';
 
 export interface DraftRequest {
   conversationId: string;
   tenant: Tenant;
-  /** The SMS Agent's history of this thread, oldest first. */
-  history: SmsHistoryMessage[];
+  /**
+   * This tenant's texts with this number from our own records, oldest first (readDraftFacts): never another
+   * tenant's, and none exchanged before this service recorded them.
+   */
+  history: ThreadMessage[];
   /**
    * Whether this tenant has had a text of ours reach this number (the drafter activity always says): the
    * first-text notice is decided per (tenant, number). Without it (drafters' own tests), the history decides.
@@ -113,7 +117,7 @@ export function toDraft(
 
 /**
  * No text of ours in the thread yet: the reply is our first communication and carries the full notice
- * (§1006.18(e)(1)). Read from the SMS Agent's history; a history that lost our texts only over-discloses.
+ * (§1006.18(e)(1)). Decided by `textedBefore` (per tenant and number); without it, by the thread's texts.
  */
 export function isFirstText(request: Pick<DraftRequest, 'history' | 'textedBefore'>): boolean {
   if (request.textedBefore !== undefined) return !request.textedBefore;

@@ -156,11 +156,8 @@ interface ContextMessage {
 export function buildUserPayload(request: DraftRequest, historyTokenBudget: number) {
   const { tenant, unanswered } = request;
   const newIds = new Set(unanswered.map((message) => message.messageId));
-  const newTexts = new Set(unanswered.map((message) => message.text.trim()));
-  // The SMS Agent's history may already hold the messages we are answering; do not send them twice.
-  const earlier = request.history.filter(
-    (message) => !newIds.has(message.id) && !(message.direction === 'inbound' && newTexts.has(message.content.trim())),
-  );
+  // The thread holds the messages we are answering (by the same ids); do not send them twice.
+  const earlier = request.history.filter((message) => !newIds.has(message.id));
   const kept: ContextMessage[] = [];
   let spent = 0;
   for (let index = earlier.length - 1; index >= 0; index -= 1) {
