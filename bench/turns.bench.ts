@@ -35,8 +35,13 @@ const MODEL_ANSWER = {
   reasons: ['bench'],
 };
 
-/** Debtors of the warm-up burst each configuration runs first, not counted. */
-const WARMUP = 20;
+/**
+ * Debtors of the warm-up burst each configuration runs first, not counted. As many as the usual measured burst:
+ * a long-running service has compiled its code, opened its pool's connections and planned its prepared statements
+ * (PostgreSQL plans a prepared statement afresh for its first five runs on each connection, so a warm-up of 20 left
+ * the 100-burst planning on nearly every run).
+ */
+const WARMUP = positive('BENCH_TURNS_WARMUP', 100);
 
 interface Configuration {
   name: string;
@@ -127,7 +132,7 @@ async function main() {
       const bursts: TurnResult[] = [];
       try {
         // Warm-up, not counted: the first requests of a process compile code and open connections.
-        await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, phoneBlock: 0, timeoutMs: 60_000, settleMs: 0, postmasterPid });
+        await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, phoneBlock: 0, timeoutMs: Math.max(120_000, WARMUP * 200), settleMs: 0, postmasterPid });
         for (const n of configuration.sizes) {
           console.log(`bench: ${configuration.name}, ${n} debtors at once…`);
           const serverStatements = await startServerStatements(url);
@@ -194,7 +199,7 @@ debtor (2 s more are watched for late duplicates), one inbox row \`applied\` and
 every conversation in \`awaitingReply\`. A refused POST (503 when no database connection frees up within
 10 s, any 5xx, a network error) is sent again after 1 s with the same Idempotency-Key, as the SMS Agent would,
 up to 5 tries; its turn is still timed from the first try. Each configuration first runs a warm-up burst of ${WARMUP} debtors, not counted
-(a fresh process compiles code and opens connections on its first requests). Calling hours are set to 0–24 so the run does not depend on the hour.
+(a fresh process compiles code, opens connections and plans its prepared statements, each afresh for its first five runs on a connection, on its first requests; \`BENCH_TURNS_WARMUP\`, 20 until 2026-12-04). Calling hours are set to 0–24 so the run does not depend on the hour.
 Settings: \`BENCH_TURNS_SIZES\` (default 100,1000), \`BENCH_TURNS_BASELINE_SIZES\` (default 100; empty skips the baseline).
 
 ## Results (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
