@@ -13,9 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { conversationMachine } from '../machines/conversation/conversation.machine.js';
 import pg from 'pg';
-import { createDb } from '../src/db/database.js';
+import { createDb, createPool, type Db } from '../src/db/database.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createRuntime, type Runtime } from '../src/runtime/apply-event.js';
+import { GROUP_COMMIT_IN_FLIGHT, type GroupCommitOptions } from '../src/runtime/group-commit.js';
 import { actionRouting } from '../src/runtime/projections.js';
 import { startCpuWindow } from './lib/cpu.js';
 import { startEmbedded } from './lib/embedded-pg.js';
@@ -38,22 +39,29 @@ async function main() {
     const runId = randomBytes(4).toString('hex');
     const ids = Array.from({ length: conversations }, (_, i) => `apply-${runId}-${i}`);
     const rows: string[][] = [];
-    for (const [name, groupCommit] of [
-      ['group commit (default)', {}],
-      ['one event per statement', { maxBatch: 1, maxInFlight: 20 }],
-      ['group commit (again)', {}],
-    ] as const) {
+    // One event alone (one caller), as a process with a worker writes it: the batch statement prepared, on the
+    // shared pool (where PostgreSQL re-plans it for every run) or on the group commit's own sessions (planned once).
+    const prepared = createDb(createPool(embedded.url, { max: 20, prepareStatements: true }));
+    const writer = createDb(createPool(embedded.url, { max: GROUP_COMMIT_IN_FLIGHT, prepareStatements: true, genericPlans: true }));
+    const configurations: Array<{ name: string; db: Db; callers: number; groupCommit: GroupCommitOptions }> = [
+      { name: 'group commit (default)', db, callers: concurrency, groupCommit: {} },
+      { name: 'one event per statement', db, callers: concurrency, groupCommit: { maxBatch: 1, maxInFlight: 20 } },
+      { name: 'group commit (again)', db, callers: concurrency, groupCommit: {} },
+      { name: 'one caller, prepared on the shared pool', db: prepared, callers: 1, groupCommit: {} },
+      { name: 'one caller, prepared on its own sessions (generic plan)', db: prepared, callers: 1, groupCommit: { writer } },
+    ];
+    for (const { name, db, callers, groupCommit } of configurations) {
       const runtime = createRuntime({ db, machine: conversationMachine, actions: actionRouting, rememberConversations: conversations, groupCommit });
       await inParallel(ids, 20, (id) => runtime.apply(sms(id, `seed-${name}-${id}`, true)));
       let n = 0;
       const latencies: number[] = [];
       const warmupUntil = Date.now() + 2_000;
-      while (Date.now() < warmupUntil) await burst(runtime, ids, concurrency, 200, () => {});
+      while (Date.now() < warmupUntil) await burst(runtime, ids, callers, 200, () => {});
       const cpu = startCpuWindow(embedded.postmasterPid);
       const started = performance.now();
       const until = Date.now() + seconds * 1000;
       await Promise.all(
-        Array.from({ length: concurrency }, async () => {
+        Array.from({ length: callers }, async () => {
           while (Date.now() < until) {
             const id = ids[Math.floor(Math.random() * ids.length)]!;
             const t0 = performance.now();
@@ -91,7 +99,9 @@ async function main() {
       `JWT or zod) applies \`sms.received\` to random ones of ${f0(conversations)} conversations it remembers, from ${concurrency} callers at`,
       `once, ${seconds} s per configuration after 2 s of warm-up, on a pool of 20: first with the defaults (group commit:`,
       'docs/architecture.md §2), then with one event per statement (`maxBatch: 1`, 20 statements at once), then the',
-      'defaults again, in one run on one embedded PostgreSQL (server defaults, synchronous_commit on). CPU from /proc:',
+      'defaults again; then one caller alone (one event at a time), with the statement prepared as in a process with a',
+      'worker, first on the shared pool, then on the group commit\'s own sessions (`writer`, generic plan: docs/architecture.md §5);',
+      'in one run on one embedded PostgreSQL (server defaults, synchronous_commit on). CPU from /proc:',
       'this process (Node) and the PostgreSQL server; "other" is the rest of the machine (near zero when quiet).',
       '',
       `## Results (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)`,
@@ -100,6 +110,8 @@ async function main() {
       '',
       table,
     ].join('\n'));
+    await prepared.destroy();
+    await writer.destroy();
   } finally {
     await db.destroy().catch(() => {});
     await embedded.stop();

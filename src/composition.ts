@@ -23,6 +23,7 @@ import { createMetricsApp, metricsAuth } from './http/metrics.routes.js';
 import { createConversationInspector, type ConversationInspector } from './inspect/conversation-inspector.js';
 import { DEFAULT_COMPLIANCE, type CompliancePolicy } from './policies/compliance.js';
 import { createRuntime, type Runtime } from './runtime/apply-event.js';
+import { GROUP_COMMIT_IN_FLIGHT } from './runtime/group-commit.js';
 import { jobAnnouncer } from './runtime/job-queue.js';
 import { actionRouting } from './runtime/projections.js';
 import { startWorker, type WorkerHandle } from './runtime/worker.js';
@@ -142,6 +143,12 @@ export async function startOrchestrator(
     const pool = createPool(runsWorker ? directUrl : databaseUrl, { ...poolOptions, max: config.dbPoolSize, prepareStatements });
     const db = createDb(pool);
     closers.push(() => db.destroy());
+    // With prepared statements, the group commit writes on sessions of its own, where its one statement is
+    // planned once (docs/architecture.md §5): GROUP_COMMIT_IN_FLIGHT connections beside the pool.
+    const writer = prepareStatements
+      ? createDb(createPool(runsWorker ? directUrl : databaseUrl, { ...poolOptions, max: GROUP_COMMIT_IN_FLIGHT, prepareStatements, genericPlans: true, applicationName: 'orchestrator-writer' }))
+      : undefined;
+    if (writer) closers.push(() => writer.destroy());
     const applied = await migrateOver(runsWorker || directUrl === databaseUrl ? { db, pool } : null, directUrl, poolOptions);
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
 
@@ -205,7 +212,7 @@ export async function startOrchestrator(
       actions: actionRouting,
       rememberConversations: config.conversationCacheSize ?? defaultConversationMemory(options.worker ?? config.worker.run),
       // Jobs are written without add_jobs' notification; the workers of every process hear of them after commit.
-      groupCommit: { onBatch: (size) => metrics.eventBatchSize.observe(size) },
+      groupCommit: { writer, onBatch: (size) => metrics.eventBatchSize.observe(size) },
       onJobsWritten: jobAnnouncer(pool, (error) => logger.warn({ err: error }, 'announcing new jobs failed; workers find them at their next poll')),
       onCommitted: (transitions) => {
         for (const step of transitions) {

@@ -37,6 +37,13 @@ export interface PoolOptions {
    * unknown. A process with a worker has proved its pool keeps sessions (worker.ts checks at start).
    */
   prepareStatements?: boolean;
+  /**
+   * Plan every statement of these sessions generically (`plan_cache_mode = force_generic_plan`): a prepared
+   * statement is planned once per connection, never again. Only for a pool that runs nothing but our prepared
+   * statements (the group commit's): a generic plan can be worse for an ad-hoc query whose best plan depends
+   * on its values, and PostgreSQL plans kysely's unnamed statements generically too under this setting.
+   */
+  genericPlans?: boolean;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}) {
@@ -54,6 +61,8 @@ export function createPool(connectionString: string, options: PoolOptions = {}) 
   pool.on('connect', (client) => {
     client.on('error', onIdleError);
     if (options.prepareStatements) prepareMarkedStatements(client);
+    // Queued before the pool hands the client out, so it precedes the session's first statement.
+    if (options.genericPlans) void client.query('set plan_cache_mode = force_generic_plan').catch(onIdleError);
   });
   return pool;
 }

@@ -13,7 +13,16 @@ export interface GroupCommit {
   write(write: EventWrite): Promise<WriteResult>;
 }
 
+/** Batch statements running at once, by default; a pool of sessions for them alone needs this many connections. */
+export const GROUP_COMMIT_IN_FLIGHT = 2;
+
 export interface GroupCommitOptions {
+  /**
+   * Where the batch statement runs, when not on the runtime's own connections: sessions that run it alone,
+   * prepared and planned once (generic plan). PostgreSQL keeps re-planning it on shared connections, where it
+   * would choose a custom plan for every run (~0.65 ms each); see docs/architecture.md §5.
+   */
+  writer?: Db;
   /** Statements running at once (each holds one pooled connection while it runs). */
   maxInFlight?: number;
   /** Events in one statement at most. */
@@ -32,7 +41,8 @@ interface Pending {
 const LOST: WriteResult = { written: false, busy: false };
 
 export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): GroupCommit {
-  const maxInFlight = options.maxInFlight ?? 2;
+  const maxInFlight = options.maxInFlight ?? GROUP_COMMIT_IN_FLIGHT;
+  const writer = options.writer ?? db;
   const maxBatch = options.maxBatch ?? 200;
   const queue: Pending[] = [];
   /** Conversations (and default numbers) that a running statement writes. */
@@ -70,14 +80,14 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
   async function flush(batch: Pending[]) {
     options.onBatch?.(batch.length);
     try {
-      const results = await writeEvents(db, batch.map((pending) => pending.write));
+      const results = await writeEvents(writer, batch.map((pending) => pending.write));
       batch.forEach((pending, i) => pending.resolve(results[i]!));
     } catch (error) {
       if (batch.length === 1) return settleAlone(batch[0]!, error);
       // One event's error undid the whole statement: each is written again alone, so only its own caller sees it.
       for (const pending of batch) {
         try {
-          const [result] = await writeEvents(db, [pending.write]);
+          const [result] = await writeEvents(writer, [pending.write]);
           pending.resolve(result!);
         } catch (alone) {
           settleAlone(pending, alone);

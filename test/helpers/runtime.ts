@@ -8,6 +8,6 @@ import { actionRouting } from '../../src/runtime/projections.js';
  * `rememberConversations` as in the service (CONVERSATION_CACHE_SIZE); default none, so every event reads.
  * `onJobsWritten`: the service announces jobs to its workers; default nobody is told (tests run jobs by hand).
  */
-export function testRuntime(db: Db, options: Pick<Parameters<typeof createRuntime>[0], 'rememberConversations' | 'onJobsWritten'> = {}): Runtime {
+export function testRuntime(db: Db, options: Pick<Parameters<typeof createRuntime>[0], 'rememberConversations' | 'onJobsWritten' | 'groupCommit'> = {}): Runtime {
   return createRuntime({ db, machine: conversationMachine, actions: actionRouting, ...options });
 }

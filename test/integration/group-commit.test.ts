@@ -112,4 +112,29 @@ describe('group commit', () => {
       }
     }
   });
+
+  it('when the group commit has sessions of its own (generic plans), then the batch statement runs only there, planned once, and applies as before', async () => {
+    const shared = createPool(db.url, { max: 1, prepareStatements: true });
+    const own = createPool(db.url, { max: 1, prepareStatements: true, genericPlans: true });
+    const [onShared, writer] = [createDb(shared), createDb(own)];
+    try {
+      const runtime = testRuntime(onShared, { rememberConversations: 10, groupCommit: { writer } });
+      const conversations = ids('gc-writer', 3);
+      for (const id of conversations) for (const n of [1, 2, 3, 4, 5, 6, 7]) await runtime.apply(sms(id, `${id}-${n}`));
+      expect((await runtime.apply(sms(conversations[0]!, `${conversations[0]}-2`))).duplicate).toBe(true);
+      // PostgreSQL would plan a prepared statement afresh for its first five runs; these sessions never do.
+      const { rows: written } = await own.query<{ name: string; generic_plans: string; custom_plans: string }>(
+        'select name, generic_plans, custom_plans from pg_prepared_statements order by name',
+      );
+      expect(written.map(({ name, custom_plans }) => ({ name, custom_plans: Number(custom_plans) }))).toEqual([{ name: 'write_events', custom_plans: 0 }]);
+      expect(Number(written[0]!.generic_plans)).toBeGreaterThanOrEqual(1);
+      const { rows: read } = await shared.query<{ name: string }>('select name from pg_prepared_statements order by name');
+      expect(read.map((row) => row.name)).not.toContain('write_events');
+      expect(await messagesOf(conversations)).toHaveLength(21);
+      expect((await verifyChains(db.db, conversations)).breaks).toEqual([]);
+    } finally {
+      await onShared.destroy();
+      await writer.destroy();
+    }
+  });
 });
