@@ -23,7 +23,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { startCpuWindow } from './lib/cpu.js';
-import type { ConverseSeen } from './lib/debtor-loop.js';
+import { debtorOnRecord, type ConverseSeen } from './lib/debtor-loop.js';
 import { cleanupStack, reportPath } from './lib/cleanup.js';
 import { startEmbedded, type EmbeddedServer } from './lib/embedded-pg.js';
 import { runEventLoad, type EventLoadResult } from './lib/event-load.js';
@@ -183,13 +183,8 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
     await fleet.startWorkers(shape.workers);
     await waitForQuiescence(admin, 120_000); // the seeding's stale drafts and escalation notices
 
-    // Each debtor is a tenant of its own texting from the number on its record (the simulated monitor puts
-    // +1555123NNNN on the record of an id ending in NNNN): a number not on record would get the identity check
-    // and, after a second text, a person (docs/compliance.md), which ends the loop.
-    const debtors = Array.from({ length: settings.debtors }, (_, i) => {
-      const digits = String(i).padStart(4, '0');
-      return { tenant: `tenant-bench-debtors-${runId}-${digits}`, phone: `+1555123${digits}` };
-    });
+    // A number not on record would be escalated after its second text, which ends the loop.
+    const debtors = Array.from({ length: settings.debtors }, (_, i) => debtorOnRecord(`tenant-bench-debtors-${runId}`, i));
     const cpu = startCpuWindow(context.embedded?.postmasterPid ?? null);
     const totalSeconds = mode.warmupSeconds + mode.seconds;
     const conversing = world.converse({

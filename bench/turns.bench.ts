@@ -105,7 +105,8 @@ async function main() {
     cleanups.push(() => world.stop());
 
     const measured: Measured[] = [];
-    let block = 1;
+    // Debtors are numbered across the run (debtorOnRecord): no two bursts share a number.
+    let nextDebtor = 0;
     for (const configuration of configurations) {
       const runId = randomBytes(4).toString('hex');
       const url = databaseUrl ?? (await embedded!.database(`turns_${runId}`));
@@ -132,7 +133,8 @@ async function main() {
       const bursts: TurnResult[] = [];
       try {
         // Warm-up, not counted: the first requests of a process compile code and open connections.
-        await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, phoneBlock: 0, timeoutMs: Math.max(120_000, WARMUP * 200), settleMs: 0, postmasterPid });
+        await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, firstDebtor: nextDebtor, timeoutMs: Math.max(120_000, WARMUP * 200), settleMs: 0, postmasterPid });
+        nextDebtor += WARMUP;
         for (const n of configuration.sizes) {
           console.log(`bench: ${configuration.name}, ${n} debtors at once…`);
           const serverStatements = await startServerStatements(url);
@@ -142,11 +144,12 @@ async function main() {
             token,
             n,
             runId: `${runId}-${n}`,
-            phoneBlock: 1 + (block++ % 9),
+            firstDebtor: nextDebtor,
             timeoutMs: Math.max(120_000, n * 200),
             settleMs: 2_000,
             postmasterPid,
           });
+          nextDebtor += n;
           console.log(renderLine(configuration.name, result));
           await serverStatements?.print(n);
           if (process.env.BENCH_STATEMENTS) for (const [text, perTurn] of result.cost.topStatements) console.log(`    ${perTurn.toFixed(2).padStart(6)} × ${text}`);
@@ -189,7 +192,7 @@ function renderReport(r: { machine: MachineInfo; modelDelayMs: number; measured:
   );
   return `# Benchmarks: turns under a burst
 
-\`npm run bench:turns\` (\`bench/turns.bench.ts\`; \`npm run bench\` runs it after the event path). N distinct debtors
+\`npm run bench:turns\` (\`bench/turns.bench.ts\`; \`npm run bench\` runs it after the event path). N distinct debtors (each a tenant of its own texting from the number on its record; until 2026-12-04 all of one tenant, from numbers not on record, so every turn was the identity question)
 text "${TURN_TEXT}" at once (N POSTs to \`/orchestrate/sms-received\` fired together); the real service runs
 in-process with its worker, the \`openai\` drafter through the real SDK against a local stub that answers
 every completion after ${f0(r.modelDelayMs)} ms (\`BENCH_MODEL_DELAY_MS\`), and the simulators. A turn is timed from its

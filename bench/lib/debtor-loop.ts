@@ -32,6 +32,17 @@ export interface BenchDebtor {
   phone: string;
 }
 
+/**
+ * Debtor `index` (0–9999) of a run: a tenant of its own that texts from the number on its record (the simulated
+ * monitor puts +1555123NNNN on the record of an id ending in NNNN). A number not on record would get the
+ * identity check and, after its second text, a person (docs/compliance.md): not a debtor's usual turn.
+ */
+export function debtorOnRecord(tenantPrefix: string, index: number): BenchDebtor {
+  if (!Number.isInteger(index) || index < 0 || index > 9_999) throw new Error(`bench debtor index ${index} is outside 0-9999`);
+  const digits = String(index).padStart(4, '0');
+  return { tenant: `${tenantPrefix}-${digits}`, phone: `+1555123${digits}` };
+}
+
 export interface TurnSeen {
   phone: string;
   key: string;

@@ -8,7 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { converse, sendsTo, type ConverseOrder, type ConverseSeen, type SendSeen } from './debtor-loop.js';
+import { converse, sendsTo, type BenchDebtor, type ConverseOrder, type ConverseSeen, type SendSeen } from './debtor-loop.js';
 
 export interface WorldUrls {
   collectionsMonitor: string;
@@ -20,8 +20,8 @@ export interface WorldUrls {
 export interface BurstOrder {
   url: string;
   token: string;
-  tenant: string;
-  phones: string[];
+  /** One per debtor (debtorOnRecord); keys[i] is debtor i's Idempotency-Key. */
+  debtors: BenchDebtor[];
   keys: string[];
   text: string;
   timeoutMs: number;
@@ -160,7 +160,7 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
     let non202 = 0;
     const cpu = process.cpuUsage();
     await Promise.all(
-      order.phones.map(async (phone, i) => {
+      order.debtors.map(async ({ tenant, phone }, i) => {
         const t0 = Date.now();
         started[phone] = t0;
         // As the SMS Agent would: a refused POST (503 when the database pool is saturated, 5xx, a network
@@ -171,7 +171,7 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
             const response = await fetch(`${order.url}/orchestrate/sms-received`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', authorization: `Bearer ${order.token}`, 'idempotency-key': order.keys[i]! },
-              body: JSON.stringify({ tenant_id: order.tenant, phone_number: phone, content: order.text }),
+              body: JSON.stringify({ tenant_id: tenant, phone_number: phone, content: order.text }),
             });
             await response.arrayBuffer();
             status = String(response.status);
@@ -191,10 +191,10 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
       }),
     );
 
-    const wanted = new Set(order.phones);
+    const wanted = new Set(order.debtors.map((debtor) => debtor.phone));
     const ours = () => simulators.sms.sent.filter((sent) => wanted.has(sent.to));
     const deadline = Date.now() + order.timeoutMs;
-    while (Date.now() < deadline && new Set(ours().map((sent) => sent.to)).size < order.phones.length) await sleep(10);
+    while (Date.now() < deadline && new Set(ours().map((sent) => sent.to)).size < wanted.size) await sleep(10);
     const used = process.cpuUsage(cpu);
     send({ kind: 'delivered' });
     await sleep(order.settleMs);

@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import type { Orchestrator } from '../../src/composition.js';
 import { startCpuWindow, type CpuWindow } from './cpu.js';
+import { debtorOnRecord } from './debtor-loop.js';
 import type { OutsideWorld } from './outside-world.js';
 import { countStatements } from './statement-count.js';
 import { percentiles, type Percentiles } from './stats.js';
@@ -65,8 +66,8 @@ export async function runTurnBurst(options: {
   token: string;
   n: number;
   runId: string;
-  /** 0–9, distinct per burst in one process, so bursts never share a number. */
-  phoneBlock: number;
+  /** The first debtor's index (debtorOnRecord): distinct ranges per burst in one process, so bursts never share a number. */
+  firstDebtor: number;
   timeoutMs: number;
   /** How long to keep watching after the last reply, for duplicates. */
   settleMs: number;
@@ -74,9 +75,10 @@ export async function runTurnBurst(options: {
   postmasterPid: number | null;
 }): Promise<TurnResult> {
   const { orchestrator, n, runId } = options;
-  const tenant = `tenant-bench-${runId}`;
-  // +1 555 B nnn nnn: fictional numbers, one per debtor, a block (0–9) per burst so bursts never share one.
-  const phones = Array.from({ length: n }, (_, i) => `+1555${options.phoneBlock}${String(i).padStart(6, '0')}`);
+  // Each debtor a tenant of its own, texting from the number on its record: a debtor's usual turn.
+  const debtors = Array.from({ length: n }, (_, i) => debtorOnRecord(`tenant-bench-${runId}`, options.firstDebtor + i));
+  const tenants = debtors.map((debtor) => debtor.tenant);
+  const phones = debtors.map((debtor) => debtor.phone);
   const keys = phones.map((_, i) => `turn-${runId}-${i}`);
   const statements = countStatements();
   statements.reset();
@@ -86,7 +88,7 @@ export async function runTurnBurst(options: {
   let statementsUsed = 0;
   let topStatements: Array<[string, number]> = [];
   const seen = await options.world.burst(
-    { url: orchestrator.url!, token: options.token, tenant, phones, keys, text: TURN_TEXT, timeoutMs: options.timeoutMs, settleMs: options.settleMs },
+    { url: orchestrator.url!, token: options.token, debtors, keys, text: TURN_TEXT, timeoutMs: options.timeoutMs, settleMs: options.settleMs },
     () => {
       used = cpu.stop((Date.now() - firstPost) / 1000);
       statementsUsed = statements.total();
@@ -122,8 +124,8 @@ export async function runTurnBurst(options: {
       outsideCpuMs: seen.cpuMs / n,
       topStatements: topStatements.map(([text, k]) => [text, k / n]),
     },
-    stages: await stageTimes(orchestrator, { tenant, started, firstArrival }),
-    exactlyOnce: await checkExactlyOnce(orchestrator, { tenant, phones, keys, count }),
+    stages: await stageTimes(orchestrator, { tenants, started, firstArrival }),
+    exactlyOnce: await checkExactlyOnce(orchestrator, { tenants, phones, keys, count }),
   };
 }
 
@@ -144,7 +146,7 @@ export interface Stages {
  */
 async function stageTimes(
   orchestrator: Orchestrator,
-  burst: { tenant: string; started: Map<string, number>; firstArrival: Map<string, number> },
+  burst: { tenants: string[]; started: Map<string, number>; firstArrival: Map<string, number> },
 ): Promise<Stages> {
   const { rows } = await sql<{ phone: string; received: Date; drafted: Date | null; model_ms: number | null }>`
     select c.phone as phone,
@@ -152,7 +154,7 @@ async function stageTimes(
            min(t.at) filter (where t.from_state = 'drafting' and t.event_type like 'xstate.done.actor.%') as drafted,
            (select min(d.latency_ms) from drafts d where d.conversation_id = c.id) as model_ms
       from conversations c join transitions t on t.conversation_id = c.id
-     where c.tenant_id = ${burst.tenant}
+     where c.tenant_id = any(${burst.tenants}::text[])
      group by c.id, c.phone`.execute(orchestrator.db);
   const received: number[] = [];
   const drafted: number[] = [];
@@ -172,7 +174,7 @@ async function stageTimes(
 
 async function checkExactlyOnce(
   orchestrator: Orchestrator,
-  burst: { tenant: string; phones: string[]; keys: string[]; count: Map<string, number> },
+  burst: { tenants: string[]; phones: string[]; keys: string[]; count: Map<string, number> },
 ): Promise<ExactlyOnce> {
   const n = burst.phones.length;
   const oneReply = burst.phones.filter((phone) => burst.count.get(phone) === 1).length;
@@ -184,7 +186,7 @@ async function checkExactlyOnce(
   const { rows: messages } = await sql<{ n: string }>`
     select count(*) as n from messages where direction = 'inbound' and event_id = any(${burst.keys}::text[])`.execute(orchestrator.db);
   const { rows: states } = await sql<{ state: string; n: string }>`
-    select state, count(*) as n from conversations where tenant_id = ${burst.tenant} group by state`.execute(orchestrator.db);
+    select state, count(*) as n from conversations where tenant_id = any(${burst.tenants}::text[]) group by state`.execute(orchestrator.db);
   const byState = Object.fromEntries(states.map((row) => [row.state, Number(row.n)]));
   const result = {
     oneReply,
