@@ -38,9 +38,14 @@ export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string):
  */
 const numberLockKey = (phone: string) => sql`hashtextextended(${`opt-out:${canonical(phone)}`}, 0)`;
 
-/** Inside the hand-off's transaction: waits for any opt-out of the number being recorded, then holds it off. */
+/**
+ * Inside the hand-off's transaction: waits for any opt-out of the number being recorded, then holds it off.
+ * As an expression, for a statement that takes it with another lock (the send's fence: event-store.ts).
+ */
+export const holdNumberSql = (phone: string) => sql<unknown>`pg_advisory_xact_lock_shared(${numberLockKey(phone)})`;
+
 export async function holdNumberForSend(trx: DbOrTrx, phone: string) {
-  await sql`select pg_advisory_xact_lock_shared(${numberLockKey(phone)})`.execute(trx);
+  await sql`select ${holdNumberSql(phone)}`.execute(trx);
 }
 
 /** The debtor's STOP, for the tenant of the conversation that heard it. */
