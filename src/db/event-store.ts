@@ -62,8 +62,10 @@ export async function readAnswer(db: DbOrTrx, conversationId: string, idempotenc
 
 /** The live tokens of a conversation, read now (never from memory), or undefined when it does not exist. */
 export async function readLiveTokens(db: DbOrTrx, conversationId: string): Promise<LiveTokens | undefined> {
-  const row = await db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirst();
-  return row?.live_effects as LiveTokens | undefined;
+  // Prepared, like the fence's read below: the worker asks before most invokes it runs.
+  const { rows } = await sql<{ live_effects: LiveTokens }>`${preparedName('live_tokens')}
+    select live_effects from conversations where id = ${conversationId}`.execute(db);
+  return rows[0]?.live_effects;
 }
 
 /** A hash-chained audit row as written (src/runtime/audit-chain.ts): the table's row, its time as ISO text, always a summary. */
@@ -242,7 +244,7 @@ export function withConversationShared<T>(db: Db, conversationId: string, work: 
  * deadlock. No row, no number lock: nothing will be sent.
  */
 async function lockLiveTokens(trx: Trx, conversationId: string, holds: FenceHolds): Promise<LiveTokens | undefined> {
-  const { rows } = await sql<{ live_effects: LiveTokens }>`
+  const { rows } = await sql<{ live_effects: LiveTokens }>`${preparedName(holds.holdNumber === undefined ? 'live_tokens_shared' : 'live_tokens_shared_number_held')}
     select c.live_effects${holds.holdNumber === undefined ? sql`` : sql`, ${holdNumberSql(holds.holdNumber)} as number_held`}
       from (select live_effects from conversations where id = ${conversationId} for share) as c`.execute(trx);
   return rows[0]?.live_effects;

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { deliverSms } from '../../src/adapters/sms-delivery.js';
 import type { SmsAgent } from '../../src/adapters/ports.js';
+import { checkSend } from '../../src/adapters/send-gate.js';
+import { DEFAULT_CONTACT_WINDOW } from '../../src/policies/contact-window.js';
+import { createDb, createPool, type Db } from '../../src/db/database.js';
 import { recordOptOut } from '../../src/db/opt-outs.repository.js';
 import type { LiveFence } from '../../src/runtime/worker.js';
 import { createLogger } from '../../src/logger.js';
@@ -64,9 +67,12 @@ describe('a retry reconciles only with its own text', () => {
   });
 });
 
-/** A conversation whose drafter invoke is live, and the fence a worker would give that invoke (ActivityContext.whileLive). */
-async function fencedConversation(conversationId: string, phone: string): Promise<LiveFence> {
-  const runtime = testRuntime(testDb.db);
+/**
+ * A conversation whose drafter invoke is live, and the fence a worker would give that invoke
+ * (ActivityContext.whileLive), with the check a worker makes before it runs one (`isLive`).
+ */
+async function fencedConversation(conversationId: string, phone: string, db: Db = testDb.db): Promise<LiveFence & { isLive(): Promise<boolean> }> {
+  const runtime = testRuntime(db);
   await runtime.apply({
     conversationId,
     event: { type: 'sms.received', text: 'hello', messageId: `${conversationId}-hello`, at: new Date().toISOString() },
@@ -77,7 +83,9 @@ async function fencedConversation(conversationId: string, phone: string): Promis
   });
   const row = await testDb.db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirstOrThrow();
   const token = (row.live_effects as unknown as { invokes: Record<string, string> }).invokes.drafter!;
-  return (work, holds) => runtime.whileLive(conversationId, { kind: 'invoke', id: 'drafter', token }, work, holds);
+  const origin = { kind: 'invoke' as const, id: 'drafter', token };
+  const fence: LiveFence = (work, holds) => runtime.whileLive(conversationId, origin, work, holds);
+  return Object.assign(fence, { isLive: () => runtime.isLive(conversationId, origin) });
 }
 
 describe("the hand-off's fence", () => {
@@ -117,5 +125,41 @@ describe("the hand-off's fence", () => {
       throw error;
     }
     expect(simulators.sms.sent.filter((sent) => sent.to === phone)).toEqual([]);
+  });
+});
+
+describe("the send path's prepared statements", () => {
+  it("when the pool prepares statements (a process with a worker), then the send's reads are parsed once per connection and decide as before, past the point where PostgreSQL plans them generically", async () => {
+    const pool = createPool(testDb.url, { max: 1, prepareStatements: true });
+    const db = createDb(pool);
+    try {
+      // PostgreSQL plans a prepared statement afresh for its first five runs, then may keep a generic plan: seven sends.
+      const sends = Array.from({ length: 7 }, (_, n) => ({ conversationId: `conv-prepared-${n}`, phone: `+1555090300${n}` }));
+      const gate = { db, clock: () => Date.now(), contactWindow: { ...DEFAULT_CONTACT_WINDOW, startHour: 0, endHour: 24 } };
+      for (const { conversationId, phone } of sends) {
+        const fence = await fencedConversation(conversationId, phone, db);
+        expect(await fence.isLive()).toBe(true);
+        const request = { conversationId, phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'reply' as const };
+        expect(await checkSend(gate, request)).toEqual({ allowed: true });
+        await deliverSms({ db, smsAgent, logger }, { key: `draft-${conversationId}`, conversationId, phone, text: 'Your balance is $10.' }, undefined, fence);
+      }
+      expect(simulators.sms.sent.map((sent) => sent.to)).toEqual(sends.map((send) => send.phone));
+
+      // The same reads, now generic, still see what changed: an opt-out of the last number.
+      const last = sends.at(-1)!;
+      await recordOptOut(db, last.phone, last.conversationId);
+      const request = { conversationId: last.conversationId, phone: last.phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'reply' as const };
+      expect(await checkSend(gate, request)).toEqual({ allowed: false, optedOut: true });
+      const again = `${last.conversationId}-again`;
+      const fence = await fencedConversation(again, last.phone, db);
+      await expect(deliverSms({ db, smsAgent, logger }, { key: `draft-${again}`, conversationId: again, phone: last.phone, text: 'Again.' }, undefined, fence)).rejects.toMatchObject({ code: 'opted_out' });
+      expect(simulators.sms.sent).toHaveLength(sends.length);
+
+      // One connection: the statement below runs on the session that sent them.
+      const { rows } = await pool.query<{ name: string }>(`select name from pg_prepared_statements where name not in ('read_conversation_by_id', 'write_events') order by name`);
+      expect(rows.map((row) => row.name)).toEqual(['live_tokens', 'live_tokens_shared_number_held', 'opted_out_by_conversation', 'send_facts_by_conversation']);
+    } finally {
+      await db.destroy();
+    }
   });
 });
