@@ -62,7 +62,7 @@ export async function readAnswer(db: DbOrTrx, conversationId: string, idempotenc
 
 /** The live tokens of a conversation, read now (never from memory), or undefined when it does not exist. */
 export async function readLiveTokens(db: DbOrTrx, conversationId: string): Promise<LiveTokens | undefined> {
-  // Prepared, like the fence's read below: the worker asks before most invokes it runs.
+  // Prepared, like the fence's read below: the worker asks it before each invoke job it takes.
   const { rows } = await sql<{ live_effects: LiveTokens }>`${preparedName('live_tokens')}
     select live_effects from conversations where id = ${conversationId}`.execute(db);
   return rows[0]?.live_effects;
