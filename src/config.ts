@@ -150,7 +150,7 @@ const schema = z
     SEND_RETRY_WINDOW: duration('15m'),
     /** Conversations a process remembers as it last wrote them, to skip a read per event (0: off; unset: see composition). */
     CONVERSATION_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).optional(),
-    /** The write path's statements as named prepared statements: `auto` (on with a worker in the process), `on`, `off`. */
+    /** The write path's and the send's statements as named prepared statements: `auto` (on with a worker in the process), `on`, `off`. */
     DB_PREPARED_STATEMENTS: z.enum(['auto', 'on', 'off']).default('auto'),
     MANAGERS_RECIPIENT: z.string().default('collections-managers'),
     AGENCY_NAME: z

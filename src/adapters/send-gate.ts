@@ -4,10 +4,10 @@ import path from 'node:path';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
 import { sql } from 'kysely';
-import { optedOutSql, type TenantRef } from '../db/opt-outs.repository.js';
+import { optedOutSql, tenantRefShape, type TenantRef } from '../db/opt-outs.repository.js';
 import { normalisePhone } from '../text/phone.js';
 import type { ContactPreference } from '../policies/contact-preferences.js';
-import type { DbOrTrx } from '../db/database.js';
+import { preparedName, type DbOrTrx } from '../db/database.js';
 import { candidateZones, decideSendTime, describeInstant, DEFAULT_CONTACT_WINDOW, type ContactWindowPolicy } from '../policies/contact-window.js';
 
 /**
@@ -159,7 +159,8 @@ export interface SendFacts {
 
 /** `tenant`: whose opt-outs count (a tenant, or the tenant of the conversation the text belongs to). */
 export async function readSendFacts(db: DbOrTrx, tenant: TenantRef, phone: string, now: number): Promise<SendFacts> {
-  const { rows } = await sql<{ opted_out: boolean; earliest_hour: number | null; latest_hour: number | null; not_at_work: boolean | null; sent: Array<{ kind: 'unsolicited' | 'reply'; at: string }> | null }>`
+  // Prepared (once a text, and ~0.5 ms to plan): a fixed text for each shape of `tenant`.
+  const { rows } = await sql<{ opted_out: boolean; earliest_hour: number | null; latest_hour: number | null; not_at_work: boolean | null; sent: Array<{ kind: 'unsolicited' | 'reply'; at: string }> | null }>`${preparedName(`send_facts_by_${tenantRefShape(tenant)}`)}
     select ${optedOutSql(tenant, phone)} as opted_out,
            p.earliest_hour, p.latest_hour, p.not_at_work,
            (select json_agg(json_build_object('kind', o.kind, 'at', o.first_attempt_at) order by o.first_attempt_at)

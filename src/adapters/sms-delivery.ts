@@ -57,16 +57,22 @@ export async function deliverSms(
   // The last check and the request are one step with respect to a STOP: the number is held (a new opt-out of it
   // waits, or is seen) and, for an invoke, so is the conversation (a STOP of its own waits, or has already
   // stopped the send). Only the opt-out confirmation goes to a number that opted out.
+  // The check is a statement after the one that took the number's lock, on purpose: a statement's snapshot is
+  // taken before it waits for the lock, so a check in the same statement would miss an opt-out that committed
+  // while it waited.
   const checkedHandOff = async (trx: DbOrTrx) => {
-    // Two statements on purpose: a statement's snapshot is taken before it waits for the lock, so a check in
-    // the same statement would miss an opt-out that committed while it waited.
-    await holdNumberForSend(trx, message.phone);
     if (await isOptedOut(trx, { conversationId: message.conversationId }, message.phone)) throw optedOutError();
     return handOff(trx);
   };
   if (message.kind === 'confirmation') return handOff(db);
-  if (!fence) return db.transaction().execute(checkedHandOff);
-  const outcome = await fence(checkedHandOff);
+  if (!fence) {
+    return db.transaction().execute(async (trx) => {
+      await holdNumberForSend(trx, message.phone);
+      return checkedHandOff(trx);
+    });
+  }
+  // The fence holds the number in the statement that holds the conversation: one round trip for both.
+  const outcome = await fence(checkedHandOff, { holdNumber: message.phone });
   if (!outcome.live) throw new AppError('send_stopped', 'the conversation moved on before the hand-off; nothing was sent', 409, false);
   return outcome.value;
 }

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import { preparedName, type Db, type DbOrTrx, type Trx } from './database.js';
+import { holdNumberSql } from './opt-outs.repository.js';
 import type { ConversationsTable, LiveTokens, TransitionsTable } from './schema.js';
 
 /**
@@ -60,11 +61,11 @@ export async function readAnswer(db: DbOrTrx, conversationId: string, idempotenc
 }
 
 /** The live tokens of a conversation, read now (never from memory), or undefined when it does not exist. */
-export async function readLiveTokens(db: DbOrTrx, conversationId: string, lock?: 'share'): Promise<LiveTokens | undefined> {
-  let query = db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId);
-  if (lock === 'share') query = query.forShare();
-  const row = await query.executeTakeFirst();
-  return row?.live_effects as LiveTokens | undefined;
+export async function readLiveTokens(db: DbOrTrx, conversationId: string): Promise<LiveTokens | undefined> {
+  // Prepared, like the fence's read below: the worker asks it before each invoke job it takes.
+  const { rows } = await sql<{ live_effects: LiveTokens }>`${preparedName('live_tokens')}
+    select live_effects from conversations where id = ${conversationId}`.execute(db);
+  return rows[0]?.live_effects;
 }
 
 /** A hash-chained audit row as written (src/runtime/audit-chain.ts): the table's row, its time as ISO text, always a summary. */
@@ -225,7 +226,26 @@ export function isKeyTaken(error: unknown): boolean {
   return code === '23505' && constraint === 'inbox_pk';
 }
 
+/** What the hand-off fence holds besides the conversation's row. */
+export interface FenceHolds {
+  /** A number to hold against a new opt-out of it (holdNumberForSend), taken in the statement that locks the row. */
+  holdNumber?: string;
+}
+
 /** Locks the row while another transaction's work runs (the hand-off fence): see Runtime.whileLive. */
-export function withConversationShared<T>(db: Db, conversationId: string, work: (trx: Trx, live: LiveTokens | undefined) => Promise<T>): Promise<T> {
-  return db.transaction().execute(async (trx) => work(trx, await readLiveTokens(trx, conversationId, 'share')));
+export function withConversationShared<T>(db: Db, conversationId: string, work: (trx: Trx, live: LiveTokens | undefined) => Promise<T>, holds: FenceHolds = {}): Promise<T> {
+  return db.transaction().execute(async (trx) => work(trx, await lockLiveTokens(trx, conversationId, holds)));
+}
+
+/**
+ * The row FOR SHARE and its live tokens, then the number's lock in the same statement: the row is locked in
+ * the subquery, so the number is taken only once the row is held. That is the order in which a STOP applied
+ * under the row's lock takes them (the row, then the number as it records the opt-out), so the two never
+ * deadlock. No row, no number lock: nothing will be sent.
+ */
+async function lockLiveTokens(trx: Trx, conversationId: string, holds: FenceHolds): Promise<LiveTokens | undefined> {
+  const { rows } = await sql<{ live_effects: LiveTokens }>`${preparedName(holds.holdNumber === undefined ? 'live_tokens_shared' : 'live_tokens_shared_number_held')}
+    select c.live_effects${holds.holdNumber === undefined ? sql`` : sql`, ${holdNumberSql(holds.holdNumber)} as number_held`}
+      from (select live_effects from conversations where id = ${conversationId} for share) as c`.execute(trx);
+  return rows[0]?.live_effects;
 }

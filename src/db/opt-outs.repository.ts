@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import { normalisePhone } from '../text/phone.js';
 import { conversationIdsOfTenants, tenantOfConversation } from './conversations.repository.js';
-import type { DbOrTrx } from './database.js';
+import { preparedName, type DbOrTrx } from './database.js';
 import type { TenantScope } from './tenant-scope.js';
 
 /**
@@ -18,6 +18,8 @@ const canonical = optOutKey;
 
 /** A tenant id, or the tenant of a conversation looked up in the same statement (callers often know only that). */
 export type TenantRef = string | { conversationId: string };
+/** Which of its two texts a statement over a TenantRef has: part of the name it is prepared under. */
+export const tenantRefShape = (tenant: TenantRef) => (typeof tenant === 'string' ? 'tenant' : 'conversation');
 const tenantSql = (tenant: TenantRef): RawBuilder<string> =>
   typeof tenant === 'string' ? sql<string>`${tenant}::text` : tenantOfConversation(tenant.conversationId);
 
@@ -26,7 +28,9 @@ export const optedOutSql = (tenant: TenantRef, phone: string) =>
   sql<boolean>`exists (select 1 from opt_outs where phone = ${canonical(phone)} and (tenant_id is null or tenant_id = ${tenantSql(tenant)}))`;
 
 export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {
-  const { rows } = await sql<{ opted_out: boolean }>`select ${optedOutSql(tenant, phone)} as opted_out`.execute(db);
+  // Prepared: it is the hand-off's last check, made once a text while the number is held.
+  const { rows } = await sql<{ opted_out: boolean }>`${preparedName(`opted_out_by_${tenantRefShape(tenant)}`)}
+    select ${optedOutSql(tenant, phone)} as opted_out`.execute(db);
   return rows[0]!.opted_out;
 }
 
@@ -38,9 +42,14 @@ export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string):
  */
 const numberLockKey = (phone: string) => sql`hashtextextended(${`opt-out:${canonical(phone)}`}, 0)`;
 
-/** Inside the hand-off's transaction: waits for any opt-out of the number being recorded, then holds it off. */
+/**
+ * Inside the hand-off's transaction: waits for any opt-out of the number being recorded, then holds it off.
+ * As an expression, for a statement that takes it with another lock (the send's fence: event-store.ts).
+ */
+export const holdNumberSql = (phone: string) => sql<unknown>`pg_advisory_xact_lock_shared(${numberLockKey(phone)})`;
+
 export async function holdNumberForSend(trx: DbOrTrx, phone: string) {
-  await sql`select pg_advisory_xact_lock_shared(${numberLockKey(phone)})`.execute(trx);
+  await sql`select ${holdNumberSql(phone)}`.execute(trx);
 }
 
 /** The debtor's STOP, for the tenant of the conversation that heard it. */

@@ -13,6 +13,7 @@ import {
   type ConversationRow,
   type EarlierAnswer,
   type EventWrite,
+  type FenceHolds,
 } from '../db/event-store.js';
 import type { LiveTokens } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
@@ -86,8 +87,9 @@ export interface Runtime {
    * Runs `work` in a transaction that holds the conversation's row (FOR SHARE) while this invoke or timer is
    * the live one: an event that would move the conversation (a STOP) waits until `work` is done, so it cannot
    * commit, and be acknowledged, in the middle. `work` is not run when the origin is no longer live.
+   * `holds.holdNumber`: the send's number is held too, in the statement that holds the row (docs/architecture.md §4).
    */
-  whileLive<T>(conversationId: string, origin: NonNullable<EventEnvelope['origin']>, work: (trx: Trx) => Promise<T>): Promise<{ live: true; value: T } | { live: false }>;
+  whileLive<T>(conversationId: string, origin: NonNullable<EventEnvelope['origin']>, work: (trx: Trx) => Promise<T>, holds?: FenceHolds): Promise<{ live: true; value: T } | { live: false }>;
   /** The invokes an event applied with `runsStartedInvokes` started (read from the inbox's answer; none when not applied). */
   startedBy(conversationId: string, idempotencyKey: string): Promise<InvokePayload[]>;
   /** Does this process remember writing the conversation (then it exists)? A hint that saves readers a lookup. */
@@ -384,11 +386,11 @@ export function createRuntime(deps: {
     return live !== undefined && isLive(live, origin);
   }
 
-  const whileLive: Runtime['whileLive'] = (conversationId, origin, work) =>
+  const whileLive: Runtime['whileLive'] = (conversationId, origin, work, holds) =>
     withConversationShared(db, conversationId, async (trx, live) => {
       if (!live || !isLive(live, origin)) return { live: false as const };
       return { live: true as const, value: await work(trx) };
-    });
+    }, holds);
 
   async function startedBy(conversationId: string, idempotencyKey: string) {
     const answer = (await readAnswer(db, conversationId, idempotencyKey)) as Partial<ApplyResult> | undefined;

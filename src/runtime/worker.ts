@@ -9,6 +9,7 @@ import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from './observers.js';
 import type { ApplyResult, Runtime } from './apply-event.js';
 import type { Trx } from '../db/database.js';
+import type { FenceHolds } from '../db/event-store.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
 import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload, type InvokePayload } from './job-queue.js';
@@ -29,8 +30,11 @@ export interface ActivityContext {
   whileLive?: LiveFence;
 }
 
-/** See ActivityContext.whileLive: `{ live: false }` when the invoke was stopped and `work` did not run. */
-export type LiveFence = <T>(work: (trx: Trx) => Promise<T>) => Promise<{ live: true; value: T } | { live: false }>;
+/**
+ * See ActivityContext.whileLive: `{ live: false }` when the invoke was stopped and `work` did not run. `holds`:
+ * what else the fence's statement holds with the row (the send's number), for `work` to find held.
+ */
+export type LiveFence = <T>(work: (trx: Trx) => Promise<T>, holds?: FenceHolds) => Promise<{ live: true; value: T } | { live: false }>;
 /**
  * The implementations of the machine's invoked actors, by `src`, typed from the machine itself: an actor
  * without an activity, or an activity whose input or output differs from its actor's, fails the type check.
@@ -167,7 +171,7 @@ export function createTaskList(
     const runsStartedInvokes = chain.depth < MAX_CHAIN;
     let output: unknown;
     try {
-      const whileLive: LiveFence = (work) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work));
+      const whileLive: LiveFence = (work, holds) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work, holds));
       output = await activity(job.input, { signal: signalOf(helpers), whileLive });
     } catch (error) {
       // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final,

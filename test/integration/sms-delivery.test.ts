@@ -1,8 +1,17 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { deliverSms } from '../../src/adapters/sms-delivery.js';
 import type { SmsAgent } from '../../src/adapters/ports.js';
+import { checkSend } from '../../src/adapters/send-gate.js';
+import { DEFAULT_CONTACT_WINDOW } from '../../src/policies/contact-window.js';
+import { createDb, createPool, type Db } from '../../src/db/database.js';
+import { recordOptOut } from '../../src/db/opt-outs.repository.js';
+import type { LiveFence } from '../../src/runtime/worker.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
+import { countStatements } from '../../bench/lib/statement-count.js';
+import { sql } from 'kysely';
+import { testRuntime } from '../helpers/runtime.js';
+import { waitFor } from '../helpers/orchestrator.js';
 import { testServiceClients } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -55,5 +64,102 @@ describe('a retry reconciles only with its own text', () => {
     const values = (key: string) => ({ idempotency_key: key, conversation_id: key, body: 'x', status: 'accepted' as const, sms_agent_id: 'sms-shared-id' });
     await testDb.db.insertInto('outbound_messages').values(values('claim-a')).execute();
     await expect(testDb.db.insertInto('outbound_messages').values(values('claim-b')).execute()).rejects.toMatchObject({ code: '23505' });
+  });
+});
+
+/**
+ * A conversation whose drafter invoke is live, and the fence a worker would give that invoke
+ * (ActivityContext.whileLive), with the check a worker makes before it runs one (`isLive`).
+ */
+async function fencedConversation(conversationId: string, phone: string, db: Db = testDb.db): Promise<LiveFence & { isLive(): Promise<boolean> }> {
+  const runtime = testRuntime(db);
+  await runtime.apply({
+    conversationId,
+    event: { type: 'sms.received', text: 'hello', messageId: `${conversationId}-hello`, at: new Date().toISOString() },
+    idempotencyKey: `${conversationId}-hello`,
+    actor: 'service:test',
+    create: { conversationId, tenantId: 'tenant-fence', phone },
+    ifNotAccepted: 'record',
+  });
+  const row = await testDb.db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirstOrThrow();
+  const token = (row.live_effects as unknown as { invokes: Record<string, string> }).invokes.drafter!;
+  const origin = { kind: 'invoke' as const, id: 'drafter', token };
+  const fence: LiveFence = (work, holds) => runtime.whileLive(conversationId, origin, work, holds);
+  return Object.assign(fence, { isLive: () => runtime.isLive(conversationId, origin) });
+}
+
+describe("the hand-off's fence", () => {
+  const statements = countStatements();
+
+  it('when a fenced send hands off, then the conversation and the number are held in one statement and the opt-out is checked in the next: six statements, one text', async () => {
+    const phone = '+15550902001';
+    const fence = await fencedConversation('conv-fence-count', phone);
+    statements.reset();
+    await deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'draft-fence-count', conversationId: 'conv-fence-count', phone, text: 'Your balance is $10.' }, undefined, fence);
+    // The claim (committed first), then BEGIN, the row and the number, the opt-out check, marking accepted, COMMIT.
+    expect(statements.total()).toBe(6);
+    expect(simulators.sms.sent.map((sent) => sent.to)).toEqual([phone]);
+  });
+
+  it("when a STOP holds the conversation's row and records the opt-out while a send's fence waits for that row, then neither waits for the other: the STOP commits, and the send, once it holds both, sees the opt-out and sends nothing", async () => {
+    const phone = '+15550902002';
+    const conversationId = 'conv-fence-order';
+    const fence = await fencedConversation(conversationId, phone);
+    // The STOP as the locking write path applies it: the row FOR UPDATE, then its projection records the opt-out.
+    const stop = await testDb.db.startTransaction().execute();
+    try {
+      await sql`select 1 from conversations where id = ${conversationId} for update`.execute(stop);
+      const sending = deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'draft-fence-order', conversationId, phone, text: 'Your balance is $10.' }, undefined, fence);
+      const settled = sending.then(() => 'sent', (error: { code?: string }) => error.code ?? 'error');
+      await waitFor(async () => {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query like '%for share%'`.execute(testDb.db);
+        return rows[0]!.n === 1;
+      }, 30_000, "the send's fence to wait for the row");
+      // Had the fence taken the number before the row, this would wait for it, and PostgreSQL would end one of the two as a deadlock.
+      await recordOptOut(stop, phone, conversationId);
+      await stop.commit().execute();
+      expect(await settled).toBe('opted_out');
+    } catch (error) {
+      await stop.rollback().execute().catch(() => {});
+      throw error;
+    }
+    expect(simulators.sms.sent.filter((sent) => sent.to === phone)).toEqual([]);
+  });
+});
+
+describe("the send path's prepared statements", () => {
+  it("when the pool prepares statements (a process with a worker), then the send's reads are parsed once per connection and decide as before, past the point where PostgreSQL plans them generically", async () => {
+    const pool = createPool(testDb.url, { max: 1, prepareStatements: true });
+    const db = createDb(pool);
+    try {
+      // PostgreSQL plans a prepared statement afresh for its first five runs, then may keep a generic plan: seven sends.
+      const sends = Array.from({ length: 7 }, (_, n) => ({ conversationId: `conv-prepared-${n}`, phone: `+1555090300${n}` }));
+      const gate = { db, clock: () => Date.now(), contactWindow: { ...DEFAULT_CONTACT_WINDOW, startHour: 0, endHour: 24 } };
+      for (const { conversationId, phone } of sends) {
+        const fence = await fencedConversation(conversationId, phone, db);
+        expect(await fence.isLive()).toBe(true);
+        const request = { conversationId, phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'reply' as const };
+        expect(await checkSend(gate, request)).toEqual({ allowed: true });
+        await deliverSms({ db, smsAgent, logger }, { key: `draft-${conversationId}`, conversationId, phone, text: 'Your balance is $10.' }, undefined, fence);
+      }
+      expect(simulators.sms.sent.map((sent) => sent.to)).toEqual(sends.map((send) => send.phone));
+
+      // The same reads, now generic, still see what changed: an opt-out of the last number.
+      const last = sends.at(-1)!;
+      await recordOptOut(db, last.phone, last.conversationId);
+      const request = { conversationId: last.conversationId, phone: last.phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'reply' as const };
+      expect(await checkSend(gate, request)).toEqual({ allowed: false, optedOut: true });
+      const again = `${last.conversationId}-again`;
+      const fence = await fencedConversation(again, last.phone, db);
+      await expect(deliverSms({ db, smsAgent, logger }, { key: `draft-${again}`, conversationId: again, phone: last.phone, text: 'Again.' }, undefined, fence)).rejects.toMatchObject({ code: 'opted_out' });
+      expect(simulators.sms.sent).toHaveLength(sends.length);
+
+      // One connection: the statement below runs on the session that sent them.
+      const { rows } = await pool.query<{ name: string }>(`select name from pg_prepared_statements where name not in ('read_conversation_by_id', 'write_events') order by name`);
+      expect(rows.map((row) => row.name)).toEqual(['live_tokens', 'live_tokens_shared_number_held', 'opted_out_by_conversation', 'send_facts_by_conversation']);
+    } finally {
+      await db.destroy();
+    }
   });
 });
