@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { findContactPreference, recordContactPreference } from '../../src/db/contact-preferences.repository.js';
 import { checkFrequencyCap, checkSendTime, readSendFacts } from '../../src/adapters/send-gate.js';
+import { sql } from 'kysely';
+import { createDb, createPool } from '../../src/db/database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** The send-time gate's records on real Postgres: deferrals are rows, caps count unsolicited texts only. */
@@ -91,5 +93,31 @@ describe('quiet hours at the gate', () => {
     const night = Date.parse('2026-12-02T04:00:00Z'); // 22:00 in Chicago; a 312 number is in Chicago
     const verdict = await checkSendTime({ db: testDb.db, clock: () => night }, { conversationId: 'quiet-1', phone: '+13125550100', timeZone: null, inReplyTo: null }, await facts('+13125550100', night));
     expect(verdict).toMatchObject({ allowed: false, detail: 'deferred until 2026-12-02 08:00 America/Chicago' });
+  });
+});
+
+describe('the gate read at scale', () => {
+  it('finds the texts to a number, across tenants, through an index on the number: not by scanning every tenant\u2019s conversations', async () => {
+    // 20,000 conversations, each of its own tenant (as debtors are), one of them to the number.
+    await sql`insert into conversations (id, tenant_id, phone, state, snapshot, machine_version, version)
+              select 'scale-' || g, 'tenant-scale-' || g, '+1555' || lpad(g::text, 7, '0'), 'awaitingReply', '{}'::jsonb, 'x', 1
+                from generate_series(1, 20000) g`.execute(testDb.db);
+    await sql`analyze conversations`.execute(testDb.db);
+    const pool = createPool(testDb.url, { max: 1 });
+    const plans: string[] = [];
+    try {
+      // auto_explain hands each statement's plan to this session as a NOTICE.
+      const client = await pool.connect();
+      client.on('notice', (notice) => plans.push(notice.message ?? ''));
+      await client.query(`load 'auto_explain'`);
+      await client.query(`set auto_explain.log_min_duration = 0; set auto_explain.log_level = notice`);
+      client.release();
+      await readSendFacts(createDb(pool), 'tenant-scale-17', '+15550000017', NOW);
+    } finally {
+      await pool.end();
+    }
+    const plan = plans.find((text) => text.includes('outbound_messages'));
+    expect(plan).toContain('conversations_phone_idx');
+    expect(plan).not.toMatch(/Seq Scan on conversations|Index Only Scan using conversations_tenant_phone_idx/);
   });
 });
