@@ -7,8 +7,9 @@
  *   `sms.received` on a conversation that awaits a reply), p50 / p95;
  * - one new conversation at c1 (`POST /orchestrate/sms-received` from a number never seen), p50 / p95;
  * - the service's RSS (after start, after the requests, peak);
- * - whether every statement those requests run is index-backed: a probe service with auto_explain logs
- *   every plan, and each sequential scan is reported with the size of its table.
+ * - whether every statement those requests run is index-backed, and those of the turns they start: a probe
+ *   service with its worker and auto_explain logs every plan, and each sequential scan is reported with the
+ *   size of its table.
  *
  * Generation: the real service makes two template conversations (a question answered on its own, a
  * hardship offer, which ends with a person), then bench/lib/scale-data.ts copies them with generate_series, one
@@ -26,6 +27,7 @@ import { explainNewSessions, sequentialScans, type ScanFinding } from './lib/pla
 import { writeSection } from './lib/report.js';
 import { generateConversations, generatedId, kindOf, makeTemplates, planCopies, tableSizes, TEMPLATE_DEBTORS, type GenerationStep, type Template } from './lib/scale-data.js';
 import { runSequential, type RequestSpec, type SequentialResult } from './lib/sequential-http.js';
+import { waitForQuiescence } from './lib/soak-checks.js';
 import { benchServiceEnv, startServiceProcess } from './lib/service.js';
 import { describeMachine, describeMachineLine, f0, f1, f2, positive, sizesFromEnv, type MachineInfo } from './lib/stats.js';
 
@@ -83,6 +85,7 @@ async function main() {
     console.log(`bench: rewritten per copy: ${copies.map((c) => `${c.link.table}(${c.columns.filter((col) => col.rewrite).map((col) => col.name).join(',')})`).join(' ')}`);
 
     const serviceEnv = benchServiceEnv({ databaseUrl, jwtSecret }, { RUN_WORKER: '0' });
+    const probeEnv = benchServiceEnv({ databaseUrl, jwtSecret }, { RUN_WORKER: '1', CALLING_HOURS_START: '0', CALLING_HOURS_END: '24' });
     const targets = existingTargets();
     let newDebtor = 0;
     const existingEvent = (size: number) => (): RequestSpec => {
@@ -115,10 +118,13 @@ async function main() {
       await explainNewSessions(admin, database, true);
       log = '';
       capturing = true;
-      const probeService = await startServiceProcess(serviceEnv);
+      // With its worker: the turns those texts start (draft, send gate, hand-off) are planned at this size too.
+      const probeService = await startServiceProcess(probeEnv);
       try {
         await runSequential(probeService.url, PROBE_REQUESTS, existingEvent(size));
         await runSequential(probeService.url, PROBE_REQUESTS, newConversation);
+        const quiet = await waitForQuiescence(admin, 120_000);
+        if (!quiet.reached) console.error(`bench: the probe's turns were not done after ${f0(quiet.waitedMs / 1000)} s (${quiet.busyJobs} jobs): their plans are partly missing`);
       } finally {
         await probeService.stop();
         capturing = false;
@@ -156,7 +162,7 @@ async function main() {
     const failed = results.filter((r) => nonSuccess(r.existing) + nonSuccess(r.fresh) > 0);
     const scanned = results.flatMap((r) => largeScans(r.probe.scans));
     if (failed.length > 0) console.error(`bench: requests failed at ${failed.map((r) => f0(r.conversations)).join(', ')} conversations (see the report)`);
-    if (scanned.length > 0) console.error(`bench: sequential scans of large tables: ${[...new Set(scanned.map((s) => s.table))].join(', ')}`);
+    if (scanned.length > 0) console.error(`bench: sequential scans of large tables:\n${[...new Set(scanned.map((s) => `  ${s.table}: ${s.statement}`))].join('\n')}`);
     if (failed.length > 0 || scanned.length > 0) process.exitCode = 1;
   } finally {
     await cleanup();
@@ -217,7 +223,8 @@ Every row they wrote is copied with new ids (conversation, tenant, number, draft
 \`generate_series\` per table, rows in key order, every index and trigger in place; then \`VACUUM (ANALYZE)\` and
 \`CHECKPOINT\`. Each size adds to the previous one. Copies' audit chains are not valid (a hash covers its conversation
 id; nothing on the event path verifies it). Index check: before each measurement a probe service runs ${PROBE_REQUESTS} requests
-of each kind with \`auto_explain\` logging every plan (nested statements too, such as \`graphile_worker.add_job\`);
+of each kind with \`auto_explain\` logging every plan (nested statements too, such as \`graphile_worker.add_job\`),
+and its worker runs the turns they start (the rules drafter's draft, the send gate, the hand-off to the simulated SMS Agent);
 a sequential scan of a table of ${f0(LARGE_TABLE_ROWS)} rows or more is listed (a non-zero exit).
 Settings: \`BENCH_SCALE_SIZES\` (default 10000,100000,1000000), \`BENCH_SCALE_REQUESTS\` (500), \`BENCH_SCALE_WARMUP\` (50).
 

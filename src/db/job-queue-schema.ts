@@ -11,8 +11,16 @@ import { inPgTransaction } from './database.js';
 
 export async function installJobQueue(pool: pg.Pool) {
   await runMigrations({ pgPool: pool, logger: silentGraphileLogger });
-  await installQuietAddJobs(pool);
+  await installQueueHelpers(pool);
 }
+
+/**
+ * The dead-worker sweep (src/runtime/worker.ts releaseJobsOfDeadWorkers) looks for locked jobs every
+ * WORKER_SWEEP_INTERVAL. graphile-worker has no index on `locked_by`, and the table holds a timer job for most
+ * resting conversations, so each sweep read the whole table. A partial index holds only the few locked rows.
+ * Made at every start, like the quiet add_jobs, so a library upgrade that rebuilds the table gets it back.
+ */
+export const LOCKED_JOBS_INDEX = 'orchestrator_locked_jobs_idx';
 
 /**
  * graphile-worker's `add_jobs` ends with `pg_notify('jobs:insert')`, and a transaction that notified holds a
@@ -33,7 +41,7 @@ export const HELPER_SCHEMA = 'orchestrator';
 export const QUIET_ADD_JOBS_FUNCTION = `${HELPER_SCHEMA}.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`;
 const QUIET_ADD_JOBS_LOCK = 7_201_313;
 
-async function installQuietAddJobs(pool: pg.Pool) {
+async function installQueueHelpers(pool: pg.Pool) {
   await inPgTransaction(pool, async (client) => {
     await client.query('select pg_advisory_xact_lock($1)', [QUIET_ADD_JOBS_LOCK]);
     const { rows } = await client.query<{ definition: string; owner: boolean }>(
@@ -45,6 +53,7 @@ async function installQuietAddJobs(pool: pg.Pool) {
       await client.query(`revoke all on function ${QUIET_ADD_JOBS_FUNCTION} from public`);
       // Where versions before the helper schema installed it: a REST RPC on Supabase.
       await client.query(`drop function if exists public.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`);
+      await client.query(`create index if not exists ${LOCKED_JOBS_INDEX} on graphile_worker._private_jobs (locked_by) where locked_by is not null`);
       return;
     }
     // A connection that does not own the queue (the service's own role) uses what the owner installed.

@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import type { EventEnvelope } from '../../src/runtime/apply-event.js';
 import { jobAnnouncer, quietAddJobsDefinition } from '../../src/runtime/job-queue.js';
+import { LOCKED_JOBS_INDEX } from '../../src/db/job-queue-schema.js';
+import { createLogger } from '../../src/logger.js';
+import { releaseJobsOfDeadWorkers } from '../../src/runtime/worker.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { plansOf } from '../helpers/plans.js';
 import { testRuntime } from '../helpers/runtime.js';
 
 /**
@@ -88,5 +92,18 @@ describe('jobs written by events', () => {
     for (const changed of [known.replace(/\n.*pg_notify.*/, ''), known.replace('return query', "perform pg_notify('jobs:insert', '');\n  return query")]) {
       expect(quietAddJobsDefinition(changed)).toMatch(/language sql as \$\$ select \* from graphile_worker\.add_jobs\(specs, job_key_preserve_run_at\) \$\$/);
     }
+  });
+});
+
+describe('the dead-worker sweep at scale', () => {
+  it('finds locked jobs through the partial index on locked_by, not by reading every timer job', async () => {
+    await testDb.pool.query(
+      `select graphile_worker.add_job('timer', json_build_object('n', g), run_at => now() + interval '1 day') from generate_series(1, 20000) g`,
+    );
+    await testDb.pool.query('analyze graphile_worker._private_jobs');
+    const plans = await plansOf(testDb.url, (pool) => releaseJobsOfDeadWorkers(pool, async () => {}, createLogger({ level: 'silent' })));
+    const plan = plans.find((text) => text.includes('locked_by'));
+    expect(plan).toContain(LOCKED_JOBS_INDEX);
+    expect(plan).not.toContain('Seq Scan on _private_jobs');
   });
 });

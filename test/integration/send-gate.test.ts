@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { findContactPreference, recordContactPreference } from '../../src/db/contact-preferences.repository.js';
 import { checkFrequencyCap, checkSendTime, readSendFacts } from '../../src/adapters/send-gate.js';
 import { sql } from 'kysely';
-import { createDb, createPool } from '../../src/db/database.js';
+import { createDb } from '../../src/db/database.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { plansOf } from '../helpers/plans.js';
 
 /** The send-time gate's records on real Postgres: deferrals are rows, caps count unsolicited texts only. */
 
@@ -103,19 +104,7 @@ describe('the gate read at scale', () => {
               select 'scale-' || g, 'tenant-scale-' || g, '+1555' || lpad(g::text, 7, '0'), 'awaitingReply', '{}'::jsonb, 'x', 1
                 from generate_series(1, 20000) g`.execute(testDb.db);
     await sql`analyze conversations`.execute(testDb.db);
-    const pool = createPool(testDb.url, { max: 1 });
-    const plans: string[] = [];
-    try {
-      // auto_explain hands each statement's plan to this session as a NOTICE.
-      const client = await pool.connect();
-      client.on('notice', (notice) => plans.push(notice.message ?? ''));
-      await client.query(`load 'auto_explain'`);
-      await client.query(`set auto_explain.log_min_duration = 0; set auto_explain.log_level = notice`);
-      client.release();
-      await readSendFacts(createDb(pool), 'tenant-scale-17', '+15550000017', NOW);
-    } finally {
-      await pool.end();
-    }
+    const plans = await plansOf(testDb.url, (pool) => readSendFacts(createDb(pool), 'tenant-scale-17', '+15550000017', NOW));
     const plan = plans.find((text) => text.includes('outbound_messages'));
     expect(plan).toContain('conversations_phone_idx');
     expect(plan).not.toMatch(/Seq Scan on conversations|Index Only Scan using conversations_tenant_phone_idx/);
