@@ -143,7 +143,7 @@ async function main() {
             world,
             token,
             n,
-            runId: `${runId}-${n}`,
+            runId: `${runId}-${n}-${nextDebtor}`, // a size may be measured twice (BENCH_TURNS_SIZES=100,100)
             firstDebtor: nextDebtor,
             timeoutMs: Math.max(120_000, n * 200),
             settleMs: 2_000,
