@@ -30,6 +30,7 @@ import { runEventLoad, type EventLoadResult } from './lib/event-load.js';
 import { startOutsideWorld, type OutsideWorld } from './lib/outside-world.js';
 import { writeSection } from './lib/report.js';
 import { startFleet, type Fleet } from './lib/service-processes.js';
+import { GROUP_COMMIT_IN_FLIGHT } from '../src/runtime/group-commit.js';
 import { checkInvariants, waitForQuiescence, type Check, type Quiescence } from './lib/soak-checks.js';
 import { describeMachine, describeMachineLine, f0, f1, percentiles, positive, type MachineInfo, type Percentiles } from './lib/stats.js';
 
@@ -121,9 +122,10 @@ async function main() {
     const admin = adminPool(process.env.BENCH_DATABASE_URL ?? embedded!.url);
     cleanups.push(() => admin.end());
     const machine = await describeMachine(admin);
-    // Four processes of POOL_SIZE and our two admin pools. A killed process's backends see their sockets
-    // close and exit within moments, so its restart fits in what is left (16 of the embedded server's 100).
-    const needed = 4 * POOL_SIZE + 4;
+    // Four processes of POOL_SIZE, the workers' group commit sessions (they prepare statements) and our two
+    // admin pools. A killed process's backends see their sockets close and exit within moments, so its restart
+    // fits in what is left (12 of the embedded server's 100).
+    const needed = 4 * POOL_SIZE + 2 * GROUP_COMMIT_IN_FLIGHT + 4;
     if (Number(machine.maxConnections) < needed) throw new Error(`max_connections ${machine.maxConnections} < ${needed}: 2 + 2 processes of ${POOL_SIZE} connections would not fit`);
     const world = await startOutsideWorld({ modelDelayMs: settings.modelDelayMs, modelAnswer: MODEL_ANSWER });
     cleanups.push(() => world.stop());
@@ -406,7 +408,7 @@ Settings: \`BENCH_SECONDS\` (20, each scaling window), \`BENCH_WARMUP_SECONDS\` 
 \`BENCH_CONNECTIONS\` (100, event load), \`BENCH_CONVERSATIONS\` (1000, event conversations), \`BENCH_DEBTORS\` (100),
 \`BENCH_MODEL_DELAY_MS\` (1000), \`BENCH_KILL_ROLE\` (unset: either kind), \`BENCH_DATABASE_URL\` (an existing server
 instead of the embedded one; it writes there), \`BENCH_REPORT\` (this file). With the embedded server's 100 connections, 2 + 2 processes of ${POOL_SIZE}
-(80, plus 4 of the bench's own) fit, with room for a restarted process while the killed one's backends close
+(80, plus the workers' 2 × ${GROUP_COMMIT_IN_FLIGHT} group commit sessions and 4 of the bench's own) fit, with room for a restarted process while the killed one's backends close
 (they do at once: the kernel closes a killed process's sockets); the bench refuses to start on a server with fewer.
 
 ## Results (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; the whole run took ${f1(r.minutes)} min)
