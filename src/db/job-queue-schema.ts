@@ -15,10 +15,13 @@ export async function installJobQueue(pool: pg.Pool) {
 }
 
 /**
- * The dead-worker sweep (src/runtime/worker.ts releaseJobsOfDeadWorkers) looks for locked jobs every
- * WORKER_SWEEP_INTERVAL. graphile-worker has no index on `locked_by`, and the table holds a timer job for most
- * resting conversations, so each sweep read the whole table. A partial index holds only the few locked rows.
- * Made at every start, like the quiet add_jobs, so a library upgrade that rebuilds the table gets it back.
+ * Locked jobs, found without reading every job: our dead-worker sweep (src/runtime/worker.ts
+ * releaseJobsOfDeadWorkers, every WORKER_SWEEP_INTERVAL) and graphile-worker's own stale-lock reset (at start and
+ * every few minutes) both look for jobs locked before a moment (`locked_at < …`), and graphile-worker has no
+ * index for it. The table holds a timer job for most resting conversations (900,000 at 10^6 conversations), so
+ * each of them read the whole table. A partial index holds only the few locked rows (a lock sets `locked_at`
+ * and `locked_by` together). Made at every start, like the quiet add_jobs, so a library upgrade that rebuilds
+ * the table gets it back.
  */
 export const LOCKED_JOBS_INDEX = 'orchestrator_locked_jobs_idx';
 
@@ -53,7 +56,7 @@ async function installQueueHelpers(pool: pg.Pool) {
       await client.query(`revoke all on function ${QUIET_ADD_JOBS_FUNCTION} from public`);
       // Where versions before the helper schema installed it: a REST RPC on Supabase.
       await client.query(`drop function if exists public.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`);
-      await client.query(`create index if not exists ${LOCKED_JOBS_INDEX} on graphile_worker._private_jobs (locked_by) where locked_by is not null`);
+      await client.query(`create index if not exists ${LOCKED_JOBS_INDEX} on graphile_worker._private_jobs (locked_at) where locked_at is not null`);
       return;
     }
     // A connection that does not own the queue (the service's own role) uses what the owner installed.
