@@ -9,6 +9,7 @@
  * acknowledged, or whose reply does not come within `replyTimeoutMs`, stops: texting again would merge two
  * turns into one reply and hide what went wrong.
  */
+import { quickStartNumber } from '../../src/simulators/collections-monitor.simulator.js';
 import type { RunningSimulators } from '../../src/simulators/index.js';
 
 export interface ConverseOrder {
@@ -39,8 +40,8 @@ export interface BenchDebtor {
  */
 export function debtorOnRecord(tenantPrefix: string, index: number): BenchDebtor {
   if (!Number.isInteger(index) || index < 0 || index > 9_999) throw new Error(`bench debtor index ${index} is outside 0-9999`);
-  const digits = String(index).padStart(4, '0');
-  return { tenant: `${tenantPrefix}-${digits}`, phone: `+1555123${digits}` };
+  const tenant = `${tenantPrefix}-${String(index).padStart(4, '0')}`;
+  return { tenant, phone: quickStartNumber(tenant)[0]! };
 }
 
 export interface TurnSeen {
