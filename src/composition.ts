@@ -140,13 +140,14 @@ export async function startOrchestrator(
     // the write path's statements can be prepared once per connection; an HTTP-only one may sit behind a
     // transaction pooler, where a prepared statement's name is unknown to the next transaction's server connection.
     const prepareStatements = config.preparedStatements === 'auto' ? runsWorker : config.preparedStatements === 'on';
-    const pool = createPool(runsWorker ? directUrl : databaseUrl, { ...poolOptions, max: config.dbPoolSize, prepareStatements });
+    const processUrl = runsWorker ? directUrl : databaseUrl;
+    const pool = createPool(processUrl, { ...poolOptions, max: config.dbPoolSize, prepareStatements });
     const db = createDb(pool);
     closers.push(() => db.destroy());
     // With prepared statements, the group commit writes on sessions of its own, where its one statement is
     // planned once (docs/architecture.md §5): GROUP_COMMIT_IN_FLIGHT connections beside the pool.
     const writer = prepareStatements
-      ? createDb(createPool(runsWorker ? directUrl : databaseUrl, { ...poolOptions, max: GROUP_COMMIT_IN_FLIGHT, prepareStatements, genericPlans: true, applicationName: 'orchestrator-writer' }))
+      ? createDb(createPool(processUrl, { ...poolOptions, max: GROUP_COMMIT_IN_FLIGHT, prepareStatements, genericPlans: true, applicationName: 'orchestrator-writer' }))
       : undefined;
     if (writer) closers.push(() => writer.destroy());
     const applied = await migrateOver(runsWorker || directUrl === databaseUrl ? { db, pool } : null, directUrl, poolOptions);
