@@ -44,6 +44,8 @@ export interface PoolOptions {
    * on its values, and PostgreSQL plans kysely's unnamed statements generically too under this setting.
    */
   genericPlans?: boolean;
+  /** How long an idle connection stays open, ms (pg's default: 10 s; 0: until the pool ends). */
+  idleTimeoutMs?: number;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}) {
@@ -53,6 +55,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}) 
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'orchestrator',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? DB_CONNECTION_TIMEOUT_MS,
+    ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMillis: options.idleTimeoutMs } : {}),
     // Long-lived sessions (the worker's liveness session, LISTEN) notice a dead peer behind a NAT or load balancer.
     keepAlive: true,
   });
