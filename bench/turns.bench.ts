@@ -132,7 +132,7 @@ async function main() {
       const token = signToken(jwtSecret, 'service', 'sms-agent');
       const bursts: TurnResult[] = [];
       try {
-        // Warm-up, not counted: the first requests of a process compile code and open connections.
+        // Warm-up, not counted (WARMUP says why).
         await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, firstDebtor: nextDebtor, timeoutMs: Math.max(120_000, WARMUP * 200), settleMs: 0, postmasterPid });
         nextDebtor += WARMUP;
         for (const n of configuration.sizes) {
