@@ -175,7 +175,7 @@ async function main() {
 
 function renderLine(name: string, r: TurnResult) {
   const t = r.turnMs;
-  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (model call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)}; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
+  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (to the model call ${stage(r.stages.toModel)}, the call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)}; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
 }
 
 const stage = (p: { p50: number; p95: number }) => `${f0(p.p50)} / ${f0(p.p95)}`;

@@ -136,6 +136,8 @@ export interface Stages {
   drafted: Percentiles;
   /** Within `drafted`: the model call as the drafter timed it (`drafts.latency_ms`: request out → answer parsed). */
   model: Percentiles;
+  /** Within `drafted`, before the model call: the job waiting for a worker slot, its reads (→ the draft row's time less the call's). */
+  toModel: Percentiles;
   /** → the reply's arrival at the SMS Agent (the send job waiting, the compliance gate, the HTTP call). */
   delivered: Percentiles;
 }
@@ -148,11 +150,12 @@ async function stageTimes(
   orchestrator: Orchestrator,
   burst: { tenants: string[]; started: Map<string, number>; firstArrival: Map<string, number> },
 ): Promise<Stages> {
-  const { rows } = await sql<{ phone: string; received: Date; drafted: Date | null; model_ms: number | null }>`
+  const { rows } = await sql<{ phone: string; received: Date; drafted: Date | null; model_ms: number | null; model_out: Date | null }>`
     select c.phone as phone,
            min(t.at) filter (where t.event_type = 'sms.received') as received,
            min(t.at) filter (where t.from_state = 'drafting' and t.event_type like 'xstate.done.actor.%') as drafted,
-           (select min(d.latency_ms) from drafts d where d.conversation_id = c.id) as model_ms
+           (select min(d.latency_ms) from drafts d where d.conversation_id = c.id) as model_ms,
+           (select min(d.created_at - make_interval(secs => d.latency_ms / 1000.0)) from drafts d where d.conversation_id = c.id) as model_out
       from conversations c join transitions t on t.conversation_id = c.id
      where c.tenant_id = any(${burst.tenants}::text[])
      group by c.id, c.phone`.execute(orchestrator.db);
@@ -160,6 +163,7 @@ async function stageTimes(
   const drafted: number[] = [];
   const delivered: number[] = [];
   const model: number[] = [];
+  const toModel: number[] = [];
   for (const row of rows) {
     const start = burst.started.get(row.phone);
     const arrival = burst.firstArrival.get(row.phone);
@@ -168,8 +172,9 @@ async function stageTimes(
     drafted.push(row.drafted.getTime() - row.received.getTime());
     delivered.push(arrival - row.drafted.getTime());
     if (row.model_ms !== null) model.push(row.model_ms);
+    if (row.model_out !== null) toModel.push(row.model_out.getTime() - row.received.getTime());
   }
-  return { received: percentiles(received), drafted: percentiles(drafted), model: percentiles(model), delivered: percentiles(delivered) };
+  return { received: percentiles(received), drafted: percentiles(drafted), model: percentiles(model), toModel: percentiles(toModel), delivered: percentiles(delivered) };
 }
 
 async function checkExactlyOnce(

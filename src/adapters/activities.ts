@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { ActionParams, DraftReplyInput } from '../../machines/conversation/conversation.machine.js';
 import type { Language } from '../../machines/conversation/conversation.types.js';
 import type { Db } from '../db/database.js';
-import { insertDraft } from '../db/drafts.repository.js';
 import { readDraftFacts } from '../db/draft-facts.repository.js';
 import { findDebtorOptOut } from '../db/opt-outs.repository.js';
 import { DEFAULT_NEGOTIATION, debtorPlanFacts, missedText, negotiate, reminderText, type NegotiationSettings } from '../negotiation/index.js';
@@ -168,7 +167,7 @@ export function createActivities(deps: EffectDeps): Activities {
         timeZone: tenant.timeZone,
         identity: identity === 'unverified' ? (asked ? ('claimed' as const) : ('ask' as const)) : null,
       };
-      await insertDraft(db, {
+      context.keepDraft({
         ...draft,
         conversationId: input.conversationId,
         promptVersion: proposal.promptVersion,
@@ -189,7 +188,7 @@ export function createActivities(deps: EffectDeps): Activities {
           reviewReason,
           latencyMs: proposal.latencyMs,
         },
-        'draft recorded',
+        'draft made',
       );
       return draft;
     },

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Language } from '../../machines/conversation/conversation.types.js';
 import type { DbOrTrx } from './database.js';
 import { ALL_TENANTS, withinScope, type TenantScope } from './tenant-scope.js';
@@ -23,27 +23,42 @@ export interface DraftRecord {
   latencyMs: number;
 }
 
-export async function insertDraft(db: DbOrTrx, draft: DraftRecord) {
-  await db
-    .insertInto('drafts')
-    .values({
+/** The columns a new draft is written with; the rest (review, timestamps) start empty or at their defaults. */
+const NEW_DRAFT_COLUMNS = sql.raw('id, conversation_id, drafter, model, prompt_version, confidence, intents, plan, reasons, raw_text, text, review_reason, usage, latency_ms');
+
+/** Drafts as one JSON array of rows of `drafts` (json_populate_recordset's input). */
+export function draftsJson(drafts: readonly DraftRecord[]): string {
+  return JSON.stringify(
+    drafts.map((draft) => ({
       id: draft.id,
       conversation_id: draft.conversationId,
       drafter: draft.drafter,
       model: draft.model,
       prompt_version: draft.promptVersion,
       confidence: draft.confidence,
-      intents: JSON.stringify(draft.intents),
-      plan: draft.negotiation === null ? null : JSON.stringify(draft.negotiation),
-      reasons: JSON.stringify(draft.reasons),
+      intents: draft.intents,
+      plan: draft.negotiation,
+      reasons: draft.reasons,
       raw_text: draft.rawText,
       text: draft.text,
       review_reason: draft.reviewReason,
-      usage: draft.usage === null ? null : JSON.stringify(draft.usage),
+      usage: draft.usage,
       latency_ms: draft.latencyMs,
-    })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+    })),
+  );
+}
+
+/**
+ * Inserts the drafts `rows` yields (rows of `drafts`, e.g. from json_populate_recordset over draftsJson); one
+ * already there stays as it was. A statement of its own (insertDraft), or a part of the one that applies the
+ * drafting result (src/db/event-store.ts), so that a draft and the result that refers to it commit together.
+ */
+export function insertDraftsSql(rows: RawBuilder<unknown>) {
+  return sql`insert into drafts (${NEW_DRAFT_COLUMNS}) select ${NEW_DRAFT_COLUMNS} from ${rows} on conflict (id) do nothing`;
+}
+
+export async function insertDraft(db: DbOrTrx, draft: DraftRecord) {
+  await sql`${insertDraftsSql(sql`json_populate_recordset(null::drafts, ${draftsJson([draft])}::json)`)}`.execute(db);
 }
 
 /** The approval queue at a glance: how many wait, since when, and how long the oldest has (database clock). */

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import { preparedName, type Db, type DbOrTrx, type Trx } from './database.js';
+import { draftsJson, insertDraftsSql, type DraftRecord } from './drafts.repository.js';
 import { holdNumberSql } from './opt-outs.repository.js';
 import type { ConversationsTable, LiveTokens, TransitionsTable } from './schema.js';
 
@@ -112,6 +113,8 @@ export interface EventWrite {
   transitions: readonly TransitionWrite[];
   jobs: readonly JobWrite[];
   removedJobKeys: readonly string[];
+  /** Drafts the event refers to (a drafting result's), written only with it. */
+  drafts: readonly DraftRecord[];
 }
 
 export interface WriteResult {
@@ -147,6 +150,7 @@ export async function writeEvents(db: DbOrTrx, writes: readonly EventWrite[]): P
   const transitions = writes.flatMap((write) => write.transitions);
   const jobs = writes.flatMap((write) => write.jobs.map((job) => ({ conversation_id: write.conversationId, ...job })));
   const removed = writes.flatMap((write) => write.removedJobKeys.map((key) => ({ conversation_id: write.conversationId, key })));
+  const drafts = writes.flatMap((write) => write.drafts);
   // One text for any batch (the events are JSON arrays), so it is prepared once per connection where it may be.
   const { rows } = await sql<{ written: string[]; busy: string[] }>`${preparedName('write_events')}
     with ev as (
@@ -181,6 +185,8 @@ export async function writeEvents(db: DbOrTrx, writes: readonly EventWrite[]): P
     ), inbound as (
       insert into messages (conversation_id, direction, body, event_id)
       select ev.id, 'inbound', ev.inbound, ev.key from ev where ev.inbound is not null and ev.id in (select id from written)
+    ), drafted as (
+      ${insertDraftsSql(sql`(select d.* from json_populate_recordset(null::drafts, ${draftsJson(drafts)}::json) as d where d.conversation_id in (select id from written)) as d`)}
     ), audit as (
       insert into transitions (conversation_id, seq, from_state, to_state, event_type, event_id, actor, at, prev_hash, hash, event_summary, words_digest)
       select t.* from json_to_recordset(${JSON.stringify(transitions)}::json) as t(

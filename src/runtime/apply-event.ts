@@ -3,6 +3,7 @@ import type { AnyEventObject } from 'xstate';
 import type { ConversationMachine } from '../../machines/conversation/conversation.machine.js';
 import type { ConversationInput } from '../../machines/conversation/conversation.types.js';
 import type { Db, Trx } from '../db/database.js';
+import type { DraftRecord } from '../db/drafts.repository.js';
 import {
   isKeyTaken,
   readAnswer,
@@ -64,6 +65,8 @@ export interface EventEnvelope {
    * so that a retry of the caller's job finds them (Runtime.startedBy). A turn's draft and send are then one job.
    */
   runsStartedInvokes?: boolean;
+  /** Drafts this event refers to (a drafting result's): written in the event's statement, so both commit or neither. */
+  drafts?: readonly DraftRecord[];
 }
 
 export type Outcome = 'applied' | 'recorded' | 'stale';
@@ -376,6 +379,7 @@ export function createRuntime(deps: {
       transitions: shape.auditRows ?? audit.rows,
       jobs: work ? jobRows(work.jobs()) : [],
       removedJobKeys: work?.removedJobKeys() ?? [],
+      drafts: envelope.drafts ?? [],
     };
     return { kind: 'write', write: { store, result, projections: work?.projections ?? [], committed: shape.committed, remember } };
   }

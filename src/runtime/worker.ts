@@ -9,6 +9,7 @@ import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from './observers.js';
 import type { ApplyResult, Runtime } from './apply-event.js';
 import type { Trx } from '../db/database.js';
+import type { DraftRecord } from '../db/drafts.repository.js';
 import type { FenceHolds } from '../db/event-store.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
@@ -28,6 +29,12 @@ export interface ActivityContext {
    * would stop it (a STOP) waits until `work` is done: the send's hand-off runs in it (docs/architecture.md §4).
    */
   whileLive?: LiveFence;
+  /**
+   * Keeps a draft to be written in the statement that applies this activity's result (one statement less
+   * per turn, and no draft without the result that refers to it). A run whose result is not applied (it
+   * fails, or an earlier run's result was) writes none.
+   */
+  keepDraft(draft: DraftRecord): void;
 }
 
 /**
@@ -170,9 +177,10 @@ export function createTaskList(
     // A chain longer than this (a machine that keeps invoking) queues the rest as jobs.
     const runsStartedInvokes = chain.depth < MAX_CHAIN;
     let output: unknown;
+    const drafts: DraftRecord[] = [];
     try {
       const whileLive: LiveFence = (work, holds) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work, holds));
-      output = await activity(job.input, { signal: signalOf(helpers), whileLive });
+      output = await activity(job.input, { signal: signalOf(helpers), whileLive, keepDraft: (draft) => drafts.push(draft) });
     } catch (error) {
       // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final,
       // except while the SMS Agent is down: that is waited out for the retry window.
@@ -199,7 +207,7 @@ export function createTaskList(
       });
       return runStarted(failed, helpers, log, chain.depth + 1);
     }
-    const done = await runtime.apply({ ...common, event: { type: `xstate.done.actor.${job.invokeId}`, output }, runsStartedInvokes });
+    const done = await runtime.apply({ ...common, event: { type: `xstate.done.actor.${job.invokeId}`, output }, runsStartedInvokes, drafts });
     await runStarted(done, helpers, log, chain.depth + 1);
   }
 

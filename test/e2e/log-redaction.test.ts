@@ -58,7 +58,7 @@ describe('log redaction', () => {
 
     const logs = logLines.join('');
     expect(logs).toContain('invoke failed for good');
-    expect(logs).toContain('draft recorded');
+    expect(logs).toContain('draft made');
     expect(logs).toContain('"level":20'); // debug lines were written (nothing logs at trace today), and searched
     expectNoPersonalData(logs);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import type { Draft } from '../../machines/conversation/conversation.types.js';
-import { insertDraft } from '../../src/db/drafts.repository.js';
+import { insertDraft, type DraftRecord } from '../../src/db/drafts.repository.js';
 import { newestInbound } from '../../src/db/messages.repository.js';
 import type { EventEnvelope, Runtime } from '../../src/runtime/apply-event.js';
 import { JOB_PRIORITY } from '../../src/runtime/job-queue.js';
@@ -33,25 +33,28 @@ const jobs = (conversationId: string, task: string) => queuedJobs(testDb.db, con
 
 const draft = (overrides: Partial<Draft> = {}) => makeDraft({ id: `draft-${++counter}`, ...overrides });
 
+/** The row a worker keeps for a drafting result (ActivityContext.keepDraft). */
+const draftRecordOf = (output: Draft, conversationId: string): DraftRecord => ({
+  id: output.id,
+  conversationId,
+  drafter: output.drafter,
+  model: null,
+  promptVersion: null,
+  confidence: output.confidence,
+  intents: output.intents,
+  negotiation: null,
+  reasons: [],
+  rawText: null,
+  text: output.text,
+  reviewReason: output.reviewReason,
+  usage: null,
+  latencyMs: 1,
+});
+
+/** The drafting result applied as the worker applies it: its draft written in the same statement. */
 async function finishDrafting(conversationId: string, output: Draft) {
   const [job] = (await jobs(conversationId, 'invoke')).slice(-1);
-  await insertDraft(testDb.db, {
-    id: output.id,
-    conversationId,
-    drafter: output.drafter,
-    model: null,
-    promptVersion: null,
-    confidence: output.confidence,
-    intents: output.intents,
-    negotiation: null,
-    reasons: [],
-    rawText: null,
-    text: output.text,
-    reviewReason: output.reviewReason,
-    usage: null,
-    latencyMs: 1,
-  });
-  return runtime.apply(invokeResult(job, { type: 'xstate.done.actor.drafter', output }));
+  return runtime.apply({ ...invokeResult(job, { type: 'xstate.done.actor.drafter', output }), drafts: [draftRecordOf(output, conversationId)] });
 }
 
 // Every behaviour holds whether a process reads each conversation before its event or remembers the ones it wrote.
@@ -290,6 +293,22 @@ describe('apply-event, statements per event and processes that remember', () => 
     expect(await counted(() => remembering.apply(sms('s-new', 'new-2')))).toMatchObject({ result: { version: 2 }, statements: 1 });
     expect(await counted(() => reading.apply(sms('s-read', 'read-2')))).toMatchObject({ result: { version: 2 }, statements: 2 });
     expect((await verifyChains(db.db, ['s-new', 's-read'])).breaks).toEqual([]);
+  });
+
+  it('when a drafting result carries its draft, then both are written in the result\'s one statement, and a result answered from the inbox writes none', async () => {
+    const remembering = testRuntime(db.db, { rememberConversations: 10 });
+    await remembering.apply(sms('s-draft', 'draft-sms-1'));
+    const [job] = await queuedJobs(db.db, 's-draft', 'invoke');
+    const output = makeDraft({ id: 'draft-with-result', confidence: 0.99 });
+    const result = { ...invokeResult(job!, { type: 'xstate.done.actor.drafter', output }), drafts: [draftRecordOf(output, 's-draft')] };
+    const applied = await counted(() => remembering.apply(result));
+    expect(applied).toMatchObject({ result: { outcome: 'applied', state: 'sending.handingOff' }, statements: 1 });
+    const draftRows = () => db.db.selectFrom('drafts').select(['id', 'text']).where('conversation_id', '=', 's-draft').orderBy('id').execute();
+    expect(await draftRows()).toEqual([{ id: 'draft-with-result', text: output.text }]);
+    // The same result again (a job run twice): the inbox answers, and its draft, made again, is not written.
+    const again = await remembering.apply({ ...result, drafts: [draftRecordOf({ ...output, id: 'draft-made-again' }, 's-draft')] });
+    expect(again).toMatchObject({ duplicate: true });
+    expect(await draftRows()).toEqual([{ id: 'draft-with-result', text: output.text }]);
   });
 
   it('when two processes take turns on one conversation, then a stale memory costs one statement that writes nothing, and each event applies once', async () => {

@@ -68,7 +68,7 @@ async function storedSnapshotBytes(conversationId: string) {
 async function draftWithNewestJob(conversationId: string) {
   const job = (await queuedJobs(testDb.db, conversationId, 'invoke')).filter((j) => j.payload.src === 'draftReply').at(-1)!;
   lastRequest = undefined;
-  await activities.draftReply(job.payload.input, { signal: new AbortController().signal });
+  await activities.draftReply(job.payload.input, { signal: new AbortController().signal, keepDraft: () => {} });
   return { job, request: lastRequest! };
 }
 
@@ -147,7 +147,7 @@ describe('bounded state', () => {
     const { conversationId, tenantId, phone } = { conversationId: id, tenantId: 'tenant-0042', phone: PHONE };
     const earlierPayload = { conversationId, tenantId, phone, unanswered: [{ text: 'I lost my job', at: new Date().toISOString(), messageId: 'old-job-1' }], offeredPlan: null, plan: null };
     lastRequest = undefined;
-    await activities.draftReply(earlierPayload as never, { signal: new AbortController().signal });
+    await activities.draftReply(earlierPayload as never, { signal: new AbortController().signal, keepDraft: () => {} });
     expect(lastRequest!.unanswered.map((message) => message.text)).toEqual(['I lost my job']);
   });
 });

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { JobHelpers } from 'graphile-worker';
 import { createActivities, createEffects } from '../../src/adapters/activities.js';
 import { createRulesDrafter } from '../../src/adapters/drafting/rules.drafter.js';
+import type { DraftRecord } from '../../src/db/drafts.repository.js';
 import { createLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
@@ -92,12 +93,14 @@ async function draftOnly(conversationId: string, { keepJob = false } = {}) {
   const [job] = await pendingJobs(conversationId, 'invoke');
   if (!job || job.payload.src !== 'draftReply') throw new Error(`no drafter job for ${conversationId}`);
   const { invokeId, token, input } = job.payload as { invokeId: string; token: string; input: Parameters<typeof activities.draftReply>[0] };
-  const output = await activities.draftReply(input, { signal: new AbortController().signal });
+  const drafts: DraftRecord[] = [];
+  const output = await activities.draftReply(input, { signal: new AbortController().signal, keepDraft: (draft) => drafts.push(draft) });
   const result = await runtime.apply({
     conversationId,
     event: { type: `xstate.done.actor.${invokeId}`, output },
     idempotencyKey: `result:${token}`,
     actor: 'worker',
+    drafts,
     origin: { kind: 'invoke', id: invokeId, token },
     ifNotAccepted: 'record',
     runsStartedInvokes: true,
@@ -146,7 +149,7 @@ describe('worker tasks', () => {
     const { send } = await draftOnly('w-late'); // drafted and routed to sending
     const job = { payload: send! };
     // The hand-off happens (the SMS Agent accepts the text)...
-    const output = await activities.sendSms(job.payload.input as Parameters<typeof activities.sendSms>[0], { signal: new AbortController().signal });
+    const output = await activities.sendSms(job.payload.input as Parameters<typeof activities.sendSms>[0], { signal: new AbortController().signal, keepDraft: () => {} });
     // ...and a STOP commits before the sender's result does.
     await inbound('w-late', 'STOP', '+15550400009', 'w-late-2');
     const result = await runtime.apply({
