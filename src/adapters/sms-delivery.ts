@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/database.js';
 import type { OutboundKind } from '../db/schema.js';
-import { holdNumberForSend, isOptedOut } from '../db/opt-outs.repository.js';
+import { holdNumberThenOptedOut } from '../db/opt-outs.repository.js';
 import { tenantTextedNumberSql } from '../db/messages.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -57,22 +57,21 @@ export async function deliverSms(
   // The last check and the request are one step with respect to a STOP: the number is held (a new opt-out of it
   // waits, or is seen) and, for an invoke, so is the conversation (a STOP of its own waits, or has already
   // stopped the send). Only the opt-out confirmation goes to a number that opted out.
-  // The check is a statement after the one that took the number's lock, on purpose: a statement's snapshot is
-  // taken before it waits for the lock, so a check in the same statement would miss an opt-out that committed
-  // while it waited.
-  const checkedHandOff = async (trx: DbOrTrx) => {
-    if (await isOptedOut(trx, { conversationId: message.conversationId }, message.phone)) throw optedOutError();
-    return handOff(trx);
-  };
   if (message.kind === 'confirmation') return handOff(db);
   if (!fence) {
     return db.transaction().execute(async (trx) => {
-      await holdNumberForSend(trx, message.phone);
-      return checkedHandOff(trx);
+      if (await holdNumberThenOptedOut(trx, { conversationId: message.conversationId }, message.phone)) throw optedOutError();
+      return handOff(trx);
     });
   }
-  // The fence holds the number in the statement that holds the conversation: one round trip for both.
-  const outcome = await fence(checkedHandOff, { holdNumber: message.phone });
+  // The fence holds the number, and checks it, in the statement that holds the conversation: one round trip for all three.
+  const outcome = await fence(
+    async (trx, held) => {
+      if (held.optedOut) throw optedOutError();
+      return handOff(trx);
+    },
+    { optOutOf: message.phone },
+  );
   if (!outcome.live) throw new AppError('send_stopped', 'the conversation moved on before the hand-off; nothing was sent', 409, false);
   return outcome.value;
 }

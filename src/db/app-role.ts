@@ -13,6 +13,9 @@ export const APP_ROLE = 'orchestrator_app';
 
 type Privilege = 'select' | 'insert' | 'update' | 'delete';
 
+/** Our functions the service calls, besides the job queue's (migration 202612059001). */
+const OPT_OUT_FUNCTIONS = ['opt_out_lock_key(text)', 'opted_out(text, text)', 'hold_number_then_opted_out(text, text)'];
+
 const APPEND_ONLY: readonly Privilege[] = ['select', 'insert'];
 const MUTABLE: readonly Privilege[] = ['select', 'insert', 'update'];
 
@@ -92,6 +95,8 @@ export async function grantAppRole(db: Db): Promise<'granted' | 'not_owner'> {
     // Events write their jobs through it (job-queue.ts); granted by name, not left to PUBLIC's default.
     await sql`grant usage on schema ${sql.id(HELPER_SCHEMA)} to ${role}`.execute(trx);
     await sql.raw(`grant execute on function ${QUIET_ADD_JOBS_FUNCTION} to ${APP_ROLE}`).execute(trx);
+    // The opt-out rule and the number's lock (migration 202612059001): the gate and the hand-off call them.
+    for (const signature of OPT_OUT_FUNCTIONS) await sql.raw(`grant execute on function ${HELPER_SCHEMA}.${signature} to ${APP_ROLE}`).execute(trx);
     await revokeApiRoles(trx);
     // Every table of ours, and graphile-worker's own, has row-level security on: without a policy the role sees nothing.
     const { rows: secured } = await sql<{ schema: string; table: string }>`

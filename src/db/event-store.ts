@@ -1,7 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import { preparedName, type Db, type DbOrTrx, type Trx } from './database.js';
 import { draftsJson, insertDraftsSql, type DraftRecord } from './drafts.repository.js';
-import { holdNumberSql } from './opt-outs.repository.js';
+import { holdNumberThenOptedOutSql } from './opt-outs.repository.js';
 import type { ConversationsTable, LiveTokens, TransitionsTable } from './schema.js';
 
 /**
@@ -234,24 +234,42 @@ export function isKeyTaken(error: unknown): boolean {
 
 /** What the hand-off fence holds besides the conversation's row. */
 export interface FenceHolds {
-  /** A number to hold against a new opt-out of it (holdNumberForSend), taken in the statement that locks the row. */
-  holdNumber?: string;
+  /**
+   * The send's number: held against a new opt-out of it, then checked for one in the conversation's tenant
+   * (holdNumberThenOptedOutSql), in the statement that locks the row.
+   */
+  optOutOf?: string;
+}
+
+/** What the fence's statement found besides the live tokens. */
+export interface FenceHeld {
+  /** An opt-out holds `holds.optOutOf` for the conversation's tenant (false when no number was held). */
+  optedOut: boolean;
 }
 
 /** Locks the row while another transaction's work runs (the hand-off fence): see Runtime.whileLive. */
-export function withConversationShared<T>(db: Db, conversationId: string, work: (trx: Trx, live: LiveTokens | undefined) => Promise<T>, holds: FenceHolds = {}): Promise<T> {
-  return db.transaction().execute(async (trx) => work(trx, await lockLiveTokens(trx, conversationId, holds)));
+export function withConversationShared<T>(
+  db: Db,
+  conversationId: string,
+  work: (trx: Trx, live: LiveTokens | undefined, held: FenceHeld) => Promise<T>,
+  holds: FenceHolds = {},
+): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    const { live, held } = await lockLiveTokens(trx, conversationId, holds);
+    return work(trx, live, held);
+  });
 }
 
 /**
- * The row FOR SHARE and its live tokens, then the number's lock in the same statement: the row is locked in
- * the subquery, so the number is taken only once the row is held. That is the order in which a STOP applied
- * under the row's lock takes them (the row, then the number as it records the opt-out), so the two never
- * deadlock. No row, no number lock: nothing will be sent.
+ * The row FOR SHARE and its live tokens, then the number's lock and the opt-out check in the same statement:
+ * the row is locked in the subquery, so the number is taken only once the row is held. That is the order in
+ * which a STOP applied under the row's lock takes them (the row, then the number as it records the opt-out),
+ * so the two never deadlock. No row, no number lock: nothing will be sent.
  */
-async function lockLiveTokens(trx: Trx, conversationId: string, holds: FenceHolds): Promise<LiveTokens | undefined> {
-  const { rows } = await sql<{ live_effects: LiveTokens }>`${preparedName(holds.holdNumber === undefined ? 'live_tokens_shared' : 'live_tokens_shared_number_held')}
-    select c.live_effects${holds.holdNumber === undefined ? sql`` : sql`, ${holdNumberSql(holds.holdNumber)} as number_held`}
-      from (select live_effects from conversations where id = ${conversationId} for share) as c`.execute(trx);
-  return rows[0]?.live_effects;
+async function lockLiveTokens(trx: Trx, conversationId: string, holds: FenceHolds): Promise<{ live: LiveTokens | undefined; held: FenceHeld }> {
+  const number = holds.optOutOf;
+  const { rows } = await sql<{ live_effects: LiveTokens; opted_out?: boolean }>`${preparedName(number === undefined ? 'live_tokens_shared' : 'live_tokens_shared_opt_out_checked')}
+    select c.live_effects${number === undefined ? sql`` : sql`, ${holdNumberThenOptedOutSql(sql`c.tenant_id`, number)} as opted_out`}
+      from (select live_effects, tenant_id from conversations where id = ${conversationId} for share) as c`.execute(trx);
+  return { live: rows[0]?.live_effects, held: { optedOut: rows[0]?.opted_out ?? false } };
 }

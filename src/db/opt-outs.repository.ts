@@ -23,33 +23,41 @@ export const tenantRefShape = (tenant: TenantRef) => (typeof tenant === 'string'
 const tenantSql = (tenant: TenantRef): RawBuilder<string> =>
   typeof tenant === 'string' ? sql<string>`${tenant}::text` : tenantOfConversation(tenant.conversationId);
 
-/** Whether an opt-out holds the number for the tenant, as a SQL expression to read in a larger statement. */
-export const optedOutSql = (tenant: TenantRef, phone: string) =>
-  sql<boolean>`exists (select 1 from opt_outs where phone = ${canonical(phone)} and (tenant_id is null or tenant_id = ${tenantSql(tenant)}))`;
+/**
+ * Whether an opt-out holds the number for the tenant, as a SQL expression to read in a larger statement. What
+ * that means is defined once, in the database (`orchestrator.opted_out`, migration 202612059001), so the
+ * hand-off's check after the number's lock (holdNumberThenOptedOutSql) reads the same rule.
+ */
+export const optedOutSql = (tenant: TenantRef, phone: string) => sql<boolean>`orchestrator.opted_out(${tenantSql(tenant)}, ${canonical(phone)})`;
 
 export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {
-  // Prepared: it is the hand-off's last check, made once a text while the number is held.
-  const { rows } = await sql<{ opted_out: boolean }>`${preparedName(`opted_out_by_${tenantRefShape(tenant)}`)}
-    select ${optedOutSql(tenant, phone)} as opted_out`.execute(db);
+  const { rows } = await sql<{ opted_out: boolean }>`select ${optedOutSql(tenant, phone)} as opted_out`.execute(db);
   return rows[0]!.opted_out;
 }
 
 /**
  * A hand-off to a number and a new opt-out of that number exclude each other (docs/architecture.md §4): the
- * hand-off holds this transaction lock shared from its last opt-out check until the SMS Agent has answered;
- * recording an opt-out takes it alone, so it commits (and is acknowledged) before that check or after the
- * text has left, never in between.
+ * hand-off holds the number's transaction lock shared from its last opt-out check until the SMS Agent has
+ * answered; recording an opt-out takes it alone, so it commits (and is acknowledged) before that check or after
+ * the text has left, never in between. The key is defined once, in the database (`orchestrator.opt_out_lock_key`).
  */
-const numberLockKey = (phone: string) => sql`hashtextextended(${`opt-out:${canonical(phone)}`}, 0)`;
+const numberLockKey = (phone: string) => sql`orchestrator.opt_out_lock_key(${canonical(phone)})`;
 
 /**
- * Inside the hand-off's transaction: waits for any opt-out of the number being recorded, then holds it off.
- * As an expression, for a statement that takes it with another lock (the send's fence: event-store.ts).
+ * Inside the hand-off's transaction: holds the number (waiting for any opt-out of it being recorded), then says
+ * whether an opt-out holds it for `tenant` (a SQL expression of the tenant's id). The check is the database
+ * function's own query, which reads after the lock is held: a check in the calling statement would read from
+ * before its wait and miss an opt-out that committed meanwhile. An expression, for a statement that takes it
+ * with another lock (the send's fence: event-store.ts).
  */
-export const holdNumberSql = (phone: string) => sql<unknown>`pg_advisory_xact_lock_shared(${numberLockKey(phone)})`;
+export const holdNumberThenOptedOutSql = (tenant: RawBuilder<string>, phone: string) =>
+  sql<boolean>`orchestrator.hold_number_then_opted_out(${tenant}, ${canonical(phone)})`;
 
-export async function holdNumberForSend(trx: DbOrTrx, phone: string) {
-  await sql`select ${holdNumberSql(phone)}`.execute(trx);
+/** The same as a statement of its own, for a hand-off without a fence (an acknowledgement, a plan notice). */
+export async function holdNumberThenOptedOut(trx: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {
+  const { rows } = await sql<{ opted_out: boolean }>`${preparedName(`hold_number_then_opted_out_by_${tenantRefShape(tenant)}`)}
+    select ${holdNumberThenOptedOutSql(tenantSql(tenant), phone)} as opted_out`.execute(trx);
+  return rows[0]!.opted_out;
 }
 
 /** The debtor's STOP, for the tenant of the conversation that heard it. */

@@ -14,6 +14,7 @@ import {
   type ConversationRow,
   type EarlierAnswer,
   type EventWrite,
+  type FenceHeld,
   type FenceHolds,
 } from '../db/event-store.js';
 import type { LiveTokens } from '../db/schema.js';
@@ -90,9 +91,15 @@ export interface Runtime {
    * Runs `work` in a transaction that holds the conversation's row (FOR SHARE) while this invoke or timer is
    * the live one: an event that would move the conversation (a STOP) waits until `work` is done, so it cannot
    * commit, and be acknowledged, in the middle. `work` is not run when the origin is no longer live.
-   * `holds.holdNumber`: the send's number is held too, in the statement that holds the row (docs/architecture.md §4).
+   * `holds.optOutOf`: the send's number is held too, and checked for an opt-out once held, in the statement that
+   * holds the row; `work` gets the answer (docs/architecture.md §4).
    */
-  whileLive<T>(conversationId: string, origin: NonNullable<EventEnvelope['origin']>, work: (trx: Trx) => Promise<T>, holds?: FenceHolds): Promise<{ live: true; value: T } | { live: false }>;
+  whileLive<T>(
+    conversationId: string,
+    origin: NonNullable<EventEnvelope['origin']>,
+    work: (trx: Trx, held: FenceHeld) => Promise<T>,
+    holds?: FenceHolds,
+  ): Promise<{ live: true; value: T } | { live: false }>;
   /** The invokes an event applied with `runsStartedInvokes` started (read from the inbox's answer; none when not applied). */
   startedBy(conversationId: string, idempotencyKey: string): Promise<InvokePayload[]>;
   /** Does this process remember writing the conversation (then it exists)? A hint that saves readers a lookup. */
@@ -391,9 +398,9 @@ export function createRuntime(deps: {
   }
 
   const whileLive: Runtime['whileLive'] = (conversationId, origin, work, holds) =>
-    withConversationShared(db, conversationId, async (trx, live) => {
+    withConversationShared(db, conversationId, async (trx, live, held) => {
       if (!live || !isLive(live, origin)) return { live: false as const };
-      return { live: true as const, value: await work(trx) };
+      return { live: true as const, value: await work(trx, held) };
     }, holds);
 
   async function startedBy(conversationId: string, idempotencyKey: string) {

@@ -10,7 +10,7 @@ import type { JobOutcome } from './observers.js';
 import type { ApplyResult, Runtime } from './apply-event.js';
 import type { Trx } from '../db/database.js';
 import type { DraftRecord } from '../db/drafts.repository.js';
-import type { FenceHolds } from '../db/event-store.js';
+import type { FenceHeld, FenceHolds } from '../db/event-store.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
 import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload, type InvokePayload } from './job-queue.js';
@@ -39,9 +39,9 @@ export interface ActivityContext {
 
 /**
  * See ActivityContext.whileLive: `{ live: false }` when the invoke was stopped and `work` did not run. `holds`:
- * what else the fence's statement holds with the row (the send's number), for `work` to find held.
+ * what else the fence's statement holds with the row (the send's number), and `held`, what it found there.
  */
-export type LiveFence = <T>(work: (trx: Trx) => Promise<T>, holds?: FenceHolds) => Promise<{ live: true; value: T } | { live: false }>;
+export type LiveFence = <T>(work: (trx: Trx, held: FenceHeld) => Promise<T>, holds?: FenceHolds) => Promise<{ live: true; value: T } | { live: false }>;
 /**
  * The implementations of the machine's invoked actors, by `src`, typed from the machine itself: an actor
  * without an activity, or an activity whose input or output differs from its actor's, fails the type check.

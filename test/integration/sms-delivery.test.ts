@@ -91,13 +91,13 @@ async function fencedConversation(conversationId: string, phone: string, db: Db 
 describe("the hand-off's fence", () => {
   const statements = countStatements();
 
-  it('when a fenced send hands off, then the conversation and the number are held in one statement and the opt-out is checked in the next: six statements, one text', async () => {
+  it('when a fenced send hands off, then the conversation and the number are held, and the opt-out checked once the number is, in one statement: five statements, one text', async () => {
     const phone = '+15550902001';
     const fence = await fencedConversation('conv-fence-count', phone);
     statements.reset();
     await deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'draft-fence-count', conversationId: 'conv-fence-count', phone, text: 'Your balance is $10.' }, undefined, fence);
-    // The claim (committed first), then BEGIN, the row and the number, the opt-out check, marking accepted, COMMIT.
-    expect(statements.total()).toBe(6);
+    // The claim (committed first), then BEGIN, the row, the number and the opt-out check, marking accepted, COMMIT.
+    expect(statements.total()).toBe(5);
     expect(simulators.sms.sent.map((sent) => sent.to)).toEqual([phone]);
   });
 
@@ -157,7 +157,7 @@ describe("the send path's prepared statements", () => {
 
       // One connection: the statement below runs on the session that sent them.
       const { rows } = await pool.query<{ name: string }>(`select name from pg_prepared_statements where name not in ('read_conversation_by_id', 'write_events') order by name`);
-      expect(rows.map((row) => row.name)).toEqual(['live_tokens', 'live_tokens_shared_number_held', 'opted_out_by_conversation', 'send_facts_by_conversation']);
+      expect(rows.map((row) => row.name)).toEqual(['live_tokens', 'live_tokens_shared_opt_out_checked', 'send_facts_by_conversation']);
     } finally {
       await db.destroy();
     }
