@@ -340,17 +340,18 @@ export function parseOffer(text: string, ctx: OfferContext): ParsedOffer | null 
   }
   if (frequency !== null) note(`offer:${frequency}`);
 
-  const dayOfMonth = frequency === 'semimonthly' ? null : dayOfMonthStart(folded, ctx);
-  const chronoDate = chronoStart(text, ctx, downPaymentCents !== null);
-  const start = chronoDate?.date ?? dayOfMonth;
-  const startOn = start ? (start.toISODate() as string) : null;
-  if (startOn) note('offer:start');
-
   if (instalmentCents === null && downPaymentCents === null) {
     // A lone count or period is an offer only with a word about paying ("I can do 8 weeks") or as the
     // whole answer ("four weeks"); "I was sick for 2 weeks" is not one.
     const onlyCount = ONLY_COUNT.test(folded.replace(/[^\p{L}\p{N} ]/gu, '').trim());
     if ((count === null && frequency === null) || !(PAY_CONTEXT.test(folded) || onlyCount)) return null;
   }
+
+  // Dates last, and only for an offer: chrono reads the text twice (English, Spanish), most of a turn's parsing.
+  const dayOfMonth = frequency === 'semimonthly' ? null : dayOfMonthStart(folded, ctx);
+  const chronoDate = chronoStart(text, ctx, downPaymentCents !== null);
+  const start = chronoDate?.date ?? dayOfMonth;
+  const startOn = start ? (start.toISODate() as string) : null;
+  if (startOn) note('offer:start');
   return { instalmentCents, frequency, count, startOn, downPaymentCents, matched };
 }
