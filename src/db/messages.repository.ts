@@ -57,3 +57,24 @@ export async function newestInbound(db: DbOrTrx, wanted: readonly UnansweredOf[]
   }
   return byConversation;
 }
+
+/**
+ * An inbound text stored under `eventId` (its idempotency key) in the conversation, and the texts this tenant
+ * received from the same number after it (by arrival, across the tenant's conversations with the number),
+ * oldest first; undefined when no such text is stored. For a retried consent keyword: has the debtor said
+ * otherwise since?
+ */
+export async function inboundAndLaterTexts(db: DbOrTrx, conversationId: string, eventId: string): Promise<{ text: string; later: string[] } | undefined> {
+  const { rows } = await sql<{ text: string; later: string[] }>`
+    with t as (
+      select m.id, m.body, c.tenant_id, c.phone from messages m join conversations c on c.id = m.conversation_id
+       where m.conversation_id = ${conversationId} and m.event_id = ${eventId} and m.direction = 'inbound'
+       order by m.id limit 1
+    )
+    select t.body as text,
+           array(select m.body from conversations c join messages m on m.conversation_id = c.id
+                  where c.tenant_id = t.tenant_id and c.phone = t.phone and m.direction = 'inbound' and m.id > t.id
+                  order by m.id) as later
+      from t`.execute(db);
+  return rows[0];
+}

@@ -1,11 +1,12 @@
 import { isOptInKeyword, isOptOutRequest } from '../../machines/conversation/opt-out.js';
 import type { Db } from '../db/database.js';
+import { inboundAndLaterTexts } from '../db/messages.repository.js';
 import { liftOptOut, recordOptOut } from '../db/opt-outs.repository.js';
 import { recordComplianceDecision } from '../adapters/send-gate.js';
 
 /**
  * What an inbound text says about consent, honoured before we answer 202. Called after the inbound message
- * itself was applied, so the words are on record first; doing it twice is harmless.
+ * itself was applied, so the words are on record first; doing it twice is harmless (a retry: `retriedKey`).
  * - A STOP (the machine's own test, `isOptOutRequest`) is recorded as the debtor's opt-out in the
  *   conversation's tenant at once, not only when the conversation's drafter has read it: from our 202 on, no
  *   conversation of that tenant hands a text to the number (recording waits for a hand-off in progress;
@@ -15,9 +16,32 @@ import { recordComplianceDecision } from '../adapters/send-gate.js';
  *   opt-out, and is recorded. The conversation that opted out stays ended (optedOut is final); what changes
  *   is that the number may be texted again by that tenant's conversations that have it.
  */
-export async function honourConsentKeywords(db: Db, inbound: { conversationId: string; phone: string | (() => Promise<string>); text: string }) {
-  const optIn = isOptInKeyword(inbound.text);
-  if (!optIn && !isOptOutRequest(inbound.text)) return;
+export async function honourConsentKeywords(
+  db: Db,
+  inbound: {
+    conversationId: string;
+    phone: string | (() => Promise<string>);
+    text: string;
+    /**
+     * The text's idempotency key, when this request is a retry of a text already applied: its first answer
+     * was lost, perhaps before its keywords were honoured (a STOP to an escalated or closed conversation is
+     * recorded here only). It is honoured again, as stored, unless the debtor has said otherwise since: a START
+     * retried after a newer STOP lifts nothing, and a STOP retried after a newer START records nothing.
+     */
+    retriedKey?: string;
+  },
+) {
+  if (!isOptInKeyword(inbound.text) && !isOptOutRequest(inbound.text)) return;
+  let text = inbound.text;
+  if (inbound.retriedKey !== undefined) {
+    const stored = await inboundAndLaterTexts(db, inbound.conversationId, inbound.retriedKey);
+    if (!stored) return;
+    text = stored.text;
+    const saidOtherwise = isOptInKeyword(text) ? stored.later.some(isOptOutRequest) : stored.later.some(isOptInKeyword);
+    if (saidOtherwise) return;
+  }
+  const optIn = isOptInKeyword(text);
+  if (!optIn && !isOptOutRequest(text)) return;
   // The number is looked up only for a keyword: every other inbound text costs no read here.
   const phone = typeof inbound.phone === 'string' ? inbound.phone : await inbound.phone();
   if (!optIn) return recordOptOut(db, phone, inbound.conversationId);

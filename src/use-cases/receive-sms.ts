@@ -22,7 +22,7 @@ export interface InboundSms {
 /**
  * Receives a debtor's text, the same for every route that takes one (the SMS Agent's call and the native
  * event): applied once per key (a text the conversation does not accept now is kept on record), then its
- * consent keywords (STOP, START) are honoured before the caller's answer. A tenant and number that are not
+ * consent keywords (STOP, START) are honoured before the caller's answer, on a retry too. A tenant and number that are not
  * the conversation's are refused inside the write (409 `conversation_mismatch`).
  */
 export async function receiveSms(deps: UseCaseDeps, caller: Caller, sms: InboundSms): Promise<ApplyResult> {
@@ -38,11 +38,10 @@ export async function receiveSms(deps: UseCaseDeps, caller: Caller, sms: Inbound
       ifNotAccepted: 'record',
     }),
   );
-  if (!result.duplicate) {
-    // The number is read only when the text is a keyword and the caller did not give it.
-    const phone = sender?.phone ?? (async () => (await loadConversation(deps.db, result.conversationId, caller.scope)).phone);
-    await honourConsentKeywords(deps.db, { conversationId: result.conversationId, phone, text: sms.text });
-  }
+  // The number is read only when the text is a keyword and the caller did not give it. A retry (a duplicate
+  // answer: the first one was lost, perhaps before this step) is honoured again unless the debtor said otherwise since.
+  const phone = sender?.phone ?? (async () => (await loadConversation(deps.db, result.conversationId, caller.scope)).phone);
+  await honourConsentKeywords(deps.db, { conversationId: result.conversationId, phone, text: sms.text, ...(result.duplicate ? { retriedKey: sms.idempotencyKey } : {}) });
   return result;
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sql } from 'kysely';
 import request from 'supertest';
 import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
 import { pendingApproval } from '../helpers/approvals.js';
@@ -97,5 +98,81 @@ describe('opt-outs that hold', () => {
     expect(textsTo('+15550003002')).toEqual([]);
     const listed = await request(harness.url).get('/v1/compliance/suppressions').set(manager()).expect(200);
     expect(listed.body.items).toEqual(expect.arrayContaining([expect.objectContaining({ phone_number: '+15550003002', source: 'manager', added_by: 'mia', reason: 'asked by letter' })]));
+  });
+});
+
+/**
+ * The database refuses the next write of `operation` to opt_outs once (a fault at that one step, after the
+ * inbound text itself was applied), then lets writes through; undone by the function returned.
+ */
+async function failNextOptOutWrite(operation: 'insert' | 'delete') {
+  const db = harness.orchestrator.db;
+  await sql.raw(`create sequence test_opt_out_fault;
+    create function test_opt_out_fault() returns trigger language plpgsql as $$
+    begin
+      if nextval('test_opt_out_fault') = 1 then raise exception 'injected: the opt-out write fails once'; end if;
+      return coalesce(new, old);
+    end $$;
+    create trigger test_opt_out_fault before ${operation} on opt_outs for each row execute function test_opt_out_fault();`).execute(db);
+  return () => sql.raw('drop trigger test_opt_out_fault on opt_outs; drop function test_opt_out_fault(); drop sequence test_opt_out_fault;').execute(db);
+}
+
+describe('consent keywords whose answer was lost', () => {
+  const optedOut = async (conversationId: string) =>
+    (await request(harness.url).get(`/v1/conversations/${conversationId}`).set(manager()).expect(200)).body.compliance.opted_out as boolean;
+  /** The SMS Agent's call whose text is applied but whose keyword step fails: a 5xx, which it will retry. */
+  async function failingOnce(operation: 'insert' | 'delete', tenant: string, phone: string, content: string, messageId: string, conversationId: string) {
+    const restore = await failNextOptOutWrite(operation);
+    try {
+      const response = await request(harness.url)
+        .post('/orchestrate/sms-received')
+        .set(service())
+        .send({ tenant_id: tenant, phone_number: phone, content, message_id: messageId, conversation_id: conversationId });
+      expect(response.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await restore();
+    }
+  }
+
+  /** The SMS Agent's retry of a text already applied: answered as the first time was meant to be (200, a duplicate). */
+  const retry = (tenant: string, phone: string, content: string, messageId: string, conversationId: string) =>
+    request(harness.url)
+      .post('/orchestrate/sms-received')
+      .set(service())
+      .send({ tenant_id: tenant, phone_number: phone, content, message_id: messageId, conversation_id: conversationId })
+      .expect(200);
+
+  it('when a STOP to an escalated conversation is applied but recording the opt-out fails, then the retry of the same text records it', async () => {
+    const conversationId = await inbound('tenant-retry-a', '+15550003010', 'Hi, what is my balance?', 'retry-a-1');
+    await waitForState(harness.orchestrator, conversationId, ['awaitingReply']);
+    await request(harness.url)
+      .post(`/v1/conversations/${conversationId}/events`)
+      .set(manager())
+      .set('Idempotency-Key', 'retry-a-escalate')
+      .send({ type: 'staff.escalate', reason: 'calling them' })
+      .expect(202);
+    await waitForState(harness.orchestrator, conversationId, ['escalated']);
+    // With a person, the machine only keeps the text: the keyword step is the one place its STOP is recorded.
+    await failingOnce('insert', 'tenant-retry-a', '+15550003010', 'STOP', 'retry-a-2', conversationId);
+    expect(await optedOut(conversationId)).toBe(false);
+    await retry('tenant-retry-a', '+15550003010', 'STOP', 'retry-a-2', conversationId);
+    expect(await optedOut(conversationId)).toBe(true);
+  });
+
+  it('when a START is applied but lifting the opt-out fails, then its retry lifts it, unless the debtor texted STOP again in between', async () => {
+    const plain = await inbound('tenant-retry-b', '+15550003011', 'STOP', 'retry-b-1');
+    const again = await inbound('tenant-retry-c', '+15550003012', 'STOP', 'retry-c-1');
+    await waitForState(harness.orchestrator, plain, ['optedOut']);
+    await waitForState(harness.orchestrator, again, ['optedOut']);
+
+    await failingOnce('delete', 'tenant-retry-b', '+15550003011', 'START', 'retry-b-2', plain);
+    expect(await optedOut(plain)).toBe(true);
+    await retry('tenant-retry-b', '+15550003011', 'START', 'retry-b-2', plain);
+    expect(await optedOut(plain)).toBe(false);
+
+    await failingOnce('delete', 'tenant-retry-c', '+15550003012', 'START', 'retry-c-2', again);
+    await inbound('tenant-retry-c', '+15550003012', 'Stop texting me', 'retry-c-3', again);
+    await retry('tenant-retry-c', '+15550003012', 'START', 'retry-c-2', again);
+    expect(await optedOut(again)).toBe(true);
   });
 });
