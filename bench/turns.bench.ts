@@ -133,7 +133,7 @@ async function main() {
       const bursts: TurnResult[] = [];
       try {
         // Warm-up, not counted (WARMUP says why).
-        await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, firstDebtor: nextDebtor, timeoutMs: Math.max(120_000, WARMUP * 200), settleMs: 0, postmasterPid });
+        await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, firstDebtor: nextDebtor, timeoutMs: Math.max(120_000, WARMUP * 200), settleMs: 0, postmasterPid, modelDelayMs });
         nextDebtor += WARMUP;
         for (const n of configuration.sizes) {
           console.log(`bench: ${configuration.name}, ${n} debtors at once…`);
@@ -148,6 +148,7 @@ async function main() {
             timeoutMs: Math.max(120_000, n * 200),
             settleMs: 2_000,
             postmasterPid,
+            modelDelayMs,
           });
           nextDebtor += n;
           console.log(renderLine(configuration.name, result));
@@ -175,10 +176,19 @@ async function main() {
 
 function renderLine(name: string, r: TurnResult) {
   const t = r.turnMs;
-  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (to the model call ${stage(r.stages.toModel)}, the call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)}; ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
+  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (to the model call ${stage(r.stages.toModel)}, the call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)} (after the model call ${afterModel(r.cost)}); ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
 }
 
 const stage = (p: { p50: number; p95: number }) => `${f0(p.p50)} / ${f0(p.p95)}`;
+/** The CPU per turn used after the first model answer could come back: service / PostgreSQL / outside (in all). */
+function afterModel(cost: TurnResult['cost']): string {
+  const before = cost.beforeModel;
+  if (!before) return '–';
+  const service = cost.serviceCpuMs - before.serviceCpuMs;
+  const postgres = cost.postgresCpuMs === null || before.postgresCpuMs === null ? null : cost.postgresCpuMs - before.postgresCpuMs;
+  const outside = cost.outsideCpuMs - before.outsideCpuMs;
+  return `${f1(service)} / ${postgres === null ? '–' : f1(postgres)} / ${f1(outside)} (${f1(service + (postgres ?? 0) + outside)})`;
+}
 
 function renderReport(r: { machine: MachineInfo; modelDelayMs: number; measured: Measured[]; database: string }) {
   const rows = r.measured.flatMap((m) =>
@@ -187,7 +197,7 @@ function renderReport(r: { machine: MachineInfo; modelDelayMs: number; measured:
       const once = e.ok
         ? `ok (${f0(e.oneReply)} × 1 reply, ${f0(e.inboxRows)} inbox applied, all awaitingReply)`
         : `**FAILED**: ${e.oneReply} one reply, ${e.noReply} none, ${e.extraReplies} more than one; inbox ${e.inboxRows} (${e.inboxApplied} applied); inbound ${e.inboundMessages}; states ${JSON.stringify(e.states)}`;
-      return `| ${m.configuration.name} (concurrency ${m.concurrency}, pool ${m.poolSize}) | ${f0(b.n)} | ${f0(b.turnMs.p50)} / ${f0(b.turnMs.p95)} / ${f0(b.turnMs.p99)} | ${f0(b.turnMs.max)} | ${f1(b.turnsPerSecond)} | ${f0(b.postMs.p50)} / ${f0(b.postMs.p95)} | ${b.retried} (${Object.entries(b.statuses).filter(([status]) => status !== '202').map(([status, count]) => `${status}: ${count}`).join(', ') || 'none refused'}) / ${b.non202} | ${f1(b.cost.statements)} | ${f1(b.cost.serviceCpuMs)} / ${b.cost.postgresCpuMs === null ? '–' : f1(b.cost.postgresCpuMs)} / ${f1(b.cost.outsideCpuMs)} | ${once} |`;
+      return `| ${m.configuration.name} (concurrency ${m.concurrency}, pool ${m.poolSize}) | ${f0(b.n)} | ${f0(b.turnMs.p50)} / ${f0(b.turnMs.p95)} / ${f0(b.turnMs.p99)} | ${f0(b.turnMs.max)} | ${f1(b.turnsPerSecond)} | ${f0(b.postMs.p50)} / ${f0(b.postMs.p95)} | ${b.retried} (${Object.entries(b.statuses).filter(([status]) => status !== '202').map(([status, count]) => `${status}: ${count}`).join(', ') || 'none refused'}) / ${b.non202} | ${f1(b.cost.statements)} | ${f1(b.cost.serviceCpuMs)} / ${b.cost.postgresCpuMs === null ? '–' : f1(b.cost.postgresCpuMs)} / ${f1(b.cost.outsideCpuMs)} | ${afterModel(b.cost)} | ${once} |`;
     }),
   );
   return `# Benchmarks: turns under a burst
@@ -203,6 +213,8 @@ every conversation in \`awaitingReply\`. A refused POST (503 when no database co
 10 s, any 5xx, a network error) is sent again after 1 s with the same Idempotency-Key, as the SMS Agent would,
 up to 5 tries; its turn is still timed from the first try. Each configuration first runs a warm-up burst of ${WARMUP} debtors, not counted
 (a fresh process compiles code, opens connections and plans its prepared statements, each afresh for its first five runs on a connection, on its first requests; \`BENCH_TURNS_WARMUP\`, 20 until 2026-12-04). Calling hours are set to 0–24 so the run does not depend on the hour.
+CPU is read from /proc over the burst, and once more when the first model answer can come back (the model's delay after the first POST): what is used after that point is
+the work after the turns' model calls (for 100 at once all the work before them is done by then), the path a burst's p95 waits on ("What a burst's p95 is made of", below).
 Settings: \`BENCH_TURNS_SIZES\` (default 100,1000), \`BENCH_TURNS_BASELINE_SIZES\` (default 100; empty skips the baseline).
 
 ## Results (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
@@ -211,8 +223,8 @@ ${describeMachineLine(r.machine)}
 PostgreSQL: ${r.machine.postgres}; ${r.database}; max_connections=${r.machine.maxConnections}, synchronous_commit=${r.machine.synchronousCommit}.
 The machine is shared with other work: these are the numbers of one run, not a property of the service alone.
 
-| configuration | N | turn p50 / p95 / p99 ms | max ms | turns/s | POST→202 p50 / p95 ms | POSTs retried (refusals) / given up | statements per turn | CPU ms per turn: service / PostgreSQL / outside | exactly-once |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+| configuration | N | turn p50 / p95 / p99 ms | max ms | turns/s | POST→202 p50 / p95 ms | POSTs retried (refusals) / given up | statements per turn | CPU ms per turn: service / PostgreSQL / outside | of which after the model call (in all) | exactly-once |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
 ${rows.join('\n')}
 
 ${r.measured.map((m) => `- **${m.configuration.name}**: ${m.configuration.note}.`).join('\n')}

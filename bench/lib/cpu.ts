@@ -17,6 +17,12 @@ export function startCpuWindow(postmasterPid: number | null) {
       self = process.cpuUsage();
       postgres = postgresCpuMs(postmasterPid);
     },
+    /** CPU used so far in the window (this process and PostgreSQL), without ending it. */
+    sample() {
+      const ownUsage = process.cpuUsage(self);
+      const pgNow = postgresCpuMs(postmasterPid);
+      return { benchProcessMs: (ownUsage.user + ownUsage.system) / 1000, postgresMs: pgNow === null || postgres === null ? null : pgNow - postgres };
+    },
     stop(seconds: number) {
       const ownUsage = process.cpuUsage(self);
       profile.stop();

@@ -57,6 +57,8 @@ export interface OutsideWorld {
   converse(order: ConverseOrder): Promise<ConverseSeen>;
   /** What the SMS Agent simulator has received since the last burst or loop began (to these numbers, or all). */
   sends(phones: string[] | null): Promise<SendSeen[]>;
+  /** CPU the outside world has used since the current burst began, ms (asked during a burst). */
+  cpuSoFar(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -64,13 +66,15 @@ type ToChild =
   | { kind: 'burst'; order: BurstOrder }
   | { kind: 'converse'; order: ConverseOrder }
   | { kind: 'sends'; phones: string[] | null }
+  | { kind: 'cpu' }
   | { kind: 'stop' };
 type FromChild =
   | { kind: 'ready'; urls: WorldUrls }
   | { kind: 'delivered' }
   | { kind: 'seen'; seen: BurstSeen }
   | { kind: 'conversed'; seen: ConverseSeen }
-  | { kind: 'sent'; sends: SendSeen[] };
+  | { kind: 'sent'; sends: SendSeen[] }
+  | { kind: 'cpu'; cpuMs: number };
 
 export async function startOutsideWorld(options: { modelDelayMs: number; modelAnswer: unknown }): Promise<OutsideWorld> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--outside-world', JSON.stringify(options)], {
@@ -123,6 +127,17 @@ export async function startOutsideWorld(options: { modelDelayMs: number; modelAn
     },
     converse: (order) => ask({ kind: 'converse', order }, 'conversed', (message) => (message as { seen: ConverseSeen }).seen),
     sends: (phones) => ask({ kind: 'sends', phones }, 'sent', (message) => (message as { sends: SendSeen[] }).sends),
+    // Asked during a burst, so not through `ask` (one request at a time): a reply of its own kind.
+    cpuSoFar: () =>
+      new Promise<number>((resolve) => {
+        const onMessage = (message: FromChild) => {
+          if (message.kind !== 'cpu') return;
+          child.off('message', onMessage);
+          resolve(message.cpuMs);
+        };
+        child.on('message', onMessage);
+        child.send({ kind: 'cpu' } satisfies ToChild);
+      }),
     async stop() {
       if (child.exitCode === null) child.send({ kind: 'stop' } satisfies ToChild);
       const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -139,6 +154,8 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
   const simulators = await startSimulators({ basePort: 0, logger: createLogger({ level: 'silent' }) });
   const stub = await startOpenAiStub({ always: { delayMs: options.modelDelayMs, json: options.modelAnswer } });
   const send = (message: FromChild) => process.send!(message);
+  /** The CPU at the current burst's start, for a question mid-burst (`cpu`). */
+  let burstCpu: NodeJS.CpuUsage | null = null;
 
   process.on('message', (message: ToChild) => {
     if (message.kind === 'stop') {
@@ -146,6 +163,10 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
       return;
     }
     if (message.kind === 'sends') return send({ kind: 'sent', sends: sendsTo(simulators, message.phones) });
+    if (message.kind === 'cpu') {
+      const used = process.cpuUsage(burstCpu ?? undefined);
+      return send({ kind: 'cpu', cpuMs: burstCpu ? (used.user + used.system) / 1000 : 0 });
+    }
     simulators.reset();
     stub.reset(); // the stub keeps every request it saw: a long run would hold them all
     if (message.kind === 'converse') void converse(message.order, simulators).then((seen) => send({ kind: 'conversed', seen }));
@@ -159,6 +180,7 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
     let retried = 0;
     let non202 = 0;
     const cpu = process.cpuUsage();
+    burstCpu = cpu;
     await Promise.all(
       order.debtors.map(async ({ tenant, phone }, i) => {
         const t0 = Date.now();

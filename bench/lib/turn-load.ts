@@ -31,6 +31,12 @@ export interface TurnResult {
     serviceCpuMs: number;
     postgresCpuMs: number | null;
     outsideCpuMs: number;
+    /**
+     * The part of it used before the first model answer could come back (the model's delay after the first
+     * POST): the work before each turn's model call, when the burst's is done by then (100 at once: yes;
+     * 1,000: not all of it). The rest is the work after the model call, the p95's path (docs/benchmarks.md).
+     */
+    beforeModel: { serviceCpuMs: number; postgresCpuMs: number | null; outsideCpuMs: number } | null;
     topStatements: Array<[string, number]>;
   };
   /** Every POST answer by status, retries included. */
@@ -73,6 +79,8 @@ export async function runTurnBurst(options: {
   settleMs: number;
   /** The PostgreSQL server's postmaster, for its CPU (null: not measured). */
   postmasterPid: number | null;
+  /** The model stub's delay: CPU is also read at this point, before which no model answer can have come back. */
+  modelDelayMs: number;
 }): Promise<TurnResult> {
   const { orchestrator, n, runId } = options;
   // Each debtor a tenant of its own, texting from the number on its record: a debtor's usual turn.
@@ -87,6 +95,12 @@ export async function runTurnBurst(options: {
   let used: CpuWindow | undefined;
   let statementsUsed = 0;
   let topStatements: Array<[string, number]> = [];
+  // The split at the model: before the first answer can come back, every turn's CPU is work before its model call.
+  let beforeModel: Promise<{ service: number; postgres: number | null; outside: number }> | undefined;
+  const split = setTimeout(() => {
+    const sample = cpu.sample();
+    beforeModel = options.world.cpuSoFar().then((outside) => ({ service: sample.benchProcessMs, postgres: sample.postgresMs, outside }));
+  }, options.modelDelayMs);
   const seen = await options.world.burst(
     { url: orchestrator.url!, token: options.token, debtors, keys, text: TURN_TEXT, timeoutMs: options.timeoutMs, settleMs: options.settleMs },
     () => {
@@ -96,6 +110,8 @@ export async function runTurnBurst(options: {
     },
   );
   used ??= cpu.stop((Date.now() - firstPost) / 1000);
+  clearTimeout(split);
+  const before = await beforeModel;
 
   const firstArrival = new Map<string, number>();
   const count = new Map<string, number>();
@@ -122,6 +138,7 @@ export async function runTurnBurst(options: {
       serviceCpuMs: used.benchProcessMs / n,
       postgresCpuMs: used.postgresMs === null ? null : used.postgresMs / n,
       outsideCpuMs: seen.cpuMs / n,
+      beforeModel: before ? { serviceCpuMs: before.service / n, postgresCpuMs: before.postgres === null ? null : before.postgres / n, outsideCpuMs: before.outside / n } : null,
       topStatements: topStatements.map(([text, k]) => [text, k / n]),
     },
     stages: await stageTimes(orchestrator, { tenants, started, firstArrival }),
