@@ -215,6 +215,8 @@ up to 5 tries; its turn is still timed from the first try. Each configuration fi
 (a fresh process compiles code, opens connections and plans its prepared statements, each afresh for its first five runs on a connection, on its first requests; \`BENCH_TURNS_WARMUP\`, 20 until 2026-12-04). Calling hours are set to 0–24 so the run does not depend on the hour.
 CPU is read from /proc over the burst, and once more when the first model answer can come back (the model's delay after the first POST): what is used after that point is
 the work after the turns' model calls (for 100 at once all the work before them is done by then), the path a burst's p95 waits on ("What a burst's p95 is made of", below).
+For 1,000 at once and the baseline the work before the calls is still going on at that point, so there the split means little (and PostgreSQL's part
+can even come out below zero: a backend that exits between the two readings takes its CPU out of the sum).
 Settings: \`BENCH_TURNS_SIZES\` (default 100,1000), \`BENCH_TURNS_BASELINE_SIZES\` (default 100; empty skips the baseline).
 
 ## Results (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
