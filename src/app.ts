@@ -53,7 +53,10 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
-  app.use(helmet());
+  // Without helmet's `upgrade-insecure-requests`: the console's and the docs' assets are same-origin and relative,
+  // fetched over HTTPS whenever the page is, and on a plain-HTTP deployment (an office network without TLS) the
+  // upgrade sent them to an https:// that nothing answers, so the console never loaded.
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   app.use(requestIdMiddleware);
   app.use(accessLog(deps.logger));
   app.use((req, res, next) => {

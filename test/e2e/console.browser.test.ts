@@ -211,4 +211,24 @@ describe('the managers\' console in Chromium', () => {
     );
     expect(unnamed).toBe(0);
   }, 60_000);
+
+  it('works over plain HTTP at a name that is not localhost, as on an office network without TLS', async () => {
+    // A name the browser resolves to this machine: not "localhost" nor a loopback address, which browsers treat
+    // as secure and never upgrade to HTTPS, so the page is what a manager on the office network gets.
+    const office = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--host-resolver-rules=MAP console.office.test 127.0.0.1'] });
+    try {
+      const lan = new URL(harness.url);
+      lan.hostname = 'console.office.test';
+      const officePage = await office.newPage();
+      const failed: string[] = [];
+      officePage.on('requestfailed', (req) => failed.push(`${req.url()} ${req.failure()?.errorText ?? ''}`));
+      await officePage.goto(`${lan.origin}/console`);
+      // Signing in takes the page's script and the API.
+      await officePage.getByRole('button', { name: 'Sign in as a development manager' }).click({ timeout: 15_000 });
+      await officePage.getByRole('heading', { name: /^Approvals/ }).waitFor({ timeout: 15_000 });
+      expect(failed).toEqual([]);
+    } finally {
+      await office.close();
+    }
+  }, 60_000);
 });
