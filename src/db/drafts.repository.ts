@@ -27,7 +27,7 @@ export interface DraftRecord {
 const NEW_DRAFT_COLUMNS = sql.raw('id, conversation_id, drafter, model, prompt_version, confidence, intents, plan, reasons, raw_text, text, review_reason, usage, latency_ms');
 
 /** Drafts as one JSON array of rows of `drafts` (json_populate_recordset's input). */
-export function draftsJson(drafts: readonly DraftRecord[]): string {
+function draftsJson(drafts: readonly DraftRecord[]): string {
   return JSON.stringify(
     drafts.map((draft) => ({
       id: draft.id,
@@ -49,16 +49,19 @@ export function draftsJson(drafts: readonly DraftRecord[]): string {
 }
 
 /**
- * Inserts the drafts `rows` yields (rows of `drafts`, e.g. from json_populate_recordset over draftsJson); one
- * already there stays as it was. A statement of its own (insertDraft), or a part of the one that applies the
- * drafting result (src/db/event-store.ts), so that a draft and the result that refers to it commit together.
+ * Inserts drafts (one already there stays as it was): a statement of its own (insertDraft), or a part of the
+ * one that applies the drafting result (src/db/event-store.ts), so that a draft and the result that refers to
+ * it commit together; there only the drafts of `conversations` (a SQL set of ids) are written.
  */
-export function insertDraftsSql(rows: RawBuilder<unknown>) {
-  return sql`insert into drafts (${NEW_DRAFT_COLUMNS}) select ${NEW_DRAFT_COLUMNS} from ${rows} on conflict (id) do nothing`;
+export function insertDraftsSql(drafts: readonly DraftRecord[], conversations?: RawBuilder<unknown>) {
+  return sql`insert into drafts (${NEW_DRAFT_COLUMNS})
+    select ${NEW_DRAFT_COLUMNS} from json_populate_recordset(null::drafts, ${draftsJson(drafts)}::json) as d
+    ${conversations ? sql`where d.conversation_id in ${conversations}` : sql``}
+    on conflict (id) do nothing`;
 }
 
 export async function insertDraft(db: DbOrTrx, draft: DraftRecord) {
-  await sql`${insertDraftsSql(sql`json_populate_recordset(null::drafts, ${draftsJson([draft])}::json)`)}`.execute(db);
+  await insertDraftsSql([draft]).execute(db);
 }
 
 /** The approval queue at a glance: how many wait, since when, and how long the oldest has (database clock). */

@@ -1,6 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import { preparedName, type Db, type DbOrTrx, type Trx } from './database.js';
-import { draftsJson, insertDraftsSql, type DraftRecord } from './drafts.repository.js';
+import { insertDraftsSql, type DraftRecord } from './drafts.repository.js';
 import { holdNumberThenOptedOutSql } from './opt-outs.repository.js';
 import type { ConversationsTable, LiveTokens, TransitionsTable } from './schema.js';
 
@@ -186,7 +186,7 @@ export async function writeEvents(db: DbOrTrx, writes: readonly EventWrite[]): P
       insert into messages (conversation_id, direction, body, event_id)
       select ev.id, 'inbound', ev.inbound, ev.key from ev where ev.inbound is not null and ev.id in (select id from written)
     ), drafted as (
-      ${insertDraftsSql(sql`(select d.* from json_populate_recordset(null::drafts, ${draftsJson(drafts)}::json) as d where d.conversation_id in (select id from written)) as d`)}
+      ${insertDraftsSql(drafts, sql`(select id from written)`)}
     ), audit as (
       insert into transitions (conversation_id, seq, from_state, to_state, event_type, event_id, actor, at, prev_hash, hash, event_summary, words_digest)
       select t.* from json_to_recordset(${JSON.stringify(transitions)}::json) as t(
