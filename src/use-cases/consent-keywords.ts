@@ -31,18 +31,14 @@ export async function honourConsentKeywords(
     retriedKey?: string;
   },
 ) {
+  // Only a keyword costs a read (a retry's stored words, then the number): every other text returns here.
   if (!isOptInKeyword(inbound.text) && !isOptOutRequest(inbound.text)) return;
-  let text = inbound.text;
-  if (inbound.retriedKey !== undefined) {
-    const stored = await inboundAndLaterTexts(db, inbound.conversationId, inbound.retriedKey);
-    if (!stored) return;
-    text = stored.text;
-    const saidOtherwise = isOptInKeyword(text) ? stored.later.some(isOptOutRequest) : stored.later.some(isOptInKeyword);
-    if (saidOtherwise) return;
-  }
+  const stored = inbound.retriedKey === undefined ? null : await inboundAndLaterTexts(db, inbound.conversationId, inbound.retriedKey);
+  if (stored === undefined) return; // a retry whose text is not on record (null: not a retry)
+  const text = stored?.text ?? inbound.text;
   const optIn = isOptInKeyword(text);
   if (!optIn && !isOptOutRequest(text)) return;
-  // The number is looked up only for a keyword: every other inbound text costs no read here.
+  if (stored?.later.some(optIn ? isOptOutRequest : isOptInKeyword)) return; // the debtor has said otherwise since
   const phone = typeof inbound.phone === 'string' ? inbound.phone : await inbound.phone();
   if (!optIn) return recordOptOut(db, phone, inbound.conversationId);
   if (!(await liftOptOut(db, inbound.conversationId, phone))) return;
