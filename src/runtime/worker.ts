@@ -439,7 +439,8 @@ const OUTAGE_BACKOFF_MS = { first: 2_000, max: 60_000 };
 
 /**
  * An invoke the SMS Agent could not serve (down, 5xx, 408/429, timeout, breaker open, unreachable): the send,
- * or its reconciling read of the agent's history. An outage to wait out: the reply is not lost, only late. Other failures (the model, the Collections Monitor) keep their counted attempts.
+ * or its reconciling read of the agent's history. An outage to wait out: the reply is not lost, only late.
+ * Other failures (the model, the Collections Monitor) keep their counted attempts.
  */
 function isOutage(error: unknown) {
   return error instanceof ServiceError && error.service === SMS_AGENT && error.retryable;
