@@ -128,6 +128,33 @@ describe("the hand-off's fence", () => {
   });
 });
 
+describe('a text without a fence (a notice, an acknowledgement)', () => {
+  it("when the number opted out in the conversation's tenant, then the hand-off's own check refuses it in one statement, another tenant's opt-out does not, and the opt-out confirmation still goes", async () => {
+    const phone = '+15550902101';
+    await fencedConversation('conv-unfenced-a', phone); // tenant-fence
+    await fencedConversation('conv-unfenced-b', phone); // the same tenant and number: its notice is refused below
+    const statements = countStatements();
+    statements.reset();
+    await deliver({ key: 'notice-a-1', conversationId: 'conv-unfenced-a', phone, text: 'Your plan starts Monday.' });
+    // The claim, then BEGIN, the number held and checked, marking accepted, COMMIT.
+    expect(statements.total()).toBe(5);
+    await recordOptOut(testDb.db, phone, 'conv-unfenced-a');
+    await expect(deliver({ key: 'notice-b-1', conversationId: 'conv-unfenced-b', phone, text: 'Your plan starts Monday.' })).rejects.toMatchObject({ code: 'opted_out' });
+    await deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'confirm-a', conversationId: 'conv-unfenced-a', phone, text: 'You are unsubscribed.', kind: 'confirmation' });
+    // Another tenant's conversation with the number: that opt-out is not its tenant's.
+    await testRuntime(testDb.db).apply({
+      conversationId: 'conv-unfenced-other',
+      event: { type: 'sms.received', text: 'hello', messageId: 'unfenced-other-1', at: new Date().toISOString() },
+      idempotencyKey: 'unfenced-other-1',
+      actor: 'service:test',
+      create: { conversationId: 'conv-unfenced-other', tenantId: 'tenant-unfenced-other', phone },
+      ifNotAccepted: 'record',
+    });
+    await deliver({ key: 'notice-other-1', conversationId: 'conv-unfenced-other', phone, text: 'Your other plan starts Monday.' });
+    expect(simulators.sms.sent.map((sent) => sent.body)).toEqual(['Your plan starts Monday.', 'You are unsubscribed.', 'Your other plan starts Monday.']);
+  });
+});
+
 describe("the send path's prepared statements", () => {
   it("when the pool prepares statements (a process with a worker), then the send's reads are parsed once per connection and decide as before, past the point where PostgreSQL plans them generically", async () => {
     const pool = createPool(testDb.url, { max: 1, prepareStatements: true });
