@@ -10,7 +10,8 @@ import { startTestOrchestrator, waitFor, waitForState, type TestOrchestrator } f
 
 let harness: TestOrchestrator;
 beforeAll(async () => {
-  harness = await startTestOrchestrator({ IDENTITY_CHECK: 'on_record', AGENCY_NAME: 'Acme Recovery' });
+  // Every hour a calling hour: its acknowledgements are unsolicited texts, and the run must not depend on the hour.
+  harness = await startTestOrchestrator({ IDENTITY_CHECK: 'on_record', AGENCY_NAME: 'Acme Recovery', CALLING_HOURS_START: '0', CALLING_HOURS_END: '24' });
 });
 afterAll(() => harness.stop());
 

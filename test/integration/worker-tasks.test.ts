@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { JobHelpers } from 'graphile-worker';
 import { createActivities, createEffects } from '../../src/adapters/activities.js';
 import { createRulesDrafter } from '../../src/adapters/drafting/rules.drafter.js';
+import { DEFAULT_CONTACT_WINDOW } from '../../src/policies/contact-window.js';
 import type { DraftRecord } from '../../src/db/drafts.repository.js';
 import { createLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/apply-event.js';
@@ -33,7 +34,9 @@ beforeAll(async () => {
   simulators = await startSimulators({ basePort: 0, logger });
   const clients = testServiceClients(simulators, logger);
   runtime = testRuntime(testDb.db);
-  const deps = { db: testDb.db, services: clients.services, drafter: createRulesDrafter(), logger, managersRecipient: 'managers' };
+  // Every hour a calling hour: the acknowledgements here are unsolicited texts, and the run must not depend on the hour.
+  const contactWindow = { ...DEFAULT_CONTACT_WINDOW, startHour: 0, endHour: 24 };
+  const deps = { db: testDb.db, services: clients.services, drafter: createRulesDrafter(), logger, managersRecipient: 'managers', contactWindow };
   activities = createActivities(deps);
   effects = createEffects(deps);
   tasks = createTaskList({ runtime, activities, effects, logger });
