@@ -85,8 +85,13 @@ export interface ApplyResult {
 
 export interface Runtime {
   apply(envelope: EventEnvelope): Promise<ApplyResult>;
-  /** Is this invoke or timer still the live one of its conversation (read without a lock: a hint for workers)? */
-  isLive(conversationId: string, origin: NonNullable<EventEnvelope['origin']>): Promise<boolean>;
+  /**
+   * Is this invoke or timer still the live one of its conversation (read without a lock: a hint for workers)?
+   * With `memoryWillDo`, a conversation this process remembers writing, with the origin live in it, is taken as
+   * live without a read: right unless another process has written it since. Only for work that costs nothing
+   * but time when it turns out stopped (its result is refused when applied).
+   */
+  isLive(conversationId: string, origin: NonNullable<EventEnvelope['origin']>, options?: { memoryWillDo?: boolean }): Promise<boolean>;
   /**
    * Runs `work` in a transaction that holds the conversation's row (FOR SHARE) while this invoke or timer is
    * the live one: an event that would move the conversation (a STOP) waits until `work` is done, so it cannot
@@ -391,8 +396,11 @@ export function createRuntime(deps: {
     return { kind: 'write', write: { store, result, projections: work?.projections ?? [], committed: shape.committed, remember } };
   }
 
-  async function isLiveNow(conversationId: string, origin: NonNullable<EventEnvelope['origin']>) {
-    // Always read, never memory: another process may have closed the conversation since (a send must not go out then).
+  async function isLiveNow(conversationId: string, origin: NonNullable<EventEnvelope['origin']>, options: { memoryWillDo?: boolean } = {}) {
+    // Memory says "live" only as this process last wrote the row; what it says "stopped" may be as old, so that is read.
+    const remembered = options.memoryWillDo ? recent?.liveTokens(conversationId) : undefined;
+    if (remembered && isLive(remembered, origin)) return true;
+    // Otherwise read: another process may have closed the conversation since (a send must not go out then).
     const live = await readLiveTokens(db, conversationId);
     return live !== undefined && isLive(live, origin);
   }
@@ -493,6 +501,12 @@ class RecentConversations {
   remember({ row, snapshot, live }: { row: ConversationRow; snapshot: string; live: string }) {
     const { snapshot: _snapshot, live_effects: _live, ...rest } = row;
     this.rows.set(row.id, { row: rest, snapshot, live });
+  }
+
+  /** The live tokens as last written (parsed from the kept JSON), or undefined when not remembered. */
+  liveTokens(id: string): LiveTokens | undefined {
+    const entry = this.rows.get(id);
+    return entry && (JSON.parse(entry.live) as LiveTokens);
   }
 
   has(id: string) {

@@ -168,7 +168,7 @@ export function createTaskList(
     const origin = { kind: 'invoke' as const, id: job.invokeId, token: job.token };
     const common = { conversationId: job.conversationId, idempotencyKey: `result:${job.token}`, actor: 'worker', origin, ifNotAccepted: 'record' as const };
     // Started by this job's own last write: live unless an event came since, which the send's fence re-checks.
-    if (!chain.startedHere && !(await runtime.isLive(job.conversationId, origin))) {
+    if (!chain.startedHere && !(await runtime.isLive(job.conversationId, origin, { memoryWillDo: STOPPED_COSTS_ONLY_TIME.has(job.src) }))) {
       // Stopped (superseded draft, STOP during a send, staff closed), or applied by an earlier run of this job
       // that ended before the invokes its result started were done: those run now.
       for (const next of await runtime.startedBy(job.conversationId, common.idempotencyKey)) await runInvoke(next, helpers, log, { startedHere: false, depth: chain.depth + 1 });
@@ -474,6 +474,14 @@ function limiter(slots: number) {
     }
   };
 }
+
+/**
+ * Invokes for which this process's memory of the conversation will do to decide whether to run (no read):
+ * one that turns out stopped (another process wrote the conversation since) costs only its time. A drafter's
+ * model call is wasted, and its result, with the draft it keeps, is refused when applied. Not the sender: its
+ * claim is committed before the fence finds it stopped, and counts against the number's caps.
+ */
+const STOPPED_COSTS_ONLY_TIME: ReadonlySet<string> = new Set(['draftReply']);
 
 /** Invokes one job runs in a row (a turn's draft and send are two); the rest are queued as jobs. */
 const MAX_CHAIN = 4;

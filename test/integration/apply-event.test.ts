@@ -386,6 +386,37 @@ describe('apply-event, statements per event and processes that remember', () => 
     expect(await remembering.isLive('s-close', origin)).toBe(false);
   });
 
+  it("when the drafter's liveness may come from memory, then a conversation this process wrote answers without a statement, a stopped invoke is read, and another process's write is not seen", async () => {
+    const remembering = testRuntime(db.db, { rememberConversations: 10 });
+    const other = testRuntime(db.db);
+    await remembering.apply(sms('s-mem', 'mem-1'));
+    const [drafting] = await queuedJobs(db.db, 's-mem', 'invoke');
+    expect(drafting!.payload.src).toBe('draftReply');
+    const origin = { kind: 'invoke' as const, id: drafting!.payload.invokeId, token: drafting!.payload.token };
+    const statements = countStatements();
+    statements.reset();
+    expect(await remembering.isLive('s-mem', origin, { memoryWillDo: true })).toBe(true);
+    expect(statements.total()).toBe(0);
+    // Without the option (the sender's check), or for a conversation this process does not remember, it reads.
+    expect(await remembering.isLive('s-mem', origin)).toBe(true);
+    expect(await other.isLive('s-mem', origin, { memoryWillDo: true })).toBe(true);
+    expect(statements.total()).toBe(2);
+
+    // Another process's write (a second text re-enters drafting: a new invoke) is not in this process's memory:
+    // the old drafter still looks live from memory (it will cost a model call, and its result is refused), not from the row.
+    await other.apply(sms('s-mem', 'mem-2'));
+    expect(await remembering.isLive('s-mem', origin, { memoryWillDo: true })).toBe(true);
+    expect(await remembering.isLive('s-mem', origin)).toBe(false);
+    const late = await remembering.apply(invokeResult(drafting!, { type: 'xstate.done.actor.drafter', output: makeDraft({ id: 'draft-s-mem' }) }));
+    expect(late).toMatchObject({ outcome: 'stale' });
+
+    // This process's own write that stops the invoke is remembered: from memory it is stopped, and that is read to be sure.
+    await remembering.apply(sms('s-mem', 'mem-3'));
+    statements.reset();
+    expect(await remembering.isLive('s-mem', origin, { memoryWillDo: true })).toBe(false);
+    expect(statements.total()).toBe(1);
+  });
+
   it("when a new conversation's first event leaves a state that set a timer, then only the event's own timer is queued", async () => {
     // The conversation machine's initial state sets none; a small machine does, to exercise the one write of both steps.
     const timed = setup({}).createMachine({
