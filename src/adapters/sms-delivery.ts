@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db, DbOrTrx } from '../db/database.js';
 import type { OutboundKind } from '../db/schema.js';
 import { holdNumberThenOptedOut } from '../db/opt-outs.repository.js';
+import { claimedAgentIds, claimOutbound, countAttempt, markAccepted, readOutbound } from '../db/outbound-messages.repository.js';
 import { tenantTextedNumberSql } from '../db/messages.repository.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -28,25 +29,15 @@ export async function deliverSms(
 ): Promise<{ smsId: string }> {
   const { db, smsAgent, logger } = deps;
   // The common case, a first attempt, claims the key in one round trip; only a key already there is read.
-  const first = await db
-    .insertInto('outbound_messages')
-    .values({ idempotency_key: message.key, conversation_id: message.conversationId, body: message.text, status: 'sending', kind: message.kind ?? 'reply' })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .returning('idempotency_key')
-    .executeTakeFirst();
-  if (!first) {
-    const earlier = await db.selectFrom('outbound_messages').selectAll().where('idempotency_key', '=', message.key).executeTakeFirstOrThrow();
+  if (!(await claimOutbound(db, { ...message, kind: message.kind ?? 'reply' }))) {
+    const earlier = await readOutbound(db, message.key);
     if (earlier.status === 'accepted') return { smsId: earlier.sms_agent_id! };
     const found = await reconcile(db, smsAgent, message, earlier.first_attempt_at, signal);
     if (found) {
       logger.warn({ conversationId: message.conversationId, key: message.key }, 'earlier send found at the SMS Agent; not sent again');
       return { smsId: found };
     }
-    await db
-      .updateTable('outbound_messages')
-      .set({ attempts: sql`attempts + 1`, updated_at: sql`now()` })
-      .where('idempotency_key', '=', message.key)
-      .execute();
+    await countAttempt(db, message.key);
   }
 
   const handOff = async (conn: DbOrTrx) => {
@@ -96,9 +87,7 @@ async function reconcile(db: Db, smsAgent: SmsAgent, message: { key: string; con
       (sms.conversationId == null || sms.conversationId === message.conversationId),
   );
   if (candidates.length === 0) return null;
-  const claimed = new Set(
-    (await db.selectFrom('outbound_messages').select('sms_agent_id').where('sms_agent_id', 'in', candidates.map((sms) => sms.id)).execute()).map((row) => row.sms_agent_id),
-  );
+  const claimed = await claimedAgentIds(db, candidates.map((sms) => sms.id));
   const found = candidates.find((sms) => !claimed.has(sms.id));
   if (!found) return null;
   try {
@@ -111,14 +100,6 @@ async function reconcile(db: Db, smsAgent: SmsAgent, message: { key: string; con
 }
 
 const UNIQUE_VIOLATION = '23505';
-
-async function markAccepted(db: DbOrTrx, key: string, smsAgentId: string) {
-  await db
-    .updateTable('outbound_messages')
-    .set({ status: 'accepted', sms_agent_id: smsAgentId, updated_at: sql`now()` })
-    .where('idempotency_key', '=', key)
-    .execute();
-}
 
 /**
  * Has this tenant had a text of ours reach this number (any of its conversations)? The first-text notice is

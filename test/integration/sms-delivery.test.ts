@@ -156,7 +156,7 @@ describe('a text without a fence (a notice, an acknowledgement)', () => {
 });
 
 describe("the send path's prepared statements", () => {
-  it("when the pool prepares statements (a process with a worker), then the send's reads are parsed once per connection and decide as before, past the point where PostgreSQL plans them generically", async () => {
+  it("when the pool prepares statements (a process with a worker), then the send's reads, its claim and its acceptance are parsed once per connection and decide as before, past the point where PostgreSQL plans them generically", async () => {
     const pool = createPool(testDb.url, { max: 1, prepareStatements: true });
     const db = createDb(pool);
     try {
@@ -184,7 +184,7 @@ describe("the send path's prepared statements", () => {
 
       // One connection: the statement below runs on the session that sent them.
       const { rows } = await pool.query<{ name: string }>(`select name from pg_prepared_statements where name not in ('read_conversation_by_id', 'write_events') order by name`);
-      expect(rows.map((row) => row.name)).toEqual(['live_tokens', 'live_tokens_shared_opt_out_checked', 'send_facts_by_conversation']);
+      expect(rows.map((row) => row.name)).toEqual(['claim_outbound', 'live_tokens', 'live_tokens_shared_opt_out_checked', 'mark_outbound_accepted', 'send_facts_by_conversation']);
     } finally {
       await db.destroy();
     }
