@@ -24,7 +24,7 @@ import { writeSection } from './lib/report.js';
 import { benchServiceEnv } from './lib/service.js';
 import { startOutsideWorld } from './lib/outside-world.js';
 import { describeMachine, describeMachineLine, f0, f1, positive, type MachineInfo } from './lib/stats.js';
-import { runTurnBurst, TURN_TEXT, type TurnResult } from './lib/turn-load.js';
+import { runTurnBurst, TURN_TEXT, type Spread, type Stages, type TurnResult } from './lib/turn-load.js';
 
 const FOOTER = 'Acme Recovery is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.';
 const MODEL_ANSWER = {
@@ -176,10 +176,14 @@ async function main() {
 
 function renderLine(name: string, r: TurnResult) {
   const t = r.turnMs;
-  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (to the model call ${stage(r.stages.toModel)}, the call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)} (after the model call ${afterModel(r.cost)}); ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
+  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (to the model call ${stage(r.stages.toModel)}, the call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; timeline ms from the first POST, first / median / last turn: ${timelineText(r.stages.timeline)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)} (after the model call ${afterModel(r.cost)}); ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
 }
 
 const stage = (p: { p50: number; p95: number }) => `${f0(p.p50)} / ${f0(p.p95)}`;
+const timelineText = (t: Stages['timeline']) => {
+  const at = (s: Spread) => `${f0(s.first)} / ${f0(s.median)} / ${f0(s.last)}`;
+  return `texts committed ${at(t.committed)}, model requests out ${at(t.modelOut)}, drafts' results committed ${at(t.resultCommitted)}, replies at the SMS Agent ${at(t.replied)}`;
+};
 /** The CPU per turn used after the first model answer could come back: service / PostgreSQL / outside (in all). */
 function afterModel(cost: TurnResult['cost']): string {
   const before = cost.beforeModel;
@@ -228,6 +232,11 @@ The machine is shared with other work: these are the numbers of one run, not a p
 | configuration | N | turn p50 / p95 / p99 ms | max ms | turns/s | POST→202 p50 / p95 ms | POSTs retried (refusals) / given up | statements per turn | CPU ms per turn: service / PostgreSQL / outside | of which after the model call (in all) | exactly-once |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |
 ${rows.join('\n')}
+
+Each burst as a timeline, ms from its first POST: when the first, the median and the last turn got there (one turn's
+points need not be the same turn's).
+
+${r.measured.flatMap((m) => m.bursts.map((b) => `- ${m.configuration.name}, N=${f0(b.n)}: ${timelineText(b.stages.timeline)}.`)).join('\n')}
 
 ${r.measured.map((m) => `- **${m.configuration.name}**: ${m.configuration.note}.`).join('\n')}
 - Before issue 19's group commit and one-job turns (commit fcc51d7, two runs on this machine on 2026-12-04 at

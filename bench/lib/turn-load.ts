@@ -157,6 +157,22 @@ export interface Stages {
   toModel: Percentiles;
   /** → the reply's arrival at the SMS Agent (the send job waiting, the compliance gate, the HTTP call). */
   delivered: Percentiles;
+  /**
+   * The burst as one timeline, ms from its first POST: when the first, the median and the last turn got to each
+   * point. How spread out the model requests leave says whether the turns moved one by one or all together.
+   */
+  timeline: Record<'committed' | 'modelOut' | 'resultCommitted' | 'replied', Spread>;
+}
+
+export interface Spread {
+  first: number;
+  median: number;
+  last: number;
+}
+
+function spread(values: number[]): Spread {
+  const sorted = Float64Array.from(values).sort();
+  return { first: sorted[0] ?? 0, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? 0, last: sorted[sorted.length - 1] ?? 0 };
 }
 
 /**
@@ -181,6 +197,8 @@ async function stageTimes(
   const delivered: number[] = [];
   const model: number[] = [];
   const toModel: number[] = [];
+  const firstPost = Math.min(...burst.started.values());
+  const timeline = { committed: [] as number[], modelOut: [] as number[], resultCommitted: [] as number[], replied: [] as number[] };
   for (const row of rows) {
     const start = burst.started.get(row.phone);
     const arrival = burst.firstArrival.get(row.phone);
@@ -190,8 +208,24 @@ async function stageTimes(
     delivered.push(arrival - row.drafted.getTime());
     if (row.model_ms !== null) model.push(row.model_ms);
     if (row.model_out !== null) toModel.push(row.model_out.getTime() - row.received.getTime());
+    timeline.committed.push(row.received.getTime() - firstPost);
+    if (row.model_out !== null) timeline.modelOut.push(row.model_out.getTime() - firstPost);
+    timeline.resultCommitted.push(row.drafted.getTime() - firstPost);
+    timeline.replied.push(arrival - firstPost);
   }
-  return { received: percentiles(received), drafted: percentiles(drafted), model: percentiles(model), toModel: percentiles(toModel), delivered: percentiles(delivered) };
+  return {
+    received: percentiles(received),
+    drafted: percentiles(drafted),
+    model: percentiles(model),
+    toModel: percentiles(toModel),
+    delivered: percentiles(delivered),
+    timeline: {
+      committed: spread(timeline.committed),
+      modelOut: spread(timeline.modelOut),
+      resultCommitted: spread(timeline.resultCommitted),
+      replied: spread(timeline.replied),
+    },
+  };
 }
 
 async function checkExactlyOnce(
