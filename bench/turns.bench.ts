@@ -36,12 +36,13 @@ const MODEL_ANSWER = {
 };
 
 /**
- * Debtors of the warm-up burst each configuration runs first, not counted. As many as the usual measured burst:
- * a long-running service has compiled its code, opened its pool's connections and planned its prepared statements
- * (PostgreSQL plans a prepared statement afresh for its first five runs on each connection, so a warm-up of 20 left
- * the 100-burst planning on nearly every run).
+ * Debtors of the warm-up burst each configuration runs first, not counted: a long-running service has compiled its
+ * code, opened its pool's connections and planned its prepared statements. PostgreSQL plans a prepared statement
+ * afresh for its first five runs on each connection: a warm-up of 20 left the 100-burst planning on nearly every
+ * run, and one of 100 (about five runs per connection of the pool's 20) still left ~0.5 ms of planning per turn in
+ * the first measured burst (the draft's facts, the gate's, the inbound read), gone by the third (BENCH_PG_STATEMENTS).
  */
-const WARMUP = positive('BENCH_TURNS_WARMUP', 100);
+const WARMUP = positive('BENCH_TURNS_WARMUP', 300);
 
 interface Configuration {
   name: string;
@@ -216,7 +217,7 @@ debtor (2 s more are watched for late duplicates), one inbox row \`applied\` and
 every conversation in \`awaitingReply\`. A refused POST (503 when no database connection frees up within
 10 s, any 5xx, a network error) is sent again after 1 s with the same Idempotency-Key, as the SMS Agent would,
 up to 5 tries; its turn is still timed from the first try. Each configuration first runs a warm-up burst of ${WARMUP} debtors, not counted
-(a fresh process compiles code, opens connections and plans its prepared statements, each afresh for its first five runs on a connection, on its first requests; \`BENCH_TURNS_WARMUP\`, 20 until 2026-12-04). Calling hours are set to 0–24 so the run does not depend on the hour.
+(a fresh process compiles code, opens connections and plans its prepared statements, each afresh for its first five runs on a connection, on its first requests; \`BENCH_TURNS_WARMUP\`; 20 until 2026-12-04, 100 until 2026-12-05). Calling hours are set to 0–24 so the run does not depend on the hour.
 CPU is read from /proc over the burst, and once more when the first model answer can come back (the model's delay after the first POST): what is used after that point is
 the work after the turns' model calls (for 100 at once all the work before them is done by then), the path a burst's p95 waits on ("What a burst's p95 is made of", below).
 For 1,000 at once and the baseline the work before the calls is still going on at that point, so there the split means little (and PostgreSQL's part
