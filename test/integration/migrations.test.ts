@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { createDb, createPool } from '../../src/db/database.js';
+import { migrateDatabase } from '../../src/db/migrate.js';
 import { adoptDefaultConversations, up } from '../../migrations/202612041010_default_conversation_per_phone.js';
 
 let testDb: TestDatabase;
@@ -17,6 +19,26 @@ describe('migrations', () => {
     expect(rows.length).toBeGreaterThanOrEqual(11);
     expect(rows.filter((row) => !row.relrowsecurity)).toEqual([]);
   });
+});
+
+describe('several processes starting at once', () => {
+  it('when four processes migrate one database at once, fresh and then again, then each start succeeds: no two change the same catalog row together', async () => {
+    const database = await createEmptyDatabase('migrate_at_once');
+    const processes = Array.from({ length: 4 }, () => {
+      const pool = createPool(database.url, { max: 3 });
+      return { pool, db: createDb(pool) };
+    });
+    try {
+      // Each round is a deploy: every replica runs the migrations, the queue's helpers and the grants as it starts.
+      for (let round = 0; round < 12; round += 1) {
+        const outcomes = await Promise.allSettled(processes.map(({ db, pool }) => migrateDatabase(db, pool)));
+        expect(outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => String((outcome as PromiseRejectedResult).reason))).toEqual([]);
+      }
+    } finally {
+      await Promise.all(processes.map(({ db }) => db.destroy()));
+      await database.drop();
+    }
+  }, 120_000);
 });
 
 describe('default conversations per number (202612041010)', () => {
