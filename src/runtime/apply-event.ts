@@ -177,8 +177,19 @@ export function createRuntime(deps: {
   const version = machineVersion(machine);
   const recent = (deps.rememberConversations ?? 0) > 0 ? new RecentConversations(deps.rememberConversations!) : null;
   const group = createGroupCommit(db, deps.groupCommit);
+  const inArrivalOrder = new OneAtATime();
 
-  async function apply(envelope: EventEnvelope): Promise<ApplyResult> {
+  /**
+   * One conversation's events apply one at a time in this process, in the order they came; the others wait in
+   * memory. The conversation's row orders them anyway, but an event that waits for it on the locking path holds
+   * a pooled connection, for as long as a hand-off holds the row (the SMS Agent's answer): a debtor's texts and
+   * an agent's retries during a slow send would otherwise each hold one, and the pool would run dry for everyone.
+   */
+  function apply(envelope: EventEnvelope): Promise<ApplyResult> {
+    return inArrivalOrder.run(envelope.conversationId, () => applyNow(envelope));
+  }
+
+  async function applyNow(envelope: EventEnvelope): Promise<ApplyResult> {
     let source: Source = recent ? 'memory' : 'read';
     for (let tries = 1; ; tries += 1) {
       let attempt: Attempt;
@@ -479,6 +490,22 @@ function isLive(live: LiveTokens, origin: NonNullable<EventEnvelope['origin']>) 
 /** The envelope, for the default conversation found under `conversationId`: that id wherever the id is used. */
 function atConversation(envelope: EventEnvelope, conversationId: string): EventEnvelope {
   return { ...envelope, conversationId, create: envelope.create && { ...envelope.create, conversationId } };
+}
+
+/** Runs the tasks given for one key one after another, in the order given; tasks of different keys run freely. */
+class OneAtATime {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key);
+    const next = previous ? previous.then(task, task) : task();
+    const tail = next.catch(() => {});
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
 }
 
 /**

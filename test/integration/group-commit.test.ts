@@ -93,6 +93,47 @@ describe('group commit', () => {
     expect(await messagesOf(conversations)).toHaveLength(20);
   });
 
+  it("when texts keep coming to a conversation in hand-off, then one of them waits for it on a connection and the rest in memory, so the pool stays free for everyone else's events, and they apply once, in order", async () => {
+    // A small pool that gives up quickly: each text waiting for the row on a connection of its own would take it all.
+    const pool = createPool(db.url, { max: 4, connectionTimeoutMs: 1_500 });
+    const small = createDb(pool);
+    let release = () => {};
+    try {
+      const runtime = testRuntime(small, { rememberConversations: 100 });
+      const [held, other] = ids('gc-waiting', 2) as [string, string];
+      for (const id of [held, other]) await runtime.apply(sms(id, `${id}-a`));
+      const drafting = (await db.db.selectFrom('conversations').select('live_effects').where('id', '=', held).executeTakeFirstOrThrow()).live_effects;
+      const origin = { kind: 'invoke' as const, id: 'drafter', token: (drafting as unknown as { invokes: Record<string, string> }).invokes.drafter! };
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let holding!: () => void;
+      const isHolding = new Promise<void>((resolve) => (holding = resolve));
+      const fence = runtime.whileLive(held, origin, async () => {
+        holding();
+        await released;
+      });
+      await isHolding;
+      // Six texts, one after another, to the held conversation (a debtor writing, an agent retrying on its timeout).
+      const keys = Array.from({ length: 6 }, (_, n) => `${held}-w${n}`);
+      const waiting: Array<Promise<unknown>> = [];
+      for (const key of keys) {
+        waiting.push(runtime.apply(sms(held, key)));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // Someone else's event still finds a connection.
+      expect(await runtime.apply(sms(other, `${other}-b`))).toMatchObject({ outcome: 'applied', version: 2 });
+      release();
+      expect(await fence).toEqual({ live: true, value: undefined });
+      const results = (await Promise.all(waiting)) as Array<{ outcome: string; duplicate: boolean }>;
+      expect(results.map((result) => [result.outcome, result.duplicate])).toEqual(keys.map(() => ['applied', false]));
+      const stored = await db.db.selectFrom('messages').select('event_id').where('conversation_id', '=', held).orderBy('id').execute();
+      expect(stored.map((row) => row.event_id)).toEqual([`${held}-a`, ...keys]);
+      expect((await verifyChains(db.db, [held, other])).breaks).toEqual([]);
+    } finally {
+      release(); // a failed expectation must not leave the hand-off holding a connection the pool's end waits for
+      await small.destroy();
+    }
+  });
+
   it('when the pool prepares statements (a process with a worker), then the write path is parsed once per connection and applies as before; without, nothing is prepared', async () => {
     for (const prepare of [true, false]) {
       const pool = createPool(db.url, { max: 1, prepareStatements: prepare });
