@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { EventEnvelope } from '../../src/runtime/apply-event.js';
+import type { EventEnvelope, Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { countStatements } from '../../bench/lib/statement-count.js';
 import { createDb, createPool } from '../../src/db/database.js';
@@ -30,6 +30,22 @@ const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `
 
 async function messagesOf(conversationIds: string[]) {
   return db.db.selectFrom('messages').select(['conversation_id', 'event_id']).where('conversation_id', 'in', conversationIds).execute();
+}
+
+/** A hand-off in progress: the drafter's fence holds the conversation until `release`. */
+async function holdConversation(runtime: Runtime, conversationId: string) {
+  const drafting = (await db.db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirstOrThrow()).live_effects;
+  const origin = { kind: 'invoke' as const, id: 'drafter', token: (drafting as unknown as { invokes: Record<string, string> }).invokes.drafter! };
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let holding!: () => void;
+  const isHolding = new Promise<void>((resolve) => (holding = resolve));
+  const fence = runtime.whileLive(conversationId, origin, async () => {
+    holding();
+    await released;
+  });
+  await isHolding;
+  return { fence, release };
 }
 
 describe('group commit', () => {
@@ -70,17 +86,7 @@ describe('group commit', () => {
     const conversations = ids('gc-held', 10);
     for (const id of conversations) await runtime.apply(sms(id, `${id}-a`));
     const [held, ...others] = conversations as [string, ...string[]];
-    const drafting = (await db.db.selectFrom('conversations').select('live_effects').where('id', '=', held).executeTakeFirstOrThrow()).live_effects;
-    const origin = { kind: 'invoke' as const, id: 'drafter', token: (drafting as unknown as { invokes: Record<string, string> }).invokes.drafter! };
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let holding!: () => void;
-    const isHolding = new Promise<void>((resolve) => (holding = resolve));
-    const fence = runtime.whileLive(held, origin, async () => {
-      holding();
-      await released;
-    });
-    await isHolding;
+    const { fence, release } = await holdConversation(runtime, held);
     const heldEvent = runtime.apply(sms(held, `${held}-b`));
     let heldDone = false;
     void heldEvent.then(() => (heldDone = true));
@@ -102,16 +108,8 @@ describe('group commit', () => {
       const runtime = testRuntime(small, { rememberConversations: 100 });
       const [held, other] = ids('gc-waiting', 2) as [string, string];
       for (const id of [held, other]) await runtime.apply(sms(id, `${id}-a`));
-      const drafting = (await db.db.selectFrom('conversations').select('live_effects').where('id', '=', held).executeTakeFirstOrThrow()).live_effects;
-      const origin = { kind: 'invoke' as const, id: 'drafter', token: (drafting as unknown as { invokes: Record<string, string> }).invokes.drafter! };
-      const released = new Promise<void>((resolve) => (release = resolve));
-      let holding!: () => void;
-      const isHolding = new Promise<void>((resolve) => (holding = resolve));
-      const fence = runtime.whileLive(held, origin, async () => {
-        holding();
-        await released;
-      });
-      await isHolding;
+      const hold = await holdConversation(runtime, held);
+      release = hold.release;
       // Six texts, one after another, to the held conversation (a debtor writing, an agent retrying on its timeout).
       const keys = Array.from({ length: 6 }, (_, n) => `${held}-w${n}`);
       const waiting: Array<Promise<unknown>> = [];
@@ -122,7 +120,7 @@ describe('group commit', () => {
       // Someone else's event still finds a connection.
       expect(await runtime.apply(sms(other, `${other}-b`))).toMatchObject({ outcome: 'applied', version: 2 });
       release();
-      expect(await fence).toEqual({ live: true, value: undefined });
+      expect(await hold.fence).toEqual({ live: true, value: undefined });
       const results = (await Promise.all(waiting)) as Array<{ outcome: string; duplicate: boolean }>;
       expect(results.map((result) => [result.outcome, result.duplicate])).toEqual(keys.map(() => ['applied', false]));
       const stored = await db.db.selectFrom('messages').select('event_id').where('conversation_id', '=', held).orderBy('id').execute();
