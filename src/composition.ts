@@ -29,6 +29,9 @@ import { actionRouting } from './runtime/projections.js';
 import { startWorker, type WorkerHandle } from './runtime/worker.js';
 import { startSimulators, type RunningSimulators } from './simulators/index.js';
 
+/** Sessions of the pool kept open when idle (docs/architecture.md §5): enough for one event, its read and the announcement of its jobs. */
+const KEEP_OPEN = 2;
+
 /** A scrape waits this long for the database's backlog, then reports the last values it read. */
 const BACKLOG_READ_TIMEOUT_MS = 2_000;
 
@@ -141,13 +144,14 @@ export async function startOrchestrator(
     // transaction pooler, where a prepared statement's name is unknown to the next transaction's server connection.
     const prepareStatements = config.preparedStatements === 'auto' ? runsWorker : config.preparedStatements === 'on';
     const processUrl = runsWorker ? directUrl : databaseUrl;
-    const pool = createPool(processUrl, { ...poolOptions, max: config.dbPoolSize, prepareStatements });
+    // Events come one at a time in quiet hours: a few sessions stay open (and their statements planned) between them.
+    const pool = createPool(processUrl, { ...poolOptions, max: config.dbPoolSize, keepOpen: Math.min(KEEP_OPEN, config.dbPoolSize), prepareStatements });
     const db = createDb(pool);
     closers.push(() => db.destroy());
     // With prepared statements, the group commit writes on sessions of its own, where its one statement is
     // planned once (docs/architecture.md §5): GROUP_COMMIT_IN_FLIGHT connections beside the pool.
     const writer = prepareStatements
-      ? createDb(createPool(processUrl, { ...poolOptions, max: GROUP_COMMIT_IN_FLIGHT, prepareStatements, genericPlans: true, applicationName: 'orchestrator-writer' }))
+      ? createDb(createPool(processUrl, { ...poolOptions, max: GROUP_COMMIT_IN_FLIGHT, keepOpen: GROUP_COMMIT_IN_FLIGHT, prepareStatements, genericPlans: true, applicationName: 'orchestrator-writer' }))
       : undefined;
     if (writer) closers.push(() => writer.destroy());
     const applied = await migrateOver(runsWorker || directUrl === databaseUrl ? { db, pool } : null, directUrl, poolOptions);

@@ -46,6 +46,12 @@ export interface PoolOptions {
   genericPlans?: boolean;
   /** How long an idle connection stays open, ms (pg's default: 10 s; 0: until the pool ends). */
   idleTimeoutMs?: number;
+  /**
+   * Idle connections kept open past `idleTimeoutMs` (pg-pool's `min`; default none). A new connection costs the
+   * first statement its authentication and every prepared statement its planning: ~30–50 ms for one event after
+   * a quiet spell (docs/architecture.md §5).
+   */
+  keepOpen?: number;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}) {
@@ -56,6 +62,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}) 
     application_name: options.applicationName ?? 'orchestrator',
     connectionTimeoutMillis: options.connectionTimeoutMs ?? DB_CONNECTION_TIMEOUT_MS,
     ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMillis: options.idleTimeoutMs } : {}),
+    ...(options.keepOpen !== undefined ? { min: options.keepOpen } : {}),
     // Long-lived sessions (the worker's liveness session, LISTEN) notice a dead peer behind a NAT or load balancer.
     keepAlive: true,
   });
