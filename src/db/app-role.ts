@@ -58,21 +58,17 @@ const JOB_SCHEMA = 'graphile_worker';
  */
 const API_ROLES = ['anon', 'authenticated'];
 
-/** Serialises concurrent grants (replicas starting together): Postgres fails concurrent GRANTs on one object. */
-const GRANT_LOCK = 7_201_312;
-
 /**
  * Creates APP_ROLE if it is missing and sets its privileges to exactly TABLE_PRIVILEGES (plus the job
  * queue), with a row-level-security policy per table so it sees rows where Supabase's anon and authenticated
  * roles still see none. Run after every migration, by the owner; a connection that does not own the tables
- * (the service running as APP_ROLE) skips it. Idempotent.
+ * (the service running as APP_ROLE) skips it. Idempotent; run through migrateDatabase, which runs one at a time.
  */
 export async function grantAppRole(db: Db): Promise<'granted' | 'not_owner'> {
   const { rows } = await sql<{ owner: boolean }>`
     select pg_has_role(current_user, relowner, 'usage') as owner from pg_class where oid = 'public.conversations'::regclass`.execute(db);
   if (!rows[0]?.owner) return 'not_owner';
   await db.transaction().execute(async (trx) => {
-    await sql`select pg_advisory_xact_lock(${GRANT_LOCK})`.execute(trx);
     await sql.raw(`do $$ begin
         if not exists (select 1 from pg_roles where rolname = '${APP_ROLE}') then create role ${APP_ROLE} nologin; end if;
       exception

@@ -42,11 +42,9 @@ export const QUIET_ADD_JOBS = 'add_jobs_quietly';
 export const HELPER_SCHEMA = 'orchestrator';
 /** Its signature, for grants (src/db/app-role.ts). */
 export const QUIET_ADD_JOBS_FUNCTION = `${HELPER_SCHEMA}.${QUIET_ADD_JOBS}(graphile_worker.job_spec[], boolean)`;
-const QUIET_ADD_JOBS_LOCK = 7_201_313;
 
 async function installQueueHelpers(pool: pg.Pool) {
   await inPgTransaction(pool, async (client) => {
-    await client.query('select pg_advisory_xact_lock($1)', [QUIET_ADD_JOBS_LOCK]);
     const { rows } = await client.query<{ definition: string; owner: boolean }>(
       `select pg_get_functiondef(p.oid) as definition, pg_has_role(current_user, p.proowner, 'usage') as owner
          from pg_proc p where p.oid = 'graphile_worker.add_jobs(graphile_worker.job_spec[], boolean)'::regprocedure`,

@@ -13,8 +13,9 @@ const MIGRATE_LOCK = 7_201_317;
  *
  * One process at a time: replicas start together, and the steps change catalog rows (a function's definition
  * and its grants) that two sessions cannot change at once ("tuple concurrently updated", and that replica does
- * not start). The lock is a session's of its own, not one of the pool's (the steps need those, and a pool may
- * have one), over the direct connection every caller migrates on; it goes with the session, also on a crash.
+ * not start). This is the steps' only lock (kysely's migrator keeps its own): they are run from here alone. It is
+ * a session's of its own, not one of the pool's (the steps need those, and a pool may have one), over the direct
+ * connection every caller migrates on; it goes with the session, also on a crash.
  */
 export async function migrateDatabase(db: Db, pool: pg.Pool): Promise<string[]> {
   const session = new pg.Client(pool.options);
