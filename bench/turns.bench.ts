@@ -23,8 +23,8 @@ import { serverStatementFlags, startServerStatements } from './lib/server-statem
 import { writeSection } from './lib/report.js';
 import { benchServiceEnv } from './lib/service.js';
 import { startOutsideWorld } from './lib/outside-world.js';
-import { describeMachine, describeMachineLine, f0, f1, positive, type MachineInfo } from './lib/stats.js';
-import { runTurnBurst, TURN_TEXT, type Spread, type Stages, type TurnResult } from './lib/turn-load.js';
+import { describeMachine, describeMachineLine, f0, f1, positive, type MachineInfo, type Percentiles } from './lib/stats.js';
+import { runTurnBurst, TURN_TEXT, type Stages, type TurnResult } from './lib/turn-load.js';
 
 const FOOTER = 'Acme Recovery is a debt collector attempting to collect a debt; any information obtained will be used for that purpose. Reply STOP to opt out.';
 const MODEL_ANSWER = {
@@ -182,7 +182,7 @@ function renderLine(name: string, r: TurnResult) {
 
 const stage = (p: { p50: number; p95: number }) => `${f0(p.p50)} / ${f0(p.p95)}`;
 const timelineText = (t: Stages['timeline']) => {
-  const at = (s: Spread) => `${f0(s.first)} / ${f0(s.median)} / ${f0(s.last)}`;
+  const at = (s: Percentiles) => `${f0(s.min)} / ${f0(s.p50)} / ${f0(s.max)}`;
   return `texts committed ${at(t.committed)}, model requests out ${at(t.modelOut)}, drafts' results committed ${at(t.resultCommitted)}, replies at the SMS Agent ${at(t.replied)}`;
 };
 /** The CPU per turn used after the first model answer could come back: service / PostgreSQL / outside (in all). */

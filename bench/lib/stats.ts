@@ -3,6 +3,7 @@ import os from 'node:os';
 import type pg from 'pg';
 
 export interface Percentiles {
+  min: number;
   mean: number;
   p50: number;
   p95: number;
@@ -11,11 +12,11 @@ export interface Percentiles {
 }
 
 export function percentiles(values: number[]): Percentiles {
-  if (values.length === 0) return { mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
+  if (values.length === 0) return { min: 0, mean: 0, p50: 0, p95: 0, p99: 0, max: 0 };
   const sorted = Float64Array.from(values).sort();
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
   const mean = sorted.reduce((sum, value) => sum + value, 0) / sorted.length;
-  return { mean, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] };
+  return { min: sorted[0], mean, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] };
 }
 
 export function positive(name: string, fallback: number): number {

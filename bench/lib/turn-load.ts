@@ -158,21 +158,11 @@ export interface Stages {
   /** → the reply's arrival at the SMS Agent (the send job waiting, the compliance gate, the HTTP call). */
   delivered: Percentiles;
   /**
-   * The burst as one timeline, ms from its first POST: when the first, the median and the last turn got to each
-   * point. How spread out the model requests leave says whether the turns moved one by one or all together.
+   * The burst as one timeline, ms from its first POST: when the first (min), the median (p50) and the last turn
+   * (max) got to each point. How spread out the model requests leave says whether the turns moved one by one or
+   * all together.
    */
-  timeline: Record<'committed' | 'modelOut' | 'resultCommitted' | 'replied', Spread>;
-}
-
-export interface Spread {
-  first: number;
-  median: number;
-  last: number;
-}
-
-function spread(values: number[]): Spread {
-  const sorted = Float64Array.from(values).sort();
-  return { first: sorted[0] ?? 0, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? 0, last: sorted[sorted.length - 1] ?? 0 };
+  timeline: Record<'committed' | 'modelOut' | 'resultCommitted' | 'replied', Percentiles>;
 }
 
 /**
@@ -220,10 +210,10 @@ async function stageTimes(
     toModel: percentiles(toModel),
     delivered: percentiles(delivered),
     timeline: {
-      committed: spread(timeline.committed),
-      modelOut: spread(timeline.modelOut),
-      resultCommitted: spread(timeline.resultCommitted),
-      replied: spread(timeline.replied),
+      committed: percentiles(timeline.committed),
+      modelOut: percentiles(timeline.modelOut),
+      resultCommitted: percentiles(timeline.resultCommitted),
+      replied: percentiles(timeline.replied),
     },
   };
 }
