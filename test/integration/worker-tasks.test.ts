@@ -15,6 +15,7 @@ import { testRuntime } from '../helpers/runtime.js';
 import { testServiceClients } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import { queuedJobs } from '../helpers/jobs.js';
+import { countStatements } from '../../bench/lib/statement-count.js';
 
 /**
  * The worker's tasks driven one job at a time (no runner), against real Postgres and the simulators: the
@@ -122,6 +123,31 @@ describe('worker tasks', () => {
     expect(await state('w-one')).toBe('awaitingReply');
     expect(simulators.sms.sent).toHaveLength(1);
     expect(await pendingJobs('w-one', 'invoke')).toEqual([]);
+  });
+
+  it('when the process that wrote the text runs its drafter, then memory says it is live, no read; a process that did not write it reads', async () => {
+    const logger = createLogger({ level: 'silent' });
+    const statements = countStatements();
+    const livenessReads = () => statements.top(100).filter(([text]) => text.includes('prepared:live_tokens */')).reduce((sum, [, n]) => sum + n, 0);
+    for (const [remembers, conversationId] of [[true, 'w-mem-yes'], [false, 'w-mem-no']] as const) {
+      const own = testRuntime(testDb.db, remembers ? { rememberConversations: 10 } : {});
+      const ownTasks = createTaskList({ runtime: own, activities, effects, logger });
+      await own.apply({
+        conversationId,
+        event: { type: 'sms.received', text: 'Hi, what is my balance?', messageId: `${conversationId}-1`, at: new Date().toISOString() },
+        idempotencyKey: `${conversationId}-1`,
+        actor: 'service:test',
+        create: { conversationId, tenantId: 'tenant-w', phone: remembers ? '+15550400021' : '+15550400022' },
+        ifNotAccepted: 'record',
+      });
+      const [job] = await pendingJobs(conversationId, 'invoke');
+      statements.reset();
+      await ownTasks.invoke!(job!.payload, helpers());
+      await sql`delete from graphile_worker._private_jobs where id = ${job!.id}`.execute(testDb.db);
+      expect(livenessReads()).toBe(remembers ? 0 : 1);
+      expect(await state(conversationId)).toBe('awaitingReply');
+    }
+    expect(simulators.sms.sent).toHaveLength(2);
   });
 
   it("when the drafter's job stops after its result was applied, then its retry sends the reply, and a retry after that sends nothing more", async () => {
