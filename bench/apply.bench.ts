@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { conversationMachine } from '../machines/conversation/conversation.machine.js';
 import pg from 'pg';
-import { createDb, createPool, type Db } from '../src/db/database.js';
+import { createDb, createPool, WRITER_SESSIONS, type Db } from '../src/db/database.js';
 import { migrateDatabase } from '../src/db/migrate.js';
 import { createRuntime, type Runtime } from '../src/runtime/apply-event.js';
 import { GROUP_COMMIT_IN_FLIGHT, type GroupCommitOptions } from '../src/runtime/group-commit.js';
@@ -44,7 +44,7 @@ async function main() {
     // shared pool (where PostgreSQL re-plans it for every run) or on the group commit's own sessions (planned once).
     // Idle connections stay open, as for the pool above: a backend that exits mid-window takes its CPU out of the sum.
     const prepared = createDb(createPool(embedded.url, { max: 20, prepareStatements: true, idleTimeoutMs: 0 }));
-    const writer = createDb(createPool(embedded.url, { max: GROUP_COMMIT_IN_FLIGHT, prepareStatements: true, genericPlans: true, idleTimeoutMs: 0 }));
+    const writer = createDb(createPool(embedded.url, { ...WRITER_SESSIONS, max: GROUP_COMMIT_IN_FLIGHT, idleTimeoutMs: 0 }));
     const configurations: Array<{ name: string; db: Db; callers: number; groupCommit: GroupCommitOptions }> = [
       { name: 'group commit (default)', db, callers: concurrency, groupCommit: {} },
       { name: 'one event per statement', db, callers: concurrency, groupCommit: { maxBatch: 1, maxInFlight: 20 } },

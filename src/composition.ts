@@ -5,7 +5,7 @@ import { createApp } from './app.js';
 import { findConsoleAssets } from './http/console.routes.js';
 import type { Config } from './config.js';
 import type pg from 'pg';
-import { createDb, createPool, type Db, type PoolOptions } from './db/database.js';
+import { createDb, createPool, WRITER_SESSIONS, type Db, type PoolOptions } from './db/database.js';
 import { migrateDatabase } from './db/migrate.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { createActivities, createEffects } from './adapters/activities.js';
@@ -151,7 +151,7 @@ export async function startOrchestrator(
     // With prepared statements, the group commit writes on sessions of its own, where its one statement is
     // planned once (docs/architecture.md §5): GROUP_COMMIT_IN_FLIGHT connections beside the pool.
     const writer = prepareStatements
-      ? createDb(createPool(processUrl, { ...poolOptions, max: GROUP_COMMIT_IN_FLIGHT, keepOpen: GROUP_COMMIT_IN_FLIGHT, prepareStatements, genericPlans: true, applicationName: 'orchestrator-writer' }))
+      ? createDb(createPool(processUrl, { ...poolOptions, ...WRITER_SESSIONS, max: GROUP_COMMIT_IN_FLIGHT, keepOpen: GROUP_COMMIT_IN_FLIGHT }))
       : undefined;
     if (writer) closers.push(() => writer.destroy());
     const applied = await migrateOver(runsWorker || directUrl === databaseUrl ? { db, pool } : null, directUrl, poolOptions);

@@ -44,6 +44,14 @@ export interface PoolOptions {
    * on its values, and PostgreSQL plans kysely's unnamed statements generically too under this setting.
    */
   genericPlans?: boolean;
+  /**
+   * Leave the planner only index lookups and nested loops (`enable_seqscan`, `enable_hashjoin` and
+   * `enable_mergejoin` off). For the same pool, whose one statement finds every row by its key: its generic plan
+   * is made once per session from the tables' sizes at that moment, and while a table is small a plan that reads
+   * all of it (a sequential scan, a hash join) looks cheapest; it then stays as the table grows, until PostgreSQL
+   * next analyzes it, and each event read the whole table (docs/architecture.md §5).
+   */
+  indexPathsOnly?: boolean;
   /** How long an idle connection stays open, ms (pg's default: 10 s; 0: until the pool ends). */
   idleTimeoutMs?: number;
   /**
@@ -72,10 +80,20 @@ export function createPool(connectionString: string, options: PoolOptions = {}) 
     client.on('error', onIdleError);
     if (options.prepareStatements) prepareMarkedStatements(client);
     // Queued before the pool hands the client out, so it precedes the session's first statement.
-    if (options.genericPlans) void client.query('set plan_cache_mode = force_generic_plan').catch(onIdleError);
+    const settings = [
+      ...(options.genericPlans ? ['set plan_cache_mode = force_generic_plan'] : []),
+      ...(options.indexPathsOnly ? ['set enable_seqscan = off', 'set enable_hashjoin = off', 'set enable_mergejoin = off'] : []),
+    ];
+    if (settings.length > 0) void client.query(settings.join('; ')).catch(onIdleError);
   });
   return pool;
 }
+
+/**
+ * The group commit's own sessions (docs/architecture.md §5): they run nothing but its one statement, prepared,
+ * planned once per session, by its keys only.
+ */
+export const WRITER_SESSIONS = { prepareStatements: true, genericPlans: true, indexPathsOnly: true, applicationName: 'orchestrator-writer' } as const satisfies PoolOptions;
 
 /**
  * Marks a statement (kysely's `sql` template, a fixed text whatever its parameters) to be sent as the named

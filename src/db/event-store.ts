@@ -152,12 +152,18 @@ export async function writeEvents(db: DbOrTrx, writes: readonly EventWrite[]): P
   const removed = writes.flatMap((write) => write.removedJobKeys.map((key) => ({ conversation_id: write.conversationId, key })));
   const drafts = writes.flatMap((write) => write.drafts);
   // One text for any batch (the events are JSON arrays), so it is prepared once per connection where it may be.
+  // The planner takes any json_to_recordset for 100 rows, and for a batch that size reading a table of a few
+  // thousand conversations or inbox rows whole looks cheaper than looking each row up; a batch is mostly one
+  // event. `limit` (the batch's length, which changes nothing) tells it the size: exactly when the statement is
+  // planned for its values, a tenth of 100 in a generic plan (the writer's sessions allow only lookups anyway:
+  // WRITER_SESSIONS in database.ts).
   const { rows } = await sql<{ written: string[]; busy: string[] }>`${preparedName('write_events')}
     with ev as (
       select * from json_to_recordset(${eventsJson(events)}::json) as e(
         id text, change text, expected_version int, tenant_id text, phone text, default_for_phone text, state text,
         snapshot jsonb, live_effects jsonb, machine_version text, version int, audit_seq int, audit_hash text,
         key text, event_type text, outcome text, result jsonb, inbound text)
+       limit ${events.length}
     ), locked as (
       select c.id from conversations c where c.id in (select id from ev where change <> 'insert')
        order by c.id for update skip locked
