@@ -87,7 +87,7 @@ export function createActivities(deps: EffectDeps): Activities {
   }
 
   /**
-   * "Don't text me at work", "only after 6pm": kept per number, honoured by the calling-hours check. Returns
+   * "Don't text me at work", "only after 6pm": kept per tenant and number, honoured by the calling-hours check. Returns
    * what these messages stated (the newest statement wins), for the reply to acknowledge.
    */
   async function recordStatedPreferences(conversationId: string, phone: string, texts: readonly string[]) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
 import { sql } from 'kysely';
-import { optedOutSql, tenantRefShape, type TenantRef } from '../db/opt-outs.repository.js';
+import { optedOutSql, tenantIdSql, tenantRefShape, type TenantRef } from '../db/opt-outs.repository.js';
 import { normalisePhone } from '../text/phone.js';
 import type { ContactPreference } from '../policies/contact-preferences.js';
 import { preparedName, type DbOrTrx } from '../db/database.js';
@@ -149,7 +149,7 @@ export async function checkFrequencyCap(
 }
 
 
-/** What the gate reads about a number before a text goes: one round trip instead of three. */
+/** What the gate reads about a number, for one tenant, before a text goes: one round trip instead of three. */
 export interface SendFacts {
   optedOut: boolean;
   preference: ContactPreference | null;
@@ -157,7 +157,11 @@ export interface SendFacts {
   sent: Record<'unsolicited' | 'reply', number[]>;
 }
 
-/** `tenant`: whose opt-outs count (a tenant, or the tenant of the conversation the text belongs to). */
+/**
+ * `tenant`: whose opt-outs, stated preferences and earlier texts count (a tenant, or the tenant of the
+ * conversation the text belongs to). Each is that tenant's alone (docs/compliance.md, "Whose opt-out"): what
+ * another tenant sent the number or was told by it neither holds this tenant's texts back nor shows here.
+ */
 export async function readSendFacts(db: DbOrTrx, tenant: TenantRef, phone: string, now: number): Promise<SendFacts> {
   // Prepared (once a text, and ~0.5 ms to plan): a fixed text for each shape of `tenant`.
   const { rows } = await sql<{ opted_out: boolean; earliest_hour: number | null; latest_hour: number | null; not_at_work: boolean | null; sent: Array<{ kind: 'unsolicited' | 'reply'; at: string }> | null }>`${preparedName(`send_facts_by_${tenantRefShape(tenant)}`)}
@@ -165,8 +169,8 @@ export async function readSendFacts(db: DbOrTrx, tenant: TenantRef, phone: strin
            p.earliest_hour, p.latest_hour, p.not_at_work,
            (select json_agg(json_build_object('kind', o.kind, 'at', o.first_attempt_at) order by o.first_attempt_at)
               from outbound_messages o join conversations c on c.id = o.conversation_id
-             where c.phone = ${phone} and o.first_attempt_at > ${new Date(now - 7 * DAY_MS)}) as sent
-      from (select 1) as one left join contact_preferences p on p.phone = ${phone}`.execute(db);
+             where c.tenant_id = t.id and c.phone = ${phone} and o.first_attempt_at > ${new Date(now - 7 * DAY_MS)}) as sent
+      from (select ${tenantIdSql(tenant)} as id) as t left join contact_preferences p on p.tenant_id = t.id and p.phone = ${phone}`.execute(db);
   const row = rows[0]!;
   const sent: SendFacts['sent'] = { unsolicited: [], reply: [] };
   for (const text of row.sent ?? []) sent[text.kind]?.push(Date.parse(text.at));

@@ -20,7 +20,8 @@ const canonical = optOutKey;
 export type TenantRef = string | { conversationId: string };
 /** Which of its two texts a statement over a TenantRef has: part of the name it is prepared under. */
 export const tenantRefShape = (tenant: TenantRef) => (typeof tenant === 'string' ? 'tenant' : 'conversation');
-const tenantSql = (tenant: TenantRef): RawBuilder<string> =>
+/** A TenantRef as a SQL expression of the tenant's id. */
+export const tenantIdSql = (tenant: TenantRef): RawBuilder<string> =>
   typeof tenant === 'string' ? sql<string>`${tenant}::text` : tenantOfConversation(tenant.conversationId);
 
 /**
@@ -28,7 +29,7 @@ const tenantSql = (tenant: TenantRef): RawBuilder<string> =>
  * that means is defined once, in the database (`orchestrator.opted_out`, migration 202612059001), so the
  * hand-off's check after the number's lock (holdNumberThenOptedOutSql) reads the same rule.
  */
-export const optedOutSql = (tenant: TenantRef, phone: string) => sql<boolean>`orchestrator.opted_out(${tenantSql(tenant)}, ${canonical(phone)})`;
+export const optedOutSql = (tenant: TenantRef, phone: string) => sql<boolean>`orchestrator.opted_out(${tenantIdSql(tenant)}, ${canonical(phone)})`;
 
 export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {
   const { rows } = await sql<{ opted_out: boolean }>`select ${optedOutSql(tenant, phone)} as opted_out`.execute(db);
@@ -56,7 +57,7 @@ export const holdNumberThenOptedOutSql = (tenant: RawBuilder<string>, phone: str
 /** The same as a statement of its own, for a hand-off without a fence (an acknowledgement, a plan notice). */
 export async function holdNumberThenOptedOut(trx: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {
   const { rows } = await sql<{ opted_out: boolean }>`${preparedName(`hold_number_then_opted_out_by_${tenantRefShape(tenant)}`)}
-    select ${holdNumberThenOptedOutSql(tenantSql(tenant), phone)} as opted_out`.execute(trx);
+    select ${holdNumberThenOptedOutSql(tenantIdSql(tenant), phone)} as opted_out`.execute(trx);
   return rows[0]!.opted_out;
 }
 
@@ -75,7 +76,7 @@ export async function findDebtorOptOut(db: DbOrTrx, conversationId: string, phon
     .select(['phone', 'conversation_id'])
     .where('phone', '=', canonical(phone))
     .where('source', '=', 'debtor')
-    .where(sql<boolean>`tenant_id = ${tenantSql({ conversationId })}`)
+    .where(sql<boolean>`tenant_id = ${tenantIdSql({ conversationId })}`)
     .executeTakeFirst();
 }
 
@@ -125,7 +126,7 @@ export async function listSuppressions(db: DbOrTrx, limit: number, scope: Tenant
  * compliance decision (the caller writes it).
  */
 export async function liftOptOut(db: DbOrTrx, conversationId: string, phone: string): Promise<boolean> {
-  const tenant = tenantSql({ conversationId });
+  const tenant = tenantIdSql({ conversationId });
   const removed = await db
     .deleteFrom('opt_outs')
     .where('phone', '=', canonical(phone))

@@ -215,6 +215,8 @@ export interface ComplianceDecisionsTable {
 }
 
 export interface ContactPreferencesTable {
+  /** The tenant the debtor said it to (a statement binds that tenant only). */
+  tenant_id: string;
   phone: string;
   earliest_hour: number | null;
   latest_hour: number | null;

@@ -115,7 +115,7 @@ export function describeConversation(machine: ConversationMachine, row: Conversa
 async function complianceState(db: Db, row: ConversationRow, now: number) {
   const [optedOut, preference, caps, last] = await Promise.all([
     isOptedOut(db, row.tenant_id, row.phone),
-    findContactPreference(db, row.phone),
+    findContactPreference(db, row.tenant_id, row.phone),
     capsUsed(db, row.tenant_id, row.phone, now),
     latestComplianceDecision(db, row.id),
   ]);

@@ -479,7 +479,7 @@ function limiter(slots: number) {
  * Invokes for which this process's memory of the conversation will do to decide whether to run (no read):
  * one that turns out stopped (another process wrote the conversation since) costs only its time. A drafter's
  * model call is wasted, and its result, with the draft it keeps, is refused when applied. Not the sender: its
- * claim is committed before the fence finds it stopped, and counts against the number's caps.
+ * claim is committed before the fence finds it stopped, and counts against the tenant's caps for the number.
  */
 const STOPPED_COSTS_ONLY_TIME: ReadonlySet<string> = new Set(['draftReply']);
 

@@ -4,6 +4,7 @@ import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../h
 import { createDb, createPool } from '../../src/db/database.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { adoptDefaultConversations, up } from '../../migrations/202612041010_default_conversation_per_phone.js';
+import { up as scopePreferencesByTenant } from '../../migrations/202612059101_contact_preferences_per_tenant.js';
 
 let testDb: TestDatabase;
 beforeAll(async () => {
@@ -91,5 +92,30 @@ describe('default conversations per number (202612041010)', () => {
         .values({ ...row('conv-new', 'tenant-m1', '+15550004441', '2026-12-04T00:00:00Z'), default_for_phone: '+15550004441' } as never)
         .execute(),
     ).rejects.toThrow(/conversations_default_per_phone/);
+  });
+
+  it('when earlier releases kept contact preferences per number, then each gets the tenant of the conversation it was stated in; one whose conversation is gone stops the migration and changes nothing', async () => {
+    const db = testDb.db;
+    // The table as the release before this migration left it: one row per number.
+    await sql`alter table contact_preferences drop constraint contact_preferences_pkey`.execute(db);
+    await sql`alter table contact_preferences drop column tenant_id`.execute(db);
+    await sql`alter table contact_preferences add primary key (phone)`.execute(db);
+    await db.insertInto('conversations').values([row('pref-m1', 'tenant-p1', '+15550004451', '2026-11-01T00:00:00Z'), row('pref-m2', 'tenant-p2', '+15550004452', '2026-11-02T00:00:00Z')] as never).execute();
+    const stated = (phone: string, conversationId: string) => ({ phone, conversation_id: conversationId, earliest_hour: 18, not_at_work: false });
+    await db.insertInto('contact_preferences').values([stated('+15550004451', 'pref-m1'), stated('+15550004452', 'pref-m2'), stated('+15550004453', 'pref-gone')] as never).execute();
+
+    await expect(db.transaction().execute((trx) => scopePreferencesByTenant(trx))).rejects.toThrow(/give each its tenant_id by hand/);
+    const columns = await sql<{ column_name: string }>`select column_name from information_schema.columns where table_name = 'contact_preferences'`.execute(db);
+    expect(columns.rows.map((column) => column.column_name)).not.toContain('tenant_id');
+
+    await db.deleteFrom('contact_preferences').where('conversation_id', '=', 'pref-gone').execute();
+    await scopePreferencesByTenant(db);
+    const rows = await db.selectFrom('contact_preferences').select(['tenant_id', 'phone']).orderBy('phone').execute();
+    expect(rows).toEqual([
+      { tenant_id: 'tenant-p1', phone: '+15550004451' },
+      { tenant_id: 'tenant-p2', phone: '+15550004452' },
+    ]);
+    // Another tenant may now keep its own statement for the same number.
+    await db.insertInto('contact_preferences').values({ ...stated('+15550004451', 'pref-m2'), tenant_id: 'tenant-p2' } as never).execute();
   });
 });
