@@ -9,6 +9,8 @@
  *
  * Configurations, each on its own database of the same server, in the same run:
  * - `defaults`: no WORKER_CONCURRENCY or DB_POOL_SIZE set, N = 100 and N = 1,000 (BENCH_TURNS_SIZES);
+ * - `replies`: the defaults, N = 100 debtors of the warm-up texting again (BENCH_TURNS_REPLY_SIZES): answered
+ *   before, their conversations rest with a timer, the usual turn in the field;
  * - `baseline`: WORKER_CONCURRENCY=4 (the default before 2026-11-25), N = 100 (BENCH_TURNS_BASELINE_SIZES;
  *   empty to skip). Job priorities cannot be switched off, so this is the old concurrency, not all of main.
  *
@@ -49,6 +51,8 @@ interface Configuration {
   env: Record<string, string>;
   sizes: number[];
   note: string;
+  /** Its bursts are debtors of its warm-up texting again (answered before), not new ones. */
+  textAgain?: boolean;
 }
 
 interface Measured {
@@ -76,6 +80,13 @@ async function main() {
   const modelDelayMs = positive('BENCH_MODEL_DELAY_MS', 1000);
   const all: Configuration[] = [
     { name: 'defaults', env: {}, sizes: sizes('BENCH_TURNS_SIZES', '100,1000'), note: 'the embedded defaults of this version, nothing tuned' },
+    {
+      name: 'replies: debtors answered before text again',
+      env: {},
+      sizes: sizes('BENCH_TURNS_REPLY_SIZES', '100'),
+      note: `the defaults; each burst is debtors of the warm-up, whose conversations rest in awaitingReply with their no-reply timer, texting again (the usual turn in the field: the text removes the timer, the conversation is not new), at most ${WARMUP} in all`,
+      textAgain: true,
+    },
     {
       name: 'baseline: WORKER_CONCURRENCY=4',
       env: { WORKER_CONCURRENCY: '4' },
@@ -134,9 +145,12 @@ async function main() {
       const bursts: TurnResult[] = [];
       try {
         // Warm-up, not counted (WARMUP says why).
-        await runTurnBurst({ orchestrator, world, token, n: WARMUP, runId: `${runId}-warmup`, firstDebtor: nextDebtor, timeoutMs: Math.max(120_000, WARMUP * 200), settleMs: 0, postmasterPid, modelDelayMs });
+        const warmup = { runId: `${runId}-warmup`, firstDebtor: nextDebtor };
+        await runTurnBurst({ orchestrator, world, token, n: WARMUP, ...warmup, timeoutMs: Math.max(120_000, WARMUP * 200), settleMs: 0, postmasterPid, modelDelayMs });
         nextDebtor += WARMUP;
+        let answeredBefore = warmup.firstDebtor; // the next of the warm-up's debtors to text again
         for (const n of configuration.sizes) {
+          if (configuration.textAgain && answeredBefore + n > warmup.firstDebtor + WARMUP) throw new Error(`${configuration.name}: bursts of ${configuration.sizes.join(' + ')} need more than the warm-up's ${WARMUP} debtors`);
           console.log(`bench: ${configuration.name}, ${n} debtors at once…`);
           const serverStatements = await startServerStatements(url);
           const result = await runTurnBurst({
@@ -144,14 +158,15 @@ async function main() {
             world,
             token,
             n,
-            runId: `${runId}-${n}-${nextDebtor}`, // a size may be measured twice (BENCH_TURNS_SIZES=100,100)
-            firstDebtor: nextDebtor,
+            runId: `${runId}-${n}-${nextDebtor}-${answeredBefore}`, // a size may be measured twice (BENCH_TURNS_SIZES=100,100)
+            ...(configuration.textAgain ? { debtorsOf: warmup.runId, firstDebtor: answeredBefore } : { firstDebtor: nextDebtor }),
             timeoutMs: Math.max(120_000, n * 200),
             settleMs: 2_000,
             postmasterPid,
             modelDelayMs,
           });
-          nextDebtor += n;
+          if (configuration.textAgain) answeredBefore += n;
+          else nextDebtor += n;
           console.log(renderLine(configuration.name, result));
           await serverStatements?.print(n);
           if (process.env.BENCH_STATEMENTS) for (const [text, perTurn] of result.cost.topStatements) console.log(`    ${perTurn.toFixed(2).padStart(6)} × ${text}`);
@@ -222,7 +237,7 @@ CPU is read from /proc over the burst, and once more when the first model answer
 the work after the turns' model calls (for 100 at once all the work before them is done by then), the path a burst's p95 waits on ("What a burst's p95 is made of", below).
 For 1,000 at once and the baseline the work before the calls is still going on at that point, so there the split means little (and PostgreSQL's part
 can even come out below zero: a backend that exits between the two readings takes its CPU out of the sum).
-Settings: \`BENCH_TURNS_SIZES\` (default 100,1000), \`BENCH_TURNS_BASELINE_SIZES\` (default 100; empty skips the baseline).
+Settings: \`BENCH_TURNS_SIZES\` (default 100,1000), \`BENCH_TURNS_REPLY_SIZES\` (default 100; empty skips the replies), \`BENCH_TURNS_BASELINE_SIZES\` (default 100; empty skips the baseline).
 
 ## Results (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
 

@@ -181,6 +181,7 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
     let non202 = 0;
     const cpu = process.cpuUsage();
     burstCpu = cpu;
+    const since = Date.now(); // debtors answered before have earlier replies on record
     await Promise.all(
       order.debtors.map(async ({ tenant, phone }, i) => {
         const t0 = Date.now();
@@ -214,7 +215,7 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
     );
 
     const wanted = new Set(order.debtors.map((debtor) => debtor.phone));
-    const ours = () => simulators.sms.sent.filter((sent) => wanted.has(sent.to));
+    const ours = () => simulators.sms.sent.filter((sent) => sent.receivedAtMs >= since && wanted.has(sent.to));
     const deadline = Date.now() + order.timeoutMs;
     while (Date.now() < deadline && new Set(ours().map((sent) => sent.to)).size < wanted.size) await sleep(10);
     const used = process.cpuUsage(cpu);

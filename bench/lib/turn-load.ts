@@ -74,6 +74,11 @@ export async function runTurnBurst(options: {
   runId: string;
   /** The first debtor's index (debtorOnRecord): distinct ranges per burst in one process, so bursts never share a number. */
   firstDebtor: number;
+  /**
+   * The run whose debtors text (default: this one's, new debtors). An earlier burst's: debtors we answered
+   * before, whose conversations rest in awaitingReply with a timer, text again (the usual turn in the field).
+   */
+  debtorsOf?: string;
   timeoutMs: number;
   /** How long to keep watching after the last reply, for duplicates. */
   settleMs: number;
@@ -84,7 +89,7 @@ export async function runTurnBurst(options: {
 }): Promise<TurnResult> {
   const { orchestrator, n, runId } = options;
   // Each debtor a tenant of its own, texting from the number on its record: a debtor's usual turn.
-  const debtors = Array.from({ length: n }, (_, i) => debtorOnRecord(`tenant-bench-${runId}`, options.firstDebtor + i));
+  const debtors = Array.from({ length: n }, (_, i) => debtorOnRecord(`tenant-bench-${options.debtorsOf ?? runId}`, options.firstDebtor + i));
   const tenants = debtors.map((debtor) => debtor.tenant);
   const phones = debtors.map((debtor) => debtor.phone);
   const keys = phones.map((_, i) => `turn-${runId}-${i}`);
@@ -173,13 +178,15 @@ async function stageTimes(
   orchestrator: Orchestrator,
   burst: { tenants: string[]; started: Map<string, number>; firstArrival: Map<string, number> },
 ): Promise<Stages> {
+  // Only this burst's: debtors answered before (debtorsOf) have earlier turns on record.
+  const since = new Date(Math.min(...burst.started.values()));
   const { rows } = await sql<{ phone: string; received: Date; drafted: Date | null; model_ms: number | null; model_out: Date | null }>`
     select c.phone as phone,
            min(t.at) filter (where t.event_type = 'sms.received') as received,
            min(t.at) filter (where t.from_state = 'drafting' and t.event_type like 'xstate.done.actor.%') as drafted,
-           (select min(d.latency_ms) from drafts d where d.conversation_id = c.id) as model_ms,
-           (select min(d.created_at - make_interval(secs => d.latency_ms / 1000.0)) from drafts d where d.conversation_id = c.id) as model_out
-      from conversations c join transitions t on t.conversation_id = c.id
+           (select min(d.latency_ms) from drafts d where d.conversation_id = c.id and d.created_at >= ${since}) as model_ms,
+           (select min(d.created_at - make_interval(secs => d.latency_ms / 1000.0)) from drafts d where d.conversation_id = c.id and d.created_at >= ${since}) as model_out
+      from conversations c join transitions t on t.conversation_id = c.id and t.at >= ${since}
      where c.tenant_id = any(${burst.tenants}::text[])
      group by c.id, c.phone`.execute(orchestrator.db);
   const received: number[] = [];
