@@ -24,6 +24,7 @@ import { AuditWriter, restore, stepEvent, stepInitial, storedJson, WorkWriter, t
 import { createGroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { jobRows, type InvokePayload } from './job-queue.js';
 import { allowedEvents, machineVersion } from './machine-snapshot.js';
+import { OneAtATime } from './one-at-a-time.js';
 
 export { EFFECT, type ActionContext, type ActionRouting, type CommittedTransition, type Projection } from './event-step.js';
 
@@ -490,22 +491,6 @@ function isLive(live: LiveTokens, origin: NonNullable<EventEnvelope['origin']>) 
 /** The envelope, for the default conversation found under `conversationId`: that id wherever the id is used. */
 function atConversation(envelope: EventEnvelope, conversationId: string): EventEnvelope {
   return { ...envelope, conversationId, create: envelope.create && { ...envelope.create, conversationId } };
-}
-
-/** Runs the tasks given for one key one after another, in the order given; tasks of different keys run freely. */
-class OneAtATime {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key);
-    const next = previous ? previous.then(task, task) : task();
-    const tail = next.catch(() => {});
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
 }
 
 /**
