@@ -169,10 +169,13 @@ export function buildPlan(offer: ParsedOffer, ctx: PlanBuildContext): PaymentPla
     instalment = ceilDiv(remaining, count);
   }
 
-  // No date named: one period from today, or the last day the policy allows if that comes first. The down
-  // payment is due today; instalments start after it so dates strictly increase.
+  // No date named: one period from today, or the last day the policy allows if that comes first (today, when
+  // it allows no later day). The down payment is due today; instalments start after it so dates strictly
+  // increase, at the earliest tomorrow (a window of today alone has no room for them: the policy's
+  // counter-proposal folds the down payment in).
   const chosenStart = () => {
-    const latest = day(ctx.today, ctx.timeZone).plus({ days: Math.max(1, ctx.maxDaysToFirstPayment ?? DEFAULT_MAX_DAYS_TO_FIRST_PAYMENT) }).toISODate() as string;
+    const window = Math.max(down > 0 ? 1 : 0, ctx.maxDaysToFirstPayment ?? DEFAULT_MAX_DAYS_TO_FIRST_PAYMENT);
+    const latest = day(ctx.today, ctx.timeZone).plus({ days: window }).toISODate() as string;
     const start = defaultStart(frequency, ctx.today, ctx.timeZone);
     return start > latest ? latest : start;
   };
