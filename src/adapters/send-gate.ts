@@ -165,7 +165,7 @@ export interface SendFacts {
 export async function readSendFacts(db: DbOrTrx, tenant: TenantRef, phone: string, now: number): Promise<SendFacts> {
   // Prepared (once a text, and ~0.5 ms to plan): a fixed text for each shape of `tenant`.
   const { rows } = await sql<{ opted_out: boolean; earliest_hour: number | null; latest_hour: number | null; not_at_work: boolean | null; sent: Array<{ kind: 'unsolicited' | 'reply'; at: string }> | null }>`${preparedName(`send_facts_by_${tenantRefShape(tenant)}`)}
-    select ${optedOutSql(tenant, phone)} as opted_out,
+    select ${optedOutSql(sql<string>`t.id`, phone)} as opted_out,
            p.earliest_hour, p.latest_hour, p.not_at_work,
            (select json_agg(json_build_object('kind', o.kind, 'at', o.first_attempt_at) order by o.first_attempt_at)
               from outbound_messages o join conversations c on c.id = o.conversation_id

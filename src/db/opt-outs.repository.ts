@@ -25,14 +25,14 @@ export const tenantIdSql = (tenant: TenantRef): RawBuilder<string> =>
   typeof tenant === 'string' ? sql<string>`${tenant}::text` : tenantOfConversation(tenant.conversationId);
 
 /**
- * Whether an opt-out holds the number for the tenant, as a SQL expression to read in a larger statement. What
+ * Whether an opt-out holds the number for the tenant (a SQL expression of its id), as a SQL expression to read in a larger statement. What
  * that means is defined once, in the database (`orchestrator.opted_out`, migration 202612059001), so the
  * hand-off's check after the number's lock (holdNumberThenOptedOutSql) reads the same rule.
  */
-export const optedOutSql = (tenant: TenantRef, phone: string) => sql<boolean>`orchestrator.opted_out(${tenantIdSql(tenant)}, ${canonical(phone)})`;
+export const optedOutSql = (tenant: RawBuilder<string>, phone: string) => sql<boolean>`orchestrator.opted_out(${tenant}, ${canonical(phone)})`;
 
 export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {
-  const { rows } = await sql<{ opted_out: boolean }>`select ${optedOutSql(tenant, phone)} as opted_out`.execute(db);
+  const { rows } = await sql<{ opted_out: boolean }>`select ${optedOutSql(tenantIdSql(tenant), phone)} as opted_out`.execute(db);
   return rows[0]!.opted_out;
 }
 
