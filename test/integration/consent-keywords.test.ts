@@ -4,6 +4,7 @@ import { holdNumberThenOptedOut, isOptedOut } from '../../src/db/opt-outs.reposi
 import { ALL_TENANTS } from '../../src/db/tenant-scope.js';
 import { DEFAULT_COMPLIANCE } from '../../src/policies/compliance.js';
 import { receiveSms } from '../../src/use-cases/receive-sms.js';
+import { holdUntilReleased } from '../helpers/hold.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -28,18 +29,13 @@ const text = (conversationId: string, phone: string, words: string, key: string)
 });
 
 /** A hand-off to `phone` in progress (as the sender's unfenced hand-off holds it) until `release`. */
-async function holdNumber(phone: string) {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let holding!: () => void;
-  const isHolding = new Promise<void>((resolve) => (holding = resolve));
-  const done = db.db.transaction().execute(async (trx) => {
-    await holdNumberThenOptedOut(trx, 'tenant-ck', phone);
-    holding();
-    await released;
-  });
-  await isHolding;
-  return { done, release };
+function holdNumber(phone: string) {
+  return holdUntilReleased((holding) =>
+    db.db.transaction().execute(async (trx) => {
+      await holdNumberThenOptedOut(trx, 'tenant-ck', phone);
+      await holding();
+    }),
+  );
 }
 
 describe('consent keywords during a hand-off', () => {

@@ -3,6 +3,7 @@ import type { EventEnvelope, Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { countStatements } from '../../bench/lib/statement-count.js';
 import { createDb, createPool, WRITER_SESSIONS } from '../../src/db/database.js';
+import { holdUntilReleased } from '../helpers/hold.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -36,15 +37,7 @@ async function messagesOf(conversationIds: string[]) {
 async function holdConversation(runtime: Runtime, conversationId: string) {
   const drafting = (await db.db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirstOrThrow()).live_effects;
   const origin = { kind: 'invoke' as const, id: 'drafter', token: (drafting as unknown as { invokes: Record<string, string> }).invokes.drafter! };
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let holding!: () => void;
-  const isHolding = new Promise<void>((resolve) => (holding = resolve));
-  const fence = runtime.whileLive(conversationId, origin, async () => {
-    holding();
-    await released;
-  });
-  await isHolding;
+  const { done: fence, release } = await holdUntilReleased((holding) => runtime.whileLive(conversationId, origin, holding));
   return { fence, release };
 }
 
