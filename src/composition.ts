@@ -5,7 +5,7 @@ import { createApp } from './app.js';
 import { findConsoleAssets } from './http/console.routes.js';
 import type { Config } from './config.js';
 import type pg from 'pg';
-import { createDb, createPool, WRITER_SESSIONS, type Db, type PoolOptions } from './db/database.js';
+import { connectionKeepsSessions, createDb, createPool, WRITER_SESSIONS, type Db, type PoolOptions } from './db/database.js';
 import { migrateDatabase } from './db/migrate.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { createActivities, createEffects } from './adapters/activities.js';
@@ -55,6 +55,8 @@ export interface Orchestrator {
   /** Where METRICS_PORT's server listens, when it is set. */
   metricsUrl: string | null;
   databaseUrl: string;
+  /** Whether this process sends the write path's statements as prepared statements (DB_PREPARED_STATEMENTS, decided at start). */
+  preparedStatements: boolean;
   close(): Promise<void>;
 }
 
@@ -139,11 +141,8 @@ export async function startOrchestrator(
     };
     // A worker needs a session of its own (LISTEN, its liveness session): it goes direct, past a transaction
     // pooler, and so does everything else in its process. HTTP-only processes use DATABASE_URL, pooled or not.
-    // A process with a worker uses the direct connection (its worker proves at start that it keeps sessions), so
-    // the write path's statements can be prepared once per connection; an HTTP-only one may sit behind a
-    // transaction pooler, where a prepared statement's name is unknown to the next transaction's server connection.
-    const prepareStatements = config.preparedStatements === 'auto' ? runsWorker : config.preparedStatements === 'on';
     const processUrl = runsWorker ? directUrl : databaseUrl;
+    const prepareStatements = await choosePreparedStatements(config.preparedStatements, runsWorker, processUrl, poolOptions, logger);
     // Events come one at a time in quiet hours: a few sessions stay open (and their statements planned) between them.
     const pool = createPool(processUrl, { ...poolOptions, max: config.dbPoolSize, keepOpen: Math.min(KEEP_OPEN, config.dbPoolSize), prepareStatements });
     const db = createDb(pool);
@@ -317,7 +316,7 @@ export async function startOrchestrator(
       logger.info({ url: `${metricsUrl}/metrics` }, 'metrics served on their own port');
     }
 
-    return { config, db, runtime, machine, metrics, simulators, worker, server, url, metricsUrl, databaseUrl, close };
+    return { config, db, runtime, machine, metrics, simulators, worker, server, url, metricsUrl, databaseUrl, preparedStatements: prepareStatements, close };
   } catch (error) {
     await close();
     throw error;
@@ -356,6 +355,35 @@ async function listen(app: Express, port: number): Promise<{ server: Server; url
  * statement instead of saving one, so it remembers nothing unless told to (docs/architecture.md §2).
  */
 const CONVERSATIONS_REMEMBERED = 10_000;
+/** How long an HTTP-only process waits, at start, for the notification that proves its connection keeps sessions. */
+const SESSION_PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * Whether the write path's statements go as named prepared statements, parsed and planned once per connection
+ * (DB_PREPARED_STATEMENTS). Only where the connection keeps its session: behind a transaction-mode pooler the
+ * next transaction may get a server connection that never heard the name. `auto`: a process with a worker does
+ * (its worker proves at start that its connection keeps sessions, or refuses to start); an HTTP-only process
+ * asks its connection the same question now, and prepares on a direct connection or a session-mode pooler.
+ */
+async function choosePreparedStatements(
+  setting: Config['preparedStatements'],
+  runsWorker: boolean,
+  processUrl: string,
+  poolOptions: Pick<PoolOptions, 'caCert' | 'onIdleError'>,
+  logger: Logger,
+): Promise<boolean> {
+  if (setting !== 'auto') return setting === 'on';
+  if (runsWorker) return true;
+  const keeps = await connectionKeepsSessions(processUrl, poolOptions, SESSION_PROBE_TIMEOUT_MS);
+  logger.info(
+    { preparedStatements: keeps },
+    keeps
+      ? 'the database connection keeps its sessions: statements are prepared'
+      : 'the database connection does not keep its sessions (a transaction-mode pooler?): statements are not prepared',
+  );
+  return keeps;
+}
+
 function defaultConversationMemory(runsWorker: boolean) {
   return runsWorker ? CONVERSATIONS_REMEMBERED : 0;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +35,8 @@ export interface PoolOptions {
    * Send the statements marked with `preparedName` as named prepared statements: parsed and planned once per
    * connection instead of each time. Only on a connection that keeps its session (direct, or a session-mode
    * pooler): a transaction-mode pooler hands each transaction another server connection, where the name is
-   * unknown. A process with a worker has proved its pool keeps sessions (worker.ts checks at start).
+   * unknown. Whether a connection keeps its session is asked at start (hasOwnSession: by a process's worker,
+   * or by an HTTP-only process under DB_PREPARED_STATEMENTS=auto; composition.ts).
    */
   prepareStatements?: boolean;
   /**
@@ -114,6 +116,50 @@ function prepareMarkedStatements(client: pg.PoolClient) {
     if (name && typeof callback !== 'function') return send({ name, text, values });
     return send(text, values, callback);
   }) as typeof client.query;
+}
+
+/**
+ * Is `client` one server session of its own? A transaction-mode pooler (pgbouncer `pool_mode = transaction`,
+ * Supabase's port 6543) hands each transaction to any server connection, so nothing that lives in a session
+ * lasts there: not a LISTEN, not a prepared statement. The check asks for exactly that: a notification sent
+ * from another connection of `pool` must reach a LISTEN on `client`. Through a transaction pooler it never
+ * does (it goes to whichever client holds that server at the time), so a false answer costs `timeoutMs`.
+ */
+export async function hasOwnSession(client: pg.PoolClient, pool: pg.Pool, timeoutMs: number): Promise<boolean> {
+  const channel = `orchestrator_session_check_${randomBytes(6).toString('hex')}`;
+  let onNotification: ((message: pg.Notification) => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const heard = new Promise<boolean>((resolve) => {
+    onNotification = (message) => {
+      if (message.channel === channel) resolve(true);
+    };
+    client.on('notification', onNotification);
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    await client.query(`listen "${channel}"`);
+    await pool.query('select pg_notify($1, $2)', [channel, '']);
+    return await heard;
+  } finally {
+    clearTimeout(timer);
+    client.off('notification', onNotification!);
+    await client.query(`unlisten "${channel}"`).catch(() => {});
+  }
+}
+
+/** Do connections to `connectionString` keep their sessions (hasOwnSession), asked on two of their own, closed after. */
+export async function connectionKeepsSessions(connectionString: string, options: Pick<PoolOptions, 'caCert' | 'onIdleError'>, timeoutMs: number): Promise<boolean> {
+  const pool = createPool(connectionString, { ...options, max: 2, applicationName: 'orchestrator-session-check' });
+  try {
+    const client = await pool.connect();
+    try {
+      return await hasOwnSession(client, pool, timeoutMs);
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { SMS_AGENT } from '../adapters/ports.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from './observers.js';
 import type { ApplyResult, Runtime } from './apply-event.js';
-import type { Trx } from '../db/database.js';
+import { hasOwnSession, type Trx } from '../db/database.js';
 import type { DraftRecord } from '../db/drafts.repository.js';
 import type { FenceHeld, FenceHolds } from '../db/event-store.js';
 import type { InputFrom, OutputFrom } from 'xstate';
@@ -373,32 +373,10 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
 /**
  * A worker only works on a connection that is one server session of its own: graphile-worker LISTENs for new
  * jobs, and the liveness session must exist exactly as long as this process. A transaction-mode pooler
- * (pgbouncer `pool_mode = transaction`, Supabase's port 6543) hands each transaction to any server
- * connection, so neither holds (and graphile-worker's prepared statements collide there). The check asks
- * for exactly that property: a notification sent from another connection must reach a LISTEN on this one.
- * Through a transaction pooler it never does (it goes to whichever client holds that server at the time).
+ * neither keeps them nor graphile-worker's prepared statements (hasOwnSession in db/database.ts checks).
  */
 export async function requireOwnSession(client: pg.PoolClient, pool: pg.Pool, timeoutMs = SESSION_CHECK_TIMEOUT_MS): Promise<void> {
-  const channel = `orchestrator_session_check_${randomBytes(6).toString('hex')}`;
-  let onNotification: ((message: pg.Notification) => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const heard = new Promise<boolean>((resolve) => {
-    onNotification = (message) => {
-      if (message.channel === channel) resolve(true);
-    };
-    client.on('notification', onNotification);
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    await client.query(`listen "${channel}"`);
-    await pool.query('select pg_notify($1, $2)', [channel, '']);
-    if (await heard) return;
-  } finally {
-    clearTimeout(timer);
-    client.off('notification', onNotification!);
-    await client.query(`unlisten "${channel}"`).catch(() => {});
-  }
-  throw new ConfigurationError(SESSION_REQUIRED_MESSAGE);
+  if (!(await hasOwnSession(client, pool, timeoutMs))) throw new ConfigurationError(SESSION_REQUIRED_MESSAGE);
 }
 
 export const SESSION_REQUIRED_MESSAGE =

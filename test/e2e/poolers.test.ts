@@ -92,6 +92,8 @@ describe('behind pgbouncer', () => {
     const db = await freshDatabase();
     const pooled = transaction.url(db.url);
     const api = await start({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: db.url, RUN_WORKER: '0' }, { worker: false });
+    // DB_PREPARED_STATEMENTS=auto: the check at start hears no notification through this pooler.
+    expect(api.preparedStatements).toBe(false);
     await start(
       {
         DATABASE_URL: pooled,
@@ -103,5 +105,21 @@ describe('behind pgbouncer', () => {
       { http: false, worker: true },
     );
     expect(await textAll(api, db, 'split')).toEqual(Array(TEXTS).fill(1));
+  }, 120_000);
+
+  it('with DATABASE_URL on the session pooler: an HTTP-only API prepares its statements (auto), and it and a worker answer 20 of 20', async () => {
+    const db = await freshDatabase();
+    const api = await start({ DATABASE_URL: session.url(db.url), RUN_WORKER: '0' }, { worker: false });
+    expect(api.preparedStatements).toBe(true);
+    await start(
+      {
+        DATABASE_URL: db.url,
+        COLLECTIONS_MONITOR_URL: api.simulators!.urls.collectionsMonitor,
+        SMS_AGENT_URL: api.simulators!.urls.smsAgent,
+        NOTIFICATION_SERVICE_URL: api.simulators!.urls.notificationService,
+      },
+      { http: false, worker: true },
+    );
+    expect(await textAll(api, db, 'session-http')).toEqual(Array(TEXTS).fill(1));
   }, 120_000);
 });
