@@ -50,6 +50,15 @@ async function start(env: Record<string, string>, options: { http?: boolean; wor
   return service;
 }
 
+/** A worker-only process beside an HTTP-only `api`, calling the simulators `api` runs. */
+function startWorkerFor(api: Orchestrator, env: Record<string, string>) {
+  const urls = api.simulators!.urls;
+  return start(
+    { ...env, COLLECTIONS_MONITOR_URL: urls.collectionsMonitor, SMS_AGENT_URL: urls.smsAgent, NOTIFICATION_SERVICE_URL: urls.notificationService },
+    { http: false, worker: true },
+  );
+}
+
 /** 20 debtors text the API; each must be answered exactly once. */
 async function textAll(api: Orchestrator, db: TestDatabase, prefix: string) {
   const texts = Array.from({ length: TEXTS }, (_, n) => inboundText(prefix, n));
@@ -94,16 +103,7 @@ describe('behind pgbouncer', () => {
     const api = await start({ DATABASE_URL: pooled, DATABASE_DIRECT_URL: db.url, RUN_WORKER: '0' }, { worker: false });
     // DB_PREPARED_STATEMENTS=auto: the check at start hears no notification through this pooler.
     expect(api.preparedStatements).toBe(false);
-    await start(
-      {
-        DATABASE_URL: pooled,
-        DATABASE_DIRECT_URL: db.url,
-        COLLECTIONS_MONITOR_URL: api.simulators!.urls.collectionsMonitor,
-        SMS_AGENT_URL: api.simulators!.urls.smsAgent,
-        NOTIFICATION_SERVICE_URL: api.simulators!.urls.notificationService,
-      },
-      { http: false, worker: true },
-    );
+    await startWorkerFor(api, { DATABASE_URL: pooled, DATABASE_DIRECT_URL: db.url });
     expect(await textAll(api, db, 'split')).toEqual(Array(TEXTS).fill(1));
   }, 120_000);
 
@@ -111,15 +111,7 @@ describe('behind pgbouncer', () => {
     const db = await freshDatabase();
     const api = await start({ DATABASE_URL: session.url(db.url), RUN_WORKER: '0' }, { worker: false });
     expect(api.preparedStatements).toBe(true);
-    await start(
-      {
-        DATABASE_URL: db.url,
-        COLLECTIONS_MONITOR_URL: api.simulators!.urls.collectionsMonitor,
-        SMS_AGENT_URL: api.simulators!.urls.smsAgent,
-        NOTIFICATION_SERVICE_URL: api.simulators!.urls.notificationService,
-      },
-      { http: false, worker: true },
-    );
+    await startWorkerFor(api, { DATABASE_URL: db.url });
     expect(await textAll(api, db, 'session-http')).toEqual(Array(TEXTS).fill(1));
   }, 120_000);
 });
