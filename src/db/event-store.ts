@@ -6,8 +6,9 @@ import type { ConversationsTable, LiveTokens, TransitionsTable } from './schema.
 
 /**
  * The conversations' event store: every statement the runtime's write path makes (docs/architecture.md §2).
- * An event is read in one statement (the conversation and the key's earlier answer) and written in one
- * statement, together with whatever other events are being written at that moment (writeEvents).
+ * An event is read in one statement (the conversation and the key's earlier answer: readConversations) and
+ * written in one statement (writeEvents), each together with whatever other events are read or written at
+ * that moment.
  */
 
 export type ConversationRow = Selectable<ConversationsTable>;
@@ -22,37 +23,60 @@ export interface EarlierAnswer {
 /** Which conversation an event is for: by id, or the tenant's default conversation of a number (whatever its id). */
 export type ConversationKey = { id: string; defaultOf?: { tenantId: string; phone: string } };
 
+/** One read: which conversation (by id, or a tenant's default of a number) and the event's idempotency key. */
+export interface ConversationRead {
+  key: ConversationKey;
+  idempotencyKey: string;
+}
+
+/** What a read found: the row (undefined when there is none) and the key's earlier answer on it. */
+export interface ConversationFound {
+  row: ConversationRow | undefined;
+  earlier: EarlierAnswer | undefined;
+}
+
 /**
- * The conversation and the key's earlier answer, in one statement. A default conversation is found by
- * (tenant, number), or else by `key.id` (a conversation that already has the id a new one would get), and the
- * key looked up under the id found (`key.id` when none is). With `lock` (inside a
- * transaction) the row is locked FOR UPDATE; the answer is then read from before the wait, and the write's
- * own condition catches a key taken meanwhile.
+ * Conversations and their keys' earlier answers, any number in one statement (the group read batches the
+ * reads of events arriving together, as the group commit batches their writes). A default conversation is
+ * found by (tenant, number), or else by `key.id` (a conversation that already has the id a new one would get),
+ * and the key looked up under the id found (`key.id` when none is). With `lock` (inside a transaction, one
+ * read) the row is locked FOR UPDATE; the answer is then read from before the wait, and the write's own
+ * condition catches a key taken meanwhile. Each row and answer is looked up by its key (a lateral lookup per
+ * read), whatever the planner thinks of the tables' sizes.
  */
-export async function readConversation(
-  db: DbOrTrx,
-  key: ConversationKey,
-  idempotencyKey: string,
-  lock: boolean,
-): Promise<{ row: ConversationRow | undefined; earlier: EarlierAnswer | undefined }> {
+export async function readConversations(db: DbOrTrx, reads: readonly ConversationRead[], lock: boolean): Promise<ConversationFound[]> {
+  const keys = reads.map((read, n) => ({
+    n,
+    id: read.key.id,
+    tenant_id: read.key.defaultOf?.tenantId ?? null,
+    phone: read.key.defaultOf?.phone ?? null,
+    key: read.idempotencyKey,
+  }));
   // The default first; else a row that already has the id a new one would get (another tenant's or number's is
   // refused by the caller, rather than inserted into again and again, or answered from its inbox).
-  const where = key.defaultOf
-    ? sql`(tenant_id = ${key.defaultOf.tenantId} and default_for_phone = ${key.defaultOf.phone}) or id = ${key.id}
-          order by default_for_phone is not distinct from ${key.defaultOf.phone} and tenant_id = ${key.defaultOf.tenantId} desc limit 1`
-    : sql`id = ${key.id}`;
-  const shape = `read_conversation_by_${key.defaultOf ? 'default' : 'id'}${lock ? '_locked' : ''}`;
-  const { rows } = await sql<ConversationRow & { earlier_event_type: string | null; earlier_result: object | null }>`${preparedName(shape)}
-    with c as (select * from conversations where ${where} ${lock ? sql`for update` : sql``})
-    select c.*, i.event_type as earlier_event_type, i.result as earlier_result
-      from (select 1) as one
-      left join c on true
-      left join inbox i on i.conversation_id = coalesce((select id from c), ${key.id}) and i.idempotency_key = ${idempotencyKey}`.execute(db);
-  const { earlier_event_type: eventType, earlier_result: result, ...row } = rows[0]!;
-  return {
-    row: row.id === null ? undefined : (row as ConversationRow),
-    earlier: eventType === null ? undefined : { eventType, result },
-  };
+  // No `limit` of the batch's size here, unlike writeEvents: the laterals look each row up by its key whatever
+  // the batch's size, and a size parameter made every plan for its value look cheaper than the generic one, so a
+  // prepared read was planned again on every run (~1 ms per event alone in bench:scale).
+  const { rows } = await sql<ConversationRow & { n: number; earlier_event_type: string | null; earlier_result: object | null }>`${preparedName(lock ? 'read_conversations_locked' : 'read_conversations')}
+    select k.n, c.*, i.event_type as earlier_event_type, i.result as earlier_result
+      from json_to_recordset(${JSON.stringify(keys)}::json) as k(n int, id text, tenant_id text, phone text, key text)
+      left join lateral (
+        select * from conversations
+         where (tenant_id = k.tenant_id and default_for_phone = k.phone) or id = k.id
+         order by default_for_phone is not distinct from k.phone and tenant_id = k.tenant_id desc
+         limit 1 ${lock ? sql`for update` : sql``}
+      ) as c on true
+      left join lateral (
+        select event_type, result from inbox where conversation_id = coalesce(c.id, k.id) and idempotency_key = k.key
+      ) as i on true`.execute(db);
+  const found: ConversationFound[] = new Array(reads.length);
+  for (const { n, earlier_event_type: eventType, earlier_result: result, ...row } of rows) {
+    found[n] = {
+      row: row.id === null ? undefined : (row as ConversationRow),
+      earlier: eventType === null ? undefined : { eventType, result },
+    };
+  }
+  return found;
 }
 
 /** The answer the inbox holds for a key (undefined when the key was not used). */

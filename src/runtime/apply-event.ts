@@ -7,7 +7,9 @@ import type { DraftRecord } from '../db/drafts.repository.js';
 import {
   isKeyTaken,
   readAnswer,
-  readConversation,
+  readConversations,
+  type ConversationFound,
+  type ConversationRead,
   readLiveTokens,
   withConversationShared,
   writeEvents,
@@ -22,6 +24,7 @@ import { AppError, conflict, notFound } from '../errors.js';
 import { normalisePhone } from '../text/phone.js';
 import { AuditWriter, restore, stepEvent, stepInitial, storedJson, WorkWriter, type ActionRouting, type CommittedTransition } from './event-step.js';
 import { createGroupCommit, type GroupCommitOptions } from './group-commit.js';
+import { createGroupRead } from './group-read.js';
 import { jobRows, type InvokePayload } from './job-queue.js';
 import { allowedEvents, machineVersion } from './machine-snapshot.js';
 import { OneAtATime } from './one-at-a-time.js';
@@ -178,6 +181,7 @@ export function createRuntime(deps: {
   const version = machineVersion(machine);
   const recent = (deps.rememberConversations ?? 0) > 0 ? new RecentConversations(deps.rememberConversations!) : null;
   const group = createGroupCommit(db, deps.groupCommit);
+  const groupRead = createGroupRead(db);
   const inArrivalOrder = new OneAtATime();
 
   /**
@@ -212,7 +216,7 @@ export function createRuntime(deps: {
 
   /** Load (memory or a read), decide, and write with whatever else is being written now. */
   async function attemptUnlocked(envelope: EventEnvelope, source: 'memory' | 'read'): Promise<Attempt> {
-    const loaded = (source === 'memory' ? remembered(envelope) : undefined) ?? (await load(db, envelope, false));
+    const loaded = (source === 'memory' ? remembered(envelope) : undefined) ?? (await load(groupRead.read, envelope));
     const decision = decide(loaded);
     if (decision.kind === 'answer') return { kind: 'done', result: decision.result };
     if (decision.kind === 'memory_behind') return { kind: 'again', because: 'memory_behind' };
@@ -228,7 +232,7 @@ export function createRuntime(deps: {
     const trx = await db.startTransaction().execute();
     let write: PlannedWrite;
     try {
-      const decision = decide(await load(trx, envelope, true));
+      const decision = decide(await load(async (read) => (await readConversations(trx, [read], true))[0]!, envelope));
       if (decision.kind !== 'write') {
         await trx.commit().execute();
         // A read never says memory is behind; the type does not know that.
@@ -431,15 +435,16 @@ export function createRuntime(deps: {
   return { apply, isLive: isLiveNow, whileLive, startedBy, remembers: (id) => recent?.has(id) ?? false, machine };
 }
 
-/** The conversation an envelope is for (by id, or its tenant's default conversation of the number) and the key's earlier answer. */
-async function load(db: Db | Trx, envelope: EventEnvelope, lock: boolean): Promise<Loaded> {
+/**
+ * The conversation an envelope is for (by id, or its tenant's default conversation of the number) and the key's
+ * earlier answer, read by `read`: with other events' reads (the group read), or alone under the row's lock.
+ */
+async function load(read: (read: ConversationRead) => Promise<ConversationFound>, envelope: EventEnvelope): Promise<Loaded> {
   const byDefault = envelope.defaultConversation && envelope.create ? envelope.create : null;
-  const { row, earlier } = await readConversation(
-    db,
-    { id: envelope.conversationId, ...(byDefault ? { defaultOf: { tenantId: byDefault.tenantId, phone: byDefault.phone } } : {}) },
-    envelope.idempotencyKey,
-    lock,
-  );
+  const { row, earlier } = await read({
+    key: { id: envelope.conversationId, ...(byDefault ? { defaultOf: { tenantId: byDefault.tenantId, phone: byDefault.phone } } : {}) },
+    idempotencyKey: envelope.idempotencyKey,
+  });
   // The default conversation found under another id: that id wherever the id is used.
   const at = row && row.id !== envelope.conversationId ? atConversation(envelope, row.id) : envelope;
   return { envelope: at, row, earlier, fromMemory: false };

@@ -3,6 +3,7 @@ import type { EventEnvelope, Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
 import { countStatements } from '../../bench/lib/statement-count.js';
 import { createDb, createPool, WRITER_SESSIONS } from '../../src/db/database.js';
+import { readConversations } from '../../src/db/event-store.js';
 import { holdUntilReleased } from '../helpers/hold.js';
 import { testRuntime } from '../helpers/runtime.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -136,7 +137,7 @@ describe('group commit', () => {
         expect((await runtime.apply(sms(conversations[0]!, `${conversations[0]}-2`))).duplicate).toBe(true);
         // One connection: the statement below runs on the session that wrote.
         const { rows } = await pool.query<{ name: string }>('select name from pg_prepared_statements order by name');
-        expect(rows.map((row) => row.name)).toEqual(prepare ? ['read_conversation_by_id', 'write_events'] : []);
+        expect(rows.map((row) => row.name)).toEqual(prepare ? ['read_conversations', 'write_events'] : []);
         expect(await messagesOf(conversations)).toHaveLength(9);
         expect((await verifyChains(db.db, conversations)).breaks).toEqual([]);
       } finally {
@@ -198,5 +199,51 @@ describe('group commit', () => {
     // reads the conversations table whole.
     expect(await scansOn({ indexPathsOnly: false }, 'gc-plans-any')).toContain('conversations');
     expect(await scansOn({ indexPathsOnly: true }, 'gc-plans-keyed')).toEqual([]);
+  });
+});
+
+describe('group read', () => {
+  const statements = countStatements();
+  const reads = () => statements.top(50).filter(([text]) => text.includes('read_conversations')).reduce((sum, [, n]) => sum + n, 0);
+
+  it('when 60 events on 60 conversations this process does not remember arrive at once, then their reads share a few statements, and each is applied once', async () => {
+    const runtime = testRuntime(db.db); // as an HTTP-only process: no memory, every event reads its conversation
+    const conversations = ids('gr-many', 60);
+    for (const id of conversations) await runtime.apply(sms(id, `${id}-a`));
+    statements.reset();
+    const results = await Promise.all(conversations.map((id) => runtime.apply(sms(id, `${id}-b`))));
+    // One read alone is one statement; here two go out at once and the rest wait for them, together.
+    expect(reads()).toBeLessThan(20);
+    expect(results.every((result) => result.outcome === 'applied' && result.version === 2 && !result.duplicate)).toBe(true);
+    expect(await messagesOf(conversations)).toHaveLength(120);
+    // Retried at once, each finds its own earlier answer in the batch, and nothing is written twice.
+    const again = await Promise.all(conversations.map((id) => runtime.apply(sms(id, `${id}-b`))));
+    expect(again.map((result) => [result.version, result.duplicate])).toEqual(results.map(() => [2, true]));
+    expect(await messagesOf(conversations)).toHaveLength(120);
+  });
+
+  it("when one batch reads by id, by a tenant's default of a number, and for nothing, then each read gets its own row and its own key's answer", async () => {
+    const runtime = testRuntime(db.db);
+    await runtime.apply(sms('gr-by-id', 'gr-by-id-a'));
+    // A tenant's default conversation of a number, stored under an id another scheme made.
+    await runtime.apply({ ...sms('gr-default-old-id', 'gr-default-a'), defaultConversation: true, create: { conversationId: 'gr-default-old-id', tenantId: 'tenant-gr', phone: '+15550008888' } });
+    const found = await readConversations(
+      db.db,
+      [
+        { key: { id: 'gr-missing' }, idempotencyKey: 'gr-missing-a' },
+        { key: { id: 'gr-new-id', defaultOf: { tenantId: 'tenant-gr', phone: '+15550008888' } }, idempotencyKey: 'gr-default-a' },
+        { key: { id: 'gr-by-id' }, idempotencyKey: 'gr-by-id-a' },
+        { key: { id: 'gr-by-id' }, idempotencyKey: 'gr-by-id-unused' },
+        { key: { id: 'gr-other', defaultOf: { tenantId: 'tenant-other', phone: '+15550008888' } }, idempotencyKey: 'gr-default-a' },
+      ],
+      false,
+    );
+    expect(found.map(({ row, earlier }) => [row?.id ?? null, earlier?.eventType ?? null])).toEqual([
+      [null, null],
+      ['gr-default-old-id', 'sms.received'],
+      ['gr-by-id', 'sms.received'],
+      ['gr-by-id', null],
+      [null, null], // another tenant's default of the number is not this one's, and the key is looked up under the id asked for
+    ]);
   });
 });

@@ -183,7 +183,7 @@ describe("the send path's prepared statements", () => {
       expect(simulators.sms.sent).toHaveLength(sends.length);
 
       // One connection: the statement below runs on the session that sent them.
-      const { rows } = await pool.query<{ name: string }>(`select name from pg_prepared_statements where name not in ('read_conversation_by_id', 'write_events') order by name`);
+      const { rows } = await pool.query<{ name: string }>(`select name from pg_prepared_statements where name not in ('read_conversations', 'write_events') order by name`);
       expect(rows.map((row) => row.name)).toEqual(['claim_outbound', 'live_tokens', 'live_tokens_shared_opt_out_checked', 'mark_outbound_accepted', 'send_facts_by_conversation']);
     } finally {
       await db.destroy();
