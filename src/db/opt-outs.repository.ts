@@ -25,9 +25,10 @@ export const tenantIdSql = (tenant: TenantRef): RawBuilder<string> =>
   typeof tenant === 'string' ? sql<string>`${tenant}::text` : tenantOfConversation(tenant.conversationId);
 
 /**
- * Whether an opt-out holds the number for the tenant (a SQL expression of its id), as a SQL expression to read in a larger statement. What
- * that means is defined once, in the database (`orchestrator.opted_out`, migration 202612059001), so the
- * hand-off's check after the number's lock (holdNumberThenOptedOutSql) reads the same rule.
+ * Whether an opt-out holds the number for the tenant (`tenant`: an expression of its id), as an expression to
+ * read in a larger statement. What that means is defined once, in the database (`orchestrator.opted_out`,
+ * migration 202612059001), so the hand-off's check after the number's lock (holdNumberThenOptedOutSql) reads
+ * the same rule.
  */
 export const optedOutSql = (tenant: RawBuilder<string>, phone: string) => sql<boolean>`orchestrator.opted_out(${tenant}, ${canonical(phone)})`;
 

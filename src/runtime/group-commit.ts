@@ -1,5 +1,6 @@
 import type { Db } from '../db/database.js';
 import { isKeyTaken, writeEvents, type EventWrite, type WriteResult } from '../db/event-store.js';
+import { batchesOf } from './batches.js';
 
 /**
  * Group commit: the events being written at the same moment share one statement and one commit
@@ -44,25 +45,19 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
   const maxInFlight = options.maxInFlight ?? GROUP_COMMIT_IN_FLIGHT;
   const writer = options.writer ?? db;
   const maxBatch = options.maxBatch ?? 200;
-  const queue: Pending[] = [];
   /** Conversations (and default numbers) that a running statement writes. */
   const writing = new Set<string>();
-  let inFlight = 0;
+  const add = batchesOf<Pending>({
+    maxInFlight,
+    take: takeBatch,
+    run: flush,
+    ended: (batch) => {
+      for (const pending of batch) for (const identity of pending.identities) writing.delete(identity);
+    },
+  });
 
-  function pump() {
-    while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = takeBatch();
-      if (batch.length === 0) return; // all waiting on running statements: their end pumps again
-      inFlight += 1;
-      void flush(batch).finally(() => {
-        inFlight -= 1;
-        for (const pending of batch) for (const identity of pending.identities) writing.delete(identity);
-        pump();
-      });
-    }
-  }
-
-  function takeBatch(): Pending[] {
+  /** An empty batch when all that waits is of conversations a running statement writes: its end takes again. */
+  function takeBatch(queue: Pending[]): Pending[] {
     const batch: Pending[] = [];
     const waiting: Pending[] = [];
     const taken = new Set<string>();
@@ -103,10 +98,7 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
 
   return {
     write(write) {
-      return new Promise<WriteResult>((resolve, reject) => {
-        queue.push({ write, identities: identitiesOf(write), resolve, reject });
-        pump();
-      });
+      return new Promise<WriteResult>((resolve, reject) => add({ write, identities: identitiesOf(write), resolve, reject }));
     },
   };
 }
