@@ -1,4 +1,4 @@
-import got from 'got';
+import { request } from 'undici';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { BreakerState, CallOutcome } from '../adapters/clients/index.js';
@@ -52,7 +52,8 @@ export const DEFAULT_SEND_FAILURE_WINDOW_MS = 5 * 60_000;
 /** Status code of a GET, or 0 when there was no answer in time. */
 async function httpStatus(url: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
   try {
-    const response = await got(url, { headers, timeout: { request: timeoutMs }, retry: { limit: 0 }, throwHttpErrors: false, followRedirect: false });
+    const response = await request(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    await response.body.dump();
     return response.statusCode;
   } catch {
     return 0;

@@ -1,5 +1,8 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createServiceClients, languageOf, parseAmountToCents, type ResilienceOptions } from '../../src/adapters/clients/index.js';
+import { createServiceHttp } from '../../src/adapters/clients/service-http.js';
 import { ServiceError } from '../../src/errors.js';
 import { createLogger, requestContext } from '../../src/logger.js';
 import { simulatedTenant, startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
@@ -291,5 +294,59 @@ describe('notification client', () => {
     const error = await failure(clients().services.notifications.send({ ...notification, priority: 'urgent' as never }, 'ntf-bad'));
     expect(error).toMatchObject({ retryable: false, upstreamStatus: 400 });
     expect(sims.notifications.received).toHaveLength(0);
+  });
+});
+
+describe('a downstream call that gets no usable answer', () => {
+  /** A server answering every request with `status` and `body` (and counting them), for what the simulators never do. */
+  async function answering(status: number, body: string, headers: Record<string, string> = {}) {
+    let requests = 0;
+    const server = http.createServer((req, res) => {
+      requests += 1;
+      req.resume();
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { url, requests: () => requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  function serviceAt(baseUrl: string, outcomes: string[] = []) {
+    return createServiceHttp({ service: 'sms_agent', baseUrl, token: () => 't', logger, backoffInitialMs: 5, backoffMaxMs: 20, observe: (outcome) => void outcomes.push(outcome) });
+  }
+
+  it('when nothing listens at the address, then the call is tried three times, says it is unreachable and stays retryable', async () => {
+    const closed = await answering(200, '{}');
+    await closed.close();
+    const outcomes: string[] = [];
+    const error = await failure(serviceAt(closed.url, outcomes).request('GET', '/health'));
+    expect(error).toMatchObject({ retryable: true, upstreamStatus: undefined });
+    expect(error.message).toContain('unreachable (ECONNREFUSED)');
+    expect(outcomes).toEqual(['network', 'network', 'network']);
+  });
+
+  it('when the answer is a redirect, then it is neither followed nor retried, and the error is final', async () => {
+    const redirecting = await answering(302, '', { location: 'http://127.0.0.1:1/elsewhere' });
+    try {
+      const error = await failure(serviceAt(redirecting.url).request('POST', '/sms/send', { json: { to: PHONE } }));
+      expect(error).toMatchObject({ retryable: false, upstreamStatus: 302 });
+      expect(redirecting.requests()).toBe(1);
+    } finally {
+      await redirecting.close();
+    }
+  });
+
+  it('when a 2xx body is not JSON, then the error says so and is final', async () => {
+    const garbled = await answering(200, '<html>oops</html>');
+    try {
+      const outcomes: string[] = [];
+      const error = await failure(serviceAt(garbled.url, outcomes).request('GET', '/monitor/tenant/t1'));
+      expect(error).toMatchObject({ retryable: false });
+      expect(error.message).toContain('not JSON');
+      expect(outcomes).toEqual(['invalid_response']);
+      expect(garbled.requests()).toBe(1);
+    } finally {
+      await garbled.close();
+    }
   });
 });
