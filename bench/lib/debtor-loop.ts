@@ -11,6 +11,7 @@
  */
 import { quickStartNumber } from '../../src/simulators/collections-monitor.simulator.js';
 import type { RunningSimulators } from '../../src/simulators/index.js';
+import { postInboundText } from './post-text.js';
 
 export interface ConverseOrder {
   /** Base URLs of the API processes; debtor i starts at urls[i % urls.length]. */
@@ -87,18 +88,7 @@ export async function converse(order: ConverseOrder, simulators: RunningSimulato
     for (let attempt = 0; ; attempt += 1) {
       const url = order.urls[(debtor + attempt) % order.urls.length]!;
       turn.attempts = attempt + 1;
-      try {
-        const response = await fetch(`${url}/orchestrate/sms-received`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${order.token}`, 'idempotency-key': turn.key },
-          body,
-          signal: AbortSignal.timeout(30_000),
-        });
-        await response.arrayBuffer();
-        turn.status = String(response.status);
-      } catch {
-        turn.status = 'network error';
-      }
+      turn.status = await postInboundText(url, order.token, turn.key, body);
       statuses[turn.status] = (statuses[turn.status] ?? 0) + 1;
       if (turn.status.startsWith('2')) return true;
       const retryable = turn.status === 'network error' || turn.status.startsWith('5');

@@ -8,6 +8,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { postInboundText } from './post-text.js';
 import { converse, sendsTo, type BenchDebtor, type ConverseOrder, type ConverseSeen, type SendSeen } from './debtor-loop.js';
 
 export interface WorldUrls {
@@ -189,18 +190,7 @@ async function runChild(options: { modelDelayMs: number; modelAnswer: unknown })
         // As the SMS Agent would: a refused POST (503 when the database pool is saturated, 5xx, a network
         // error) is sent again after a second with the same Idempotency-Key, up to POST_ATTEMPTS times.
         for (let attempt = 1; attempt <= POST_ATTEMPTS; attempt += 1) {
-          let status = 'network error';
-          try {
-            const response = await fetch(`${order.url}/orchestrate/sms-received`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json', authorization: `Bearer ${order.token}`, 'idempotency-key': order.keys[i]! },
-              body: JSON.stringify({ tenant_id: tenant, phone_number: phone, content: order.text }),
-            });
-            await response.arrayBuffer();
-            status = String(response.status);
-          } catch {
-            // counted under 'network error'
-          }
+          const status = await postInboundText(order.url, order.token, order.keys[i]!, JSON.stringify({ tenant_id: tenant, phone_number: phone, content: order.text }));
           statuses[status] = (statuses[status] ?? 0) + 1;
           if (status === '202') break;
           if (attempt === POST_ATTEMPTS || !(status === 'network error' || status.startsWith('5'))) {
