@@ -53,6 +53,9 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  // No ETag on our answers: each is the state of one request, no client revalidates one, and hashing every
+  // event's answer cost ~0.1 ms of CPU (docs/benchmarks.md, "The seventh pass"). Static assets keep theirs.
+  app.set('etag', false);
   // Without helmet's `upgrade-insecure-requests`: the console's and the docs' assets are same-origin and relative,
   // fetched over HTTPS whenever the page is, and on a plain-HTTP deployment (an office network without TLS) the
   // upgrade sent them to an https:// that nothing answers, so the console never loaded.

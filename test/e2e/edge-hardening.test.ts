@@ -59,6 +59,14 @@ describe('tokens', () => {
   });
 });
 
+describe('answers', () => {
+  it('when an event is answered, then the answer carries no ETag (nothing revalidates it; hashing it cost every event) but a length', async () => {
+    const response = await sms({ tenant_id: 'tenant-etag', phone_number: '+15550500009', content: 'hello' }, 'etag-1').expect(202);
+    expect(response.headers.etag).toBeUndefined();
+    expect(Number(response.headers['content-length'])).toBeGreaterThan(0);
+  });
+});
+
 describe('text at the edge', () => {
   it('when a body field holds NUL or a lone surrogate, then 400 invalid_text naming the field and not echoing it', async () => {
     const nul = await sms({ tenant_id: 'ten\u0000ant', phone_number: '+15550500001', content: 'hello' }).expect(400);
