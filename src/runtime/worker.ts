@@ -195,7 +195,21 @@ export function createTaskList(
         log.warn({ conversationId: job.conversationId, src: job.src, retry: payload.outageRetries, runAt, code }, 'invoke waits out an SMS Agent outage');
         return;
       }
-      if (isRetryable(error) && helpers.job.attempts < maxAttempts && !isOutage(error)) {
+      // An outage past its window is final (below), wherever the send started.
+      const retryable = isRetryable(error) && !isOutage(error);
+      if (retryable && chain.depth > 0) {
+        // Started by a write of this job (a draft's send): its tries are its own, not what the job has left
+        // after its first invoke's. Queued on its own under a key, so a run of this job again moves that job.
+        await helpers.addJob(TASKS.invoke, job, {
+          runAt: new Date(Date.now() + OWN_JOB_RETRY_DELAY_MS),
+          maxAttempts: MAX_ATTEMPTS.invoke,
+          priority: jobPriority('invoke', job),
+          jobKey: `retry:${job.token}`,
+        });
+        log.warn({ conversationId: job.conversationId, src: job.src, code }, 'invoke started in this job failed; it runs again as a job of its own');
+        return;
+      }
+      if (retryable && helpers.job.attempts < maxAttempts) {
         log.warn({ conversationId: job.conversationId, src: job.src, attempt: helpers.job.attempts, code }, 'invoke failed, will retry');
         throw error;
       }
@@ -460,6 +474,9 @@ function limiter(slots: number) {
  * claim is committed before the fence finds it stopped, and counts against the tenant's caps for the number.
  */
 const STOPPED_COSTS_ONLY_TIME: ReadonlySet<string> = new Set(['draftReply']);
+
+/** How long an invoke that failed inside another's job waits before its own job runs it (graphile-worker's first retry waits ~2.7 s). */
+const OWN_JOB_RETRY_DELAY_MS = 2_000;
 
 /** Invokes one job runs in a row (a turn's draft and send are two); the rest are queued as jobs. */
 const MAX_CHAIN = 4;

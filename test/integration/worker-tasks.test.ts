@@ -8,7 +8,7 @@ import type { DraftRecord } from '../../src/db/drafts.repository.js';
 import { createLogger } from '../../src/logger.js';
 import type { Runtime } from '../../src/runtime/apply-event.js';
 import { verifyChains } from '../../src/runtime/audit-verify.js';
-import { createTaskList } from '../../src/runtime/worker.js';
+import { createTaskList, DEFAULT_INVOKE_ATTEMPTS } from '../../src/runtime/worker.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
 import { simulatedTenant } from '../../src/simulators/collections-monitor.simulator.js';
 import { testRuntime } from '../helpers/runtime.js';
@@ -62,11 +62,11 @@ const helpers = (attempts = 1) =>
 const pendingJobs = (conversationId: string, task: string) => queuedJobs(testDb.db, conversationId, task);
 
 /** Runs the oldest job of that task for the conversation, as a worker would, then deletes it (completed). */
-async function runNext(conversationId: string, task: 'invoke' | 'effect', attempts = 1, payloadPatch: Record<string, unknown> = {}) {
+async function runNext(conversationId: string, task: 'invoke' | 'effect', attempts = 1, payloadPatch: Record<string, unknown> = {}, taskList = tasks) {
   const [job] = await pendingJobs(conversationId, task);
   if (!job) throw new Error(`no ${task} job for ${conversationId}`);
   try {
-    await tasks[task]!({ ...job.payload, ...payloadPatch }, helpers(attempts));
+    await taskList[task]!({ ...job.payload, ...payloadPatch }, helpers(attempts));
   } finally {
     await sql`delete from graphile_worker._private_jobs where id = ${job.id}`.execute(testDb.db);
   }
@@ -161,6 +161,38 @@ describe('worker tasks', () => {
     expect(simulators.sms.sent).toHaveLength(1);
     await tasks.invoke!(job.payload, helpers(3)); // once more: everything it started is done
     expect(simulators.sms.sent).toHaveLength(1);
+  });
+
+  it("when the send a draft started fails with a retryable error on the job's last try, then it runs again as a job of its own with its own tries", async () => {
+    // A database error, say: retryable, and not an SMS Agent outage (that is waited out on a timer of its own).
+    let failures = 0;
+    const flaky = createTaskList({
+      runtime,
+      activities: {
+        ...activities,
+        async sendSms(input, context) {
+          failures += 1;
+          if (failures === 1) throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+          return activities.sendSms(input, context);
+        },
+      },
+      effects,
+      logger: createLogger({ level: 'silent' }),
+    });
+    await inbound('w-own-tries', 'Hi, what is my balance?', '+15550400015', 'w-own-tries-1');
+    const [drafter] = await pendingJobs('w-own-tries', 'invoke');
+    // The drafter's last counted try: before, the send's failure here was final and the conversation failed.
+    await flaky.invoke!(drafter!.payload, helpers(DEFAULT_INVOKE_ATTEMPTS));
+    await sql`delete from graphile_worker._private_jobs where id = ${drafter!.id}`.execute(testDb.db);
+    expect(await state('w-own-tries')).toBe('sending.handingOff');
+    expect(simulators.sms.sent).toEqual([]);
+    const [retry] = await pendingJobs('w-own-tries', 'invoke');
+    expect(retry).toMatchObject({ key: expect.stringMatching(/^retry:/), payload: { src: 'sendSms' } });
+    expect(retry!.run_at.getTime()).toBeGreaterThan(Date.now());
+    await runNext('w-own-tries', 'invoke', 1, {}, flaky); // its own first try
+    expect(await state('w-own-tries')).toBe('awaitingReply');
+    expect(simulators.sms.sent).toHaveLength(1);
+    expect(await pendingJobs('w-own-tries', 'invoke')).toEqual([]);
   });
 
   it('when staff close a conversation between its draft and its send, then nothing is sent', async () => {
