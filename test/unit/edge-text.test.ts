@@ -57,6 +57,18 @@ describe('phone numbers', () => {
     }
   });
 
+  it('when a NANP number comes in E.164 (answered without libphonenumber), then the answer is the one libphonenumber gives the same number typed with spaces', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[0-9]{10}$/), (national) => {
+        const typed = `+1${national}`;
+        // With a space the shortcut does not apply: libphonenumber reads it.
+        const parsed = normalisePhone(`+1 ${national.slice(0, 3)} ${national.slice(3)}`);
+        return normalisePhone(typed) === parsed && (parsed === null || parsed === typed);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('when any string is normalised, then the answer is null or an E.164 number that normalises to itself', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.stringMatching(/^\+?[0-9 ().-]{5,20}$/)), (typed) => {
