@@ -139,13 +139,15 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
     const requestId = requestContext.getStore()?.requestId;
     const startedAt = Date.now();
     const seconds = () => (Date.now() - startedAt) / 1000;
-    // One deadline for the whole attempt (connect, headers and body), beside the caller's own signal.
-    const deadline = AbortSignal.timeout(timeoutMs);
+    // One deadline for the whole attempt (connect, headers and body), beside the caller's own signal. Its timer
+    // is cleared when the attempt ends (AbortSignal.timeout would keep one pending for 30 s after every call).
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
     try {
       const response = await httpRequest(`${baseUrl}${path}`, {
         method,
         body: request.json === undefined ? undefined : JSON.stringify(request.json),
-        signal: AbortSignal.any([signal, deadline]),
+        signal: AbortSignal.any([signal, deadline.signal]),
         headers: {
           accept: 'application/json',
           ...(request.json === undefined ? {} : { 'content-type': 'application/json' }),
@@ -161,12 +163,14 @@ export function createServiceHttp(options: ServiceHttpOptions): ServiceHttp {
       observe('ok', seconds());
       return body;
     } catch (error) {
-      const ended = signal.aborted ? 'cancelled' : deadline.aborted ? 'timeout' : undefined;
+      const ended = signal.aborted ? 'cancelled' : deadline.signal.aborted ? 'timeout' : undefined;
       observe(attemptOutcome(error, ended), seconds());
       const mapped = toServiceError(service, error, ended);
       if (signal.aborted) cancelled.add(mapped);
       log.debug({ method, operation: request.operation, upstreamStatus: mapped.upstreamStatus, retryable: mapped.retryable, ms: Date.now() - startedAt }, 'downstream call failed');
       throw mapped;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
