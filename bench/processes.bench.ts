@@ -22,7 +22,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
-import { startCpuWindow } from './lib/cpu.js';
+import { processCpuMs, startCpuWindow } from './lib/cpu.js';
 import { debtorOnRecord, type ConverseSeen } from './lib/debtor-loop.js';
 import { cleanupStack, reportPath } from './lib/cleanup.js';
 import { startEmbedded, type EmbeddedServer } from './lib/embedded-pg.js';
@@ -80,7 +80,7 @@ interface RunResult {
   turnsInWindow: number;
   debtorStatuses: Record<string, number>;
   debtorsStopped: number;
-  cpu: { machinePercent: number; postgresPercent: number | null };
+  cpu: { machinePercent: number; postgresPercent: number | null; byProcess: ProcessShare[] };
   seedSeconds: number;
   kill: Kill | null;
   quiescence: Quiescence;
@@ -188,6 +188,7 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
     // A number not on record would be escalated after its second text, which ends the loop.
     const debtors = Array.from({ length: settings.debtors }, (_, i) => debtorOnRecord(`tenant-bench-debtors-${runId}`, i));
     const cpu = startCpuWindow(context.embedded?.postmasterPid ?? null);
+    const shares = processShares([...fleet.apis, ...fleet.workers, { name: 'outside', pid: () => world.pid }]);
     const totalSeconds = mode.warmupSeconds + mode.seconds;
     const conversing = world.converse({
       urls: apiUrls,
@@ -211,10 +212,14 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
         keyPrefix: `event-${runId}-`,
         recordAcknowledged: true,
       },
-      () => cpu.restart(),
+      () => {
+        cpu.restart();
+        shares.restart();
+      },
     );
     const windowSeconds = (events.measuredTo - events.measuredFrom) / 1000;
     const used = cpu.stop(windowSeconds);
+    const byProcess = shares.stop(windowSeconds * 1000 * 2);
     const [turns, kill] = await Promise.all([conversing, killing]);
 
     const quiescence = await waitForQuiescence(admin, 180_000);
@@ -241,6 +246,7 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
       cpu: {
         machinePercent: (used.machineMs / wallMs) * 100,
         postgresPercent: used.postgresMs === null ? null : (used.postgresMs / wallMs) * 100,
+        byProcess,
       },
       seedSeconds,
       kill,
@@ -353,15 +359,44 @@ const refusals = (statuses: Record<string, number>) =>
     .map(([status, n]) => `${status}: ${n}`)
     .join(', ') || 'none';
 
+interface ProcessShare {
+  name: string;
+  /** % of the machine (all its cores) over the window; null for a process that was started again in it (the soak's victim). */
+  percent: number | null;
+}
+
+/**
+ * Each process's share of the machine over the measured window, from /proc: which process took the CPU
+ * when events/s moves between runs of one code (the total alone cannot say).
+ */
+function processShares(processes: { name: string; pid(): number }[]) {
+  const sample = () => new Map(processes.map((process) => [process.name, { pid: process.pid(), ms: processCpuMs(process.pid()) }]));
+  let start = sample();
+  return {
+    restart() {
+      start = sample();
+    },
+    stop(wallMs: number): ProcessShare[] {
+      return [...sample()].map(([name, now]) => {
+        const then = start.get(name)!;
+        const same = then.pid === now.pid && then.ms !== null && now.ms !== null;
+        return { name, percent: same ? ((now.ms! - then.ms!) / wallMs) * 100 : null };
+      });
+    },
+  };
+}
+
+const sharesText = (shares: ProcessShare[]) => shares.map((share) => `${share.name} ${share.percent === null ? '–' : f0(share.percent)}`).join(', ');
+
 function renderLine(r: RunResult) {
-  return `  ${label(r)}: events ${f0(r.eventsPerSecond)}/s (p50 ${f1(r.events.latencyMs.p50)} ms, p95 ${f1(r.events.latencyMs.p95)} ms; errors ${r.events.errors + r.events.timeouts}, non-2xx ${r.events.non2xx}); turns ${f1(r.turnsPerSecond)}/s (p50 ${f0(r.turnMs.p50)} ms, p95 ${f0(r.turnMs.p95)} ms; refusals ${refusals(r.debtorStatuses)}); CPU ${f0(r.cpu.machinePercent)}% of the machine (PostgreSQL ${r.cpu.postgresPercent === null ? '–' : f0(r.cpu.postgresPercent)}%)${r.kill ? `; killed ${r.kill.victim} at ${f1(r.kill.atSecond)} s, ready again after ${f1(r.kill.readyAfterMs / 1000)} s` : ''}
+  return `  ${label(r)}: events ${f0(r.eventsPerSecond)}/s (p50 ${f1(r.events.latencyMs.p50)} ms, p95 ${f1(r.events.latencyMs.p95)} ms; errors ${r.events.errors + r.events.timeouts}, non-2xx ${r.events.non2xx}); turns ${f1(r.turnsPerSecond)}/s (p50 ${f0(r.turnMs.p50)} ms, p95 ${f0(r.turnMs.p95)} ms; refusals ${refusals(r.debtorStatuses)}); CPU ${f0(r.cpu.machinePercent)}% of the machine (PostgreSQL ${r.cpu.postgresPercent === null ? '–' : f0(r.cpu.postgresPercent)}%; by process, %: ${sharesText(r.cpu.byProcess)})${r.kill ? `; killed ${r.kill.victim} at ${f1(r.kill.atSecond)} s, ready again after ${f1(r.kill.readyAfterMs / 1000)} s` : ''}
 ${r.checks.map((check) => `    ${check.ok ? 'ok    ' : 'FAILED'} ${check.name}: ${check.detail}`).join('\n')}${r.unexpectedExits.map((exit) => `\n    FAILED unexpected exit: ${exit}`).join('')}`;
 }
 
 function renderReport(r: { settings: Settings; machine: MachineInfo; scaling: RunResult[]; soak: RunResult; minutes: number; database: string }) {
   const s = r.settings;
   const row = (run: RunResult) =>
-    `| ${label(run)} | **${f0(run.eventsPerSecond)}** | ${f1(run.events.latencyMs.p50)} / ${f1(run.events.latencyMs.p95)} | ${run.events.errors + run.events.timeouts} / ${run.events.non2xx} | **${f1(run.turnsPerSecond)}** | ${f0(run.turnMs.p50)} / ${f0(run.turnMs.p95)} | ${refusals(run.debtorStatuses)} | ${f0(run.cpu.machinePercent)}% (${run.cpu.postgresPercent === null ? '–' : `${f0(run.cpu.postgresPercent)}%`}) | ${checksCell(run)} |`;
+    `| ${label(run)} | **${f0(run.eventsPerSecond)}** | ${f1(run.events.latencyMs.p50)} / ${f1(run.events.latencyMs.p95)} | ${run.events.errors + run.events.timeouts} / ${run.events.non2xx} | **${f1(run.turnsPerSecond)}** | ${f0(run.turnMs.p50)} / ${f0(run.turnMs.p95)} | ${refusals(run.debtorStatuses)} | ${f0(run.cpu.machinePercent)}% (${run.cpu.postgresPercent === null ? '–' : `${f0(run.cpu.postgresPercent)}%`}) | ${sharesText(run.cpu.byProcess)} | ${checksCell(run)} |`;
   const [one, two] = r.scaling;
   const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '–');
   const soak = r.soak;
@@ -417,12 +452,14 @@ ${describeMachineLine(r.machine)}
 PostgreSQL: ${r.machine.postgres}; ${r.database}; max_connections=${r.machine.maxConnections}, synchronous_commit=${r.machine.synchronousCommit}.
 The machine is shared with other work: these are the numbers of one run, not a property of the service alone.
 
-| processes | events/s | event p50 / p95 ms | errors / non-2xx | turns/s | turn p50 / p95 ms | debtor POSTs refused | CPU busy (PostgreSQL) | checks |
-| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |
+| processes | events/s | event p50 / p95 ms | errors / non-2xx | turns/s | turn p50 / p95 ms | debtor POSTs refused | CPU busy (PostgreSQL) | CPU by process, % of the machine | checks |
+| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |
 ${[...r.scaling, soak].map(row).join('\n')}
 
 2 + 2 against 1 + 1: events/s × ${ratio(two!.eventsPerSecond, one!.eventsPerSecond)}, turns/s × ${ratio(two!.turnsPerSecond, one!.turnsPerSecond)}. CPU busy is the
-machine's (all ${r.machine.cpus} cores, every process) over the measured window, and PostgreSQL's part of it. On ${r.machine.cpus} cores every
+machine's (all ${r.machine.cpus} cores, every process) over the measured window, and PostgreSQL's part of it; by process,
+each API process's and worker's share, and the outside world's (simulators, model stub and debtors; the event load,
+in a process of its own, is in neither), \`–\` for a process started again in the window. On ${r.machine.cpus} cores every
 process, PostgreSQL and the load share the same CPUs: a second API process or worker can only win where one
 process's single event loop, not the machine, was the limit; with more cores than processes it also adds CPU.
 

@@ -49,20 +49,31 @@ function machineBusyMs(): number {
   }
 }
 
+/** A process's parent and the CPU it has used (user + system, clock ticks), from /proc/PID/stat; null once it has exited. */
+function readStat(pid: number | string): { ppid: number; ticks: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which may hold spaces: state, ppid, … utime (14th field), stime (15th).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU a process has used so far, ms (user + system); null once it has exited. */
+export function processCpuMs(pid: number): number | null {
+  const stat = readStat(pid);
+  return stat === null ? null : (stat.ticks * 1000) / CLOCK_TICKS;
+}
+
 function postgresCpuMs(postmasterPid: number | null): number | null {
   if (postmasterPid === null) return null;
   let ticks = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const pid = Number(entry);
-      const ppid = Number(rest[1]);
-      if (pid === postmasterPid || ppid === postmasterPid) ticks += Number(rest[11]) + Number(rest[12]);
-    } catch {
-      // the process ended between readdir and read
-    }
+    const stat = readStat(entry); // null: the process ended between readdir and read
+    if (stat && (Number(entry) === postmasterPid || stat.ppid === postmasterPid)) ticks += stat.ticks;
   }
   return (ticks * 1000) / CLOCK_TICKS;
 }
