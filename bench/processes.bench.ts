@@ -20,9 +20,10 @@
  * Rewrites its section of docs/benchmarks.md (BENCH_REPORT). No assertions on timings anywhere.
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { processCpuMs, startCpuWindow } from './lib/cpu.js';
+import { processUsage, startCpuWindow } from './lib/cpu.js';
 import { debtorOnRecord, type ConverseSeen } from './lib/debtor-loop.js';
 import { cleanupStack, reportPath } from './lib/cleanup.js';
 import { startEmbedded, type EmbeddedServer } from './lib/embedded-pg.js';
@@ -219,7 +220,7 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
     );
     const windowSeconds = (events.measuredTo - events.measuredFrom) / 1000;
     const used = cpu.stop(windowSeconds);
-    const byProcess = shares.stop(windowSeconds * 1000 * 2);
+    const byProcess = shares.stop(os.availableParallelism());
     const [turns, kill] = await Promise.all([conversing, killing]);
 
     const quiescence = await waitForQuiescence(admin, 180_000);
@@ -232,7 +233,7 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
     });
     if (!quiescence.reached) checks.push({ name: 'job queue quiet afterwards', ok: false, detail: `${quiescence.busyJobs} jobs still due or locked after ${f0(quiescence.waitedMs / 1000)} s` });
     const inWindow = turnsIn(turns, events.measuredFrom, events.measuredTo);
-    const wallMs = windowSeconds * 1000 * 2; // two cores' worth of CPU time in the window
+    const wallMs = windowSeconds * 1000 * os.availableParallelism(); // every core's worth of CPU time in the window
     return {
       shape,
       windowSeconds,
@@ -361,35 +362,56 @@ const refusals = (statuses: Record<string, number>) =>
 
 interface ProcessShare {
   name: string;
-  /** % of the machine (all its cores) over the window; null for a process that was started again in it (the soak's victim). */
-  percent: number | null;
+  /** Null for a process that was started again in the window (the soak's victim). */
+  usage: {
+    /** % of the machine (all its cores) over the window. */
+    percent: number;
+    /** Context switches per second: it waited (I/O, a lock), and the scheduler took its core away. */
+    voluntaryPerSecond: number;
+    involuntaryPerSecond: number;
+  } | null;
 }
 
 /**
- * Each process's share of the machine over the measured window, from /proc: which process took the CPU
- * when events/s moves between runs of one code (the total alone cannot say).
+ * Each process's share of the machine over the measured window, from /proc, and how often it gave up its core
+ * or had it taken: which process took the CPU when events/s moves between runs of one code (the total alone
+ * cannot say), and how much the processes on two cores interrupt each other.
  */
 function processShares(processes: { name: string; pid(): number }[]) {
-  const sample = () => new Map(processes.map((process) => [process.name, { pid: process.pid(), ms: processCpuMs(process.pid()) }]));
+  const sample = () => new Map(processes.map((process) => [process.name, { pid: process.pid(), usage: processUsage(process.pid()) }]));
   let start = sample();
+  let startedAt = performance.now();
   return {
     restart() {
       start = sample();
+      startedAt = performance.now();
     },
-    stop(wallMs: number): ProcessShare[] {
+    stop(cores: number): ProcessShare[] {
+      const ms = performance.now() - startedAt;
       return [...sample()].map(([name, now]) => {
         const then = start.get(name)!;
-        const same = then.pid === now.pid && then.ms !== null && now.ms !== null;
-        return { name, percent: same ? ((now.ms! - then.ms!) / wallMs) * 100 : null };
+        if (then.pid !== now.pid || then.usage === null || now.usage === null) return { name, usage: null };
+        return {
+          name,
+          usage: {
+            percent: ((now.usage.cpuMs - then.usage.cpuMs) / (ms * cores)) * 100,
+            voluntaryPerSecond: ((now.usage.voluntarySwitches - then.usage.voluntarySwitches) * 1000) / ms,
+            involuntaryPerSecond: ((now.usage.involuntarySwitches - then.usage.involuntarySwitches) * 1000) / ms,
+          },
+        };
       });
     },
   };
 }
 
-const sharesText = (shares: ProcessShare[]) => shares.map((share) => `${share.name} ${share.percent === null ? '–' : f0(share.percent)}`).join(', ');
+/** `api-1 13% (switches/s 2,100 + 900)`: CPU share, then voluntary + involuntary context switches per second. */
+const sharesText = (shares: ProcessShare[]) =>
+  shares
+    .map(({ name, usage }) => (usage === null ? `${name} –` : `${name} ${f0(usage.percent)}% (${f0(usage.voluntaryPerSecond)} + ${f0(usage.involuntaryPerSecond)})`))
+    .join(', ');
 
 function renderLine(r: RunResult) {
-  return `  ${label(r)}: events ${f0(r.eventsPerSecond)}/s (p50 ${f1(r.events.latencyMs.p50)} ms, p95 ${f1(r.events.latencyMs.p95)} ms; errors ${r.events.errors + r.events.timeouts}, non-2xx ${r.events.non2xx}); turns ${f1(r.turnsPerSecond)}/s (p50 ${f0(r.turnMs.p50)} ms, p95 ${f0(r.turnMs.p95)} ms; refusals ${refusals(r.debtorStatuses)}); CPU ${f0(r.cpu.machinePercent)}% of the machine (PostgreSQL ${r.cpu.postgresPercent === null ? '–' : f0(r.cpu.postgresPercent)}%; by process, %: ${sharesText(r.cpu.byProcess)})${r.kill ? `; killed ${r.kill.victim} at ${f1(r.kill.atSecond)} s, ready again after ${f1(r.kill.readyAfterMs / 1000)} s` : ''}
+  return `  ${label(r)}: events ${f0(r.eventsPerSecond)}/s (p50 ${f1(r.events.latencyMs.p50)} ms, p95 ${f1(r.events.latencyMs.p95)} ms; errors ${r.events.errors + r.events.timeouts}, non-2xx ${r.events.non2xx}); turns ${f1(r.turnsPerSecond)}/s (p50 ${f0(r.turnMs.p50)} ms, p95 ${f0(r.turnMs.p95)} ms; refusals ${refusals(r.debtorStatuses)}); CPU ${f0(r.cpu.machinePercent)}% of the machine (PostgreSQL ${r.cpu.postgresPercent === null ? '–' : f0(r.cpu.postgresPercent)}%; by process, % (context switches/s, voluntary + involuntary): ${sharesText(r.cpu.byProcess)})${r.kill ? `; killed ${r.kill.victim} at ${f1(r.kill.atSecond)} s, ready again after ${f1(r.kill.readyAfterMs / 1000)} s` : ''}
 ${r.checks.map((check) => `    ${check.ok ? 'ok    ' : 'FAILED'} ${check.name}: ${check.detail}`).join('\n')}${r.unexpectedExits.map((exit) => `\n    FAILED unexpected exit: ${exit}`).join('')}`;
 }
 
@@ -452,14 +474,15 @@ ${describeMachineLine(r.machine)}
 PostgreSQL: ${r.machine.postgres}; ${r.database}; max_connections=${r.machine.maxConnections}, synchronous_commit=${r.machine.synchronousCommit}.
 The machine is shared with other work: these are the numbers of one run, not a property of the service alone.
 
-| processes | events/s | event p50 / p95 ms | errors / non-2xx | turns/s | turn p50 / p95 ms | debtor POSTs refused | CPU busy (PostgreSQL) | CPU by process, % of the machine | checks |
+| processes | events/s | event p50 / p95 ms | errors / non-2xx | turns/s | turn p50 / p95 ms | debtor POSTs refused | CPU busy (PostgreSQL) | CPU by process, % of the machine (context switches/s: voluntary + involuntary) | checks |
 | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- |
 ${[...r.scaling, soak].map(row).join('\n')}
 
 2 + 2 against 1 + 1: events/s × ${ratio(two!.eventsPerSecond, one!.eventsPerSecond)}, turns/s × ${ratio(two!.turnsPerSecond, one!.turnsPerSecond)}. CPU busy is the
 machine's (all ${r.machine.cpus} cores, every process) over the measured window, and PostgreSQL's part of it; by process,
 each API process's and worker's share, and the outside world's (simulators, model stub and debtors; the event load,
-in a process of its own, is in neither), \`–\` for a process started again in the window. On ${r.machine.cpus} cores every
+in a process of its own, is in neither), \`–\` for a process started again in the window, with how often per second
+each gave up its core (voluntary: it waited) or had it taken by the scheduler (involuntary). On ${r.machine.cpus} cores every
 process, PostgreSQL and the load share the same CPUs: a second API process or worker can only win where one
 process's single event loop, not the machine, was the limit; with more cores than processes it also adds CPU.
 

@@ -61,10 +61,20 @@ function readStat(pid: number | string): { ppid: number; ticks: number } | null 
   }
 }
 
-/** CPU a process has used so far, ms (user + system); null once it has exited. */
-export function processCpuMs(pid: number): number | null {
+/**
+ * What a process has used so far: CPU (ms, user + system) and context switches, voluntary (it waited: I/O,
+ * a lock) and involuntary (the scheduler took the core away); null once it has exited.
+ */
+export function processUsage(pid: number): { cpuMs: number; voluntarySwitches: number; involuntarySwitches: number } | null {
   const stat = readStat(pid);
-  return stat === null ? null : (stat.ticks * 1000) / CLOCK_TICKS;
+  if (stat === null) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
+    return { cpuMs: (stat.ticks * 1000) / CLOCK_TICKS, voluntarySwitches: field('voluntary_ctxt_switches'), involuntarySwitches: field('nonvoluntary_ctxt_switches') };
+  } catch {
+    return null;
+  }
 }
 
 function postgresCpuMs(postmasterPid: number | null): number | null {
