@@ -404,7 +404,7 @@ function processShares(processes: { name: string; pid(): number }[]) {
   };
 }
 
-/** `api-1 13% (switches/s 2,100 + 900)`: CPU share, then voluntary + involuntary context switches per second. */
+/** `api-1 13% (7 + 190)`: its share of the machine, then its voluntary + involuntary context switches per second. */
 const sharesText = (shares: ProcessShare[]) =>
   shares
     .map(({ name, usage }) => (usage === null ? `${name} –` : `${name} ${f0(usage.percent)}% (${f0(usage.voluntaryPerSecond)} + ${f0(usage.involuntaryPerSecond)})`))
