@@ -186,26 +186,23 @@ export function createTaskList(
       // except while the SMS Agent is down: that is waited out for the retry window.
       const maxAttempts = deps.invokeMaxAttempts ?? DEFAULT_INVOKE_ATTEMPTS;
       const code = (error as { code?: string }).code ?? 'error';
+      // The same invoke (the same token: its result still counts) as a job of its own, due at `runAt`, with its
+      // own tries; under a key, so a run of this job again moves that job rather than adding one.
+      const requeue = (payload: InvokePayload, runAt: Date, keyPrefix: 'outage' | 'retry') =>
+        helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: jobPriority('invoke', payload), jobKey: `${keyPrefix}:${job.token}` });
       const waitingOut = outageRetry(job, error, Date.now(), deps.sendRetryWindowMs ?? DEFAULT_SEND_RETRY_WINDOW_MS);
       if (waitingOut) {
-        // Put back as a new job on the durable timer (the same token: its result still counts); the tries it
-        // spends while the agent is down count against the window, not the attempts.
+        // Put back on the durable timer; the tries it spends while the agent is down count against the window, not the attempts.
         const { runAt, payload } = waitingOut;
-        await helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: jobPriority('invoke', payload), jobKey: `outage:${job.token}` });
+        await requeue(payload, runAt, 'outage');
         log.warn({ conversationId: job.conversationId, src: job.src, retry: payload.outageRetries, runAt, code }, 'invoke waits out an SMS Agent outage');
         return;
       }
       // An outage past its window is final (below), wherever the send started.
       const retryable = isRetryable(error) && !isOutage(error);
       if (retryable && chain.depth > 0) {
-        // Started by a write of this job (a draft's send): its tries are its own, not what the job has left
-        // after its first invoke's. Queued on its own under a key, so a run of this job again moves that job.
-        await helpers.addJob(TASKS.invoke, job, {
-          runAt: new Date(Date.now() + OWN_JOB_RETRY_DELAY_MS),
-          maxAttempts: MAX_ATTEMPTS.invoke,
-          priority: jobPriority('invoke', job),
-          jobKey: `retry:${job.token}`,
-        });
+        // Started by a write of this job (a draft's send): its tries are its own, not what the job has left after its first invoke's.
+        await requeue(job, new Date(Date.now() + OWN_JOB_RETRY_DELAY_MS), 'retry');
         log.warn({ conversationId: job.conversationId, src: job.src, code }, 'invoke started in this job failed; it runs again as a job of its own');
         return;
       }
