@@ -220,7 +220,8 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
     );
     const windowSeconds = (events.measuredTo - events.measuredFrom) / 1000;
     const used = cpu.stop(windowSeconds);
-    const byProcess = shares.stop(os.availableParallelism());
+    const cores = os.availableParallelism();
+    const byProcess = shares.stop(windowSeconds * 1000, cores);
     const [turns, kill] = await Promise.all([conversing, killing]);
 
     const quiescence = await waitForQuiescence(admin, 180_000);
@@ -233,7 +234,7 @@ async function runLoad(context: Context, shape: Shape, mode: { seconds: number; 
     });
     if (!quiescence.reached) checks.push({ name: 'job queue quiet afterwards', ok: false, detail: `${quiescence.busyJobs} jobs still due or locked after ${f0(quiescence.waitedMs / 1000)} s` });
     const inWindow = turnsIn(turns, events.measuredFrom, events.measuredTo);
-    const wallMs = windowSeconds * 1000 * os.availableParallelism(); // every core's worth of CPU time in the window
+    const wallMs = windowSeconds * 1000 * cores; // every core's worth of CPU time in the window
     return {
       shape,
       windowSeconds,
@@ -380,14 +381,12 @@ interface ProcessShare {
 function processShares(processes: { name: string; pid(): number }[]) {
   const sample = () => new Map(processes.map((process) => [process.name, { pid: process.pid(), usage: processUsage(process.pid()) }]));
   let start = sample();
-  let startedAt = performance.now();
   return {
     restart() {
       start = sample();
-      startedAt = performance.now();
     },
-    stop(cores: number): ProcessShare[] {
-      const ms = performance.now() - startedAt;
+    /** `ms`: the measured window, as the machine's share counts it. */
+    stop(ms: number, cores: number): ProcessShare[] {
       return [...sample()].map(([name, now]) => {
         const then = start.get(name)!;
         if (then.pid !== now.pid || then.usage === null || now.usage === null) return { name, usage: null };
