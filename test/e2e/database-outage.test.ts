@@ -6,7 +6,7 @@ import { createDb, createPool } from '../../src/db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { createLogger } from '../../src/logger.js';
 import { startSimulators, type RunningSimulators } from '../../src/simulators/index.js';
-import { freePort, spawnService, type ChildService } from '../helpers/child-process.js';
+import { freePort, portToBindAgain, spawnService, type ChildService } from '../helpers/child-process.js';
 import { TEST_JWT_SECRET, waitFor } from '../helpers/orchestrator.js';
 import { inboundText, postText, waitUntilAnswered, type InboundText } from '../helpers/texts.js';
 
@@ -21,7 +21,6 @@ import { inboundText, postText, waitUntilAnswered, type InboundText } from '../h
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'orchestrator-outage-'));
 // As root the server runs as the OS user postgres, which must be able to enter the directory.
 chmodSync(dataDir, 0o755);
-const pgPort = 50_000 + Math.floor(Math.random() * 4_000);
 let pg: EmbeddedDatabase | null = null;
 let simulators: RunningSimulators | null = null;
 let service: ChildService | null = null;
@@ -38,6 +37,7 @@ const OUTAGE_MS = 10_000;
 
 describe('the database away for 10 s, under npm start', () => {
   it('when Postgres stops and comes back while texts arrive, then the service comes back by itself and every acknowledged text is answered once', async () => {
+    const pgPort = await portToBindAgain(); // the restart binds it again
     pg = await startEmbeddedPostgres({ dataDir, port: pgPort, database: 'outage' });
     simulators = await startSimulators({ basePort: 0, logger: createLogger({ level: 'silent' }) });
     const port = await freePort();

@@ -9,6 +9,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { signToken } from '../../src/http/auth.js';
 import { createLogger } from '../../src/logger.js';
 import { TEST_JWT_SECRET, testConfig, waitFor } from '../helpers/orchestrator.js';
+import { portToBindAgain } from '../helpers/child-process.js';
 
 /**
  * Postgres stopped and started again under the service while SMS keep arriving, on a server of this test's
@@ -24,7 +25,6 @@ import { TEST_JWT_SECRET, testConfig, waitFor } from '../helpers/orchestrator.js
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'orchestrator-pg-restart-'));
 // As root the server runs as the OS user postgres, which must be able to enter the directory.
 chmodSync(dataDir, 0o755);
-const port = 50_000 + Math.floor(Math.random() * 4_000);
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 let pg: EmbeddedDatabase | null = null;
 const services: Orchestrator[] = [];
@@ -39,6 +39,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Postgres restarted under load', () => {
   it('when the database goes away and comes back while texts arrive, then every 2xx-acknowledged text is kept, the API recovers by itself, and each gets one reply', async () => {
+    const port = await portToBindAgain(); // the restart binds it again
     pg = await startEmbeddedPostgres({ dataDir, port, database: 'restart' });
     const api = await startOrchestrator(testConfig({ DATABASE_URL: pg.url, DB_POOL_SIZE: '6' }), logger, { worker: false });
     services.push(api);
