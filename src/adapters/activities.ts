@@ -198,13 +198,11 @@ export function createActivities(deps: EffectDeps): Activities {
       assertCompliant(input.text, input.language, policy);
       // Opted out, quiet hours, frequency cap: outside the debtor's window the text waits (the machine holds
       // it in sending.waitingForWindow); to an opted-out number it never goes.
-      const verdict = await checkSend(capped, {
-        conversationId: input.conversationId,
-        phone: input.phone,
-        timeZone: input.timeZone ?? null,
-        inReplyTo: input.inReplyTo ?? null,
-        kind: 'reply',
-      });
+      const verdict = await checkSend(
+        capped,
+        { conversationId: input.conversationId, phone: input.phone, timeZone: input.timeZone ?? null, inReplyTo: input.inReplyTo ?? null, kind: 'reply' },
+        { key: input.messageKey, text: input.text },
+      );
       if (!verdict.allowed && verdict.optedOut) throw optedOutError();
       if (!verdict.allowed) {
         logger.info({ conversationId: input.conversationId, notBefore: verdict.notBefore }, 'send deferred by the send-time gate');
@@ -213,8 +211,7 @@ export function createActivities(deps: EffectDeps): Activities {
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },
         { key: input.messageKey, conversationId: input.conversationId, phone: input.phone, text: input.text },
-        context.signal,
-        context.whileLive,
+        { signal: context.signal, fence: context.whileLive, claimed: verdict.claimed },
       );
       logger.info({ conversationId: input.conversationId, smsId }, 'sms handed to the SMS Agent');
       return { smsId };
@@ -288,14 +285,14 @@ export function createEffects(deps: EffectDeps): Effects {
   async function sendCodeText(context: EffectContext, phone: string, text: string, language: Language, timeZone: string | null, inReplyTo: string | null = null) {
     assertCompliant(text, language, policy);
     const kind = inReplyTo ? ('reply' as const) : ('unsolicited' as const);
-    const verdict = await checkSend(capped, { conversationId: context.conversationId, phone, timeZone, inReplyTo, kind });
+    const verdict = await checkSend(capped, { conversationId: context.conversationId, phone, timeZone, inReplyTo, kind }, { key: context.key, text });
     if (!verdict.allowed) {
       if (!verdict.optedOut) await context.runAgainAt(verdict.notBefore);
       return;
     }
     const message = { key: context.key, conversationId: context.conversationId, phone, text, kind };
     try {
-      return await deliverSms({ db, smsAgent: services.smsAgent, logger }, message, context.signal);
+      return await deliverSms({ db, smsAgent: services.smsAgent, logger }, message, { signal: context.signal, claimed: verdict.claimed });
     } catch (error) {
       if (error instanceof AppError && error.code === 'opted_out') return; // a STOP committed since checkSend: nothing left
       throw error;
@@ -362,7 +359,7 @@ export function createEffects(deps: EffectDeps): Effects {
       const { smsId } = await deliverSms(
         { db, smsAgent: services.smsAgent, logger },
         { key: context.key, conversationId: context.conversationId, phone: params.phone, text: OPT_OUT_CONFIRMATION[params.language](policy.agencyName ?? 'Collections'), kind: 'confirmation' },
-        context.signal,
+        { signal: context.signal },
       );
       logger.info({ conversationId: context.conversationId, smsId }, 'opt-out confirmed to the debtor');
     },

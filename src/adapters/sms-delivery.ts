@@ -23,13 +23,19 @@ export const RECONCILE_SKEW_MS = 60_000;
 export async function deliverSms(
   deps: { db: Db; smsAgent: SmsAgent; logger: Logger },
   message: { key: string; conversationId: string; phone: string; text: string; kind?: OutboundKind },
-  signal?: AbortSignal,
-  /** The invoke's fence (ActivityContext.whileLive): a send a STOP stopped is not handed off. */
-  fence?: LiveFence,
+  options: {
+    signal?: AbortSignal;
+    /** The invoke's fence (ActivityContext.whileLive): a send a STOP stopped is not handed off. */
+    fence?: LiveFence;
+    /** The send-time gate claimed the key with its read (true), or found it claimed before (false); unset: claim here. */
+    claimed?: boolean;
+  } = {},
 ): Promise<{ smsId: string }> {
   const { db, smsAgent, logger } = deps;
-  // The common case, a first attempt, claims the key in one round trip; only a key already there is read.
-  if (!(await claimOutbound(db, { ...message, kind: message.kind ?? 'reply' }))) {
+  const { signal, fence } = options;
+  // The common case, a first attempt, claims the key in one round trip (or the gate's read did); only a key already there is read.
+  const claimed = options.claimed ?? (await claimOutbound(db, { ...message, kind: message.kind ?? 'reply' }));
+  if (!claimed) {
     const earlier = await readOutbound(db, message.key);
     if (earlier.status === 'accepted') return { smsId: earlier.sms_agent_id! };
     const found = await reconcile(db, smsAgent, message, earlier.first_attempt_at, signal);

@@ -127,7 +127,8 @@ export interface OutboundMessagesTable {
   idempotency_key: string;
   conversation_id: string;
   body: string;
-  status: 'sending' | 'accepted';
+  /** `held`: claimed with the gate's read, then held back by it (quiet hours, a cap); it never left. */
+  status: 'sending' | 'accepted' | 'held';
   /** What the text is, for frequency caps: a reply to the debtor, one we started, an opt-out confirmation. */
   kind: ColumnType<OutboundKind, OutboundKind | undefined, OutboundKind>;
   sms_agent_id: string | null;

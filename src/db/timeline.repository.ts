@@ -31,6 +31,7 @@ export async function conversationTimeline(db: DbOrTrx, conversationId: string):
       .selectFrom('outbound_messages')
       .select(['body', 'status', 'sms_agent_id', 'first_attempt_at'])
       .where('conversation_id', '=', conversationId)
+      .where('status', '<>', 'held') // held back by the gate: it never left (its decision is among the compliance rows)
       .orderBy('first_attempt_at', 'desc')
       .limit(PER_KIND)
       .execute(),

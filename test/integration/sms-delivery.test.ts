@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { deliverSms } from '../../src/adapters/sms-delivery.js';
 import type { SmsAgent } from '../../src/adapters/ports.js';
-import { checkSend } from '../../src/adapters/send-gate.js';
+import { checkSend, readSendFacts } from '../../src/adapters/send-gate.js';
+import { claimOutbound, countAttempt, giveBackClaim } from '../../src/db/outbound-messages.repository.js';
+import { conversationTimeline } from '../../src/db/timeline.repository.js';
 import { DEFAULT_CONTACT_WINDOW } from '../../src/policies/contact-window.js';
 import { createDb, createPool, type Db } from '../../src/db/database.js';
 import { recordOptOut } from '../../src/db/opt-outs.repository.js';
@@ -38,6 +40,10 @@ afterAll(async () => {
 beforeEach(() => simulators.reset());
 
 const deliver = (message: { key: string; conversationId: string; phone: string; text: string }) => deliverSms({ db: testDb.db, smsAgent, logger }, message);
+/** The send-time gate with calling hours open all day, so that only what a test sets up holds a text back. */
+const openGate = () => ({ db: testDb.db, clock: () => Date.now(), contactWindow: { ...DEFAULT_CONTACT_WINDOW, startHour: 0, endHour: 24 } });
+const outbound = (key: string) =>
+  testDb.db.selectFrom('outbound_messages').select(['status', 'attempts', 'sms_agent_id']).where('idempotency_key', '=', key).executeTakeFirst();
 
 describe('a retry reconciles only with its own text', () => {
   it("when two tenants' conversations text one number the same template and one send fails cleanly, then its retry sends its own text instead of adopting the other's", async () => {
@@ -95,10 +101,24 @@ describe("the hand-off's fence", () => {
     const phone = '+15550902001';
     const fence = await fencedConversation('conv-fence-count', phone);
     statements.reset();
-    await deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'draft-fence-count', conversationId: 'conv-fence-count', phone, text: 'Your balance is $10.' }, undefined, fence);
+    await deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'draft-fence-count', conversationId: 'conv-fence-count', phone, text: 'Your balance is $10.' }, { fence });
     // The claim (committed first), then BEGIN, the row, the number and the opt-out check, marking accepted, COMMIT.
     expect(statements.total()).toBe(5);
     expect(simulators.sms.sent.map((sent) => sent.to)).toEqual([phone]);
+  });
+
+  it("when the send-time gate claims the text with its read, then the whole send is five statements: the gate's read and the claim in one, then the hand-off", async () => {
+    const phone = '+15550902003';
+    const conversationId = 'conv-fence-gate';
+    const fence = await fencedConversation(conversationId, phone);
+    const message = { key: 'draft-fence-gate', conversationId, phone, text: 'Your balance is $10.' };
+    statements.reset();
+    const verdict = await checkSend(openGate(), { conversationId, phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'reply' }, message);
+    expect(verdict).toEqual({ allowed: true, claimed: true });
+    await deliverSms({ db: testDb.db, smsAgent, logger }, message, { fence, claimed: true });
+    expect(statements.total()).toBe(5);
+    expect(simulators.sms.sent.map((sent) => sent.to)).toEqual([phone]);
+    expect(await outbound(message.key)).toEqual({ status: 'accepted', attempts: 1, sms_agent_id: simulators.sms.sent[0]!.id });
   });
 
   it("when a STOP holds the conversation's row and records the opt-out while a send's fence waits for that row, then neither waits for the other: the STOP commits, and the send, once it holds both, sees the opt-out and sends nothing", async () => {
@@ -109,7 +129,7 @@ describe("the hand-off's fence", () => {
     const stop = await testDb.db.startTransaction().execute();
     try {
       await sql`select 1 from conversations where id = ${conversationId} for update`.execute(stop);
-      const sending = deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'draft-fence-order', conversationId, phone, text: 'Your balance is $10.' }, undefined, fence);
+      const sending = deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'draft-fence-order', conversationId, phone, text: 'Your balance is $10.' }, { fence });
       const settled = sending.then(() => 'sent', (error: { code?: string }) => error.code ?? 'error');
       await waitFor(async () => {
         const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
@@ -155,6 +175,49 @@ describe('a text without a fence (a notice, an acknowledgement)', () => {
   });
 });
 
+describe('a claim the gate gives back', () => {
+  const request = (conversationId: string, phone: string) => ({ conversationId, phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'unsolicited' as const });
+
+  it('when the gate claims a text and then holds it back (calling hours), then the claim is given back: held, counted by no cap, not in the timeline; the next attempt claims it again and it goes once, as a first attempt', async () => {
+    const phone = '+15550904001';
+    const conversationId = 'conv-held';
+    const fence = await fencedConversation(conversationId, phone);
+    const message = { key: 'draft-held', conversationId, phone, text: 'Your balance is $10.' };
+
+    const closed = { ...openGate(), contactWindow: { ...DEFAULT_CONTACT_WINDOW, startHour: 0, endHour: 0 } };
+    expect(await checkSend(closed, request(conversationId, phone), message)).toMatchObject({ allowed: false, optedOut: false });
+    expect(await outbound(message.key)).toEqual({ status: 'held', attempts: 1, sms_agent_id: null });
+    expect((await readSendFacts(testDb.db, { conversationId }, phone, Date.now())).sent).toEqual({ unsolicited: [], reply: [] });
+    expect((await conversationTimeline(testDb.db, conversationId)).filter((entry) => entry.kind === 'message' && entry.direction === 'outbound')).toEqual([]);
+
+    // Held again, then let through: claimed afresh (not an earlier try of unknown outcome, so the SMS Agent's history is not read).
+    expect(await checkSend(closed, request(conversationId, phone), message)).toMatchObject({ allowed: false });
+    expect(await checkSend(openGate(), request(conversationId, phone), message)).toEqual({ allowed: true, claimed: true });
+    const historyReads = jest.spyOn(smsAgent, 'history');
+    try {
+      await deliverSms({ db: testDb.db, smsAgent, logger }, message, { fence, claimed: true });
+      expect(historyReads).not.toHaveBeenCalled();
+    } finally {
+      historyReads.mockRestore();
+    }
+    expect(simulators.sms.sent.map((sent) => sent.body)).toEqual([message.text]);
+    expect(await outbound(message.key)).toEqual({ status: 'accepted', attempts: 1, sms_agent_id: simulators.sms.sent[0]!.id });
+
+    // A retry after that finds it accepted: nothing goes again.
+    expect(await checkSend(openGate(), request(conversationId, phone), message)).toEqual({ allowed: true, claimed: false });
+    await deliverSms({ db: testDb.db, smsAgent, logger }, message, { fence, claimed: false });
+    expect(simulators.sms.sent).toHaveLength(1);
+  });
+
+  it('when an attempt of unknown outcome has been counted since the claim, then giving the claim back leaves the row as it is', async () => {
+    const message = { key: 'draft-held-counted', conversationId: 'conv-held-counted', text: 'x', kind: 'reply' as const };
+    expect(await claimOutbound(testDb.db, message)).toBe(true);
+    await countAttempt(testDb.db, message.key);
+    await giveBackClaim(testDb.db, message.key);
+    expect(await outbound(message.key)).toEqual({ status: 'sending', attempts: 2, sms_agent_id: null });
+  });
+});
+
 describe("the send path's prepared statements", () => {
   it("when the pool prepares statements (a process with a worker), then the send's reads, its claim and its acceptance are parsed once per connection and decide as before, past the point where PostgreSQL plans them generically", async () => {
     const pool = createPool(testDb.url, { max: 1, prepareStatements: true });
@@ -167,8 +230,9 @@ describe("the send path's prepared statements", () => {
         const fence = await fencedConversation(conversationId, phone, db);
         expect(await fence.isLive()).toBe(true);
         const request = { conversationId, phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'reply' as const };
-        expect(await checkSend(gate, request)).toEqual({ allowed: true });
-        await deliverSms({ db, smsAgent, logger }, { key: `draft-${conversationId}`, conversationId, phone, text: 'Your balance is $10.' }, undefined, fence);
+        const message = { key: `draft-${conversationId}`, conversationId, phone, text: 'Your balance is $10.' };
+        expect(await checkSend(gate, request, message)).toEqual({ allowed: true, claimed: true });
+        await deliverSms({ db, smsAgent, logger }, message, { fence, claimed: true });
       }
       expect(simulators.sms.sent.map((sent) => sent.to)).toEqual(sends.map((send) => send.phone));
 
@@ -176,15 +240,16 @@ describe("the send path's prepared statements", () => {
       const last = sends.at(-1)!;
       await recordOptOut(db, last.phone, last.conversationId);
       const request = { conversationId: last.conversationId, phone: last.phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'reply' as const };
-      expect(await checkSend(gate, request)).toEqual({ allowed: false, optedOut: true });
+      expect(await checkSend(gate, request, { key: `draft-${last.conversationId}-stopped`, text: 'Stopped.' })).toEqual({ allowed: false, optedOut: true });
+      expect(await db.selectFrom('outbound_messages').select('status').where('idempotency_key', '=', `draft-${last.conversationId}-stopped`).execute()).toEqual([]);
       const again = `${last.conversationId}-again`;
       const fence = await fencedConversation(again, last.phone, db);
-      await expect(deliverSms({ db, smsAgent, logger }, { key: `draft-${again}`, conversationId: again, phone: last.phone, text: 'Again.' }, undefined, fence)).rejects.toMatchObject({ code: 'opted_out' });
+      await expect(deliverSms({ db, smsAgent, logger }, { key: `draft-${again}`, conversationId: again, phone: last.phone, text: 'Again.' }, { fence })).rejects.toMatchObject({ code: 'opted_out' });
       expect(simulators.sms.sent).toHaveLength(sends.length);
 
       // One connection: the statement below runs on the session that sent them.
       const { rows } = await pool.query<{ name: string }>(`select name from pg_prepared_statements where name not in ('read_conversations', 'write_events') order by name`);
-      expect(rows.map((row) => row.name)).toEqual(['claim_outbound', 'live_tokens', 'live_tokens_shared_opt_out_checked', 'mark_outbound_accepted', 'send_facts_by_conversation']);
+      expect(rows.map((row) => row.name)).toEqual(['claim_outbound', 'live_tokens', 'live_tokens_shared_opt_out_checked', 'mark_outbound_accepted', 'send_facts_and_claim_by_conversation']);
     } finally {
       await db.destroy();
     }
