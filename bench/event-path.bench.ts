@@ -155,7 +155,9 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
   );
   const httpCpu = cpuHttp.stop(load.seconds);
   // One event alone: one connection, an event at a time (the issue's c1 p50), on the same service.
-  const c1 = await runEventLoad({ ...order, connections: 1, seconds: settings.c1Seconds, warmupSeconds: 1, keyPrefix: `bench-${runId}-c1-` });
+  const cpuC1 = startCpuWindow(postmasterPid);
+  const c1 = await runEventLoad({ ...order, connections: 1, seconds: settings.c1Seconds, warmupSeconds: 1, keyPrefix: `bench-${runId}-c1-` }, () => cpuC1.restart());
+  const c1Cpu = cpuC1.stop(c1.seconds);
   rss.afterHttp = mb(process.memoryUsage().rss);
   rss.afterHttpHeap = mb(process.memoryUsage().heapUsed);
   const after = await countWrites(admin, runId);
@@ -198,6 +200,7 @@ async function run(settings: Settings, cleanups: Array<() => Promise<unknown>>) 
     raw100,
     raw20,
     c1,
+    c1Cpu,
     minimal100,
     minimal1,
     minimalQuiet100,
@@ -428,6 +431,8 @@ function renderReport(r: BenchResult) {
   const http = httpPerSecond(r);
   const m = r.machineInfo;
   const httpCpu = cpuPerEvent(r.httpCpu, r.load.ok2xx);
+  const c1Cpu = cpuPerEvent(r.c1Cpu, r.c1.ok2xx);
+  const c1LoadGenUs = (r.c1.cpuMs / r.c1.ok2xx) * 1000;
   const rawCpu = cpuPerEvent(r.raw100.cpu, r.raw100.completed);
   const raw20Cpu = cpuPerEvent(r.raw20.cpu, r.raw20.completed);
   const us = (value: number | null) => (value === null ? 'n/a' : `${f0(value)} µs`);
@@ -521,12 +526,14 @@ HTTP details:
   ${f0(r.writes.applied)} inbox rows \`applied\`, ${f0(r.writes.transitions)} transitions, ${f0(r.writes.jobs)} invoke jobs,
   ${f0(r.writes.messages)} inbound messages: one of each per event.
 
-CPU per event, both cores together, from /proc (the HTTP row's load generator is the autocannon child; "other"
-is the machine's busy time left over: kernel threads and any other process; near zero on a quiet machine):
+CPU per event, both cores together, from /proc (the HTTP rows' load generator is the autocannon child; "other"
+is the machine's busy time left over: kernel threads and any other process; near zero on a quiet machine; one event
+alone costs more than one in a batch: its statement, commit and NOTIFY are its own, and every process wakes for it):
 
 | | Node (service or raw loop) | PostgreSQL | load generator | other |
 | --- | ---: | ---: | ---: | ---: |
 | HTTP | ${us(serverUs)} | ${us(httpCpu.postgres)} | ${us(loadGenUs)} | ${us(otherUs(httpCpu, (serverUs ?? 0) + loadGenUs))} |
+| HTTP, 1 connection | ${us(c1Cpu.bench)} | ${us(c1Cpu.postgres)} | ${us(c1LoadGenUs)} | ${us(otherUs(c1Cpu, (c1Cpu.bench ?? 0) + c1LoadGenUs))} |
 | raw, ${r.raw100.clients} clients | ${us(rawCpu.bench)} | ${us(rawCpu.postgres)} | – | ${us(otherUs(rawCpu, rawCpu.bench ?? 0))} |
 | raw, ${r.raw20.clients} clients | ${us(raw20Cpu.bench)} | ${us(raw20Cpu.postgres)} | – | ${us(otherUs(raw20Cpu, raw20Cpu.bench ?? 0))} |
 
