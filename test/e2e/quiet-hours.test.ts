@@ -46,6 +46,9 @@ describe('quiet hours', () => {
     expect(await decisions()).toEqual([{ rule: 'quiet_hours', decision: 'deferred', detail: 'deferred until 2026-12-02 08:00 America/Chicago' }]);
     const sentTo = () => harness.orchestrator.simulators!.sms.sent.filter((sms) => sms.to === phone);
     expect(sentTo()).toEqual([]);
+    // The gate claimed the text with its read and gave the claim back: on record as held, never sent.
+    const outbound = () => harness.orchestrator.db.selectFrom('outbound_messages').select(['status', 'attempts']).where('conversation_id', '=', conversationId).execute();
+    expect(await outbound()).toEqual([{ status: 'held', attempts: 1 }]);
 
     // 07:59:58 the next morning: the timer fires (made due now), the gate checks again and defers to 08:00.
     setClock('2026-12-02T13:59:58Z');
@@ -59,6 +62,8 @@ describe('quiet hours', () => {
     const sentAt = clock();
     expect(sentTo()).toHaveLength(1);
     expect(sentAt).toBeGreaterThanOrEqual(Date.parse('2026-12-02T14:00:00Z'));
+    // The same row, claimed again at 08:00 as a first attempt: no earlier try of unknown outcome to reconcile.
+    expect(await outbound()).toEqual([{ status: 'accepted', attempts: 1 }]);
     const trail = await request(harness.url).get(`/v1/conversations/${conversationId}/transitions`).set(manager()).expect(200);
     expect(trail.body.transitions.map((t: { to_state: string }) => t.to_state)).toEqual(
       expect.arrayContaining(['sending.handingOff', 'sending.waitingForWindow', 'sent', 'awaitingReply']),
