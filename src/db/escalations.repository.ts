@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTrx } from './database.js';
+import { newestIdentityClaimSql, type IdentityClaimView } from './identity-claims.repository.js';
 import { withinScope, type TenantScope } from './tenant-scope.js';
 
 /** Escalations: a person owns the conversation from `opened_at` until `closed_at`. */
@@ -49,15 +50,9 @@ export async function listOpenEscalations(db: DbOrTrx, filter: { reason?: string
       'escalations.severity',
       'escalations.opened_at',
       // A verification task shows the name the number gave beside the names on record.
-      (eb) =>
-        eb
-          .selectFrom('identity_claims')
-          .select(sql<{ claimed_name: string; names_on_record: string[]; claimed_at: string }>`json_build_object('claimed_name', claimed_name, 'names_on_record', names_on_record, 'claimed_at', claimed_at)`.as('claim'))
-          .whereRef('identity_claims.conversation_id', '=', 'escalations.conversation_id')
-          .where(sql<boolean>`escalations.reason = 'identity_verification'`)
-          .orderBy('identity_claims.id', 'desc')
-          .limit(1)
-          .as('identity_claim'),
+      sql<IdentityClaimView | null>`case when escalations.reason = 'identity_verification' then ${newestIdentityClaimSql(sql.ref('escalations.conversation_id'))} end`.as(
+        'identity_claim',
+      ),
     ])
     .where('escalations.closed_at', 'is', null)
     .orderBy('escalations.opened_at')
