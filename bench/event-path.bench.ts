@@ -430,16 +430,17 @@ function renderTable(r: BenchResult) {
 function renderReport(r: BenchResult) {
   const http = httpPerSecond(r);
   const m = r.machineInfo;
-  const httpCpu = cpuPerEvent(r.httpCpu, r.load.ok2xx);
-  const c1Cpu = cpuPerEvent(r.c1Cpu, r.c1.ok2xx);
-  const c1LoadGenUs = (r.c1.cpuMs / r.c1.ok2xx) * 1000;
   const rawCpu = cpuPerEvent(r.raw100.cpu, r.raw100.completed);
   const raw20Cpu = cpuPerEvent(r.raw20.cpu, r.raw20.completed);
   const us = (value: number | null) => (value === null ? 'n/a' : `${f0(value)} µs`);
-  const loadGenUs = (r.load.cpuMs / r.load.ok2xx) * 1000;
-  const serverUs = httpCpu.bench;
   const otherUs = (cpu: ReturnType<typeof cpuPerEvent>, known: number) =>
     cpu.machine === null || cpu.postgres === null ? null : Math.max(0, cpu.machine - known - cpu.postgres);
+  /** An HTTP run's row of the CPU table: the service, PostgreSQL, the autocannon child, and the rest. */
+  const httpCpuRow = (name: string, window: CpuWindow, load: { cpuMs: number; ok2xx: number }) => {
+    const cpu = cpuPerEvent(window, load.ok2xx);
+    const loadGenUs = (load.cpuMs / load.ok2xx) * 1000;
+    return `| ${name} | ${us(cpu.bench)} | ${us(cpu.postgres)} | ${us(loadGenUs)} | ${us(otherUs(cpu, (cpu.bench ?? 0) + loadGenUs))} |`;
+  };
   const statuses = Object.entries(r.load.statusCodes).map(([code, n]) => `${code}: ${f0(n)}`).join(', ');
   const outcomes = Object.entries(r.load.outcomes).map(([o, n]) => `${o}: ${f0(n)}`).join(', ');
   const lat = (p: Percentiles) => `${f1(p.p50)} / ${f1(p.p95)} / ${f1(p.p99)}`;
@@ -532,8 +533,8 @@ alone costs more than one in a batch: its statement, commit and NOTIFY are its o
 
 | | Node (service or raw loop) | PostgreSQL | load generator | other |
 | --- | ---: | ---: | ---: | ---: |
-| HTTP | ${us(serverUs)} | ${us(httpCpu.postgres)} | ${us(loadGenUs)} | ${us(otherUs(httpCpu, (serverUs ?? 0) + loadGenUs))} |
-| HTTP, 1 connection | ${us(c1Cpu.bench)} | ${us(c1Cpu.postgres)} | ${us(c1LoadGenUs)} | ${us(otherUs(c1Cpu, (c1Cpu.bench ?? 0) + c1LoadGenUs))} |
+${httpCpuRow('HTTP', r.httpCpu, r.load)}
+${httpCpuRow('HTTP, 1 connection', r.c1Cpu, r.c1)}
 | raw, ${r.raw100.clients} clients | ${us(rawCpu.bench)} | ${us(rawCpu.postgres)} | – | ${us(otherUs(rawCpu, rawCpu.bench ?? 0))} |
 | raw, ${r.raw20.clients} clients | ${us(raw20Cpu.bench)} | ${us(raw20Cpu.postgres)} | – | ${us(otherUs(raw20Cpu, raw20Cpu.bench ?? 0))} |
 

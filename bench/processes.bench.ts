@@ -379,7 +379,14 @@ interface ProcessShare {
  * cannot say), and how much the processes on two cores interrupt each other.
  */
 function processShares(processes: { name: string; pid(): number }[]) {
-  const sample = () => new Map(processes.map((process) => [process.name, { pid: process.pid(), usage: processUsage(process.pid()) }]));
+  // One pid per reading: a process started again between two reads of it would mix two processes' counters.
+  const sample = () =>
+    new Map(
+      processes.map(({ name, pid }) => {
+        const id = pid();
+        return [name, { pid: id, usage: processUsage(id) }];
+      }),
+    );
   let start = sample();
   return {
     restart() {
