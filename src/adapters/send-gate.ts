@@ -192,7 +192,7 @@ export async function readSendFacts(db: DbOrTrx, tenant: TenantRef, phone: strin
     optedOut: row.opted_out,
     preference: row.not_at_work === null ? null : { earliestHour: row.earliest_hour, latestHour: row.latest_hour, notAtWork: row.not_at_work },
     sent,
-    ...(claim ? { claimed: row.claimed } : {}),
+    claimed: row.claimed,
   };
 }
 
@@ -233,7 +233,7 @@ export async function checkSend(
   }
   const time = await checkSendTime(deps, request, facts);
   const verdict = time.allowed ? await checkFrequencyCap(deps, request, facts) : time;
-  if (verdict.allowed) return claim ? { allowed: true, claimed: facts.claimed! } : { allowed: true };
+  if (verdict.allowed) return { allowed: true, claimed: facts.claimed };
   if (facts.claimed) await giveBackClaim(deps.db, claim!.key);
   return { ...verdict, optedOut: false };
 }
