@@ -233,7 +233,9 @@ every conversation in \`awaitingReply\`. A refused POST (503 when no database co
 10 s, any 5xx, a network error) is sent again after 1 s with the same Idempotency-Key, as the SMS Agent would,
 up to 5 tries; its turn is still timed from the first try. Each configuration first runs a warm-up burst of ${WARMUP} debtors, not counted
 (a fresh process compiles code, opens connections and plans its prepared statements, each afresh for its first five runs on a connection, on its first requests; \`BENCH_TURNS_WARMUP\`; 20 until 2026-12-04, 100 until 2026-12-05). Calling hours are set to 0–24 so the run does not depend on the hour.
-CPU is read from /proc over the burst, and once more when the first model answer can come back (the model's delay after the first POST): what is used after that point is
+CPU and statements are counted from the first POST until every turn's reply is recorded as sent (its acceptance and the sender's result committed: the service's count of transitions into
+\`awaitingReply\`, read in its process; until 2026-12-05 the count stopped when the last reply reached the SMS Agent, which left out the work a
+turn does after its text has left, the more so as that work is batched). CPU is also read once when the first model answer can come back (the model's delay after the first POST): what is used after that point is
 the work after the turns' model calls (for 100 at once all the work before them is done by then), the path a burst's p95 waits on ("What a burst's p95 is made of", below).
 For 1,000 at once and the baseline the work before the calls is still going on at that point, so there the split means little (and PostgreSQL's part
 can even come out below zero: a backend that exits between the two readings takes its CPU out of the sum).

@@ -95,10 +95,12 @@ export async function runTurnBurst(options: {
   const keys = phones.map((_, i) => `turn-${runId}-${i}`);
   const statements = countStatements();
   statements.reset();
+  const answered = await answersRecorded(orchestrator);
   const cpu = startCpuWindow(options.postmasterPid);
   const firstPost = Date.now();
   let used: CpuWindow | undefined;
   let statementsUsed = 0;
+  let windowEnd: Promise<void> | undefined;
   let topStatements: Array<[string, number]> = [];
   // The split at the model: before the first answer can come back, every turn's CPU is work before its model call.
   let beforeModel: Promise<{ service: number; postgres: number | null; outside: number }> | undefined;
@@ -109,11 +111,16 @@ export async function runTurnBurst(options: {
   const seen = await options.world.burst(
     { url: orchestrator.url!, token: options.token, debtors, keys, text: TURN_TEXT, timeoutMs: options.timeoutMs, settleMs: options.settleMs },
     () => {
-      used = cpu.stop((Date.now() - firstPost) / 1000);
-      statementsUsed = statements.total();
-      topStatements = statements.top(Number(process.env.BENCH_TOP_STATEMENTS ?? 12));
+      // The window ends when the work the replies leave behind is done too (their acceptance, the sent result),
+      // not when the last reply arrives: what runs after it is the turns' cost as much as what ran before.
+      windowEnd = answered.reach(n).then(() => {
+        used = cpu.stop((Date.now() - firstPost) / 1000);
+        statementsUsed = statements.total();
+        topStatements = statements.top(Number(process.env.BENCH_TOP_STATEMENTS ?? 12));
+      });
     },
   );
+  await windowEnd;
   used ??= cpu.stop((Date.now() - firstPost) / 1000);
   clearTimeout(split);
   const before = await beforeModel;
@@ -255,3 +262,20 @@ async function checkExactlyOnce(
   return { ok, ...result };
 }
 
+
+/**
+ * Counts the turns whose reply is recorded as sent since this was called: committed transitions into
+ * awaitingReply (a turn ends there once its sent result is applied, after its text's acceptance), read from the
+ * service's own metrics in this process (no statement). `reach(n)` waits for n of them, at most 30 s.
+ */
+async function answersRecorded(orchestrator: Orchestrator) {
+  const count = async () =>
+    (await orchestrator.metrics.transitions.get()).values.filter((value) => value.labels.to === 'awaitingReply').reduce((sum, value) => sum + value.value, 0);
+  const start = await count();
+  return {
+    async reach(n: number) {
+      const deadline = Date.now() + 30_000;
+      while ((await count()) - start < n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+  };
+}
