@@ -217,6 +217,9 @@ export async function startOrchestrator(
       rememberConversations: config.conversationCacheSize ?? defaultConversationMemory(options.worker ?? config.worker.run),
       // Jobs are written without add_jobs' notification; the workers of every process hear of them after commit.
       groupCommit: { writer, onBatch: (size) => metrics.eventBatchSize.observe(size) },
+      // Fence transactions hold a connection while the SMS Agent answers: a quarter of the pool at most, so that a
+      // hanging agent cannot take the pool from the events and the other jobs.
+      handOffsInFlight: Math.max(1, Math.floor(config.dbPoolSize / 4)),
       onJobsWritten: jobAnnouncer(pool, (error) => logger.warn({ err: error }, 'announcing new jobs failed; workers find them at their next poll')),
       onCommitted: (transitions) => {
         for (const step of transitions) {

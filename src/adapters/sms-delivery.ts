@@ -46,8 +46,9 @@ export async function deliverSms(
     await countAttempt(db, message.key);
   }
 
+  const send = () => smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
   const handOff = async (conn: DbOrTrx) => {
-    const { id } = await smsAgent.send({ to: message.phone, body: message.text, conversationId: message.conversationId }, message.key, signal);
+    const { id } = await send();
     await markAccepted(conn, message.key, id);
     return { smsId: id };
   };
@@ -61,16 +62,17 @@ export async function deliverSms(
       return handOff(trx);
     });
   }
-  // The fence holds the number, and checks it, in the statement that holds the conversation: one round trip for all three.
+  // The fence holds the number, and checks it, in the statement that holds the conversation; the acceptance is
+  // committed with the fence's transaction, which hand-offs of the same moment share (docs/architecture.md §4).
   const outcome = await fence(
-    async (trx, held) => {
+    async (held) => {
       if (held.optedOut) throw optedOutError();
-      return handOff(trx);
+      return send();
     },
-    { optOutOf: message.phone },
+    { optOutOf: message.phone, record: (trx, { id }) => markAccepted(trx, message.key, id) },
   );
   if (!outcome.live) throw new AppError('send_stopped', 'the conversation moved on before the hand-off; nothing was sent', 409, false);
-  return outcome.value;
+  return { smsId: outcome.value.id };
 }
 
 export const optedOutError = () => new AppError('opted_out', 'the number opted out; nothing is sent to it', 409, false);

@@ -1,7 +1,7 @@
 import { sql, type Selectable } from 'kysely';
-import { preparedName, type Db, type DbOrTrx, type Trx } from './database.js';
+import { preparedName, type DbOrTrx, type Trx } from './database.js';
 import { insertDraftsSql, type DraftRecord } from './drafts.repository.js';
-import { holdNumberThenOptedOutSql } from './opt-outs.repository.js';
+import { holdNumberThenOptedOutSql, optOutKey } from './opt-outs.repository.js';
 import type { ConversationsTable, LiveTokens, TransitionsTable } from './schema.js';
 
 /**
@@ -277,17 +277,41 @@ export interface FenceHeld {
   optedOut: boolean;
 }
 
-/** Locks the row while another transaction's work runs (the hand-off fence): see Runtime.whileLive. */
-export function withConversationShared<T>(
-  db: Db,
-  conversationId: string,
-  work: (trx: Trx, live: LiveTokens | undefined, held: FenceHeld) => Promise<T>,
-  holds: FenceHolds = {},
-): Promise<T> {
-  return db.transaction().execute(async (trx) => {
-    const { live, held } = await lockLiveTokens(trx, conversationId, holds);
-    return work(trx, live, held);
-  });
+/** One hand-off the fence holds: its conversation's row, and what else (FenceHolds). */
+export interface FenceRequest {
+  conversationId: string;
+  holds: FenceHolds;
+}
+
+/** What the fence found for one hand-off: the conversation's live tokens (none: no such row), and what it held. */
+export interface FenceFound {
+  live: LiveTokens | undefined;
+  held: FenceHeld;
+}
+
+/**
+ * The hand-off fence's statement, for the hand-offs of one transaction (src/runtime/group-fence.ts): their
+ * conversations' rows FOR SHARE, then each send's number held and checked for an opt-out. One hand-off takes
+ * the statement of its own below. Several take every row first, in the order of their ids, and only then any
+ * number: each number's check reads the held rows' aggregate, so none can run before the last row is locked.
+ * Taken row by row, a batch with two tenants' conversations of one number could hold that number while it
+ * waits for the second row, which a STOP holds while it waits for the number (docs/architecture.md §4).
+ */
+export async function lockForHandOffs(trx: Trx, requests: readonly FenceRequest[]): Promise<FenceFound[]> {
+  if (requests.length === 1) return [await lockLiveTokens(trx, requests[0]!.conversationId, requests[0]!.holds)];
+  const ids = requests.map((request) => request.conversationId);
+  const phones = requests.map((request) => (request.holds.optOutOf === undefined ? null : optOutKey(request.holds.optOutOf)));
+  const { rows } = await sql<{ live: LiveTokens | null; opted_out: boolean }>`${preparedName('live_tokens_shared_batch')}
+    with held as (
+      select coalesce(jsonb_object_agg(c.id, jsonb_build_object('live', c.live_effects, 'tenant', c.tenant_id)), '{}') as rows
+        from (select id, live_effects, tenant_id from conversations where id = any(${ids}::text[]) order by id for share) as c
+    )
+    select held.rows -> r.id -> 'live' as live,
+           case when r.phone is null or (held.rows -> r.id) is null then false
+                else ${holdNumberThenOptedOutSql(sql<string>`held.rows -> r.id ->> 'tenant'`, sql<string>`r.phone`)} end as opted_out
+      from held, unnest(${ids}::text[], ${phones}::text[]) with ordinality as r(id, phone, ord)
+     order by r.ord`.execute(trx);
+  return rows.map((row) => ({ live: row.live ?? undefined, held: { optedOut: row.opted_out } }));
 }
 
 /**

@@ -50,10 +50,11 @@ const numberLockKey = (phone: string) => sql`orchestrator.opt_out_lock_key(${can
  * whether an opt-out holds it for `tenant` (a SQL expression of the tenant's id). The check is the database
  * function's own query, which reads after the lock is held: a check in the calling statement would read from
  * before its wait and miss an opt-out that committed meanwhile. An expression, for a statement that takes it
- * with another lock (the send's fence: event-store.ts).
+ * with another lock (the send's fence: event-store.ts). `phone`: a number, or an expression of one already in
+ * its opt-out form (optOutKey).
  */
-export const holdNumberThenOptedOutSql = (tenant: RawBuilder<string>, phone: string) =>
-  sql<boolean>`orchestrator.hold_number_then_opted_out(${tenant}, ${canonical(phone)})`;
+export const holdNumberThenOptedOutSql = (tenant: RawBuilder<string>, phone: string | RawBuilder<string>) =>
+  sql<boolean>`orchestrator.hold_number_then_opted_out(${tenant}, ${typeof phone === 'string' ? canonical(phone) : phone})`;
 
 /** The same as a statement of its own, for a hand-off without a fence (an acknowledgement, a plan notice). */
 export async function holdNumberThenOptedOut(trx: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {

@@ -11,13 +11,11 @@ import {
   type ConversationFound,
   type ConversationRead,
   readLiveTokens,
-  withConversationShared,
   writeEvents,
   type ConversationRow,
   type EarlierAnswer,
   type EventWrite,
   type FenceHeld,
-  type FenceHolds,
 } from '../db/event-store.js';
 import type { LiveTokens } from '../db/schema.js';
 import { AppError, conflict, notFound } from '../errors.js';
@@ -25,6 +23,7 @@ import { normalisePhone } from '../text/phone.js';
 import { AuditWriter, restore, stepEvent, stepInitial, storedJson, WorkWriter, type ActionRouting, type CommittedTransition } from './event-step.js';
 import { createGroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { createGroupRead } from './group-read.js';
+import { createGroupFence, HAND_OFFS_IN_FLIGHT, type FenceOptions } from './group-fence.js';
 import { jobRows, type InvokePayload } from './job-queue.js';
 import { allowedEvents, machineVersion } from './machine-snapshot.js';
 import { OneAtATime } from './one-at-a-time.js';
@@ -97,17 +96,19 @@ export interface Runtime {
    */
   isLive(conversationId: string, origin: NonNullable<EventEnvelope['origin']>, options?: { memoryWillDo?: boolean }): Promise<boolean>;
   /**
-   * Runs `work` in a transaction that holds the conversation's row (FOR SHARE) while this invoke or timer is
-   * the live one: an event that would move the conversation (a STOP) waits until `work` is done, so it cannot
+   * Runs `work` while a transaction holds the conversation's row (FOR SHARE) and this invoke or timer is the
+   * live one: an event that would move the conversation (a STOP) waits until `work` is done, so it cannot
    * commit, and be acknowledged, in the middle. `work` is not run when the origin is no longer live.
-   * `holds.optOutOf`: the send's number is held too, and checked for an opt-out once held, in the statement that
-   * holds the row; `work` gets the answer (docs/architecture.md §4).
+   * `options.optOutOf`: the send's number is held too, and checked for an opt-out once held, in the statement
+   * that holds the row; `work` gets the answer. `options.record`: written in that transaction once `work` is
+   * done, and committed with it. Hand-offs asked for at the same moment share the transaction (group-fence.ts;
+   * docs/architecture.md §4).
    */
   whileLive<T>(
     conversationId: string,
     origin: NonNullable<EventEnvelope['origin']>,
-    work: (trx: Trx, held: FenceHeld) => Promise<T>,
-    holds?: FenceHolds,
+    work: (held: FenceHeld) => Promise<T>,
+    options?: FenceOptions<T>,
   ): Promise<{ live: true; value: T } | { live: false }>;
   /** The invokes an event applied with `runsStartedInvokes` started (read from the inbox's answer; none when not applied). */
   startedBy(conversationId: string, idempotencyKey: string): Promise<InvokePayload[]>;
@@ -176,12 +177,18 @@ export function createRuntime(deps: {
   /** Called after commit with the number of jobs due now that an event wrote (job-queue.ts jobAnnouncer tells the workers). */
   onJobsWritten?: (due: number) => void;
   groupCommit?: GroupCommitOptions;
+  /**
+   * Fence transactions at once (each holds a pooled connection while its hand-offs wait for the SMS Agent);
+   * default HAND_OFFS_IN_FLIGHT. The service's composition gives a quarter of the pool.
+   */
+  handOffsInFlight?: number;
 }): Runtime {
   const { db, machine, actions } = deps;
   const version = machineVersion(machine);
   const recent = (deps.rememberConversations ?? 0) > 0 ? new RecentConversations(deps.rememberConversations!) : null;
   const group = createGroupCommit(db, deps.groupCommit);
   const groupRead = createGroupRead(db);
+  const fence = createGroupFence(db, { maxInFlight: deps.handOffsInFlight ?? HAND_OFFS_IN_FLIGHT });
   const inArrivalOrder = new OneAtATime();
 
   /**
@@ -421,11 +428,10 @@ export function createRuntime(deps: {
     return live !== undefined && isLive(live, origin);
   }
 
-  const whileLive: Runtime['whileLive'] = (conversationId, origin, work, holds) =>
-    withConversationShared(db, conversationId, async (trx, live, held) => {
-      if (!live || !isLive(live, origin)) return { live: false as const };
-      return { live: true as const, value: await work(trx, held) };
-    }, holds);
+  const whileLive: Runtime['whileLive'] = (conversationId, origin, work, options = {}) => {
+    const { record, ...holds } = options;
+    return fence.run({ conversationId, holds, live: (live) => live !== undefined && isLive(live, origin), work, record });
+  };
 
   async function startedBy(conversationId: string, idempotencyKey: string) {
     const answer = (await readAnswer(db, conversationId, idempotencyKey)) as Partial<ApplyResult> | undefined;

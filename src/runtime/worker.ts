@@ -8,9 +8,10 @@ import { SMS_AGENT } from '../adapters/ports.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from './observers.js';
 import type { ApplyResult, Runtime } from './apply-event.js';
-import { hasOwnSession, type Trx } from '../db/database.js';
+import { hasOwnSession } from '../db/database.js';
 import type { DraftRecord } from '../db/drafts.repository.js';
-import type { FenceHeld, FenceHolds } from '../db/event-store.js';
+import type { FenceHeld } from '../db/event-store.js';
+import type { FenceOptions } from './group-fence.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
 import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload, type InvokePayload } from './job-queue.js';
@@ -38,10 +39,11 @@ export interface ActivityContext {
 }
 
 /**
- * See ActivityContext.whileLive: `{ live: false }` when the invoke was stopped and `work` did not run. `holds`:
- * what else the fence's statement holds with the row (the send's number), and `held`, what it found there.
+ * See ActivityContext.whileLive: `{ live: false }` when the invoke was stopped and `work` did not run. `options`:
+ * what else the fence holds with the row (the send's number; `held` says what it found there), and what to
+ * record in the fence's transaction once `work` is done (Runtime.whileLive).
  */
-export type LiveFence = <T>(work: (trx: Trx, held: FenceHeld) => Promise<T>, holds?: FenceHolds) => Promise<{ live: true; value: T } | { live: false }>;
+export type LiveFence = <T>(work: (held: FenceHeld) => Promise<T>, options?: FenceOptions<T>) => Promise<{ live: true; value: T } | { live: false }>;
 /**
  * The implementations of the machine's invoked actors, by `src`, typed from the machine itself: an actor
  * without an activity, or an activity whose input or output differs from its actor's, fails the type check.
@@ -71,8 +73,6 @@ export interface WorkerDeps {
   invokeMaxAttempts?: number;
   /** How long a send waits out an SMS Agent outage (from its first failure) before it fails for staff; default 15 min. */
   sendRetryWindowMs?: number;
-  /** Hand-offs that may hold a connection at once (each holds one while the SMS Agent answers); default: a quarter of the pool. */
-  handOffSlots?: number;
   /** Told how every job run ended and how long it took (metrics). */
   observeJob?: (task: string, outcome: JobOutcome, seconds: number) => void;
   /** How often to look for jobs left locked by a worker process that died. */
@@ -109,14 +109,11 @@ function requestIdOf(raw: unknown): string | undefined {
 }
 
 export function createTaskList(
-  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob' | 'handOffSlots' | 'sendRetryWindowMs'> & {
+  deps: Pick<WorkerDeps, 'runtime' | 'activities' | 'effects' | 'logger' | 'invokeMaxAttempts' | 'observeJob' | 'sendRetryWindowMs'> & {
     concurrency?: number;
   },
 ): TaskList {
   const { runtime, activities, effects, logger } = deps;
-  // A hand-off holds a pooled connection while the SMS Agent answers: bounded, so that a hanging agent
-  // cannot take the whole pool from the API and the other jobs; the rest wait in memory.
-  const handOffSlot = limiter(deps.handOffSlots ?? handOffSlotsFor(DEFAULT_POOL_SIZE));
   /**
    * Every job runs in the context of the request that caused it: its log lines carry that request id (the
    * logger's mixin), the events it applies pass it on to the jobs they schedule, and its calls to our services
@@ -179,7 +176,7 @@ export function createTaskList(
     let output: unknown;
     const drafts: DraftRecord[] = [];
     try {
-      const whileLive: LiveFence = (work, holds) => handOffSlot(() => runtime.whileLive(job.conversationId, origin, work, holds));
+      const whileLive: LiveFence = (work, options) => runtime.whileLive(job.conversationId, origin, work, options);
       output = await activity(job.input, { signal: signalOf(helpers), whileLive, keepDraft: (draft) => drafts.push(draft) });
     } catch (error) {
       // The job itself may run more often (MAX_ATTEMPTS.invoke, for crashes); this many failures are final,
@@ -319,7 +316,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     runner = await run({
       pgPool: deps.pool,
       concurrency: deps.concurrency,
-      taskList: createTaskList({ ...deps, handOffSlots: deps.handOffSlots ?? handOffSlotsFor(deps.pool.options.max ?? DEFAULT_POOL_SIZE) }),
+      taskList: createTaskList(deps),
       events,
       noHandleSignals: true,
       pollInterval: 1_000,
@@ -416,11 +413,6 @@ export function batching(concurrency: number) {
   return { localQueue: { size: concurrency }, completeJobBatchDelay: 0, failJobBatchDelay: 0 };
 }
 
-/** node-postgres' own default pool size, for a task list built without a pool (tests). */
-const DEFAULT_POOL_SIZE = 10;
-/** A quarter of the pool may be held by hand-offs at once; the rest stays free for events and jobs. */
-const handOffSlotsFor = (poolSize: number) => Math.max(1, Math.floor(poolSize / 4));
-
 /** How long a send waits out an SMS Agent outage before it fails (SEND_RETRY_WINDOW). */
 export const DEFAULT_SEND_RETRY_WINDOW_MS = 15 * 60_000;
 /** Waits between a send's tries while the SMS Agent is down: doubling from 2 s, at most a minute. */
@@ -445,23 +437,6 @@ export function outageRetry(job: InvokePayload, error: unknown, now: number, win
   // Never past the window's end by more than the last wait: the try at the end decides.
   const runAt = new Date(Math.min(now + wait, since + windowMs));
   return { runAt, payload: { ...job, outageSince: new Date(since).toISOString(), outageRetries: retries } };
-}
-
-/** Runs at most `slots` tasks at once; the others wait their turn in memory, in order. */
-function limiter(slots: number) {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running < slots) running += 1;
-    else await new Promise<void>((resolve) => waiting.push(resolve)); // the finishing task hands its slot over
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running -= 1;
-    }
-  };
 }
 
 /**

@@ -13,6 +13,8 @@ import { startSimulators, type RunningSimulators } from '../../src/simulators/in
 import { countStatements } from '../../bench/lib/statement-count.js';
 import { sql } from 'kysely';
 import { testRuntime } from '../helpers/runtime.js';
+import { holdUntilReleased } from '../helpers/hold.js';
+import type { Runtime } from '../../src/runtime/apply-event.js';
 import { waitFor } from '../helpers/orchestrator.js';
 import { testServiceClients } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
@@ -77,22 +79,35 @@ describe('a retry reconciles only with its own text', () => {
  * A conversation whose drafter invoke is live, and the fence a worker would give that invoke
  * (ActivityContext.whileLive), with the check a worker makes before it runs one (`isLive`).
  */
-async function fencedConversation(conversationId: string, phone: string, db: Db = testDb.db): Promise<LiveFence & { isLive(): Promise<boolean> }> {
-  const runtime = testRuntime(db);
+async function fencedConversation(
+  conversationId: string,
+  phone: string,
+  db: Db = testDb.db,
+  options: { runtime?: Runtime; tenantId?: string } = {},
+): Promise<LiveFence & { isLive(): Promise<boolean> }> {
+  const runtime = options.runtime ?? testRuntime(db);
   await runtime.apply({
     conversationId,
     event: { type: 'sms.received', text: 'hello', messageId: `${conversationId}-hello`, at: new Date().toISOString() },
     idempotencyKey: `${conversationId}-hello`,
     actor: 'service:test',
-    create: { conversationId, tenantId: 'tenant-fence', phone },
+    create: { conversationId, tenantId: options.tenantId ?? 'tenant-fence', phone },
     ifNotAccepted: 'record',
   });
   const row = await testDb.db.selectFrom('conversations').select('live_effects').where('id', '=', conversationId).executeTakeFirstOrThrow();
   const token = (row.live_effects as unknown as { invokes: Record<string, string> }).invokes.drafter!;
   const origin = { kind: 'invoke' as const, id: 'drafter', token };
-  const fence: LiveFence = (work, holds) => runtime.whileLive(conversationId, origin, work, holds);
+  const fence: LiveFence = (work, options) => runtime.whileLive(conversationId, origin, work, options);
   return Object.assign(fence, { isLive: () => runtime.isLive(conversationId, origin) });
 }
+
+/** Waits until `n` fence statements (they hold rows FOR SHARE) wait for a lock. */
+const fencesWaitingForALock = (n: number) =>
+  waitFor(async () => {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock' and query like '%for share%'`.execute(testDb.db);
+    return rows[0]!.n === n;
+  }, 30_000, "the send's fence to wait for the row");
 
 describe("the hand-off's fence", () => {
   const statements = countStatements();
@@ -131,11 +146,7 @@ describe("the hand-off's fence", () => {
       await sql`select 1 from conversations where id = ${conversationId} for update`.execute(stop);
       const sending = deliverSms({ db: testDb.db, smsAgent, logger }, { key: 'draft-fence-order', conversationId, phone, text: 'Your balance is $10.' }, { fence });
       const settled = sending.then(() => 'sent', (error: { code?: string }) => error.code ?? 'error');
-      await waitFor(async () => {
-        const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock' and query like '%for share%'`.execute(testDb.db);
-        return rows[0]!.n === 1;
-      }, 30_000, "the send's fence to wait for the row");
+      await fencesWaitingForALock(1);
       // Had the fence taken the number before the row, this would wait for it, and PostgreSQL would end one of the two as a deadlock.
       await recordOptOut(stop, phone, conversationId);
       await stop.commit().execute();
@@ -145,6 +156,111 @@ describe("the hand-off's fence", () => {
       throw error;
     }
     expect(simulators.sms.sent.filter((sent) => sent.to === phone)).toEqual([]);
+  });
+});
+
+/**
+ * The group fence (src/runtime/group-fence.ts): hand-offs asked for at the same moment share one fence
+ * transaction. Each test lets one fence transaction run at a time and holds it with a first hand-off, so that
+ * the hand-offs asked for meanwhile go together when it ends.
+ */
+describe('hand-offs at the same moment', () => {
+  const statements = countStatements();
+  const text = 'Your balance is $10.';
+
+  async function oneFenceAtATime(prefix: string, conversations: Array<{ phone: string; tenantId?: string }>) {
+    const runtime = testRuntime(testDb.db, { handOffsInFlight: 1 });
+    const fences = [];
+    for (const [i, conversation] of conversations.entries()) {
+      fences.push(await fencedConversation(`${prefix}-${i}`, conversation.phone, testDb.db, { runtime, tenantId: conversation.tenantId }));
+    }
+    const holder = await fencedConversation(`${prefix}-holder`, '+15550903999', testDb.db, { runtime });
+    const { done, release } = await holdUntilReleased((holding) => holder(holding));
+    return { fences, release: () => (release(), done) };
+  }
+  const send = (fence: LiveFence, conversationId: string, phone: string) =>
+    deliverSms({ db: testDb.db, smsAgent, logger }, { key: `text-${conversationId}`, conversationId, phone, text }, { fence, claimed: true });
+  const claim = (conversationId: string) => claimOutbound(testDb.db, { key: `text-${conversationId}`, conversationId, text, kind: 'reply' });
+
+  it('when ten fenced texts hand off at the same moment, then they share one transaction: BEGIN, one statement that holds every row and number, their ten acceptances, COMMIT; each text goes once and is accepted', async () => {
+    const phones = Array.from({ length: 10 }, (_, i) => `+1555090310${i}`);
+    const { fences, release } = await oneFenceAtATime('conv-batch', phones.map((phone) => ({ phone })));
+    for (let i = 0; i < 10; i += 1) await claim(`conv-batch-${i}`);
+    statements.reset();
+    const sending = Promise.all(fences.map((fence, i) => send(fence, `conv-batch-${i}`, phones[i]!)));
+    await release();
+    const sent = await sending;
+    // The holder's COMMIT, then the ten's transaction: 1 + (1 + 1 + 10 + 1). Alone, each would take four.
+    expect(statements.total()).toBe(14);
+    expect(simulators.sms.sent.map((sms) => sms.to).sort()).toEqual(phones);
+    for (let i = 0; i < 10; i += 1) {
+      expect(await outbound(`text-conv-batch-${i}`)).toEqual({ status: 'accepted', attempts: 1, sms_agent_id: sent[i]!.smsId });
+    }
+  });
+
+  it("when two tenants' conversations of one number hand off together while the second tenant's STOP holds its row and records the opt-out, then nothing deadlocks: every row is held before any number, the STOP commits, the first tenant's text goes and the second's does not", async () => {
+    const phone = '+15550903201';
+    const { fences, release } = await oneFenceAtATime('conv-shared', [
+      { phone, tenantId: 'tenant-shared-a' },
+      { phone, tenantId: 'tenant-shared-b' },
+    ]);
+    await claim('conv-shared-0');
+    await claim('conv-shared-1');
+    // The STOP as the locking write path applies it: the row FOR UPDATE, then its projection records the opt-out.
+    const stop = await testDb.db.startTransaction().execute();
+    try {
+      await sql`select 1 from conversations where id = 'conv-shared-1' for update`.execute(stop);
+      const outcomes = Promise.all(
+        fences.map((fence, i) => send(fence, `conv-shared-${i}`, phone).then(() => 'sent', (error: { code?: string }) => error.code ?? String(error))),
+      );
+      await release();
+      // The batch holds conv-shared-0 and waits for conv-shared-1. Had it taken conv-shared-0's number already,
+      // the opt-out below would wait for it, and PostgreSQL would end one of the two as a deadlock.
+      await fencesWaitingForALock(1);
+      await recordOptOut(stop, phone, 'conv-shared-1');
+      await stop.commit().execute();
+      expect(await outcomes).toEqual(['sent', 'opted_out']);
+    } catch (error) {
+      await stop.rollback().execute().catch(() => {});
+      throw error;
+    }
+    expect(simulators.sms.sent.map((sms) => sms.conversation_id)).toEqual(['conv-shared-0']);
+    expect(await outbound('text-conv-shared-0')).toMatchObject({ status: 'accepted' });
+    expect(await outbound('text-conv-shared-1')).toMatchObject({ status: 'sending' });
+  });
+
+  it("when one text of a batch fails at the SMS Agent, then it fails alone: the others are accepted, its row stays claimed, and its retry sends it once", async () => {
+    const phones = ['+15550903301', '+15550903302', '+15550903303'];
+    const { fences, release } = await oneFenceAtATime('conv-one-fails', phones.map((phone) => ({ phone })));
+    for (let i = 0; i < 3; i += 1) await claim(`conv-one-fails-${i}`);
+    simulators.sms.failNext(1, 503);
+    const outcomes = Promise.all(
+      fences.map((fence, i) => send(fence, `conv-one-fails-${i}`, phones[i]!).then(() => 'sent', (error: { retryable?: boolean }) => (error.retryable ? 'retryable' : String(error)))),
+    );
+    await release();
+    const settled = await outcomes;
+    expect(settled.filter((outcome) => outcome === 'sent')).toHaveLength(2);
+    const failed = settled.indexOf('retryable');
+    expect(failed).toBeGreaterThanOrEqual(0);
+    const statuses = await Promise.all(phones.map((_, i) => outbound(`text-conv-one-fails-${i}`)));
+    expect(statuses.map((row) => row!.status)).toEqual(settled.map((outcome) => (outcome === 'sent' ? 'accepted' : 'sending')));
+    // The retry finds its row claimed, finds nothing at the agent, and sends it.
+    const conversationId = `conv-one-fails-${failed}`;
+    await deliverSms({ db: testDb.db, smsAgent, logger }, { key: `text-${conversationId}`, conversationId, phone: phones[failed]!, text }, { fence: fences[failed] });
+    expect(simulators.sms.sent.map((sms) => sms.to).sort()).toEqual(phones);
+  });
+
+  it("when a record of a batch fails, then nothing of the batch is recorded and each hand-off that went out fails with that error, so that its retry reconciles", async () => {
+    const { fences, release } = await oneFenceAtATime('conv-record-fails', [{ phone: '+15550903401' }, { phone: '+15550903402' }]);
+    await claim('conv-record-fails-0');
+    const broken = new Error('the record failed');
+    const outcomes = Promise.all([
+      fences[0]!(async () => 'went', { record: (trx) => sql`update outbound_messages set status = 'accepted' where idempotency_key = 'text-conv-record-fails-0'`.execute(trx).then(() => {}) }),
+      fences[1]!(async () => 'went too', { record: async () => { throw broken; } }),
+    ].map((outcome) => outcome.then(() => 'recorded', (error: unknown) => error)));
+    await release();
+    expect(await outcomes).toEqual([broken, broken]);
+    expect(await outbound('text-conv-record-fails-0')).toMatchObject({ status: 'sending' });
   });
 });
 
