@@ -15,7 +15,7 @@ import { latestIdentityClaim, recordIdentityClaim } from '../db/identity-claims.
 import { acknowledgementText, REVEALS_ACCOUNT } from '../policies/acknowledgements.js';
 import { detectContactPreference, type ContactPreference } from '../policies/contact-preferences.js';
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
-import { checkSend, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
+import { checkSend, createGateReads, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms, optedOutError, tenantTextedNumber } from './sms-delivery.js';
 import { AppError } from '../errors.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
@@ -48,6 +48,8 @@ export interface EffectDeps {
 
 const sendGate = (deps: EffectDeps): SendGateDeps => ({
   db: deps.db,
+  // The texts that reach the gate at the same moment are read and claimed in one statement.
+  reads: createGateReads(deps.db),
   clock: deps.clock ?? Date.now,
   contactWindow: deps.contactWindow,
   onDecision: deps.onComplianceDecision,
