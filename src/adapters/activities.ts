@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ActionParams, DraftReplyInput } from '../../machines/conversation/conversation.machine.js';
 import type { Language } from '../../machines/conversation/conversation.types.js';
 import type { Db } from '../db/database.js';
-import { readDraftFacts } from '../db/draft-facts.repository.js';
+import { readDraftFacts, type DraftFactsWanted } from '../db/draft-facts.repository.js';
+import { groupCalls } from '../runtime/batches.js';
 import { findDebtorOptOut } from '../db/opt-outs.repository.js';
 import { DEFAULT_NEGOTIATION, debtorPlanFacts, missedText, negotiate, reminderText, type NegotiationSettings } from '../negotiation/index.js';
 import type { Logger } from '../logger.js';
@@ -15,7 +16,7 @@ import { latestIdentityClaim, recordIdentityClaim } from '../db/identity-claims.
 import { acknowledgementText, REVEALS_ACCOUNT } from '../policies/acknowledgements.js';
 import { detectContactPreference, type ContactPreference } from '../policies/contact-preferences.js';
 import { recordContactPreference } from '../db/contact-preferences.repository.js';
-import { checkSend, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
+import { checkSend, createGateReads, recordComplianceDecision, type FrequencyCaps, type SendGateDeps } from './send-gate.js';
 import { deliverSms, optedOutError, tenantTextedNumber } from './sms-delivery.js';
 import { AppError } from '../errors.js';
 import type { ContactWindowPolicy } from '../policies/contact-window.js';
@@ -48,6 +49,8 @@ export interface EffectDeps {
 
 const sendGate = (deps: EffectDeps): SendGateDeps => ({
   db: deps.db,
+  // The texts that reach the gate at the same moment are read and claimed in one statement.
+  reads: createGateReads(deps.db),
   clock: deps.clock ?? Date.now,
   contactWindow: deps.contactWindow,
   onDecision: deps.onComplianceDecision,
@@ -60,6 +63,8 @@ export function createActivities(deps: EffectDeps): Activities {
   const clock = deps.clock ?? Date.now;
   const gate = sendGate(deps);
   const capped = { ...gate, caps: deps.frequencyCaps };
+  // The drafting jobs that start at the same moment (a burst's) read their facts in one statement.
+  const draftFactsReads = groupCalls((wanted: DraftFactsWanted[]) => readDraftFacts(db, wanted), { maxInFlight: 2, maxBatch: 100 });
 
   /**
    * A number that is not on the tenant's record and not verified hears only who we are and a request to
@@ -113,7 +118,7 @@ export function createActivities(deps: EffectDeps): Activities {
    */
   function draftFacts(input: DraftReplyInput) {
     const count = input.unansweredCount ?? (input as { unanswered?: unknown[] }).unanswered?.length ?? 0;
-    return readDraftFacts(db, { conversationId: input.conversationId, count, tenantId: input.tenantId, phone: input.phone });
+    return draftFactsReads({ conversationId: input.conversationId, count, tenantId: input.tenantId, phone: input.phone });
   }
 
   return {

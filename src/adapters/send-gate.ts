@@ -3,8 +3,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
-import { sql } from 'kysely';
-import { optedOutSql, tenantIdSql, tenantRefShape, type TenantRef } from '../db/opt-outs.repository.js';
+import { sql, type RawBuilder } from 'kysely';
+import { optedOutSql, optOutKey, tenantIdSql, tenantRefShape, type TenantRef } from '../db/opt-outs.repository.js';
+import { groupCalls } from '../runtime/batches.js';
 import { claimOutboundSql, giveBackClaim, type OutboundClaim } from '../db/outbound-messages.repository.js';
 import { normalisePhone } from '../text/phone.js';
 import type { ContactPreference } from '../policies/contact-preferences.js';
@@ -19,6 +20,8 @@ import { candidateZones, decideSendTime, describeInstant, DEFAULT_CONTACT_WINDOW
 
 export interface SendGateDeps {
   db: DbOrTrx;
+  /** This process's batches of the gate's claiming reads (createGateReads); without, each read goes alone. */
+  reads?: GateReads;
   clock: () => number;
   contactWindow?: ContactWindowPolicy;
   /** Counts each decision by rule and outcome (a bounded label set). */
@@ -161,38 +164,102 @@ export interface SendFacts {
 }
 
 /**
- * `tenant`: whose opt-outs, stated preferences and earlier texts count (a tenant, or the tenant of the
- * conversation the text belongs to). Each is that tenant's alone (docs/compliance.md, "Whose opt-out"): what
- * another tenant sent the number or was told by it neither holds this tenant's texts back nor shows here.
- *
- * `claim`: the text about to go, claimed in the same statement when the number has not opted out (the round trip
- * of its own it would take is ~0.6 ms of CPU in all; docs/architecture.md §4). The read does not see the claim.
+ * The gate's facts about a number for a tenant (SQL expressions of each; `optOutKey`, the number in its
+ * opt-out form), as a subquery of one row: the one text of this read, alone or in a batch. Each fact is that
+ * tenant's alone (docs/compliance.md, "Whose opt-out"): what another tenant sent the number or was told by it
+ * neither holds this tenant's texts back nor shows here.
  */
-export async function readSendFacts(db: DbOrTrx, tenant: TenantRef, phone: string, now: number, claim?: OutboundClaim): Promise<SendFacts> {
-  const facts = sql`select ${optedOutSql(sql<string>`t.id`, phone)} as opted_out,
-           p.earliest_hour, p.latest_hour, p.not_at_work,
+const sendFactsSql = (tenant: RawBuilder<string>, phone: RawBuilder<string>, optOutKey: RawBuilder<string>, since: RawBuilder<Date>) => sql`(
+    select ${optedOutSql(tenant, optOutKey)} as opted_out, p.earliest_hour, p.latest_hour, p.not_at_work,
            (select json_agg(json_build_object('kind', o.kind, 'at', o.first_attempt_at) order by o.first_attempt_at)
               from outbound_messages o join conversations c on c.id = o.conversation_id
-             where c.tenant_id = t.id and c.phone = ${phone} and o.first_attempt_at > ${new Date(now - 7 * DAY_MS)} and o.status <> 'held') as sent
-      from (select ${tenantIdSql(tenant)} as id) as t left join contact_preferences p on p.tenant_id = t.id and p.phone = ${phone}`;
-  // Prepared (once a text, and ~0.5 ms to plan): a fixed text for each shape of `tenant`, with and without a claim.
-  const shape = tenantRefShape(tenant);
-  const { rows } = await sql<SendFactsRow & { claimed?: boolean }>`${
-    claim
-      ? sql`${preparedName(`send_facts_and_claim_by_${shape}`)}
-    with facts as materialized (${facts}),
-         claim as (${claimOutboundSql(claim, sql<boolean>`not (select opted_out from facts)`)})
-    select facts.*, exists (select from claim) as claimed from facts`
-      : sql`${preparedName(`send_facts_by_${shape}`)} ${facts}`
-  }`.execute(db);
-  const row = rows[0]!;
+             where c.tenant_id = ${tenant} and c.phone = ${phone} and o.first_attempt_at > ${since} and o.status <> 'held') as sent
+      from (select) as one left join contact_preferences p on p.tenant_id = ${tenant} and p.phone = ${phone})`;
+
+/**
+ * `tenant`: whose opt-outs, stated preferences and earlier texts count (a tenant, or the tenant of the
+ * conversation the text belongs to). A read without a claim (the API's view of the caps); a send's read
+ * claims its text too (readSendFactsAndClaim).
+ */
+export async function readSendFacts(db: DbOrTrx, tenant: TenantRef, phone: string, now: number): Promise<SendFacts> {
+  // Prepared (once a text, and ~0.5 ms to plan): a fixed text for each shape of `tenant`.
+  const { rows } = await sql<SendFactsRow>`${preparedName(`send_facts_by_${tenantRefShape(tenant)}`)}
+    select f.* from (select ${tenantIdSql(tenant)} as id) as t
+     cross join lateral ${sendFactsSql(sql<string>`t.id`, sql<string>`${phone}::text`, sql<string>`${optOutKey(phone)}::text`, sql<Date>`${sevenDaysBefore(now)}::timestamptz`)} as f`.execute(db);
+  return factsOf(rows[0]!);
+}
+
+/** A send's read: the facts for the tenant of its conversation, and its text to claim. */
+export interface ClaimingRead {
+  conversationId: string;
+  phone: string;
+  now: number;
+  claim: OutboundClaim;
+}
+
+/**
+ * The send-time gate's reads of several texts in one statement: each text's facts (materialized), then each
+ * text claimed when its number has not opted out; no read sees a claim. One statement of all the texts that
+ * reach the gate at the same moment (a burst's replies leave the group commit together): their claims commit
+ * together, where each text alone would take a round trip and a commit (createGateReads). Keys must differ.
+ */
+export async function readSendFactsAndClaim(db: DbOrTrx, reads: readonly ClaimingRead[]): Promise<SendFacts[]> {
+  const requests = reads.map((read, ord) => ({
+    ord,
+    conversation_id: read.conversationId,
+    phone: read.phone,
+    opt_out_key: optOutKey(read.phone),
+    since: sevenDaysBefore(read.now).toISOString(),
+    key: read.claim.key,
+    body: read.claim.text,
+    kind: read.claim.kind,
+  }));
+  // One text for any batch (prepared once). `limit` tells the planner the batch's size, which it cannot see in
+  // the JSON; the laterals look each row up by its key whatever it assumes.
+  const { rows } = await sql<SendFactsRow & { claimed: boolean }>`${preparedName('send_facts_and_claims')}
+    with request as (
+      select * from json_to_recordset(${JSON.stringify(requests)}::json)
+        as r(ord int, conversation_id text, phone text, opt_out_key text, since timestamptz, key text, body text, kind text)
+       limit ${requests.length}
+    ), facts as materialized (
+      select r.ord, f.* from request r
+        left join lateral (select tenant_id from conversations where id = r.conversation_id) as t on true
+       cross join lateral ${sendFactsSql(sql<string>`t.tenant_id`, sql<string>`r.phone`, sql<string>`r.opt_out_key`, sql<Date>`r.since`)} as f
+    ), claimed as (
+      ${claimOutboundSql(sql`select r.key, r.conversation_id, r.body, r.kind from request r join facts f on f.ord = r.ord where not f.opted_out`)}
+    )
+    select f.*, exists (select from claimed c where c.idempotency_key = r.key) as claimed
+      from request r join facts f on f.ord = r.ord
+     order by r.ord`.execute(db);
+  return rows.map((row) => ({ ...factsOf(row), claimed: row.claimed }));
+}
+
+/**
+ * The gate's claiming reads made at the same moment share one statement (readSendFactsAndClaim), on the rhythm
+ * of the group commit (src/runtime/batches.ts): at most two statements running. A statement holds a key once
+ * (a second read of it goes in the next); one that fails is made again text by text, so that only the text
+ * that caused it sees the error.
+ */
+export function createGateReads(db: DbOrTrx, options: { maxInFlight?: number; maxBatch?: number } = {}) {
+  const read = groupCalls((reads: ClaimingRead[]) => readSendFactsAndClaim(db, reads), {
+    maxInFlight: options.maxInFlight ?? 2,
+    maxBatch: options.maxBatch ?? 100,
+    distinct: (read) => read.claim.key,
+  });
+  return { read };
+}
+
+export type GateReads = ReturnType<typeof createGateReads>;
+
+const sevenDaysBefore = (now: number) => new Date(now - 7 * DAY_MS);
+
+function factsOf(row: SendFactsRow): SendFacts {
   const sent: SendFacts['sent'] = { unsolicited: [], reply: [] };
   for (const text of row.sent ?? []) sent[text.kind]?.push(Date.parse(text.at));
   return {
     optedOut: row.opted_out,
     preference: row.not_at_work === null ? null : { earliestHour: row.earliest_hour, latestHour: row.latest_hour, notAtWork: row.not_at_work },
     sent,
-    claimed: row.claimed,
   };
 }
 
@@ -220,13 +287,9 @@ export async function checkSend(
   request: { conversationId: string; phone: string; timeZone: string | null; inReplyTo: string | null; kind: 'unsolicited' | 'reply' },
   claim?: { key: string; text: string },
 ): Promise<SendVerdict> {
-  const facts = await readSendFacts(
-    deps.db,
-    { conversationId: request.conversationId },
-    request.phone,
-    deps.clock(),
-    claim && { ...claim, conversationId: request.conversationId, kind: request.kind },
-  );
+  const facts = claim
+    ? await claimingRead(deps, { conversationId: request.conversationId, phone: request.phone, now: deps.clock(), claim: { ...claim, conversationId: request.conversationId, kind: request.kind } })
+    : await readSendFacts(deps.db, { conversationId: request.conversationId }, request.phone, deps.clock());
   if (facts.optedOut) {
     await recordComplianceDecision(deps, { conversationId: request.conversationId, rule: 'opt_out', decision: 'blocked', detail: 'blocked: opted out' });
     return { allowed: false, optedOut: true };
@@ -237,6 +300,10 @@ export async function checkSend(
   if (facts.claimed) await giveBackClaim(deps.db, claim!.key);
   return { ...verdict, optedOut: false };
 }
+
+/** A claiming read through the process's batches (deps.reads), or alone. */
+const claimingRead = (deps: SendGateDeps, read: ClaimingRead) =>
+  deps.reads ? deps.reads.read(read) : readSendFactsAndClaim(deps.db, [read]).then(([facts]) => facts!);
 
 /** The caps as they stand for a number: what was sent in each window (for the API's compliance state). */
 export async function capsUsed(db: DbOrTrx, tenantId: string, phone: string, now: number) {

@@ -35,7 +35,7 @@ export const toInboundMessage = (row: { body: string; at: Date; event_id: string
  * sms-delivery.ts and the facts of a draft. Only texts the agent accepted count, and not an opt-out
  * confirmation (it carries no notice).
  */
-export const tenantTextedNumberSql = (tenantId: string, phone: string) =>
+export const tenantTextedNumberSql = (tenantId: string | RawBuilder<string>, phone: string | RawBuilder<string>) =>
   sql<boolean>`exists (select 1 from outbound_messages o join conversations c on c.id = o.conversation_id
                        where c.tenant_id = ${tenantId} and c.phone = ${phone} and o.status = 'accepted' and o.kind <> 'confirmation')`;
 

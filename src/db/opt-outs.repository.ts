@@ -28,9 +28,10 @@ export const tenantIdSql = (tenant: TenantRef): RawBuilder<string> =>
  * Whether an opt-out holds the number for the tenant (`tenant`: an expression of its id), as an expression to
  * read in a larger statement. What that means is defined once, in the database (`orchestrator.opted_out`,
  * migration 202612059001), so the hand-off's check after the number's lock (holdNumberThenOptedOutSql) reads
- * the same rule.
+ * the same rule. `phone`: a number, or an expression of one already in its opt-out form (optOutKey).
  */
-export const optedOutSql = (tenant: RawBuilder<string>, phone: string) => sql<boolean>`orchestrator.opted_out(${tenant}, ${canonical(phone)})`;
+export const optedOutSql = (tenant: RawBuilder<string>, phone: string | RawBuilder<string>) =>
+  sql<boolean>`orchestrator.opted_out(${tenant}, ${typeof phone === 'string' ? canonical(phone) : phone})`;
 
 export async function isOptedOut(db: DbOrTrx, tenant: TenantRef, phone: string): Promise<boolean> {
   const { rows } = await sql<{ opted_out: boolean }>`select ${optedOutSql(tenantIdSql(tenant), phone)} as opted_out`.execute(db);

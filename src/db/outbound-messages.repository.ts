@@ -20,22 +20,23 @@ export interface OutboundClaim {
 }
 
 /**
- * The claim of `key` as a statement that returns a row when it claimed: a first attempt, or one after the gate
- * held the text back (a `held` row is a first attempt again: counted from now, one attempt). No row: the key was
- * claimed before (a retry, or a crash after the claim). `onlyIf`: claim only when it holds (the gate's read
- * claims only for a number that has not opted out).
+ * The claim of each text `texts` selects (columns key, conversation_id, body, kind) as a statement that returns
+ * the keys it claimed: a first attempt, or one after the gate held the text back (a `held` row is a first
+ * attempt again: counted from now, one attempt). A key it does not return was claimed before (a retry, or a
+ * crash after the claim). One text, or the gate's batch (src/adapters/send-gate.ts); a key at most once.
  */
-export function claimOutboundSql(message: OutboundClaim, onlyIf: RawBuilder<boolean> = sql<boolean>`true`) {
+export function claimOutboundSql(texts: RawBuilder<unknown>) {
   return sql`insert into outbound_messages (idempotency_key, conversation_id, body, status, kind)
-    select ${message.key}, ${message.conversationId}, ${message.text}, 'sending', ${message.kind} where ${onlyIf}
+    select t.key, t.conversation_id, t.body, 'sending', t.kind from (${texts}) as t
     on conflict (idempotency_key) do update set status = 'sending', attempts = 1, first_attempt_at = now(), updated_at = now()
       where outbound_messages.status = 'held'
-    returning true as claimed`;
+    returning idempotency_key`;
 }
 
 /** Claims `key` for a first attempt; false when the key was claimed before (a retry, or a crash after the claim). */
 export async function claimOutbound(db: DbOrTrx, message: OutboundClaim): Promise<boolean> {
-  const { rows } = await sql<{ claimed: boolean }>`${preparedName('claim_outbound')} ${claimOutboundSql(message)}`.execute(db);
+  const text = sql`select ${message.key}::text as key, ${message.conversationId}::text as conversation_id, ${message.text}::text as body, ${message.kind}::text as kind`;
+  const { rows } = await sql`${preparedName('claim_outbound')} ${claimOutboundSql(text)}`.execute(db);
   return rows.length > 0;
 }
 

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { AgreedPlan } from '../../machines/conversation/conversation.types.js';
 import { tenantOfConversation } from './conversations.repository.js';
 import type { DbOrTrx } from './database.js';
@@ -147,7 +147,7 @@ export async function listPlans(
 
 /** Plans of this tenant we agreed that the debtor broke: they count with the monitor's failed plans. */
 /** The tenant's broken plans, as an expression: read alone here, and with the other facts of a draft (draft-facts.repository.ts). */
-export const brokenPlansSql = (tenantId: string) =>
+export const brokenPlansSql = (tenantId: string | RawBuilder<string>) =>
   sql<number>`(select count(*)::int from payment_plans where tenant_id = ${tenantId} and status = 'broken')`;
 
 export async function countBrokenPlans(db: DbOrTrx, tenantId: string): Promise<number> {

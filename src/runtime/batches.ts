@@ -1,6 +1,6 @@
 /**
- * The rhythm the group commit and the group read share: what is asked for at the same moment goes out as one
- * statement. Nothing waits for a timer: an item added while fewer than `maxInFlight` batches are running goes
+ * The rhythm the group commit, the group read, the send-time gate's reads and the group fence share: what is
+ * asked for at the same moment goes out as one statement (or, for the fence, one transaction). Nothing waits for a timer: an item added while fewer than `maxInFlight` batches are running goes
  * out at once, alone; the ones added meanwhile go together in the next, when a running one ends.
  */
 export function batchesOf<T>(options: {
@@ -32,4 +32,50 @@ export function batchesOf<T>(options: {
     queue.push(item);
     pump();
   };
+}
+
+/**
+ * A call made at the same moment as others goes as one call with all their inputs (`run` answers one output
+ * per input, in order), on the rhythm above: the group read, the send-time gate's reads. `distinct`: inputs
+ * with the same value go in different batches (a statement that claims a key must not hold it twice). A
+ * batch that fails is run again input by input, so that only the input that caused it sees the error.
+ */
+export function groupCalls<I, O>(
+  run: (inputs: I[]) => Promise<O[]>,
+  options: { maxInFlight: number; maxBatch: number; distinct?: (input: I) => string },
+): (input: I) => Promise<O> {
+  interface Pending {
+    input: I;
+    resolve: (output: O) => void;
+    reject: (error: unknown) => void;
+  }
+  const { maxBatch, distinct } = options;
+  const add = batchesOf<Pending>({
+    maxInFlight: options.maxInFlight,
+    take: (queue) => {
+      if (!distinct) return queue.splice(0, maxBatch);
+      const batch: Pending[] = [];
+      const waiting: Pending[] = [];
+      const seen = new Set<string>();
+      for (const pending of queue) {
+        const value = distinct(pending.input);
+        (batch.length < maxBatch && !seen.has(value) ? batch : waiting).push(pending);
+        seen.add(value);
+      }
+      queue.splice(0, queue.length, ...waiting);
+      return batch;
+    },
+    run: async (batch) => {
+      try {
+        const outputs = await run(batch.map((pending) => pending.input));
+        batch.forEach((pending, i) => pending.resolve(outputs[i]!));
+      } catch (error) {
+        if (batch.length === 1) return batch[0]!.reject(error);
+        for (const pending of batch) {
+          await run([pending.input]).then(([output]) => pending.resolve(output!), pending.reject);
+        }
+      }
+    },
+  });
+  return (input) => new Promise<O>((resolve, reject) => add({ input, resolve, reject }));
 }

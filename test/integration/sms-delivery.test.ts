@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { deliverSms } from '../../src/adapters/sms-delivery.js';
 import type { SmsAgent } from '../../src/adapters/ports.js';
-import { checkSend, readSendFacts } from '../../src/adapters/send-gate.js';
+import { checkSend, createGateReads, readSendFacts } from '../../src/adapters/send-gate.js';
 import { claimOutbound, countAttempt, giveBackClaim } from '../../src/db/outbound-messages.repository.js';
 import { conversationTimeline } from '../../src/db/timeline.repository.js';
 import { DEFAULT_CONTACT_WINDOW } from '../../src/policies/contact-window.js';
@@ -291,6 +291,47 @@ describe('a text without a fence (a notice, an acknowledgement)', () => {
   });
 });
 
+describe("the gate's reads at the same moment", () => {
+  const statements = countStatements();
+  const request = (conversationId: string, phone: string) => ({ conversationId, phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'reply' as const });
+
+  it("when ten texts reach the gate at the same moment, then their facts and claims share statements: the first two go alone, the other eight together; each is claimed once, and an opted-out number's text is not claimed", async () => {
+    const runtime = testRuntime(testDb.db);
+    const phones = Array.from({ length: 10 }, (_, i) => `+1555090350${i}`);
+    for (const [i, phone] of phones.entries()) await fencedConversation(`conv-gate-batch-${i}`, phone, testDb.db, { runtime });
+    await recordOptOut(testDb.db, phones[9]!, 'conv-gate-batch-9');
+    const gate = { ...openGate(), reads: createGateReads(testDb.db) };
+    statements.reset();
+    const verdicts = await Promise.all(
+      phones.map((phone, i) => checkSend(gate, request(`conv-gate-batch-${i}`, phone), { key: `text-gate-batch-${i}`, text: 'Your balance is $10.' })),
+    );
+    // Three reads, and the opted-out text's recorded decision.
+    expect(statements.total()).toBe(4);
+    expect(verdicts.slice(0, 9)).toEqual(phones.slice(0, 9).map(() => ({ allowed: true, claimed: true })));
+    expect(verdicts[9]).toEqual({ allowed: false, optedOut: true });
+    const rows = await testDb.db.selectFrom('outbound_messages').select(['idempotency_key', 'status']).where('idempotency_key', 'like', 'text-gate-batch-%').orderBy('idempotency_key').execute();
+    expect(rows).toEqual(phones.slice(0, 9).map((_, i) => ({ idempotency_key: `text-gate-batch-${i}`, status: 'sending' })));
+  });
+
+  it('when one text reaches the gate twice at the same moment (a retry beside its first run), then the two reads go in different statements: one claims it, the other finds it claimed', async () => {
+    const phone = '+15550903601';
+    const runtime = testRuntime(testDb.db);
+    await fencedConversation('conv-gate-twice', phone, testDb.db, { runtime });
+    await fencedConversation('conv-gate-first', '+15550903602', testDb.db, { runtime });
+    const gate = { ...openGate(), reads: createGateReads(testDb.db, { maxInFlight: 1 }) };
+    const message = { key: 'text-gate-twice', text: 'Your balance is $10.' };
+    statements.reset();
+    // Another text goes first, alone; the two reads of one key wait for it together.
+    const first = checkSend(gate, request('conv-gate-first', '+15550903602'), { key: 'text-gate-first', text: 'Hello.' });
+    const verdicts = await Promise.all([1, 2].map(() => checkSend(gate, request('conv-gate-twice', phone), message)));
+    expect(await first).toEqual({ allowed: true, claimed: true });
+    // One statement each: in one, both would claim a new row, which PostgreSQL refuses, and each would go again alone.
+    expect(statements.total()).toBe(3);
+    expect(verdicts.map((verdict) => verdict.allowed && verdict.claimed).sort()).toEqual([false, true]);
+    expect(await outbound(message.key)).toEqual({ status: 'sending', attempts: 1, sms_agent_id: null });
+  });
+});
+
 describe('a claim the gate gives back', () => {
   const request = (conversationId: string, phone: string) => ({ conversationId, phone, timeZone: 'America/Chicago', inReplyTo: null, kind: 'unsolicited' as const });
 
@@ -365,7 +406,7 @@ describe("the send path's prepared statements", () => {
 
       // One connection: the statement below runs on the session that sent them.
       const { rows } = await pool.query<{ name: string }>(`select name from pg_prepared_statements where name not in ('read_conversations', 'write_events') order by name`);
-      expect(rows.map((row) => row.name)).toEqual(['claim_outbound', 'live_tokens', 'live_tokens_shared_opt_out_checked', 'mark_outbound_accepted', 'send_facts_and_claim_by_conversation']);
+      expect(rows.map((row) => row.name)).toEqual(['claim_outbound', 'live_tokens', 'live_tokens_shared_opt_out_checked', 'mark_outbound_accepted', 'send_facts_and_claims']);
     } finally {
       await db.destroy();
     }
