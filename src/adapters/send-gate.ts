@@ -214,16 +214,17 @@ export async function readSendFactsAndClaim(db: DbOrTrx, reads: readonly Claimin
     body: read.claim.text,
     kind: read.claim.kind,
   }));
-  // One text for any batch (prepared once). `limit` tells the planner the batch's size, which it cannot see in
-  // the JSON; the laterals look each row up by its key whatever it assumes.
+  // One text for any batch (prepared once), and no `limit` with the batch's size: each run's plan for its own
+  // value would look cheaper than the generic one, so PostgreSQL would plan it again on every run (the group
+  // read's lesson, docs/benchmarks.md). The laterals look each text's rows up by key whatever size it assumes
+  // (`limit 1` keeps the planner from turning the conversation's into a join it might run as a hash).
   const { rows } = await sql<SendFactsRow & { claimed: boolean }>`${preparedName('send_facts_and_claims')}
     with request as (
       select * from json_to_recordset(${JSON.stringify(requests)}::json)
         as r(ord int, conversation_id text, phone text, opt_out_key text, since timestamptz, key text, body text, kind text)
-       limit ${requests.length}
     ), facts as materialized (
       select r.ord, f.* from request r
-        left join lateral (select tenant_id from conversations where id = r.conversation_id) as t on true
+        left join lateral (select tenant_id from conversations where id = r.conversation_id limit 1) as t on true
        cross join lateral ${sendFactsSql(sql<string>`t.tenant_id`, sql<string>`r.phone`, sql<string>`r.opt_out_key`, sql<Date>`r.since`)} as f
     ), claimed as (
       ${claimOutboundSql(sql`select r.key, r.conversation_id, r.body, r.kind from request r join facts f on f.ord = r.ord where not f.opted_out`)}

@@ -69,7 +69,7 @@ export async function deliverSms(
       if (held.optedOut) throw optedOutError();
       return send();
     },
-    { optOutOf: message.phone, record: (trx, { id }) => markAccepted(trx, message.key, id) },
+    { optOutOf: message.phone, accepted: ({ id }) => ({ key: message.key, smsAgentId: id }) },
   );
   if (!outcome.live) throw new AppError('send_stopped', 'the conversation moved on before the hand-off; nothing was sent', 409, false);
   return { smsId: outcome.value.id };

@@ -49,7 +49,8 @@ export interface DraftFactsWanted {
  * the thread, whose history of a number mixes every tenant's texts. Several drafts' facts are read in the same
  * statement, each in a lateral (the drafting jobs of a burst read together: createDraftFactsReads in
  * src/adapters/activities.ts). A named prepared statement where the pool keeps sessions (its text is the same
- * whatever the parameters and the batch).
+ * whatever the parameters and the batch; no `limit` with the batch's size, which PostgreSQL would plan afresh
+ * for on every run, as readSendFactsAndClaim says).
  */
 export async function readDraftFacts(db: DbOrTrx, wanted: readonly DraftFactsWanted[]): Promise<DraftFacts[]> {
   const requests = wanted.map((one, ord) => ({
@@ -67,7 +68,6 @@ export async function readDraftFacts(db: DbOrTrx, wanted: readonly DraftFactsWan
   }>`${preparedName('read_draft_facts')}
     with request as (
       select * from json_to_recordset(${JSON.stringify(requests)}::json) as r(ord int, conversation_id text, n int, tenant_id text, phone text)
-       limit ${requests.length}
     )
     select f.* from request r
      cross join lateral ${draftFactsSql(sql<string>`r.conversation_id`, sql<number>`r.n`, sql<string>`r.tenant_id`, sql<string>`r.phone`)} as f
@@ -86,6 +86,8 @@ export async function readDraftFacts(db: DbOrTrx, wanted: readonly DraftFactsWan
  * of both are kept.
  */
 function draftFactsSql(conversationId: RawBuilder<string>, n: RawBuilder<number>, tenantId: RawBuilder<string>, phone: RawBuilder<string>) {
+  // A literal, not a parameter: a generic plan that does not know the limit reads the thread the slow way.
+  const rows = sql.lit(HISTORY_ROWS);
   const mine = sql`(select id from conversations where tenant_id = ${tenantId} and phone = ${phone})`;
   return sql`(
     select ${brokenPlansSql(tenantId)} as broken_plans, ${tenantTextedNumberSql(tenantId, phone)} as texted_before,
@@ -93,9 +95,9 @@ function draftFactsSql(conversationId: RawBuilder<string>, n: RawBuilder<number>
            (select json_agg(t order by t.at, t.direction) from (
               select * from (
                 (select m.event_id as id, 'inbound' as direction, m.body as content, m.at from messages m
-                  where m.conversation_id in ${mine} and m.direction = 'inbound' order by m.at desc limit ${HISTORY_ROWS})
+                  where m.conversation_id in ${mine} and m.direction = 'inbound' order by m.at desc limit ${rows})
                 union all
                 (select o.sms_agent_id, 'outbound', o.body, o.updated_at from outbound_messages o
-                  where o.conversation_id in ${mine} and o.status = 'accepted' order by o.updated_at desc limit ${HISTORY_ROWS})
-              ) as texts order by at desc limit ${HISTORY_ROWS}) as t) as history)`;
+                  where o.conversation_id in ${mine} and o.status = 'accepted' order by o.updated_at desc limit ${rows})
+              ) as texts order by at desc limit ${rows}) as t) as history)`;
 }

@@ -70,9 +70,21 @@ export async function countAttempt(db: DbOrTrx, key: string): Promise<void> {
 
 /** The SMS Agent took the text under `smsAgentId` (unique: one of our rows per agent text). */
 export async function markAccepted(db: DbOrTrx, key: string, smsAgentId: string): Promise<void> {
+  await markAllAccepted(db, [{ key, smsAgentId }]);
+}
+
+/** What the SMS Agent answered for one of our texts. */
+export interface Acceptance {
+  key: string;
+  smsAgentId: string;
+}
+
+/** Several texts accepted, in one statement (the group fence's batch: src/runtime/group-fence.ts). */
+export async function markAllAccepted(db: DbOrTrx, accepted: readonly Acceptance[]): Promise<void> {
   await sql`${preparedName('mark_outbound_accepted')}
-    update outbound_messages set status = 'accepted', sms_agent_id = ${smsAgentId}, updated_at = now()
-     where idempotency_key = ${key}`.execute(db);
+    update outbound_messages o set status = 'accepted', sms_agent_id = a.sms_agent_id, updated_at = now()
+      from unnest(${accepted.map((one) => one.key)}::text[], ${accepted.map((one) => one.smsAgentId)}::text[]) as a(key, sms_agent_id)
+     where o.idempotency_key = a.key`.execute(db);
 }
 
 /** Which of these agent texts some row of ours already claims. */

@@ -100,9 +100,9 @@ export interface Runtime {
    * live one: an event that would move the conversation (a STOP) waits until `work` is done, so it cannot
    * commit, and be acknowledged, in the middle. `work` is not run when the origin is no longer live.
    * `options.optOutOf`: the send's number is held too, and checked for an opt-out once held, in the statement
-   * that holds the row; `work` gets the answer. `options.record`: written in that transaction once `work` is
-   * done, and committed with it. Hand-offs asked for at the same moment share the transaction (group-fence.ts;
-   * docs/architecture.md §4).
+   * that holds the row; `work` gets the answer. `options.accepted`: the text `work` handed off, recorded as
+   * accepted in that transaction once `work` is done, and committed with it. Hand-offs asked for at the same
+   * moment share the transaction (group-fence.ts; docs/architecture.md §4).
    */
   whileLive<T>(
     conversationId: string,
@@ -429,8 +429,8 @@ export function createRuntime(deps: {
   }
 
   const whileLive: Runtime['whileLive'] = (conversationId, origin, work, options = {}) => {
-    const { record, ...holds } = options;
-    return fence.run({ conversationId, holds, live: (live) => live !== undefined && isLive(live, origin), work, record });
+    const { accepted, ...holds } = options;
+    return fence.run({ conversationId, holds, live: (live) => live !== undefined && isLive(live, origin), work, accepted });
   };
 
   async function startedBy(conversationId: string, idempotencyKey: string) {

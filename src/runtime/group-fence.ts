@@ -1,24 +1,26 @@
-import type { Db, Trx } from '../db/database.js';
+import type { Db } from '../db/database.js';
 import { lockForHandOffs, type FenceFound, type FenceHeld, type FenceHolds } from '../db/event-store.js';
+import { markAllAccepted, type Acceptance } from '../db/outbound-messages.repository.js';
 import { batchesOf } from './batches.js';
 
 /**
  * Group fence: the hand-offs asked for at the same moment share one fence transaction (docs/architecture.md
  * §4), as events share the group commit's statement: one BEGIN, one statement that holds their rows and
- * numbers, their records, one COMMIT, instead of four statements a text. A burst's answers reach the fence
+ * numbers, one that records their texts accepted, one COMMIT, instead of four statements a text. A burst's answers reach the fence
  * together (they leave the group commit together); the batch's hand-offs go out at once. Nothing waits for a
  * timer (batches.ts): at most `maxInFlight` transactions run, each holding a pooled connection while its
  * hand-offs are out.
  *
  * A hand-off's `work` (the request) runs while the batch holds its row and number, and gets no connection:
- * it cannot leave the shared transaction aborted for the others. What it must commit with the hand-off
- * (`record`: the text accepted) runs once every work is done, in the same transaction. If a record or the
- * commit fails, nothing of the batch is recorded and each hand-off that went out fails with that error: its
+ * it cannot leave the shared transaction aborted for the others. What it must commit with the hand-off (its
+ * text accepted: `accepted`) is written once every work is done, for the whole batch in one statement, in the
+ * same transaction. If that or the commit fails, nothing of the batch is recorded and each hand-off that went
+ * out fails with that error: its
  * text's row stays claimed, and the retry reconciles it (src/adapters/sms-delivery.ts). One hand-off's own
  * failure (the SMS Agent refused it, the number opted out) is its alone.
  */
-/** What a fence holds besides the row (FenceHolds), and what it records in its transaction once `work` is done. */
-export type FenceOptions<T> = FenceHolds & { record?: (trx: Trx, value: T) => Promise<void> };
+/** What a fence holds besides the row (FenceHolds), and the text its `work` handed off, recorded as accepted with the batch. */
+export type FenceOptions<T> = FenceHolds & { accepted?: (value: T) => Acceptance };
 
 export interface HandOff<T> {
   conversationId: string;
@@ -26,7 +28,7 @@ export interface HandOff<T> {
   /** Whether the hand-off may go, from the row's live tokens (undefined: no such row); when not, `work` does not run. */
   live: (found: FenceFound['live']) => boolean;
   work: (held: FenceHeld) => Promise<T>;
-  record?: (trx: Trx, value: T) => Promise<void>;
+  accepted?: (value: T) => Acceptance;
 }
 
 export type HandOffOutcome<T> = { live: true; value: T } | { live: false };
@@ -57,10 +59,8 @@ export function createGroupFence(db: Db, options: { maxInFlight: number; maxBatc
         await db.transaction().execute(async (trx) => {
           const found = await lockForHandOffs(trx, batch.map(({ handOff }) => ({ conversationId: handOff.conversationId, holds: handOff.holds })));
           settled = await Promise.all(batch.map(({ handOff }, i) => settle(handOff, found[i]!)));
-          for (const [i, outcome] of settled.entries()) {
-            const { record } = batch[i]!.handOff;
-            if (outcome.kind === 'done' && record) await record(trx, outcome.value);
-          }
+          const accepted = settled.flatMap((outcome, i) => (outcome.kind === 'done' && batch[i]!.handOff.accepted ? [batch[i]!.handOff.accepted(outcome.value)] : []));
+          if (accepted.length > 0) await markAllAccepted(trx, accepted);
         });
       } catch (error) {
         // Nothing was recorded: a hand-off that went out (or never got to run) fails with the batch's error; one

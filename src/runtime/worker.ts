@@ -40,8 +40,8 @@ export interface ActivityContext {
 
 /**
  * See ActivityContext.whileLive: `{ live: false }` when the invoke was stopped and `work` did not run. `options`:
- * what else the fence holds with the row (the send's number; `held` says what it found there), and what to
- * record in the fence's transaction once `work` is done (Runtime.whileLive).
+ * what else the fence holds with the row (the send's number; `held` says what it found there), and the text
+ * `work` handed off, recorded as accepted in the fence's transaction (Runtime.whileLive).
  */
 export type LiveFence = <T>(work: (held: FenceHeld) => Promise<T>, options?: FenceOptions<T>) => Promise<{ live: true; value: T } | { live: false }>;
 /**
