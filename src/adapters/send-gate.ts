@@ -5,8 +5,8 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { timezones } from 'libphonenumber-geo-carrier';
 import { sql, type RawBuilder } from 'kysely';
 import { optedOutSql, optOutKey, tenantIdSql, tenantRefShape, type TenantRef } from '../db/opt-outs.repository.js';
-import { groupCalls } from '../runtime/batches.js';
 import { claimOutboundSql, giveBackClaim, type OutboundClaim } from '../db/outbound-messages.repository.js';
+import { groupCalls } from '../runtime/batches.js';
 import { normalisePhone } from '../text/phone.js';
 import type { ContactPreference } from '../policies/contact-preferences.js';
 import { preparedName, type DbOrTrx } from '../db/database.js';
@@ -164,13 +164,13 @@ export interface SendFacts {
 }
 
 /**
- * The gate's facts about a number for a tenant (SQL expressions of each; `optOutKey`, the number in its
+ * The gate's facts about a number for a tenant (SQL expressions of each; `optOutPhone`, the number in its
  * opt-out form), as a subquery of one row: the one text of this read, alone or in a batch. Each fact is that
  * tenant's alone (docs/compliance.md, "Whose opt-out"): what another tenant sent the number or was told by it
  * neither holds this tenant's texts back nor shows here.
  */
-const sendFactsSql = (tenant: RawBuilder<string>, phone: RawBuilder<string>, optOutKey: RawBuilder<string>, since: RawBuilder<Date>) => sql`(
-    select ${optedOutSql(tenant, optOutKey)} as opted_out, p.earliest_hour, p.latest_hour, p.not_at_work,
+const sendFactsSql = (tenant: RawBuilder<string>, phone: RawBuilder<string>, optOutPhone: RawBuilder<string>, since: RawBuilder<Date>) => sql`(
+    select ${optedOutSql(tenant, optOutPhone)} as opted_out, p.earliest_hour, p.latest_hour, p.not_at_work,
            (select json_agg(json_build_object('kind', o.kind, 'at', o.first_attempt_at) order by o.first_attempt_at)
               from outbound_messages o join conversations c on c.id = o.conversation_id
              where c.tenant_id = ${tenant} and c.phone = ${phone} and o.first_attempt_at > ${since} and o.status <> 'held') as sent

@@ -3,22 +3,6 @@ import { lockForHandOffs, type FenceFound, type FenceHeld, type FenceHolds } fro
 import { markAllAccepted, type Acceptance } from '../db/outbound-messages.repository.js';
 import { batchesOf } from './batches.js';
 
-/**
- * Group fence: the hand-offs asked for at the same moment share one fence transaction (docs/architecture.md
- * §4), as events share the group commit's statement: one BEGIN, one statement that holds their rows and
- * numbers, one that records their texts accepted, one COMMIT, instead of four statements a text. A burst's answers reach the fence
- * together (they leave the group commit together); the batch's hand-offs go out at once. Nothing waits for a
- * timer (batches.ts): at most `maxInFlight` transactions run, each holding a pooled connection while its
- * hand-offs are out.
- *
- * A hand-off's `work` (the request) runs while the batch holds its row and number, and gets no connection:
- * it cannot leave the shared transaction aborted for the others. What it must commit with the hand-off (its
- * text accepted: `accepted`) is written once every work is done, for the whole batch in one statement, in the
- * same transaction. If that or the commit fails, nothing of the batch is recorded and each hand-off that went
- * out fails with that error: its
- * text's row stays claimed, and the retry reconciles it (src/adapters/sms-delivery.ts). One hand-off's own
- * failure (the SMS Agent refused it, the number opted out) is its alone.
- */
 /** What a fence holds besides the row (FenceHolds), and the text its `work` handed off, recorded as accepted with the batch. */
 export type FenceOptions<T> = FenceHolds & { accepted?: (value: T) => Acceptance };
 
@@ -48,6 +32,22 @@ interface Pending {
 
 type Settled = { kind: 'stopped' } | { kind: 'done'; value: unknown } | { kind: 'failed'; error: unknown };
 
+/**
+ * Group fence: the hand-offs asked for at the same moment share one fence transaction (docs/architecture.md
+ * §4), as events share the group commit's statement: one BEGIN, one statement that holds their rows and
+ * numbers, one that records their texts accepted, one COMMIT, instead of four statements a text. A burst's
+ * answers reach the fence together (they leave the group commit together); the batch's hand-offs go out at
+ * once. Nothing waits for a timer (batches.ts): at most `maxInFlight` transactions run, each holding a pooled
+ * connection while its hand-offs are out.
+ *
+ * A hand-off's `work` (the request) runs while the batch holds its row and number, and gets no connection:
+ * it cannot leave the shared transaction aborted for the others. What it must commit with the hand-off (its
+ * text accepted: `accepted`) is written once every work is done, for the whole batch in one statement, in the
+ * same transaction. If that or the commit fails, nothing of the batch is recorded and each hand-off that went
+ * out fails with that error: its text's row stays claimed, and the retry reconciles it
+ * (src/adapters/sms-delivery.ts). One hand-off's own failure (the SMS Agent refused it, the number opted out)
+ * is its alone.
+ */
 export function createGroupFence(db: Db, options: { maxInFlight: number; maxBatch?: number }): GroupFence {
   const maxBatch = options.maxBatch ?? 50;
   const add = batchesOf<Pending>({
@@ -59,7 +59,10 @@ export function createGroupFence(db: Db, options: { maxInFlight: number; maxBatc
         await db.transaction().execute(async (trx) => {
           const found = await lockForHandOffs(trx, batch.map(({ handOff }) => ({ conversationId: handOff.conversationId, holds: handOff.holds })));
           settled = await Promise.all(batch.map(({ handOff }, i) => settle(handOff, found[i]!)));
-          const accepted = settled.flatMap((outcome, i) => (outcome.kind === 'done' && batch[i]!.handOff.accepted ? [batch[i]!.handOff.accepted(outcome.value)] : []));
+          const accepted = settled.flatMap((outcome, i) => {
+            const { accepted: acceptance } = batch[i]!.handOff;
+            return outcome.kind === 'done' && acceptance ? [acceptance(outcome.value)] : [];
+          });
           if (accepted.length > 0) await markAllAccepted(trx, accepted);
         });
       } catch (error) {
