@@ -28,7 +28,7 @@ import { jobRows, type InvokePayload } from './job-queue.js';
 import { allowedEvents, machineVersion } from './machine-snapshot.js';
 import { OneAtATime } from './one-at-a-time.js';
 
-export { EFFECT, type ActionContext, type ActionRouting, type CommittedTransition, type Projection } from './event-step.js';
+export { EFFECT, staffNotice, type ActionContext, type ActionRouting, type CommittedTransition, type Projection, type StaffNotice } from './event-step.js';
 
 /**
  * The one write path of the product (docs/architecture.md §2). Applying an event is one algorithm:

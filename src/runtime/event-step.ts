@@ -6,7 +6,7 @@ import type { TransitionWrite } from '../db/event-store.js';
 import type { LiveTokens } from '../db/schema.js';
 import { AppError } from '../errors.js';
 import { digestWords, eventSummary, eventWords, transitionHash } from './audit-chain.js';
-import { timerJobKey, type InvokePayload, type JobSpec } from './job-queue.js';
+import { staffNoticeJobKey, timerJobKey, type InvokePayload, type JobSpec } from './job-queue.js';
 import type { StoredSnapshot } from '../db/schema.js';
 import { activeInvokeIds, fromStored, stateName, toStored, type ConversationSnapshot } from './machine-snapshot.js';
 
@@ -26,14 +26,29 @@ export interface ActionContext {
 /** A named machine action that is a write to our own tables: it runs inside the event's transaction. */
 export type Projection<P> = (trx: Trx, params: P, context: ActionContext) => Promise<void>;
 
-/** Marks a named action that is a side effect outside the database: it is queued as an `effect` job. */
+/**
+ * Marks a named action that is a side effect outside the database: it is queued as an `effect` job that
+ * finishes a turn (a text to the debtor, a manager asked to approve a reply), ahead of drafts.
+ */
 export const EFFECT = 'effect' as const;
+
+/**
+ * A side effect that tells staff something no debtor's turn waits on: an `effect` job that runs after the
+ * drafts (JOB_PRIORITY.informStaff), so a flood of notices cannot keep debtors unanswered. When `coalesceAs`
+ * names the notice, it replaces the conversation's queued notice of that name instead of adding one: a
+ * notice that says only what the one still waiting says ("the debtor wrote") is sent once.
+ */
+export interface StaffNotice<P> {
+  readonly kind: 'staffNotice';
+  readonly coalesceAs?: (params: P) => string | null;
+}
+export const staffNotice = <P>(coalesceAs?: (params: P) => string | null): StaffNotice<P> => ({ kind: 'staffNotice', coalesceAs });
 
 /**
  * Where each named action of the machine goes, exhaustively: a missing or misspelled action fails the
  * type check (src/runtime/projections.ts holds the table).
  */
-export type ActionRouting = { readonly [K in NamedAction]: Projection<ActionParams[K]> | typeof EFFECT };
+export type ActionRouting = { readonly [K in NamedAction]: Projection<ActionParams[K]> | typeof EFFECT | StaffNotice<ActionParams[K]> };
 
 /** One microstep, as observers see it after commit. */
 export interface CommittedTransition {
@@ -167,6 +182,7 @@ type ExecutableAction = { type: string; params?: unknown };
  * Turns the actions XState returned into durable work: jobs (invokes, timers, effects) and projections
  * (writes to our tables, run with the event's write). A timer cancelled and scheduled again in one event is
  * one job (the new one replaces the queued one by key); one scheduled and cancelled in the same event is none.
+ * A coalesced staff notice is keyed the same way, so it also replaces the one still queued from earlier events.
  */
 export class WorkWriter {
   private n = 0;
@@ -240,11 +256,22 @@ export class WorkWriter {
       default: {
         const key = this.nextKey();
         const route = Object.hasOwn(this.actions, action.type) ? this.actions[action.type as NamedAction] : undefined;
+        if (!route) throw new AppError('unknown_action', `the machine named an action with no executor: ${action.type}`);
+        const payload = { conversationId: this.conversationId, type: action.type, params, key };
         if (route === EFFECT) {
-          this.unkeyed.push({ task: 'effect', payload: { conversationId: this.conversationId, type: action.type, params, key } });
+          this.unkeyed.push({ task: 'effect', payload });
           return;
         }
-        if (!route) throw new AppError('unknown_action', `the machine named an action with no executor: ${action.type}`);
+        if (typeof route === 'object') {
+          const name = route.coalesceAs?.(params as never);
+          if (!name) {
+            this.unkeyed.push({ task: 'effect', payload, rank: 'informStaff' });
+            return;
+          }
+          const jobKey = staffNoticeJobKey(this.conversationId, name);
+          this.keyed.set(jobKey, { task: 'effect', payload, rank: 'informStaff', jobKey });
+          return;
+        }
         const context = { conversationId: this.conversationId, version: this.version, key };
         this.projections.push((trx) => (route as Projection<unknown>)(trx, params, context));
       }

@@ -70,20 +70,32 @@ export function readPayload<T>(schema: z.ZodType<T>, raw: unknown, task: string)
 export const MAX_ATTEMPTS = { invoke: 25, timer: 25, effect: 8 } as const;
 
 /**
- * graphile-worker runs due jobs lowest priority first (then by run_at). A turn in progress finishes before
- * new turns start: the send of a drafted reply, timers and effects (the consequences of a transition already
- * committed) go ahead of drafting, which starts a turn and waits seconds on a model. Without this, a burst
- * of inbound texts put every send behind every draft of the burst (jobs ran in run_at order).
+ * graphile-worker runs due jobs lowest priority first (then by run_at), ranked by who is waiting:
+ * - `finishTurn`: a turn in progress (the send of a drafted reply, timers, texts to the debtor, a manager asked
+ *   to approve a reply) finishes before new turns start. Without this, a burst of inbound texts put every send
+ *   behind every draft of the burst (jobs ran in run_at order).
+ * - `startTurn`: drafting, which starts a turn and waits seconds on a model.
+ * - `informStaff`: notices no debtor's turn waits on (StaffNotice in event-step.ts). Ranked with the turn's
+ *   work, texts to escalated conversations arriving faster than the worker could notify kept every debtor in
+ *   `drafting` until they stopped (docs/benchmarks.md, the eleventh pass).
  */
-export const JOB_PRIORITY = { finishTurn: 0, startTurn: 10 } as const;
-/** Invokes that start a turn; any other invoke (the sender) finishes one. */
+export const JOB_PRIORITY = { finishTurn: 0, startTurn: 10, informStaff: 20 } as const;
+export type JobRank = keyof typeof JOB_PRIORITY;
 const TURN_STARTING_INVOKES: ReadonlySet<string> = new Set(['draftReply']);
 
-export function jobPriority(task: keyof typeof TASKS, payload: InvokePayload | TimerPayload | EffectPayload): number {
-  return task === 'invoke' && TURN_STARTING_INVOKES.has((payload as InvokePayload).src) ? JOB_PRIORITY.startTurn : JOB_PRIORITY.finishTurn;
+/** An invoke's priority: drafting starts a turn; any other invoke (the sender) finishes one. */
+export function invokePriority(payload: InvokePayload): number {
+  return TURN_STARTING_INVOKES.has(payload.src) ? JOB_PRIORITY.startTurn : JOB_PRIORITY.finishTurn;
+}
+
+/** A job's priority: its rank, else an invoke's by what it starts; timers and effects finish a turn. */
+function priorityOf(job: JobSpec): number {
+  if (job.rank) return JOB_PRIORITY[job.rank];
+  return job.task === 'invoke' ? invokePriority(job.payload as InvokePayload) : JOB_PRIORITY.finishTurn;
 }
 
 export const timerJobKey = (conversationId: string, timerId: string) => `timer:${conversationId}:${timerId}`;
+export const staffNoticeJobKey = (conversationId: string, name: string) => `notice:${conversationId}:${name}`;
 
 /**
  * Tells the workers (every process's LISTEN) that events committed jobs, in place of add_jobs' own
@@ -120,6 +132,8 @@ export interface JobSpec {
   delayMs?: number;
   /** A job with a key replaces the queued job of that key (graphile-worker's default job_key_mode). */
   jobKey?: string;
+  /** Who waits on it (JOB_PRIORITY); without it an invoke ranks by what it starts, anything else finishes a turn. */
+  rank?: JobRank;
 }
 
 /**
@@ -135,7 +149,7 @@ export function jobRows(jobs: readonly JobSpec[]): JobWrite[] {
     delay_ms: job.delayMs ?? 0,
     max_attempts: MAX_ATTEMPTS[job.task],
     job_key: job.jobKey ?? null,
-    priority: jobPriority(job.task, job.payload),
+    priority: priorityOf(job),
   }));
 }
 

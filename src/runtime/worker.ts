@@ -14,7 +14,7 @@ import type { FenceHeld } from '../db/event-store.js';
 import type { FenceOptions } from './group-fence.js';
 import type { InputFrom, OutputFrom } from 'xstate';
 import type { ActionParams, ConversationActors } from '../../machines/conversation/conversation.machine.js';
-import { effectPayload, invokePayload, jobPriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload, type InvokePayload } from './job-queue.js';
+import { effectPayload, invokePayload, invokePriority, MAX_ATTEMPTS, readPayload, TASKS, timerPayload, type InvokePayload } from './job-queue.js';
 import type { EffectAction } from './projections.js';
 
 /**
@@ -186,7 +186,7 @@ export function createTaskList(
       // The same invoke (the same token: its result still counts) as a job of its own, due at `runAt`, with its
       // own tries; under a key, so a run of this job again moves that job rather than adding one.
       const requeue = (payload: InvokePayload, runAt: Date, keyPrefix: 'outage' | 'retry') =>
-        helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: jobPriority('invoke', payload), jobKey: `${keyPrefix}:${job.token}` });
+        helpers.addJob(TASKS.invoke, payload, { runAt, maxAttempts: MAX_ATTEMPTS.invoke, priority: invokePriority(payload), jobKey: `${keyPrefix}:${job.token}` });
       const waitingOut = outageRetry(job, error, Date.now(), deps.sendRetryWindowMs ?? DEFAULT_SEND_RETRY_WINDOW_MS);
       if (waitingOut) {
         // Put back on the durable timer; the tries it spends while the agent is down count against the window, not the attempts.
@@ -253,7 +253,7 @@ export function createTaskList(
         signal: signalOf(helpers),
         async runAgainAt(runAt) {
           // A job key per effect: a second deferral of the same effect moves the one job instead of adding another.
-          await helpers.addJob(TASKS.effect, job, { runAt, jobKey: `later:${job.key}`, maxAttempts: MAX_ATTEMPTS.effect, priority: jobPriority('effect', job) });
+          await helpers.addJob(TASKS.effect, job, { runAt, jobKey: `later:${job.key}`, maxAttempts: MAX_ATTEMPTS.effect, priority: helpers.job.priority });
         },
       });
     }),
