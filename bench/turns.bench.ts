@@ -192,7 +192,7 @@ async function main() {
 
 function renderLine(name: string, r: TurnResult) {
   const t = r.turnMs;
-  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (to the model call ${stage(r.stages.toModel)}, the call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; timeline ms from the first POST, first / median / last turn: ${timelineText(r.stages.timeline)}; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)} (after the model call ${afterModel(r.cost)}); ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
+  return `  ${name} N=${r.n}: POSTs retried ${r.retried} ${JSON.stringify(r.statuses)}; turns p50 ${f0(t.p50)} ms, p95 ${f0(t.p95)} ms, p99 ${f0(t.p99)} ms, max ${f0(t.max)} ms; ${f1(r.turnsPerSecond)} turns/s; stages p50/p95 ms: received ${stage(r.stages.received)}, drafted ${stage(r.stages.drafted)} (to the model call ${stage(r.stages.toModel)}, the call ${stage(r.stages.model)}), delivered ${stage(r.stages.delivered)}; timeline ms from the first POST, first / median / last turn: ${timelineText(r.stages.timeline)}; ${r.connectionsOpened} new connections; per turn: ${f1(r.cost.statements)} statements, CPU ms service ${f1(r.cost.serviceCpuMs)} / postgres ${r.cost.postgresCpuMs === null ? '–' : f1(r.cost.postgresCpuMs)} / outside ${f1(r.cost.outsideCpuMs)} (after the model call ${afterModel(r.cost)}); ${r.completed}/${r.n} replies; exactly-once ${r.exactlyOnce.ok ? 'ok' : 'FAILED ' + JSON.stringify(r.exactlyOnce)}`;
 }
 
 const stage = (p: { p50: number; p95: number }) => `${f0(p.p50)} / ${f0(p.p95)}`;
@@ -254,7 +254,7 @@ ${rows.join('\n')}
 Each burst as a timeline, ms from its first POST: when the first, the median and the last turn got there (one turn's
 points need not be the same turn's).
 
-${r.measured.flatMap((m) => m.bursts.map((b) => `- ${m.configuration.name}, N=${f0(b.n)}: ${timelineText(b.stages.timeline)}.`)).join('\n')}
+${r.measured.flatMap((m) => m.bursts.map((b) => `- ${m.configuration.name}, N=${f0(b.n)}: ${timelineText(b.stages.timeline)}; ${b.connectionsOpened} new connections.`)).join('\n')}
 
 ${r.measured.map((m) => `- **${m.configuration.name}**: ${m.configuration.note}.`).join('\n')}
 - Before issue 19's group commit and one-job turns (commit fcc51d7, two runs on this machine on 2026-12-04 at

@@ -110,6 +110,11 @@ const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: port(8000),
+    /**
+     * How long an idle HTTP connection stays open for the next request: longer than a load balancer's idle
+     * timeout (60 s on AWS's), and long enough that a client's next burst reuses its connections.
+     */
+    HTTP_KEEP_ALIVE_TIMEOUT: duration('65s'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: z.string().refine(isPostgresUrl, 'expected a postgres:// or postgresql:// URL').optional(),
     /** The connection for workers and migrations when DATABASE_URL is a transaction-mode pooler (docs/architecture.md §5). */
@@ -280,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   return Object.freeze({
     env: e.NODE_ENV,
     port: e.PORT,
+    httpKeepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT,
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     /** Workers and migrations connect here: they need a session of their own, which a transaction pooler is not. */

@@ -23,6 +23,11 @@ export interface TurnResult {
   postMs: Percentiles;
   /** Where a turn's time goes, from the transitions' own timestamps (see `stageTimes`). */
   stages: Stages;
+  /**
+   * TCP connections the service accepted during the burst. A busy process accepts one per turn of its event
+   * loop, so a burst on new connections is taken in slowly (docs/benchmarks.md, the eleventh pass).
+   */
+  connectionsOpened: number;
   /** What one turn costs, from the first POST to the last reply (warm-up and the duplicate watch excluded). */
   cost: {
     /** SQL statements the service sent (every pool, the worker's included). */
@@ -95,6 +100,9 @@ export async function runTurnBurst(options: {
   const keys = phones.map((_, i) => `turn-${runId}-${i}`);
   const statements = countStatements();
   statements.reset();
+  let connectionsOpened = 0;
+  const countConnection = () => void (connectionsOpened += 1);
+  orchestrator.server!.on('connection', countConnection);
   const answered = await answersRecorded(orchestrator);
   const cpu = startCpuWindow(options.postmasterPid);
   const firstPost = Date.now();
@@ -121,6 +129,7 @@ export async function runTurnBurst(options: {
     },
   );
   await windowEnd;
+  orchestrator.server!.off('connection', countConnection);
   used ??= cpu.stop((Date.now() - firstPost) / 1000);
   clearTimeout(split);
   const before = await beforeModel;
@@ -154,6 +163,7 @@ export async function runTurnBurst(options: {
       topStatements: topStatements.map(([text, k]) => [text, k / n]),
     },
     stages: await stageTimes(orchestrator, { tenants, started, firstArrival }),
+    connectionsOpened,
     exactlyOnce: await checkExactlyOnce(orchestrator, { tenants, phones, keys, count }),
   };
 }

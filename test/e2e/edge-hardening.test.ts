@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { Socket } from 'node:net';
 import { derivedConversationId } from '../../src/http/conversation-identity.js';
 import { adoptDefaultConversations } from '../../migrations/202612041010_default_conversation_per_phone.js';
 import { DEV_ORG_ID } from '../../src/config.js';
@@ -65,6 +67,25 @@ describe('answers', () => {
     expect(response.headers.etag).toBeUndefined();
     expect(Number(response.headers['content-length'])).toBeGreaterThan(0);
   });
+
+  it('when a client comes back after a quiet spell longer than Node\'s 5 s, then its connection is still open (HTTP_KEEP_ALIVE_TIMEOUT)', async () => {
+    const agent = new http.Agent({ keepAlive: true });
+    const sockets: Socket[] = [];
+    const get = () =>
+      new Promise<http.IncomingMessage>((resolve, reject) => {
+        const call = http.get(`${harness.url}/health/live`, { agent }, (response) => response.resume().on('end', () => resolve(response)));
+        call.on('socket', (socket) => sockets.push(socket)).on('error', reject);
+      });
+    try {
+      expect((await get()).headers['keep-alive']).toBe('timeout=65');
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
+      await get();
+      expect(sockets).toHaveLength(2);
+      expect(sockets[1]).toBe(sockets[0]);
+    } finally {
+      agent.destroy();
+    }
+  }, 15_000);
 });
 
 describe('text at the edge', () => {

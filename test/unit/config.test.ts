@@ -42,7 +42,7 @@ describe('config', () => {
   it('when a value is empty, zero where zero means nothing, or a URL of the wrong kind, then boot fails naming it', () => {
     expect(() => loadConfig({ PORT: '' })).toThrow(/PORT: expected a port number/);
     expect(() => loadConfig({ EMBEDDED_PG_PORT: '0' })).toThrow(/EMBEDDED_PG_PORT/);
-    for (const name of ['NO_REPLY_TIMEOUT', 'APPROVAL_SLA', 'SERVICE_TIMEOUT', 'OPENAI_TIMEOUT', 'WORKER_SWEEP_INTERVAL', 'JWT_MAX_AGE']) {
+    for (const name of ['NO_REPLY_TIMEOUT', 'APPROVAL_SLA', 'SERVICE_TIMEOUT', 'OPENAI_TIMEOUT', 'WORKER_SWEEP_INTERVAL', 'JWT_MAX_AGE', 'HTTP_KEEP_ALIVE_TIMEOUT']) {
       expect(() => loadConfig({ [name]: '0' })).toThrow(new RegExp(`${name}: must be longer than 0`));
     }
     // Zero means something here: no reply outside calling hours, no grace after a missed instalment.
