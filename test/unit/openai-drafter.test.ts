@@ -368,6 +368,34 @@ describe('openai drafter — transport', () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
+  it('when the log is below debug, then the SDK composes no status line per response; at debug its retry lines are there', async () => {
+    const sdkLines = (level: string) => {
+      const quiet = pino({ level }, { write: () => {} });
+      const child = quiet.child.bind(quiet);
+      const composed: unknown[] = [];
+      // What the SDK hands the drafter's log, whether or not pino then drops it.
+      quiet.child = ((...args: Parameters<typeof quiet.child>) => {
+        const log = child(...args);
+        const debug = log.debug.bind(log);
+        log.debug = ((fields: { source?: string }, ...rest: unknown[]) => {
+          if (fields?.source === 'openai-sdk') composed.push(rest[0]);
+          return (debug as (...a: unknown[]) => void)(fields, ...rest);
+        }) as typeof log.debug;
+        return log;
+      }) as typeof quiet.child;
+      return { logger: quiet, composed };
+    };
+    const info = sdkLines('info');
+    stub.enqueue({ status: 429 }, { json: answer() });
+    await drafter({ logger: info.logger }).draft(request(['hello']));
+    expect(info.composed).toEqual([]);
+
+    const debug = sdkLines('debug');
+    stub.enqueue({ status: 429 }, { json: answer() });
+    await drafter({ logger: debug.logger }).draft(request(['hello']));
+    expect(debug.composed.some((line) => /retrying/i.test(String(line)))).toBe(true);
+  });
+
   it('when the API answers 500 until the retries run out, then a retryable ServiceError is thrown', async () => {
     stub.enqueue({ status: 500 }, { status: 500 }, { status: 503 });
     const error = await rejection(drafter({ maxRetries: 2 }).draft(request(['hello'])));

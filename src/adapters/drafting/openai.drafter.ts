@@ -207,7 +207,8 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
   const log = logger.child({ component: 'openai-drafter', model });
 
   // The SDK logs through console by default, and at debug level it prints request details: route its
-  // status lines to pino at debug, drop its own debug output entirely.
+  // status lines to pino at debug, drop its own debug output entirely. Below debug it is told to log only
+  // warnings: it writes (and scrubs of secrets) an info line for every response, which pino would drop.
   const sdkLogger: NonNullable<ClientOptions['logger']> = {
     error: (message) => log.error({ source: 'openai-sdk' }, message),
     warn: (message) => log.warn({ source: 'openai-sdk' }, message),
@@ -220,7 +221,7 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
     timeout: timeoutMs,
     maxRetries,
     logger: sdkLogger,
-    logLevel: 'info',
+    logLevel: log.isLevelEnabled('debug') ? 'info' : 'warn',
   });
 
   function toServiceError(error: unknown): ServiceError | null {
