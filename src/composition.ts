@@ -356,7 +356,6 @@ async function listen(app: Express, port: number, keepAliveMs: number): Promise<
   return { server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}` };
 }
 
-/** Counts every event by type and outcome and times it; the label sets stay bounded. */
 /**
  * A process with a worker writes most of its conversations' events (a turn's draft and send results, and in
  * one process the texts too), so remembering them saves a read each. An API-only process alternates with
@@ -397,6 +396,7 @@ function defaultConversationMemory(runsWorker: boolean) {
   return runsWorker ? CONVERSATIONS_REMEMBERED : 0;
 }
 
+/** Counts every event by type and outcome and times it; the label sets stay bounded. */
 function instrument(runtime: Runtime, metrics: Metrics, source: 'http' | 'worker'): Runtime {
   return {
     machine: runtime.machine,
