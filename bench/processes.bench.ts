@@ -7,7 +7,8 @@
  * child (bench/lib/outside-world.ts). Two loads at once:
  * - events: autocannon (bench/lib/event-load.ts) posts `sms.received` events, connections split across the
  *   API processes, to conversations seeded in `escalated` (a person owns them: each event is applied, with
- *   its inbox row, message and transition, and gives the workers nothing to do), so events/s is the API side;
+ *   its inbox row, message and transition; for the workers it leaves only the staff's "the debtor wrote"
+ *   notice, one per conversation while it waits, run after the drafts), so events/s is the API side;
  * - turns: debtors in a closed loop (bench/lib/debtor-loop.ts) text through `/orchestrate/sms-received` and
  *   wait for the reply at the SMS Agent before texting again; every text is a draft (model stub, 1 s) and a
  *   send for the workers, so turns/s is the worker side.
@@ -441,7 +442,9 @@ Two loads at once:
 - **Events** (the API side): autocannon, in its own process, ${s.connections} connections split evenly across the API
   processes, posts \`sms.received\` events (\`POST /v1/conversations/{id}/events\`, service JWT, a fresh
   Idempotency-Key each) to random ones of ${f0(s.conversations)} conversations seeded in \`escalated\`: each event is
-  applied (inbox row, message, transition, snapshot) and gives the workers nothing to do.
+  applied (inbox row, message, transition, snapshot); for the workers it leaves only the staff's "the debtor wrote"
+  notice, one per conversation while it waits, which runs after the debtors' drafts (until 2026-12-05 one per
+  event, ahead of the drafts: the eleventh pass in the turns section).
 - **Turns** (the worker side): ${f0(s.debtors)} debtors text through \`POST /orchestrate/sms-received\` (debtor i on API
   process i mod n) and each texts again as soon as the SMS Agent simulator has received its reply (a closed
   loop). A turn is a draft (one model call) and a send. turns/s counts replies that arrived in the window; a
