@@ -478,8 +478,16 @@ export async function releaseJobsOfDeadWorkers(
   );
   if (rows.length === 0) return;
   const poolIds = rows.map((row) => row.pool_id);
+  // A job that a newer job of its key replaced while this pool held it (add_jobs takes its key and uses up its
+  // tries, so that only the newer one runs: a coalesced staff notice, a timer set again) may not run again and
+  // failed at nothing; unlocked, it would stand in the queue as failed for good. Dropped instead.
+  const superseded = await pool.query(
+    `delete from graphile_worker._private_jobs
+      where locked_at is not null and locked_by = any($1::text[]) and key is null and attempts >= max_attempts and last_error is null`,
+    [poolIds],
+  );
   await forceUnlockWorkers(poolIds);
-  log.warn({ poolIds }, 'released jobs locked by worker pools that died');
+  log.warn({ poolIds, superseded: superseded.rowCount ?? 0 }, 'released jobs locked by worker pools that died');
 }
 
 /** graphile-worker's own log lines, minus job payloads: those carry phone numbers and message texts. */

@@ -95,6 +95,36 @@ describe('jobs written by events', () => {
   });
 });
 
+describe('the dead-worker sweep', () => {
+  it('when a dead pool held a job that a newer job of its key replaced, then the sweep drops it and frees the rest; a job that failed for good stays', async () => {
+    const add = (identifier: string, key: string | null, payload: object) =>
+      testDb.pool.query(`select graphile_worker.add_jobs(array[row($1, $2::json, null, now(), 8, $3, 20, null)::graphile_worker.job_spec])`, [identifier, JSON.stringify(payload), key]);
+    await add('effect', 'notice:c-dead:inbound_while_escalated', { n: 'held' });
+    await add('effect', null, { n: 'ordinary' });
+    await add('effect', null, { n: 'failed' });
+    // The dead pool fetched all three (a fetch counts a try), the last at its final try after an error.
+    await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 1
+                              where payload->>'n' in ('held', 'ordinary')`);
+    await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 8, last_error = 'boom'
+                              where payload->>'n' = 'failed'`);
+    // The debtor writes again: the held notice is replaced by a new one of its key.
+    await add('effect', 'notice:c-dead:inbound_while_escalated', { n: 'newer' });
+
+    const unlock = async (poolIds: string[]) => {
+      await testDb.pool.query('update graphile_worker._private_jobs set locked_at = null, locked_by = null where locked_by = any($1::text[])', [poolIds]);
+    };
+    await releaseJobsOfDeadWorkers(testDb.pool, unlock, createLogger({ level: 'silent' }));
+    const { rows } = await testDb.pool.query<{ n: string; key: string | null; attempts: number; locked_by: string | null }>(
+      `select payload->>'n' as n, key, attempts, locked_by from graphile_worker._private_jobs where payload->>'n' is not null order by id`,
+    );
+    expect(rows).toEqual([
+      { n: 'ordinary', key: null, attempts: 1, locked_by: null },
+      { n: 'failed', key: null, attempts: 8, locked_by: null },
+      { n: 'newer', key: 'notice:c-dead:inbound_while_escalated', attempts: 0, locked_by: null },
+    ]);
+  });
+});
+
 describe('the dead-worker sweep at scale', () => {
   it('finds locked jobs through a partial index, not by reading every timer job: ours and graphile-worker\'s stale-lock reset', async () => {
     // One add_jobs call for all of them: add_job one at a time takes tens of seconds on a busy machine.
