@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { EventEmitter, setMaxListeners } from 'node:events';
-import { Logger as GraphileLogger, makeWorkerUtils, run, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
+import { Logger as GraphileLogger, run, type JobHelpers, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type pg from 'pg';
 import { ConfigurationError, isRetryable, ServiceError } from '../errors.js';
 import { SMS_AGENT } from '../adapters/ports.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from './observers.js';
 import type { ApplyResult, Runtime } from './apply-event.js';
-import { hasOwnSession } from '../db/database.js';
+import { hasOwnSession, inPgTransaction } from '../db/database.js';
 import type { DraftRecord } from '../db/drafts.repository.js';
 import type { FenceHeld } from '../db/event-store.js';
 import type { FenceOptions } from './group-fence.js';
@@ -309,8 +309,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     jobsRunning -= 1;
     active();
   });
-  const utils = await makeWorkerUtils({ pgPool: deps.pool, logger: graphileLogger(log) });
-  const sweep = () => releaseJobsOfDeadWorkers(deps.pool, utils.forceUnlockWorkers, log);
+  const sweep = () => releaseJobsOfDeadWorkers(deps.pool, log);
   try {
     await sweep();
     runner = await run({
@@ -324,7 +323,6 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       preset: { worker: batching(deps.concurrency) },
     });
   } catch (error) {
-    await Promise.resolve(utils.release()).catch(() => {});
     liveness.release(true);
     throw error;
   }
@@ -371,7 +369,6 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       } catch (error) {
         log.warn({ err: error }, 'stopping the job runner failed');
       }
-      await Promise.resolve(utils.release()).catch((error: unknown) => log.warn({ err: error }, 'releasing the worker utilities failed'));
       liveness.release(fenced || runnerEnded ? true : undefined); // a broken session is destroyed, not pooled
       log.info('worker stopped');
     },
@@ -462,11 +459,7 @@ export const LIVENESS_GRACE_MS = 5_000;
  * process, so its jobs are unlocked now and run again (activities are idempotent by token).
  * Caveat: this assumes every graphile-worker pool on this database is one of ours.
  */
-export async function releaseJobsOfDeadWorkers(
-  pool: pg.Pool,
-  forceUnlockWorkers: (workerIds: string[]) => Promise<void>,
-  log: Logger,
-) {
+export async function releaseJobsOfDeadWorkers(pool: pg.Pool, log: Logger) {
   const { rows } = await pool.query<{ pool_id: string }>(
     `select distinct locked_by as pool_id from graphile_worker._private_jobs
       where locked_by is not null
@@ -478,16 +471,22 @@ export async function releaseJobsOfDeadWorkers(
   );
   if (rows.length === 0) return;
   const poolIds = rows.map((row) => row.pool_id);
-  // A job that a newer job of its key replaced while this pool held it (add_jobs takes its key and uses up its
-  // tries, so that only the newer one runs: a coalesced staff notice, a timer set again) may not run again and
-  // failed at nothing; unlocked, it would stand in the queue as failed for good. Dropped instead.
-  const superseded = await pool.query(
-    `delete from graphile_worker._private_jobs
-      where locked_at is not null and locked_by = any($1::text[]) and key is null and attempts >= max_attempts and last_error is null`,
-    [poolIds],
-  );
-  await forceUnlockWorkers(poolIds);
-  log.warn({ poolIds, superseded: superseded.rowCount ?? 0 }, 'released jobs locked by worker pools that died');
+  // A job that a newer job of its key replaced while the dead pool held it (add_jobs takes its key and uses up
+  // its tries, so that only the newer one runs: a coalesced staff notice, a timer set again) may not run again
+  // and failed at nothing; unlocked, it would stand in the queue as failed for good. It is dropped, in the
+  // transaction that unlocks the rest: with the rows held, a key given meanwhile finds its job unlocked and
+  // replaces it in place (dropped in one statement and unlocked in the next, one slipped between them).
+  const superseded = await inPgTransaction(pool, async (client) => {
+    await client.query('select 1 from graphile_worker._private_jobs where locked_at is not null and locked_by = any($1::text[]) for update', [poolIds]);
+    const dropped = await client.query(
+      `delete from graphile_worker._private_jobs
+        where locked_at is not null and locked_by = any($1::text[]) and key is null and attempts >= max_attempts and last_error is null`,
+      [poolIds],
+    );
+    await client.query('select graphile_worker.force_unlock_workers($1::text[])', [poolIds]);
+    return dropped.rowCount ?? 0;
+  });
+  log.warn({ poolIds, superseded }, 'released jobs locked by worker pools that died');
 }
 
 /** graphile-worker's own log lines, minus job payloads: those carry phone numbers and message texts. */

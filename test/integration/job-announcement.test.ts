@@ -110,10 +110,7 @@ describe('the dead-worker sweep', () => {
     // The debtor writes again: the held notice is replaced by a new one of its key.
     await add('effect', 'notice:c-dead:inbound_while_escalated', { n: 'newer' });
 
-    const unlock = async (poolIds: string[]) => {
-      await testDb.pool.query('update graphile_worker._private_jobs set locked_at = null, locked_by = null where locked_by = any($1::text[])', [poolIds]);
-    };
-    await releaseJobsOfDeadWorkers(testDb.pool, unlock, createLogger({ level: 'silent' }));
+    await releaseJobsOfDeadWorkers(testDb.pool, createLogger({ level: 'silent' }));
     const { rows } = await testDb.pool.query<{ n: string; key: string | null; attempts: number; locked_by: string | null }>(
       `select payload->>'n' as n, key, attempts, locked_by from graphile_worker._private_jobs where payload->>'n' is not null order by id`,
     );
@@ -135,7 +132,7 @@ describe('the dead-worker sweep at scale', () => {
     );
     await testDb.pool.query('analyze graphile_worker._private_jobs');
     const plans = await plansOf(testDb.url, async (pool) => {
-      await releaseJobsOfDeadWorkers(pool, async () => {}, createLogger({ level: 'silent' }));
+      await releaseJobsOfDeadWorkers(pool, createLogger({ level: 'silent' }));
       // graphile-worker's own stale-lock reset (its resetLockedAt, at start and every few minutes).
       await pool.query(`update graphile_worker._private_jobs as jobs set locked_at = null, locked_by = null, run_at = greatest(run_at, now())
                          where locked_at < now() - interval '4 hours'`);
