@@ -471,16 +471,21 @@ export async function releaseJobsOfDeadWorkers(pool: pg.Pool, log: Logger) {
   );
   if (rows.length === 0) return;
   const poolIds = rows.map((row) => row.pool_id);
-  // A job that a newer job of its key replaced while the dead pool held it (add_jobs takes its key and uses up
-  // its tries, so that only the newer one runs: a coalesced staff notice, a timer set again) may not run again
-  // and failed at nothing; unlocked, it would stand in the queue as failed for good. It is dropped, in the
+  // A job that a newer job of its key replaced while the dead pool held it (add_jobs takes its key, uses up its
+  // tries and stamps updated_at, so that only the newer one runs: a coalesced staff notice, a timer set again)
+  // may not run again and failed at nothing; unlocked, it would stand in the queue as failed for good. It is
+  // dropped (a job whose tries were used up by crashes was not touched since its lock, and stays), in the
   // transaction that unlocks the rest: with the rows held, a key given meanwhile finds its job unlocked and
   // replaces it in place (dropped in one statement and unlocked in the next, one slipped between them).
   const superseded = await inPgTransaction(pool, async (client) => {
-    await client.query('select 1 from graphile_worker._private_jobs where locked_at is not null and locked_by = any($1::text[]) for update', [poolIds]);
+    await client.query(
+      'select 1 from graphile_worker._private_jobs where locked_at is not null and locked_by = any($1::text[]) order by id for update',
+      [poolIds],
+    );
     const dropped = await client.query(
       `delete from graphile_worker._private_jobs
-        where locked_at is not null and locked_by = any($1::text[]) and key is null and attempts >= max_attempts and last_error is null`,
+        where locked_at is not null and locked_by = any($1::text[])
+          and key is null and attempts >= max_attempts and last_error is null and updated_at > locked_at`,
       [poolIds],
     );
     await client.query('select graphile_worker.force_unlock_workers($1::text[])', [poolIds]);

@@ -96,17 +96,21 @@ describe('jobs written by events', () => {
 });
 
 describe('the dead-worker sweep', () => {
-  it('when a dead pool held a job that a newer job of its key replaced, then the sweep drops it and frees the rest; a job that failed for good stays', async () => {
+  it('when a dead pool held a job that a newer job of its key replaced, then the sweep drops it and frees the rest; a job that failed or crashed for good stays', async () => {
     const add = (identifier: string, key: string | null, payload: object) =>
       testDb.pool.query(`select graphile_worker.add_jobs(array[row($1, $2::json, null, now(), 8, $3, 20, null)::graphile_worker.job_spec])`, [identifier, JSON.stringify(payload), key]);
     await add('effect', 'notice:c-dead:inbound_while_escalated', { n: 'held' });
     await add('effect', null, { n: 'ordinary' });
     await add('effect', null, { n: 'failed' });
+    await add('invoke', null, { n: 'crashed' });
     // The dead pool fetched all three (a fetch counts a try), the last at its final try after an error.
     await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 1
                               where payload->>'n' in ('held', 'ordinary')`);
     await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 8, last_error = 'boom'
                               where payload->>'n' = 'failed'`);
+    // One whose every try ended in a crash of its worker: no error on record, untouched since its last fetch.
+    await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 8,
+                              updated_at = now() - interval '2 minutes' where payload->>'n' = 'crashed'`);
     // The debtor writes again: the held notice is replaced by a new one of its key.
     await add('effect', 'notice:c-dead:inbound_while_escalated', { n: 'newer' });
 
@@ -117,6 +121,7 @@ describe('the dead-worker sweep', () => {
     expect(rows).toEqual([
       { n: 'ordinary', key: null, attempts: 1, locked_by: null },
       { n: 'failed', key: null, attempts: 8, locked_by: null },
+      { n: 'crashed', key: null, attempts: 8, locked_by: null },
       { n: 'newer', key: 'notice:c-dead:inbound_while_escalated', attempts: 0, locked_by: null },
     ]);
   });
