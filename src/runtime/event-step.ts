@@ -257,25 +257,30 @@ export class WorkWriter {
         const key = this.nextKey();
         const route = Object.hasOwn(this.actions, action.type) ? this.actions[action.type as NamedAction] : undefined;
         if (!route) throw new AppError('unknown_action', `the machine named an action with no executor: ${action.type}`);
-        const payload = { conversationId: this.conversationId, type: action.type, params, key };
-        if (route === EFFECT) {
-          this.unkeyed.push({ task: 'effect', payload });
-          return;
-        }
-        if (typeof route === 'object') {
-          const name = route.coalesceAs?.(params as never);
-          if (!name) {
-            this.unkeyed.push({ task: 'effect', payload, rank: 'informStaff' });
-            return;
-          }
-          const jobKey = staffNoticeJobKey(this.conversationId, name);
-          this.keyed.set(jobKey, { task: 'effect', payload, rank: 'informStaff', jobKey });
+        if (route === EFFECT || typeof route === 'object') {
+          this.effect(action.type, params, key, route);
           return;
         }
         const context = { conversationId: this.conversationId, version: this.version, key };
         this.projections.push((trx) => (route as Projection<unknown>)(trx, params, context));
       }
     }
+  }
+
+  /** An effect job; a staff notice ranks after the drafts, and one with a name replaces its queued namesake. */
+  private effect(type: string, params: Record<string, any>, key: string, route: typeof EFFECT | StaffNotice<never>) {
+    const payload = { conversationId: this.conversationId, type, params, key };
+    if (route === EFFECT) {
+      this.unkeyed.push({ task: 'effect', payload });
+      return;
+    }
+    const name = route.coalesceAs?.(params as never);
+    if (!name) {
+      this.unkeyed.push({ task: 'effect', payload, rank: 'informStaff' });
+      return;
+    }
+    const jobKey = staffNoticeJobKey(this.conversationId, name);
+    this.keyed.set(jobKey, { task: 'effect', payload, rank: 'informStaff', jobKey });
   }
 
   /** Invokes whose state was left in this event are no longer live (unless just spawned again). */

@@ -4,6 +4,7 @@ import { startOrchestrator, type Orchestrator } from '../../src/composition.js';
 import { createLogger } from '../../src/logger.js';
 import { JOB_PRIORITY } from '../../src/runtime/job-queue.js';
 import { queuedJobs } from '../helpers/jobs.js';
+import { postText } from '../helpers/texts.js';
 import { startTestOrchestrator, testConfig, waitFor, waitForState, type TestOrchestrator } from '../helpers/orchestrator.js';
 
 /**
@@ -23,17 +24,11 @@ afterAll(async () => {
   await api.stop();
 });
 
-const service = () => ({ Authorization: `Bearer ${api.token('service')}` });
 const manager = () => ({ Authorization: `Bearer ${api.token('manager')}` });
 const notifications = () => api.orchestrator.simulators!.notifications.received;
 
 async function text(conversationId: string, phone: string, key: string) {
-  await request(api.url)
-    .post('/orchestrate/sms-received')
-    .set(service())
-    .set('Idempotency-Key', key)
-    .send({ tenant_id: 'tenant-notices', phone_number: phone, content: 'Hello, anyone there?', conversation_id: conversationId })
-    .expect(202);
+  expect(await postText(api.url, { key, phone, conversationId })).toBe(202);
 }
 
 /** A conversation a person owns: created by a first text, then escalated by a manager. */
