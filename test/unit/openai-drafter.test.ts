@@ -359,6 +359,16 @@ describe('openai drafter — request', () => {
 });
 
 describe('openai drafter — transport', () => {
+  it("when the SDK calls the API, then it goes through undici's request (src/adapters/drafting/undici-fetch.ts), not Node's fetch", async () => {
+    stub.enqueue({ json: answer() });
+    await drafter().draft(request(['hello']));
+    const { headers } = stub.requests[0];
+    expect(headers.authorization).toBe('Bearer sk-test');
+    expect(headers['x-stainless-retry-count']).toBe('0');
+    // Node's fetch adds the browser's fetch metadata to every request; undici's request sends what it is given.
+    expect(headers['sec-fetch-mode']).toBeUndefined();
+  });
+
   it('when the API answers 429 once, then the SDK retries (honouring retry-after-ms) and the draft succeeds', async () => {
     stub.enqueue({ status: 429 }, { json: answer() });
     const started = Date.now();

@@ -43,6 +43,7 @@ import { STEP_CONFIDENCE, STEP_INTENT, draftCheckOptions, isFirstText, type Draf
 import { PROMPT_VERSION, renderDrafterPrompt } from './prompt.js';
 import { acknowledgePreference } from '../../policies/contact-preferences.js';
 import { createRulesDrafter, shortFirstName } from './rules.drafter.js';
+import { undiciFetch } from './undici-fetch.js';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 /** Roughly the last dozen or two SMS; older turns rarely change the next reply. */
@@ -222,6 +223,7 @@ export function createOpenAiDrafter(options: OpenAiDrafterOptions): Drafter {
     maxRetries,
     logger: sdkLogger,
     logLevel: log.isLevelEnabled('debug') ? 'info' : 'warn',
+    fetch: undiciFetch,
   });
 
   function toServiceError(error: unknown): ServiceError | null {
