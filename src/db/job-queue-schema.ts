@@ -16,7 +16,7 @@ export async function installJobQueue(pool: pg.Pool) {
 
 /**
  * Locked jobs, found without reading every job: our dead-worker sweep (src/runtime/worker.ts
- * releaseJobsOfDeadWorkers, every WORKER_SWEEP_INTERVAL) and graphile-worker's own stale-lock reset (at start and
+ * releaseJobsOfDeadWorkers, every WORKER_SWEEP_INTERVAL; its statements in job-queue.repository.ts) and graphile-worker's own stale-lock reset (at start and
  * every few minutes) both look for jobs locked before a moment (`locked_at < …`), and graphile-worker has no
  * index for it. The table holds a timer job for most resting conversations (900,000 at 10^6 conversations), so
  * each of them read the whole table. A partial index holds only the few locked rows (a lock sets `locked_at`

@@ -8,7 +8,8 @@ import { SMS_AGENT } from '../adapters/ports.js';
 import { requestContext, type Logger } from '../logger.js';
 import type { JobOutcome } from './observers.js';
 import type { ApplyResult, Runtime } from './apply-event.js';
-import { hasOwnSession, inPgTransaction } from '../db/database.js';
+import { hasOwnSession } from '../db/database.js';
+import { poolsLockingWithoutSession, releaseJobsOfPools } from '../db/job-queue.repository.js';
 import type { DraftRecord } from '../db/drafts.repository.js';
 import type { FenceHeld } from '../db/event-store.js';
 import type { FenceOptions } from './group-fence.js';
@@ -460,37 +461,10 @@ export const LIVENESS_GRACE_MS = 5_000;
  * Caveat: this assumes every graphile-worker pool on this database is one of ours.
  */
 export async function releaseJobsOfDeadWorkers(pool: pg.Pool, log: Logger) {
-  const { rows } = await pool.query<{ pool_id: string }>(
-    `select distinct locked_by as pool_id from graphile_worker._private_jobs
-      where locked_by is not null
-        and locked_at < now() - $1::int * interval '1 millisecond'
-        and locked_by not in (
-          select substr(application_name, $2::int) from pg_stat_activity where application_name like $3
-        )`,
-    [LIVENESS_GRACE_MS, APP_NAME_PREFIX.length + 1, `${APP_NAME_PREFIX}%`],
-  );
-  if (rows.length === 0) return;
-  const poolIds = rows.map((row) => row.pool_id);
-  // A job that a newer job of its key replaced while the dead pool held it (add_jobs takes its key, uses up its
-  // tries and stamps updated_at, so that only the newer one runs: a coalesced staff notice, a timer set again)
-  // may not run again and failed at nothing; unlocked, it would stand in the queue as failed for good. It is
-  // dropped (a job whose tries were used up by crashes was not touched since its lock, and stays), in the
-  // transaction that unlocks the rest: with the rows held, a key given meanwhile finds its job unlocked and
-  // replaces it in place (dropped in one statement and unlocked in the next, one slipped between them).
-  const superseded = await inPgTransaction(pool, async (client) => {
-    await client.query(
-      'select 1 from graphile_worker._private_jobs where locked_at is not null and locked_by = any($1::text[]) order by id for update',
-      [poolIds],
-    );
-    const dropped = await client.query(
-      `delete from graphile_worker._private_jobs
-        where locked_at is not null and locked_by = any($1::text[])
-          and key is null and attempts >= max_attempts and last_error is null and updated_at > locked_at`,
-      [poolIds],
-    );
-    await client.query('select graphile_worker.force_unlock_workers($1::text[])', [poolIds]);
-    return dropped.rowCount ?? 0;
-  });
+  const poolIds = await poolsLockingWithoutSession(pool, { graceMs: LIVENESS_GRACE_MS, appNamePrefix: APP_NAME_PREFIX });
+  if (poolIds.length === 0) return;
+  // Jobs a newer job of their key replaced are dropped, not freed (releaseJobsOfPools says why).
+  const superseded = await releaseJobsOfPools(pool, poolIds);
   log.warn({ poolIds, superseded }, 'released jobs locked by worker pools that died');
 }
 
