@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 
 /** Statuses whose response has no body: a `Response` given one would throw. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
@@ -17,7 +17,7 @@ export const undiciFetch: typeof fetch = async (input, init) => {
   const url = typeof input === 'string' ? input : input instanceof URL ? input.href : null;
   if (url === null || (body != null && typeof body !== 'string')) return fetch(input, init);
   const response = await request(url, {
-    method: (init?.method ?? 'GET') as 'GET',
+    method: (init?.method ?? 'GET') as Dispatcher.HttpMethod,
     headers: init?.headers === undefined ? undefined : init.headers instanceof Headers ? init.headers : new Headers(init.headers),
     body: body ?? undefined,
     signal: init?.signal ?? undefined,
