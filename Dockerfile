@@ -1,5 +1,5 @@
 # ---- build: the full dependency tree (TypeScript, and the project's own Node as the npm package `node`) ----
-FROM node:24-bookworm-slim AS build
+FROM node:26-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,13 +14,13 @@ COPY scripts/build-console.mjs scripts/migrate.ts scripts/token.ts scripts/audit
 # dist/console, and the release and operator commands: dist/scripts/migrate.js, token.js and audit-verify.js.
 RUN npm run build
 
-# ---- runtime: production dependencies only, on the image's own Node 24 ----
-FROM node:24-bookworm-slim AS runtime
+# ---- runtime: production dependencies only, on the image's own Node 26 ----
+FROM node:26-trixie-slim AS runtime
 ENV NODE_ENV=production \
     PORT=8000
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --omit=dev: no test tools and no `node` npm package (the image's Node 24 runs the service).
+# --omit=dev: no test tools and no `node` npm package (the image's Node 26 runs the service).
 # --omit=optional: no embedded-PostgreSQL binaries (~60 MB; src/db/embedded.ts imports them only when there is
 # no DATABASE_URL, which production refuses anyway) and no native TypeScript binaries.
 # --ignore-scripts: no production dependency needs an install script.
