@@ -132,18 +132,24 @@ export async function checkInvariants(
     detail: `${s.conversations} conversations, ${s.stuck} waiting for an invoke or timer whose job is gone or failed; states ${JSON.stringify(s.states ?? {})}`,
   });
 
-  // 4. No job used up its tries.
-  const { rows: jobs } = await admin.query<{ failed: string; retrying: string; left: string }>(
+  // 4. No job used up its tries. A failure names what failed, never a payload: task, whether it had an error,
+  // whether a newer job of its key replaced it (no key, last touched after its lock) and whether it is locked.
+  const { rows: jobs } = await admin.query<{ failed: string; retrying: string; left: string; kinds: Record<string, number> | null }>(
     `select count(*) filter (where attempts >= max_attempts) as failed,
             count(*) filter (where attempts < max_attempts and last_error is not null) as retrying,
-            count(*) as left
+            count(*) as left,
+            (select json_object_agg(kind, n) from (
+               select concat_ws(' ', task_identifier, case when last_error is null then 'no error' else 'error' end,
+                                case when key is null and updated_at > coalesce(locked_at, run_at) then 'superseded' end,
+                                case when locked_at is not null then 'locked' end) as kind, count(*) as n
+                 from graphile_worker.jobs where attempts >= max_attempts group by 1) k) as kinds
        from graphile_worker.jobs`,
   );
   const j = jobs[0]!;
   checks.push({
     name: 'no job left failed',
     ok: Number(j.failed) === 0,
-    detail: `${j.failed} jobs failed for good, ${j.retrying} waiting to retry after an error, ${j.left} jobs left in the queue (timers due later included)`,
+    detail: `${j.failed} jobs failed for good${j.kinds ? ` ${JSON.stringify(j.kinds)}` : ''}, ${j.retrying} waiting to retry after an error, ${j.left} jobs left in the queue (timers due later included)`,
   });
   return checks;
 }

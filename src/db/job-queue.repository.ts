@@ -55,10 +55,14 @@ export async function poolsLockingWithoutSession(pool: pg.Pool, options: { grace
  * Frees the jobs `poolIds` hold, so that they run again; returns how many were dropped instead. A job that a
  * newer job of its key replaced while the pool held it (add_jobs takes its key, uses up its tries and stamps
  * updated_at, so that only the newer one runs: a coalesced staff notice, a timer set again) may not run again
- * and failed at nothing; unlocked, it would stand in the queue as failed for good. It is dropped (a job whose
- * tries were used up by crashes was not touched since its lock, and stays), in the transaction that unlocks the
- * rest: with the rows held, a key given meanwhile finds its job unlocked and replaces it in place (dropped in
- * one statement and unlocked in the next, one slipped between them).
+ * and failed at nothing; unlocked, it would stand in the queue as failed for good. It is dropped. It is told from
+ * a job whose tries were all used up by crashes of its workers by its stamp: nothing else touches a job that
+ * has no error and no key (a fetch and an unlock do not), so that one still has the `updated_at` it was created
+ * with, and stays. The stamp is the replacing statement's `now()`, its start, which may come before the lock
+ * when the statement waited for the locking one (a burst's batch write): so "touched since created", not
+ * "touched since locked" (the soak's kill -9 left 3 such jobs with the latter). In one transaction with the
+ * unlock, the rows held: a key given meanwhile finds its job unlocked and replaces it in place (dropped in one
+ * statement and unlocked in the next, one slipped between them).
  */
 export async function releaseJobsOfPools(pool: pg.Pool, poolIds: readonly string[]): Promise<number> {
   return inPgTransaction(pool, async (client) => {
@@ -69,7 +73,7 @@ export async function releaseJobsOfPools(pool: pg.Pool, poolIds: readonly string
     const dropped = await client.query(
       `delete from graphile_worker._private_jobs
         where locked_at is not null and locked_by = any($1::text[])
-          and key is null and attempts >= max_attempts and last_error is null and updated_at > locked_at`,
+          and key is null and attempts >= max_attempts and last_error is null and updated_at <> created_at`,
       [poolIds],
     );
     await client.query('select graphile_worker.force_unlock_workers($1::text[])', [poolIds]);

@@ -100,19 +100,25 @@ describe('the dead-worker sweep', () => {
     const add = (identifier: string, key: string | null, payload: object) =>
       testDb.pool.query(`select graphile_worker.add_jobs(array[row($1, $2::json, null, now(), 8, $3, 20, null)::graphile_worker.job_spec])`, [identifier, JSON.stringify(payload), key]);
     await add('effect', 'notice:c-dead:inbound_while_escalated', { n: 'held' });
+    await add('timer', 'timer:c-dead:noReply', { n: 'held, replaced by a statement begun before the lock' });
     await add('effect', null, { n: 'ordinary' });
     await add('effect', null, { n: 'failed' });
     await add('invoke', null, { n: 'crashed' });
     // The dead pool fetched all three (a fetch counts a try), the last at its final try after an error.
     await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 1
-                              where payload->>'n' in ('held', 'ordinary')`);
+                              where payload->>'n' in ('held', 'ordinary') or key = 'timer:c-dead:noReply'`);
     await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 8, last_error = 'boom'
                               where payload->>'n' = 'failed'`);
-    // One whose every try ended in a crash of its worker: no error on record, untouched since its last fetch.
-    await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 8,
-                              updated_at = now() - interval '2 minutes' where payload->>'n' = 'crashed'`);
-    // The debtor writes again: the held notice is replaced by a new one of its key.
+    // One whose every try ended in a crash of its worker: no error on record, and no stamp since it was created
+    // (a fetch and an unlock leave updated_at alone).
+    await testDb.pool.query(`update graphile_worker._private_jobs set locked_by = 'dead-pool-1', locked_at = now() - interval '1 minute', attempts = 8
+                              where payload->>'n' = 'crashed'`);
+    // The debtor writes again: the held notice is replaced by a new one of its key; so is the timer, by a
+    // statement that began before the dead pool locked it (it waited for the lock): its stamp is older than the lock.
     await add('effect', 'notice:c-dead:inbound_while_escalated', { n: 'newer' });
+    await add('timer', 'timer:c-dead:noReply', { n: 'newer timer' });
+    await testDb.pool.query(`update graphile_worker._private_jobs set updated_at = locked_at - interval '3 milliseconds'
+                              where payload->>'n' = 'held, replaced by a statement begun before the lock'`);
 
     await releaseJobsOfDeadWorkers(testDb.pool, createLogger({ level: 'silent' }));
     const { rows } = await testDb.pool.query<{ n: string; key: string | null; attempts: number; locked_by: string | null }>(
@@ -123,6 +129,7 @@ describe('the dead-worker sweep', () => {
       { n: 'failed', key: null, attempts: 8, locked_by: null },
       { n: 'crashed', key: null, attempts: 8, locked_by: null },
       { n: 'newer', key: 'notice:c-dead:inbound_while_escalated', attempts: 0, locked_by: null },
+      { n: 'newer timer', key: 'timer:c-dead:noReply', attempts: 0, locked_by: null },
     ]);
   });
 });
