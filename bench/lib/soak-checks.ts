@@ -5,6 +5,7 @@
  * left failed.
  */
 import type pg from 'pg';
+import { REPLACED_JOB } from '../../src/db/job-queue.repository.js';
 import type { BenchDebtor, SendSeen } from './debtor-loop.js';
 
 export interface Quiescence {
@@ -133,14 +134,14 @@ export async function checkInvariants(
   });
 
   // 4. No job used up its tries. A failure names what failed, never a payload: task, whether it had an error,
-  // whether a newer job of its key replaced it (no key, last touched after its lock) and whether it is locked.
+  // whether a newer job of its key replaced it (the sweep's own rule, REPLACED_JOB) and whether it is locked.
   const { rows: jobs } = await admin.query<{ failed: string; retrying: string; left: string; kinds: Record<string, number> | null }>(
     `select count(*) filter (where attempts >= max_attempts) as failed,
             count(*) filter (where attempts < max_attempts and last_error is not null) as retrying,
             count(*) as left,
             (select json_object_agg(kind, n) from (
                select concat_ws(' ', task_identifier, case when last_error is null then 'no error' else 'error' end,
-                                case when key is null and updated_at > coalesce(locked_at, run_at) then 'superseded' end,
+                                case when ${REPLACED_JOB} then 'superseded' end,
                                 case when locked_at is not null then 'locked' end) as kind, count(*) as n
                  from graphile_worker.jobs where attempts >= max_attempts group by 1) k) as kinds
        from graphile_worker.jobs`,

@@ -51,6 +51,9 @@ export async function poolsLockingWithoutSession(pool: pg.Pool, options: { grace
   return rows.map((row) => row.pool_id);
 }
 
+/** A job that a newer job of its key replaced: what releaseJobsOfPools drops (it says how such a job is told). */
+export const REPLACED_JOB = 'key is null and attempts >= max_attempts and last_error is null and updated_at <> created_at';
+
 /**
  * Frees the jobs `poolIds` hold, so that they run again; returns how many were dropped instead. A job that a
  * newer job of its key replaced while the pool held it (add_jobs takes its key, uses up its tries and stamps
@@ -73,7 +76,7 @@ export async function releaseJobsOfPools(pool: pg.Pool, poolIds: readonly string
     const dropped = await client.query(
       `delete from graphile_worker._private_jobs
         where locked_at is not null and locked_by = any($1::text[])
-          and key is null and attempts >= max_attempts and last_error is null and updated_at <> created_at`,
+          and ${REPLACED_JOB}`,
       [poolIds],
     );
     await client.query('select graphile_worker.force_unlock_workers($1::text[])', [poolIds]);
