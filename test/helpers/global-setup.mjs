@@ -18,24 +18,24 @@ export default async function globalSetup() {
     return;
   }
   const databaseDir = mkdtempSync(path.join(os.tmpdir(), 'orchestrator-test-pg-'));
+  const options = {
+    databaseDir,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off'],
+    onLog: () => {},
+    onError: () => {},
+  };
+  await new EmbeddedPostgres(options).initialise(); // initdb: the port is the server's, not the cluster's
   // A port below the ephemeral range, checked free; and a few tries, since a port free when checked can be
   // taken before the server binds it (the server then exits at once, and start() rejects with nothing).
   let server;
   let port;
   for (let attempt = 1; ; attempt += 1) {
     port = await portToBindAgain();
-    server = new EmbeddedPostgres({
-      databaseDir,
-      port,
-      user: 'postgres',
-      password: 'postgres',
-      persistent: false,
-      createPostgresUser: process.getuid?.() === 0,
-      postgresFlags: ['-c', 'max_connections=300', '-c', 'fsync=off'],
-      onLog: () => {},
-      onError: () => {},
-    });
-    if (attempt === 1) await server.initialise();
+    server = new EmbeddedPostgres({ ...options, port });
     try {
       await server.start();
       break;
